@@ -1,0 +1,52 @@
+# optilab — the two commands a newcomer needs are `make start` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+# nbgrader runs `alembic` as a subprocess, so the venv's bin must be on PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export MPLBACKEND ?= Agg
+
+.PHONY: help setup start test test-browser release grade bench clean
+
+help:
+	@echo "make start         set up (first time) and open JupyterLab at the start page"
+	@echo "make test          set up with test extras and run the whole test suite"
+	@echo "make setup         create .venv and install the course"
+	@echo "make release       regenerate labs/ from solutions/ with nbgrader"
+	@echo "make grade LAB=lab04 SUBMISSIONS=path   autograde a folder of submissions"
+	@echo "make test-browser  drive JupyterLab in headless Chromium"
+	@echo "make bench         measure speed; writes build/bench.json"
+
+# The stamp is rebuilt whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "optilab needs Python >= 3.11; found " + sys.version.split()[0] + ". Install a newer Python or run: make PYTHON=python3.11 ...")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (optilab)" >/dev/null
+	touch $@
+
+setup: $(VENV)/.installed
+
+start: setup
+	$(BIN)/jupyter lab lessons/00_start_here.ipynb
+
+test: setup
+	$(PY) -m pytest
+
+test-browser: setup
+	bash tests/browser/run.sh
+
+release: setup
+	$(PY) -m optilab release
+
+grade: setup
+	@test -n "$(LAB)" -a -n "$(SUBMISSIONS)" || { echo "usage: make grade LAB=lab04 SUBMISSIONS=path/to/submissions" >&2; exit 2; }
+	$(PY) -m optilab grade $(LAB) "$(SUBMISSIONS)"
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) build grading .pytest_cache

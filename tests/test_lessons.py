@@ -1,0 +1,64 @@
+"""Every lesson runs top to bottom, headless, fast, without errors or warnings, and has an explorer."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from tests.support.notebooks import ROOT, execute
+
+LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
+SECONDS_PER_LESSON = 20.0
+SECONDS_ALL_LESSONS = 120.0
+_executed: dict[str, object] = {}
+
+
+def _run(path):
+    if path.name not in _executed:
+        _executed[path.name] = execute(path, timeout=SECONDS_PER_LESSON * 3)
+    return _executed[path.name]
+
+
+def _markdown(path) -> str:
+    notebook = nbformat.read(path, as_version=4)
+    return "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+
+
+def test_there_are_nine_lessons_numbered_from_zero():
+    assert [p.name[:2] for p in LESSONS] == [f"{i:02d}" for i in range(9)], [p.name for p in LESSONS]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_lesson_executes_without_errors_or_warnings_in_time(path):
+    run = _run(path)
+    assert not run.errors, f"{path.name} raised: {run.errors}"
+    assert not run.stderr(), f"{path.name} wrote to stderr (a warning?): {run.stderr()}"
+    assert run.seconds < SECONDS_PER_LESSON, f"{path.name} took {run.seconds:.1f} s (limit {SECONDS_PER_LESSON} s)"
+    print(f"{path.name}: {run.seconds:.1f} s")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [p for p in LESSONS if not p.name.startswith("00")], ids=lambda p: p.stem)
+def test_lesson_draws_figures_and_shows_an_explorer(path):
+    run = _run(path)
+    assert run.has_image(), f"{path.name} drew no figure"
+    assert run.has_widget(), f"{path.name} shows no ipywidgets explorer"
+
+
+@pytest.mark.parametrize("path", [p for p in LESSONS if not p.name.startswith("00")], ids=lambda p: p.stem)
+def test_lesson_has_objectives_self_checks_and_whats_next(path):
+    text = _markdown(path)
+    assert re.search(r"learning objectives|you will learn|by the end", text, re.I), "no learning objectives"
+    assert re.search(r"what'?s next|next lesson|where next", text, re.I), "no 'what's next'"
+    assert "<details>" in text and "<summary>" in text, "no self-check answers hidden until asked for"
+    assert "$" in text, "no mathematics"
+
+
+@pytest.mark.slow
+def test_all_lessons_together_run_in_under_two_minutes():
+    total = sum(_run(p).seconds for p in LESSONS)
+    print("lesson times: " + ", ".join(f"{p.name[:2]} {_run(p).seconds:.1f}s" for p in LESSONS) + f"; total {total:.1f} s")
+    assert total < SECONDS_ALL_LESSONS

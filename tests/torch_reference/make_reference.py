@@ -1,0 +1,54 @@
+"""Write reference.npz: torch.optim's parameters after each step, for random cases of every rule.
+
+Run from the repository root with torch installed (``pip install torch==2.13.0``):
+
+    .venv/bin/python -m tests.torch_reference.make_reference
+
+The cases' inputs are stored beside torch's outputs, so the test suite checks optilab's
+kernels against torch even where torch is not installed (tests/test_torch_agreement.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from tests.torch_reference.torch_rules import HYPERPARAMETER_RANGES, random_case, run_torch
+
+PATH = Path(__file__).with_name("reference.npz")
+CASES_PER_RULE = 6
+SEED = 20261121
+
+
+def build() -> dict[str, np.ndarray]:
+    import torch
+
+    torch.set_default_dtype(torch.float64)
+    rng = np.random.default_rng(SEED)
+    arrays: dict[str, np.ndarray] = {}
+    index = []
+    for rule in HYPERPARAMETER_RANGES:
+        for k in range(CASES_PER_RULE):
+            case = random_case(rule, rng)
+            key = f"{rule}-{k}"
+            arrays[f"{key}/p0"] = case["p0"]
+            arrays[f"{key}/grads"] = case["grads"]
+            arrays[f"{key}/lrs"] = case["lrs"]
+            arrays[f"{key}/torch"] = run_torch(rule, case["p0"], case["grads"], case["lrs"], case["hyper"])
+            index.append({"key": key, "rule": rule, "hyper": case["hyper"]})
+    arrays["index"] = np.array(json.dumps({"torch": torch.__version__, "cases": index}))
+    return arrays
+
+
+def main() -> int:
+    arrays = build()
+    np.savez_compressed(PATH, **arrays)
+    print(f"wrote {PATH.name}: {len(json.loads(str(arrays['index']))['cases'])} cases")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
