@@ -12,11 +12,21 @@ from optilab.kernels import RULES
 from optilab.optimizer import Optimizer
 
 __version__ = "0.1.0"
-__all__ = ["kernels", "schedules", "RULES", "Optimizer", "__version__",
+__all__ = ["kernels", "schedules", "RULES", "Optimizer", "check", "__version__",
            "problems", "models", "data", "training", "plots"]
 
 # Imported on first use (``optilab.plots`` loads matplotlib), so ``import optilab`` stays fast.
 _LAZY_MODULES = {"problems", "models", "data", "training", "plots"}
+
+
+def check(rule: str, func, *, quiet: bool = False):
+    """Check your update rule against the contract, property by property (✓/✗, diagnoses).
+
+    ``optilab.check("adam", adam)``; see :func:`optilab.grading.check`.
+    """
+    from optilab.grading import check as _check
+
+    return _check(rule, func, quiet=quiet)
 
 
 def __getattr__(name: str):

@@ -1,6 +1,6 @@
 r"""The reference update rules.
 
-Every rule follows one contract (see the course README, "The update-rule contract")::
+Every rule follows one contract (CONTRACT.md at the root of the course)::
 
     new_param, new_state = rule(param, grad, state, *, lr=..., <hyperparameters>)
 

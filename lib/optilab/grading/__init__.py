@@ -1,0 +1,21 @@
+r"""Grading update rules: the hidden suites, the visible checks and the diagnoses.
+
+- :data:`GROUPS`: rule -> {point group: points}; one nbgrader hidden-test cell per group.
+- :func:`hidden`: run one group of ``tests/hidden/test_<rule>.py`` on a student's rule
+  (inside nbgrader's ``### BEGIN HIDDEN TESTS`` blocks); raises AssertionError naming the
+  failed tests and the recognised mistakes.
+- :func:`check`: the students' visible check, ✓/✗ per property with the first disagreeing
+  numbers and the same diagnoses, on inputs of its own.
+- :func:`diagnose`: the recognised mistakes of a rule (see :mod:`.mistakes`).
+- ``python -m optilab check RULE FILE.py [--json]`` (:mod:`.cli`): the whole hidden suite on a
+  rule written in a file, in a sandboxed process.
+"""
+
+from __future__ import annotations
+
+from optilab.grading.spec import GROUPS, RULES
+from optilab.grading.runner import group, hidden
+from optilab.grading.diagnose import Diagnosis, diagnose
+from optilab.grading.visible import CheckResult, check
+
+__all__ = ["GROUPS", "RULES", "hidden", "check", "CheckResult", "diagnose", "Diagnosis", "group"]

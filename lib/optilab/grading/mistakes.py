@@ -1,0 +1,386 @@
+r"""The catalogue of known mistakes, as mutant rules.
+
+Every family of rules has one *configurable* rule whose knobs are the places where students
+go wrong: where ε goes, whether m and v are bias-corrected, which form the momentum buffer
+takes, when the step count is incremented, ... With every knob at its correct position the
+configurable rule *is* the contract's rule; turning one knob gives the rule with that one
+mistake, turning two gives the rule with both. :mod:`optilab.grading.diagnose` runs a
+student's rule beside these mutants on probe inputs and names the mistakes of the mutant it
+matches.
+
+Each mistake has an id (stable: used in the ``--json`` report and the tests) and a message
+that tells the student what they wrote and what to write instead, in the lessons' symbols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from optilab.grading.spec import DEFAULTS, RULES, require_rule
+
+__all__ = ["Mistake", "MISTAKES", "KNOBS", "mutant", "configurations", "mistakes_of"]
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known mistake: a stable ``id`` and the ``message`` a student can act on."""
+
+    id: str
+    message: str
+
+
+def _m(id_: str, message: str) -> tuple[str, Mistake]:
+    return id_, Mistake(id_, message)
+
+
+#: Every known mistake by id. The value mistakes come from the mutants below; the contract
+#: mistakes (``mutates-param``, ``dtype``, ...) from direct checks in :mod:`~.diagnose`.
+MISTAKES: dict[str, Mistake] = dict([
+    # -- every rule
+    _m("wrong-sign", "Your rule steps up the gradient instead of down: subtract the step, "
+       "p ← p − α·(…), so that the loss decreases."),
+    _m("lr-ignored", "Your rule does not use the lr it is given (its step does not scale with lr). "
+       "Multiply the step by the lr argument of each call; a schedule changes lr from call to call."),
+    _m("state-not-carried", "Your rule ignores the state it is given: every step behaves like the "
+       "first. Start from the previous values in `state` (e.g. `state.get('m', 0.0)`) and return "
+       "the updated ones."),
+    _m("ignores-momentum", "Your rule ignores the momentum argument μ (it uses a fixed value). "
+       "Use the μ it is given."),
+    _m("ignores-rho", "Your rule ignores the rho argument ρ (it uses a fixed value). Use the ρ it "
+       "is given."),
+    _m("ignores-beta1", "Your rule ignores the beta1 argument β₁ (it uses a fixed value). Use the "
+       "β₁ it is given."),
+    _m("ignores-beta2", "Your rule ignores the beta2 argument β₂ (it uses a fixed value). Use the "
+       "β₂ it is given."),
+    _m("ignores-eps", "Your rule ignores the eps argument ε (it uses a fixed value). Use the ε it "
+       "is given."),
+    # -- momentum and Nesterov
+    _m("momentum-average", "Your velocity is a moving average, v ← μv + (1−μ)g. The contract uses "
+       "PyTorch's buffer, v ← μv + g, without the (1−μ) factor (with it, every step is (1−μ) times "
+       "too short)."),
+    _m("momentum-sutskever", "Your velocity has the learning rate inside it (Sutskever's form, "
+       "v ← μv − α·g and p ← p + v). The contract keeps α out of the buffer: v ← μv + g, then "
+       "p ← p − α·v. The two agree only while α is constant, and the stored velocity differs."),
+    _m("nesterov-is-plain", "This is plain momentum, p ← p − α·v (the same as α·(g + μ·v) with the "
+       "velocity from before its update). Nesterov's step looks ahead: p ← p − α·(g + μ·v), with "
+       "the v you have just updated."),
+    _m("momentum-is-nesterov", "This is Nesterov's step, p ← p − α·(g + μ·v). Plain momentum steps "
+       "along the velocity alone: p ← p − α·v."),
+    _m("stale-velocity", "Your step uses the velocity from before this step's update. Update it "
+       "first, v ← μv + g, and step with the new v."),
+    # -- AdaGrad and RMSProp
+    _m("sum-not-average", "You keep a running sum of squared gradients (s ← s + g²) where a moving "
+       "average belongs: s ← ρ·s + (1−ρ)·g². A sum only grows, so the steps shrink for ever."),
+    _m("average-not-sum", "You keep a moving average of squared gradients where AdaGrad keeps a "
+       "running sum: s ← s + g² (that sum is why AdaGrad's steps shrink)."),
+    _m("missing-one-minus", "Your moving average is missing its (1−ρ) factor (or (1−β)): write "
+       "s ← ρ·s + (1−ρ)·g², so that the average of a constant g² is g²."),
+    _m("rho-swapped", "ρ and 1−ρ are swapped: s ← ρ·s + (1−ρ)·g² keeps most of the old average "
+       "(ρ = 0.99 by default) and adds a little of the new g²."),
+    _m("abs-for-square", "You use |g| where g² belongs. Square the gradient: g * g (or g**2)."),
+    _m("g-for-square", "You use g where g² belongs, so your average can go negative and its "
+       "square root gives nan. Square the gradient: g * g (or g**2)."),
+    _m("eps-inside-sqrt", "ε is inside the square root, √(s + ε). The contract adds it after: "
+       "√s + ε (√v̂ + ε for Adam). The difference shows when gradients are tiny."),
+    _m("stale-average", "Your step divides by the average from before this step's update. Update "
+       "s with this step's g² first, then divide by √s + ε."),
+    # -- Adam and AdamW
+    _m("no-bias-correction", "No bias correction: divide m by (1 − β₁ᵗ) and v by (1 − β₂ᵗ) before "
+       "the step, m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ). Without it the first steps are far too small."),
+    _m("bias-correction-m-only", "Only m is bias-corrected. Correct v too: v̂ = v/(1 − β₂ᵗ), and "
+       "divide by √v̂ + ε."),
+    _m("bias-correction-v-only", "Only v is bias-corrected. Correct m too: m̂ = m/(1 − β₁ᵗ)."),
+    _m("eps-hat", "You add ε to √v before the bias correction (Keras's ε̂, as in "
+       "α·√(1−β₂ᵗ)/(1−β₁ᵗ)·m/(√v + ε)). The contract adds ε after it: m̂/(√v̂ + ε)."),
+    _m("t-after-use", "The step count is used before it is incremented, so the first step uses "
+       "t = 0 and divides by 1 − β⁰ = 0. Increment first, t ← t + 1, then correct with that t."),
+    _m("t-off-by-one", "The step count you store is off by one: state['t'] must be the number of "
+       "steps taken (1 after the first step), and a step from state t = 5 corrects with t = 6."),
+    _m("t-not-advancing", "Your step count does not advance from step to step: return the "
+       "incremented t in the new state, {'t': t, ...}."),
+    _m("betas-swapped", "β₁ and β₂ are swapped: m, the average of g, uses β₁ (0.9 by default); v, "
+       "the average of g², uses β₂ (0.999)."),
+    _m("stale-m", "Your step uses m from before this step's update. Update m first, "
+       "m ← β₁m + (1−β₁)g, and step with the new m."),
+    _m("stale-v", "Your step uses v from before this step's update. Update v first, "
+       "v ← β₂v + (1−β₂)g², and divide by the new one."),
+    _m("ignores-weight-decay", "Your rule ignores the weight_decay argument λ (it uses a fixed "
+       "value). Use the λ it is given."),
+    _m("l2-not-decoupled", "This is L2 weight decay: λ·p is added to the gradient and then divided "
+       "by √v̂ like the rest. AdamW decouples it: p ← p − α·λ·p, then the Adam step with g alone."),
+    _m("decay-not-lr-scaled", "Your weight decay is not scaled by the learning rate: AdamW shrinks "
+       "p ← p − α·λ·p, not p − λ·p."),
+    _m("decay-after-step", "You apply the weight decay to the parameter after the Adam step. Shrink "
+       "the parameter you were given, p ← p − α·λ·p, then take the Adam step (as PyTorch does)."),
+    _m("no-weight-decay", "Your rule has no weight decay: AdamW shrinks the parameter, "
+       "p ← p − α·λ·p, before the Adam step."),
+    # -- the contract's other clauses (found by direct checks, not mutants)
+    _m("raises", "Your rule raises an error on inputs the contract allows; the message above says "
+       "which and where."),
+    _m("bad-return", "Your rule must return a pair (new_param, new_state): a NumPy array of "
+       "param's shape and a dict."),
+    _m("shape", "Your new param does not keep param's shape (0-d, 1-d and n-d params are allowed): "
+       "use elementwise NumPy operations, without reshaping."),
+    _m("dtype", "Your rule changes the dtype: a float32 param must give a float32 new param and "
+       "float32 state arrays. Cast back with .astype(param.dtype) if you compute in float64."),
+    _m("missing-state-key", "Your state does not use the contract's key names; the next step, the "
+       "Optimizer and the grader look for them by name."),
+    _m("mutates-param", "Your rule changes the param array it is given (an in-place update such as "
+       "`param -= ...`). Return a new array: `new_param = param - ...`."),
+    _m("mutates-grad", "Your rule changes the grad array it is given. Leave grad as it came; "
+       "compute with new arrays."),
+    _m("mutates-state", "Your rule changes the state it is given (the dict, or an array in it, "
+       "e.g. `state['m'] = ...` or `m *= beta1`). Build new arrays and return a new dict."),
+    _m("out-of-memory", "Your rule asks for far more memory than a step needs (MemoryError). A "
+       "step needs a few arrays of param's shape: look for an array or list whose size is not "
+       "param's."),
+    _m("timeout", "Your code did not finish in time. Look for a loop that never ends (a `while` "
+       "whose condition never becomes false); an update rule needs no loop at all."),
+    _m("crashed", "Your code crashed the Python process (the tests say how). Code that calls C "
+       "directly (ctypes) or corrupts memory does this; an update rule needs NumPy only."),
+    _m("exited", "Your code ended the Python process: remove sys.exit(), os._exit() and exit() "
+       "from your file."),
+    _m("load-failed", "Your file fails when Python loads it, before any test can run: run it on "
+       "its own (python FILE.py) and fix the first error."),
+    _m("shares-memory", "A returned array is one of the arrays you were given (e.g. "
+       "`velocity = grad` on the first step). Return a copy, so the caller's later changes to one "
+       "do not change the other."),
+])
+
+
+# --------------------------------------------------------------------------- the knobs
+#: For each rule: knob -> (correct position, {wrong position: mistake id}).
+KNOBS: dict[str, dict[str, tuple[Any, dict[Any, str]]]] = {}
+
+_COMMON = {
+    "sign": (1, {-1: "wrong-sign"}),
+    "lr": ("given", {"default": "lr-ignored", "one": "lr-ignored"}),
+}
+_CARRY = {"carry": (True, {False: "state-not-carried"})}
+
+KNOBS["sgd"] = dict(_COMMON)
+_FORM = {"form": ("torch", {"average": "momentum-average", "sutskever": "momentum-sutskever",
+                            "sutskever+": "momentum-sutskever"})}
+KNOBS["momentum"] = {
+    **_FORM,
+    "step": ("plain", {"nesterov": "momentum-is-nesterov"}),
+    "stale": (False, {True: "stale-velocity"}),
+    "ignore": (None, {"momentum": "ignores-momentum"}),
+    **_COMMON, **_CARRY,
+}
+# Nesterov's look-ahead with the old velocity, g + mu v_old, is plain momentum exactly:
+# one knob ("step") covers both ways of writing it.
+KNOBS["nesterov"] = {
+    **_FORM,
+    "step": ("nesterov", {"plain": "nesterov-is-plain"}),
+    "ignore": (None, {"momentum": "ignores-momentum"}),
+    **_COMMON, **_CARRY,
+}
+_SQUARE = {"square": ("g2", {"abs": "abs-for-square", "g": "g-for-square"})}
+KNOBS["adagrad"] = {
+    "accum": ("sum", {"average-0.9": "average-not-sum", "average-0.99": "average-not-sum"}),
+    "eps": ("outside", {"inside": "eps-inside-sqrt"}),
+    "stale": (False, {True: "stale-average"}),
+    "ignore": (None, {"eps": "ignores-eps"}),
+    **_SQUARE, **_COMMON, **_CARRY,
+}
+KNOBS["rmsprop"] = {
+    "accum": ("average", {"sum": "sum-not-average", "swapped": "rho-swapped",
+                          "no-one-minus": "missing-one-minus"}),
+    "eps": ("outside", {"inside": "eps-inside-sqrt"}),
+    "stale": (False, {True: "stale-average"}),
+    "ignore": (None, {"eps": "ignores-eps", "rho": "ignores-rho"}),
+    **_SQUARE, **_COMMON, **_CARRY,
+}
+KNOBS["adam"] = {
+    "bias": ("both", {"none": "no-bias-correction", "m": "bias-correction-m-only",
+                      "v": "bias-correction-v-only"}),
+    "eps": ("outside", {"inside": "eps-inside-sqrt", "hat": "eps-hat"}),
+    "t": ("ok", {"after": "t-after-use", "start-at-1": "t-off-by-one", "store-plus-1": "t-off-by-one",
+                 "frozen": "t-not-advancing"}),
+    "betas": ("ok", {"swapped": "betas-swapped", "swapped-averages": "betas-swapped"}),
+    "stale": (None, {"m": "stale-m", "v": "stale-v"}),
+    "vform": ("average", {"sum": "sum-not-average", "no-one-minus": "missing-one-minus"}),
+    "mform": ("average", {"no-one-minus": "missing-one-minus"}),
+    "ignore": (None, {"beta1": "ignores-beta1", "beta2": "ignores-beta2", "eps": "ignores-eps"}),
+    **_SQUARE, **_COMMON, **_CARRY,
+}
+KNOBS["adamw"] = {
+    **KNOBS["adam"],
+    "decay": ("decoupled", {"l2": "l2-not-decoupled", "unscaled": "decay-not-lr-scaled",
+                            "after": "decay-after-step", "none": "no-weight-decay",
+                            "fixed": "ignores-weight-decay"}),
+}
+
+
+# --------------------------------------------------------------------------- the mutants
+def _lr(knobs: dict, lr: float, rule: str) -> float:
+    mode = knobs.get("lr", "given")
+    return {"given": lr, "default": DEFAULTS[rule]["lr"], "one": 1.0}[mode]
+
+
+def _hyper(rule: str, knobs: dict, hyper: dict) -> dict:
+    h = {**DEFAULTS[rule], **hyper}
+    ignored = knobs.get("ignore")
+    if ignored:
+        h[ignored] = DEFAULTS[rule][ignored]
+    h["lr"] = _lr(knobs, h["lr"], rule)
+    return h
+
+
+def _square(knobs: dict, g: np.ndarray) -> np.ndarray:
+    return {"g2": lambda: g * g, "abs": lambda: np.abs(g), "g": lambda: g}[knobs.get("square", "g2")]()
+
+
+def _sgd(rule: str, knobs: dict) -> Callable:
+    def rule_(param, grad, state, **hyper):
+        h = _hyper(rule, knobs, hyper)
+        return param - knobs.get("sign", 1) * h["lr"] * grad, {}
+    return rule_
+
+
+def _heavy_ball(rule: str, knobs: dict) -> Callable:
+    form = knobs.get("form", "torch")
+    nesterov = knobs.get("step", "plain") == "nesterov"
+
+    def rule_(param, grad, state, **hyper):
+        h = _hyper(rule, knobs, hyper)
+        lr, mu = h["lr"], h["momentum"]
+        state = state if knobs.get("carry", True) else {}
+        v_old = state.get("velocity", 0.0)
+        if form == "torch":
+            v = mu * v_old + grad
+        elif form == "average":
+            v = mu * v_old + (1 - mu) * grad
+        elif form == "sutskever":
+            v = mu * v_old - lr * grad
+        else:  # "sutskever+": v <- mu v + lr g, p <- p - v
+            v = mu * v_old + lr * grad
+        u = v_old if knobs.get("stale") else v
+        if form in ("torch", "average"):
+            step = lr * (grad + mu * u) if nesterov else lr * u
+        elif form == "sutskever":
+            step = lr * grad - mu * u if nesterov else -u
+        else:
+            step = lr * grad + mu * u if nesterov else u
+        return param - knobs.get("sign", 1) * step, {"velocity": v + 0 * grad}
+    return rule_
+
+
+def _square_average(rule: str, knobs: dict) -> Callable:
+    key = "sum_sq" if rule == "adagrad" else "sq_avg"
+    accum = knobs.get("accum", "sum" if rule == "adagrad" else "average")
+
+    def rule_(param, grad, state, **hyper):
+        h = _hyper(rule, knobs, hyper)
+        state = state if knobs.get("carry", True) else {}
+        s_old = state.get(key, 0.0)
+        g2 = _square(knobs, grad)
+        rho = {"average-0.9": 0.9, "average-0.99": 0.99}.get(accum, h.get("rho", 0.99))
+        if accum == "sum":
+            s = s_old + g2
+        elif accum == "swapped":
+            s = (1 - rho) * s_old + rho * g2
+        elif accum == "no-one-minus":
+            s = rho * s_old + g2
+        else:
+            s = rho * s_old + (1 - rho) * g2
+        u = s_old if knobs.get("stale") else s
+        u = u + 0 * grad
+        denom = np.sqrt(u + h["eps"]) if knobs.get("eps") == "inside" else np.sqrt(u) + h["eps"]
+        return param - knobs.get("sign", 1) * h["lr"] * grad / denom, {key: s}
+    return rule_
+
+
+def _adam(rule: str, knobs: dict) -> Callable:
+    t_mode = knobs.get("t", "ok")
+    bias = knobs.get("bias", "both")
+    betas = knobs.get("betas", "ok")
+    decay = knobs.get("decay", "decoupled" if rule == "adamw" else "none")
+
+    def rule_(param, grad, state, **hyper):
+        h = _hyper(rule, knobs, hyper)
+        lr, eps = h["lr"], h["eps"]
+        wd = DEFAULTS["adamw"]["weight_decay"] if decay == "fixed" else h.get("weight_decay", 0.0)
+        state = state if knobs.get("carry", True) else {}
+        b1, b2 = h["beta1"], h["beta2"]
+        a1, a2 = (b2, b1) if betas in ("swapped", "swapped-averages") else (b1, b2)
+        c1, c2 = (b2, b1) if betas == "swapped" else (b1, b2)
+        g = grad + wd * param if decay == "l2" else grad
+        base = param
+        if decay in ("decoupled", "fixed"):
+            base = param - lr * wd * param
+        elif decay == "unscaled":
+            base = param - wd * param
+        old_t = state.get("t", 1 if t_mode == "start-at-1" else 0)
+        t_use = old_t if t_mode in ("after", "start-at-1") else old_t + 1
+        t_store = {"ok": t_use, "after": old_t + 1, "start-at-1": old_t + 1,
+                   "store-plus-1": t_use + 1, "frozen": old_t}[t_mode]
+        m_old, v_old = state.get("m", 0.0), state.get("v", 0.0)
+        m = a1 * m_old + (g if knobs.get("mform") == "no-one-minus" else (1 - a1) * g)
+        g2 = _square(knobs, g)
+        vform = knobs.get("vform", "average")
+        v = v_old + g2 if vform == "sum" else a2 * v_old + (g2 if vform == "no-one-minus" else (1 - a2) * g2)
+        mu = m_old if knobs.get("stale") == "m" else m
+        vu = v_old if knobs.get("stale") == "v" else v
+        mu, vu = mu + 0 * g, vu + 0 * g
+        k1 = 1 - c1**t_use if bias in ("both", "m") else 1.0
+        k2 = 1 - c2**t_use if bias in ("both", "v") else 1.0
+        if knobs.get("eps", "outside") == "inside":
+            step = (mu / k1) / np.sqrt(vu / k2 + eps)
+        elif knobs.get("eps") == "hat":
+            step = (mu / k1) * k2**0.5 / (np.sqrt(vu) + eps) if bias == "both" else \
+                (mu / k1) / (np.sqrt(vu / k2) + eps)
+        else:
+            step = (mu / k1) / (np.sqrt(vu / k2) + eps)
+        new = base - knobs.get("sign", 1) * lr * step
+        if decay == "after":
+            new = new - lr * wd * new
+        return new, {"t": t_store, "m": m, "v": v}
+    return rule_
+
+
+_FAMILIES = {"sgd": _sgd, "momentum": _heavy_ball, "nesterov": _heavy_ball,
+             "adagrad": _square_average, "rmsprop": _square_average, "adam": _adam, "adamw": _adam}
+
+
+def mutant(rule: str, **knobs: Any) -> Callable[..., tuple[Any, dict]]:
+    """The rule ``rule`` with the knobs turned as given (every other knob at its correct position).
+
+    >>> no_bias = mutant("adam", bias="none")    # Adam without bias correction
+    """
+    require_rule(rule)
+    unknown = set(knobs) - set(KNOBS[rule])
+    if unknown:
+        raise ValueError(f"{rule} has no knob {sorted(unknown)[0]!r}; its knobs: {', '.join(KNOBS[rule])}")
+    full = {name: correct for name, (correct, _) in KNOBS[rule].items()}
+    full.update(knobs)
+    return _FAMILIES[rule](rule, full)
+
+
+def configurations(rule: str, max_mistakes: int = 2) -> Iterator[dict[str, Any]]:
+    """Every way to turn up to ``max_mistakes`` knobs of ``rule`` wrong: ``{knob: position}`` dicts.
+
+    The empty dict (the correct rule) comes first, then one wrong knob, then two.
+    """
+    wrong = [(knob, pos) for knob, (_, bad) in KNOBS[rule].items() for pos in bad]
+    yield {}
+    for n in range(1, max_mistakes + 1):
+        for combo in combinations(wrong, n):
+            knobs = [k for k, _ in combo]
+            if len(set(knobs)) == n:
+                yield dict(combo)
+
+
+def mistakes_of(rule: str, knobs: dict[str, Any]) -> list[str]:
+    """The mistake ids of a configuration, in knob order."""
+    return [KNOBS[rule][k][1][pos] for k, pos in knobs.items()]
+
+
+assert all(rule in KNOBS for rule in RULES)
+assert all(mid in MISTAKES for knobs in KNOBS.values() for _, bad in knobs.values() for mid in bad.values())

@@ -1,0 +1,243 @@
+r"""Run the hidden suites in-process: for nbgrader cells, the ``check`` command's worker and the tests.
+
+A hidden suite is ``tests/hidden/test_<rule>.py``: a pytest file whose tests take one
+fixture, ``student`` (the rule under test), and carry a point group::
+
+    @group("first-step")
+    def test_one_step_from_an_empty_state(student):
+        ...
+
+Under pytest the ``student`` fixture is the reference rule (``tests/hidden/conftest.py``), so
+``make test`` proves the suites give the reference full marks. Here the same functions are
+called directly with a student's rule, which is how :func:`hidden` (nbgrader),
+``python -m optilab check`` (in a sandboxed worker) and the grader's own tests run them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ContextManager
+
+import numpy as np
+
+from optilab.grading.spec import GROUPS, require_rule
+
+__all__ = ["group", "TestResult", "HiddenTest", "TimeLimit", "suite_dir", "load_suite", "run_tests",
+           "score", "hidden", "format_results"]
+
+#: Environment variable naming another folder of hidden suites (default: the repository's).
+SUITE_ENV = "OPTILAB_HIDDEN_TESTS"
+
+
+def group(name: str) -> Callable[[Callable], Callable]:
+    """Mark a hidden test as part of the point group ``name`` (see :data:`~.spec.GROUPS`)."""
+    def mark(test: Callable) -> Callable:
+        test.optilab_group = name
+        return test
+    return mark
+
+
+class TimeLimit(BaseException):
+    """Raised inside a test that ran out of time (a BaseException, so that ``except Exception``
+    in a student's rule does not swallow it)."""
+
+
+@dataclass
+class HiddenTest:
+    """One test of a hidden suite."""
+
+    name: str
+    group: str
+    func: Callable[[Callable], None]
+
+    @property
+    def title(self) -> str:
+        """The test's docstring's first line, or its name in words."""
+        doc = (self.func.__doc__ or "").strip().splitlines()
+        return doc[0].rstrip(".") if doc else self.name.removeprefix("test_").replace("_", " ")
+
+
+@dataclass
+class TestResult:
+    """The outcome of one hidden test."""
+
+    name: str
+    group: str
+    passed: bool
+    message: str = ""
+    title: str = ""
+    seconds: float = 0.0
+    __test__ = False  # not a pytest test class
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``{"name", "passed", "message"}`` object of the ``--json`` report."""
+        return {"name": f"{self.group}::{self.name}", "passed": self.passed, "message": self.message}
+
+
+def suite_dir() -> Path:
+    """The folder of the hidden suites: ``$OPTILAB_HIDDEN_TESTS`` or the repository's ``tests/hidden``."""
+    if os.environ.get(SUITE_ENV):
+        path = Path(os.environ[SUITE_ENV])
+    else:
+        import optilab
+        path = Path(optilab.__file__).resolve().parents[2] / "tests" / "hidden"
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"the hidden test suites are not here: {path} does not exist. They ship with the "
+            "course repository (tests/hidden/), which only instructors grade from: install the "
+            f"repository with `pip install -e .`, or set {SUITE_ENV} to the folder that holds them.")
+    return path
+
+
+_CACHE: dict[tuple[str, float], list[HiddenTest]] = {}
+
+
+def load_suite(rule: str) -> list[HiddenTest]:
+    """The tests of ``tests/hidden/test_<rule>.py``, in file order."""
+    require_rule(rule)
+    path = suite_dir() / f"test_{rule}.py"
+    if not path.is_file():
+        raise FileNotFoundError(f"no hidden suite for {rule!r}: {path} does not exist.")
+    key = (str(path), path.stat().st_mtime)
+    if key not in _CACHE:
+        spec = importlib.util.spec_from_file_location(f"optilab_hidden_{rule}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        tests = []
+        for name, obj in vars(module).items():
+            if name.startswith("test_") and callable(obj):
+                grp = getattr(obj, "optilab_group", None)
+                if grp not in GROUPS[rule]:
+                    raise ValueError(f"{path.name}: {name} has group {grp!r}; use @group(...) with "
+                                     f"one of {', '.join(GROUPS[rule])}.")
+                tests.append(HiddenTest(name, grp, obj))
+        _CACHE[key] = tests
+    return list(_CACHE[key])
+
+
+def run_tests(rule: str, func: Callable, groups: Iterable[str] | None = None, *,
+              guard: Callable[[HiddenTest], ContextManager] | None = None,
+              on_start: Callable[[HiddenTest], None] | None = None,
+              on_result: Callable[[TestResult], None] | None = None,
+              skip: Callable[[HiddenTest], str | None] | None = None) -> list[TestResult]:
+    """Run the hidden tests of ``rule`` (those of ``groups``; all by default) on ``func``.
+
+    ``guard(test)`` wraps each test (the worker uses it for a time limit); ``skip(test)``
+    returning a message marks a test failed without running it; ``on_start`` and
+    ``on_result`` report progress.
+    """
+    wanted = set(GROUPS[require_rule(rule)]) if groups is None else set(groups)
+    unknown = wanted - set(GROUPS[rule])
+    if unknown:
+        raise ValueError(f"{rule} has no group {sorted(unknown)[0]!r}; its groups: "
+                         f"{', '.join(GROUPS[rule])}.")
+    results = []
+    for test in load_suite(rule):
+        if test.group not in wanted:
+            continue
+        reason = skip(test) if skip else None
+        if reason:
+            result = TestResult(test.name, test.group, False, reason, test.title)
+        else:
+            if on_start:
+                on_start(test)
+            result = _run_one(test, func, guard)
+        results.append(result)
+        if on_result:
+            on_result(result)
+    return results
+
+
+def _run_one(test: HiddenTest, func: Callable, guard: Callable | None) -> TestResult:
+    start = time.perf_counter()
+    passed, message = False, ""
+    try:
+        with (guard(test) if guard else contextlib.nullcontext()), warnings.catch_warnings(), \
+                np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            test.func(func)
+        passed = True
+    except AssertionError as exc:
+        message = str(exc) or "a check of this test failed."
+    except TimeLimit as exc:
+        message = str(exc) or "did not finish in time (an endless loop?)."
+    except SystemExit as exc:
+        message = f"your code called sys.exit({exc.code!r})."
+    except MemoryError:
+        message = "ran out of memory (MemoryError)."
+    except Exception as exc:  # a student's error that escaped the properties' own guards
+        message = f"{type(exc).__name__}: {exc}"
+    return TestResult(test.name, test.group, passed, message, test.title,
+                      time.perf_counter() - start)
+
+
+def score(rule: str, results: Iterable[TestResult]) -> tuple[int, int]:
+    """(points, max points): a group's points count when every one of its tests passed."""
+    results = list(results)
+    points = 0
+    for grp, value in GROUPS[rule].items():
+        mine = [r for r in results if r.group == grp]
+        if mine and all(r.passed for r in mine):
+            points += value
+    return points, sum(GROUPS[rule].values())
+
+
+def _indent(text: str, prefix: str = "    ") -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+def format_results(results: Iterable[TestResult], diagnoses: Iterable[Any] = (), *,
+                   failures_only: bool = False) -> str:
+    """The results as readable text: ✓/✗ and title per test, failures' messages, then diagnoses."""
+    lines = []
+    for r in results:
+        if failures_only and r.passed:
+            continue
+        lines.append(f"  {'✓' if r.passed else '✗'} {r.title or r.name}")
+        if not r.passed and r.message:
+            lines.append(_indent(r.message, "      "))
+    diagnoses = list(diagnoses)
+    if diagnoses:
+        lines.append("")
+        lines.append("What looks wrong:")
+        for d in diagnoses:
+            lines.append(f"  • [{d.id}] {d.message}")
+    return "\n".join(lines)
+
+
+def hidden(rule: str, func: Callable, group: str) -> None:
+    """Run one point group of the hidden suite of ``rule`` on the student's ``func``.
+
+    For nbgrader's hidden-test cells (one call per group cell)::
+
+        ### BEGIN HIDDEN TESTS
+        optilab.grading.hidden("adam", adam, "first-step")
+        ### END HIDDEN TESTS
+
+    Returns None when every test of the group passes; otherwise raises AssertionError whose
+    message lists the failed tests and the recognised mistakes, in the student's terms.
+    """
+    from optilab.grading.diagnose import diagnose
+
+    require_rule(rule)
+    if group not in GROUPS[rule]:
+        raise ValueError(f"{rule} has no group {group!r}; its groups: {', '.join(GROUPS[rule])}.")
+    if not callable(func):
+        raise AssertionError(f"{rule} is not a function (it is a {type(func).__name__}); define "
+                             f"`def {rule}(param, grad, state, *, lr=..., ...)` above.")
+    results = run_tests(rule, func, [group])
+    failed = [r for r in results if not r.passed]
+    if not failed:
+        return None
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        found = diagnose(rule, func)
+    head = f"{rule}: {len(failed)} of {len(results)} hidden tests of group {group!r} failed."
+    raise AssertionError(head + "\n" + format_results(results, found, failures_only=True))
