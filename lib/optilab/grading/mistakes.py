@@ -91,7 +91,8 @@ MISTAKES: dict[str, Mistake] = dict([
        "s with this step's g² first, then divide by √s + ε."),
     # -- Adam and AdamW
     _m("no-bias-correction", "No bias correction: divide m by (1 − β₁ᵗ) and v by (1 − β₂ᵗ) before "
-       "the step, m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ). Without it the first steps are far too small."),
+       "the step, m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ). Without it m and v are pulled towards their "
+       "zero start and the first steps have the wrong size (with β₁ = 0.9, β₂ = 0.999 about 3× too large)."),
     _m("bias-correction-m-only", "Only m is bias-corrected. Correct v too: v̂ = v/(1 − β₂ᵗ), and "
        "divide by √v̂ + ε."),
     _m("bias-correction-v-only", "Only v is bias-corrected. Correct m too: m̂ = m/(1 − β₁ᵗ)."),

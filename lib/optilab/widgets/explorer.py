@@ -2,9 +2,9 @@
 
 Every explorer in the lessons is an :class:`Explorer`: a dict of ipywidgets controls, a
 ``draw`` function that turns the controls' values into a matplotlib Figure, and an
-``ipywidgets.Output`` that shows the latest figure. Figures are drawn with the ordinary
-(inline) backend and shown as images, which works the same in JupyterLab, in Binder and
-in headless execution.
+``ipywidgets.Output`` that shows the latest figure as a PNG image. Static images work the
+same in JupyterLab, in Binder and in headless execution; :class:`~optilab.widgets.render.FigureRenderer`
+keeps them fast by redrawing only the lines and texts that a control moved.
 
 Explorers are testable without a browser: ``explorer.set(lr=0.1)`` moves a control, runs
 the callback and leaves the new figure in ``explorer.figure``.
@@ -16,8 +16,9 @@ import time
 from typing import Any, Callable
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+
+from optilab.widgets.render import FigureRenderer
 
 __all__ = ["Explorer", "register", "registry"]
 
@@ -77,7 +78,8 @@ class Explorer:
     redraws : int
         How many times the figure has been drawn.
     last_seconds : float
-        Wall time of the last redraw, from the control's change to the figure shown.
+        Wall time of the last redraw, from the control's change to the figure shown (in a
+        notebook this includes rendering the PNG; elsewhere only drawing, see :meth:`render`).
     """
 
     def __init__(self, controls: dict[str, widgets.ValueWidget], draw: Callable[..., Figure],
@@ -86,6 +88,7 @@ class Explorer:
         self.draw = draw
         self.title = title
         self.output = widgets.Output()
+        self.renderer = FigureRenderer()
         self.figure: Figure | None = None
         self.redraws = 0
         self.last_seconds = float("nan")
@@ -107,22 +110,23 @@ class Explorer:
         return self
 
     def update(self) -> Figure:
-        """Draw the figure for the current values and show it in the output area."""
+        """Draw the figure for the current values and, in a notebook, show it in the output area."""
         start = time.perf_counter()
-        figure = self.draw(**self.values())
-        if self.figure is not None and self.figure is not figure:
-            plt.close(self.figure)
-        self.figure = figure
+        self.figure = self.draw(**self.values())
         if _in_kernel():
-            from IPython.display import display
+            from IPython.display import Image, display
 
+            png = self.render()
             with self.output:
                 self.output.clear_output(wait=True)
-                display(figure)
-        plt.close(figure)  # shown as an image; keep pyplot from showing it a second time
+                display(Image(data=png, format="png"))
         self.redraws += 1
         self.last_seconds = time.perf_counter() - start
-        return figure
+        return self.figure
+
+    def render(self) -> bytes:
+        """The current figure as PNG bytes, as the notebook shows it."""
+        return self.renderer.render(self.figure)
 
     def _on_change(self, change: dict[str, Any]) -> None:
         self.update()
