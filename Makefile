@@ -5,7 +5,6 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 # nbgrader runs `alembic` as a subprocess, so the venv's bin must be on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
-export MPLBACKEND ?= Agg
 
 .PHONY: help setup start test test-browser release grade bench clean
 
@@ -33,7 +32,7 @@ start: setup
 	$(BIN)/jupyter lab lessons/00_start_here.ipynb
 
 test: setup
-	$(PY) -m pytest
+	MPLBACKEND=Agg $(PY) -m pytest
 
 test-browser: setup
 	bash tests/browser/run.sh
@@ -46,7 +45,7 @@ grade: setup
 	$(PY) -m optilab grade $(LAB) "$(SUBMISSIONS)"
 
 bench: setup
-	$(PY) -m bench
+	MPLBACKEND=Agg $(PY) -m bench
 
 clean:
 	rm -rf $(VENV) build grading .pytest_cache
