@@ -50,6 +50,7 @@ __all__ = [
     "momentum_rate",
     "momentum_stable",
     "momentum_max_lr",
+    "nesterov_max_lr",
     "critical_momentum",
     "nesterov_rate",
     "steps_to_tolerance",
@@ -352,3 +353,19 @@ def ema_horizon(beta: float) -> float:
     if not 0 <= beta < 1:
         raise ValueError(f"beta must be in [0, 1), got {beta!r}")
     return float(1.0 / (1.0 - beta))
+
+
+def nesterov_max_lr(eigenvalues: float | Iterable[float], momentum: float) -> float:
+    r"""The largest stable step of Nesterov's method (PyTorch's form), :math:`\frac{2 + 2\mu}{(1 + 2\mu)\,\lambda_{\max}}`.
+
+    From :math:`P(z) = z^2 - (1+\mu)(1-\alpha\lambda) z + \mu(1-\alpha\lambda)`: :math:`P(-1) > 0` is
+    :math:`\alpha\lambda < (2+2\mu)/(1+2\mu)`, while :math:`P(1) = \alpha\lambda > 0`. The range shrinks
+    as :math:`\mu` grows, where the heavy ball's (:func:`momentum_max_lr`) widens.
+
+    Examples
+    --------
+    >>> round(nesterov_max_lr([1.0, 10.0], 0.5), 6)   # (2 + 1) / (1 + 1) / 10
+    0.15
+    """
+    mu = _check_momentum(momentum)
+    return float((2.0 + 2.0 * mu) / ((1.0 + 2.0 * mu) * _eigenvalues(eigenvalues).max()))
