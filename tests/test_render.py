@@ -95,3 +95,34 @@ def test_every_explorer_renders_what_a_full_draw_shows(name):
             explorer.set(**{control_name: _moves(control, k)})
             fraction = _differing_fraction(_pixels(explorer.render()), _full_draw(explorer.figure))
             assert fraction < 0.01, f"{name}: after moving {control_name}, {fraction:.2%} of pixels differ from a full draw"
+
+
+def test_a_legend_rebuilt_with_the_same_labels_stays_in_the_background():
+    figure, ax, line = _figure()
+    renderer = FigureRenderer()
+    ax.legend(loc="upper right")
+    renderer.render(figure)
+    ax.legend(loc="upper right")  # a new legend object, the same look
+    line.set_data([-1, 1], [0, 0])
+    png = renderer.render(figure)
+    assert renderer.fast_draws == 1
+    assert _differing_fraction(_pixels(png), _full_draw(figure)) < 0.002
+    line.set_label("renamed")
+    ax.legend(loc="upper right")  # its labels change: drawn with the data from now on
+    png = renderer.render(figure)
+    assert renderer.full_draws == 2
+    assert _differing_fraction(_pixels(png), _full_draw(figure)) < 0.002
+    line.set_label("renamed again")
+    ax.legend(loc="upper right")
+    png = renderer.render(figure)
+    assert (renderer.full_draws, renderer.fast_draws) == (2, 2)
+    assert _differing_fraction(_pixels(png), _full_draw(figure)) < 0.002
+
+
+def test_switching_between_figures_reuses_each_ones_background():
+    (first, _, line1), (second, _, line2) = _figure(), _figure()
+    renderer = FigureRenderer()
+    for figure in (first, second, first, second):
+        png = renderer.render(figure)
+        assert _differing_fraction(_pixels(png), _full_draw(figure)) < 0.002
+    assert (renderer.full_draws, renderer.fast_draws) == (2, 2)

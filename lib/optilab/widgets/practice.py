@@ -188,6 +188,7 @@ class _ExplorerFigure:
         self.rules = list(dict.fromkeys(r for r, _ in results))
         self.fig, (self.ax_curve, self.ax_sweep) = plots.new_figure(figsize=(10.5, 4.2), ncols=2)
         self.curves, self.sweeps, self.marks = {}, {}, {}
+        self._limit_cache: dict[str, tuple[float, float]] = {}
         for rule in self.rules:
             self.curves[rule], = self.ax_curve.plot([], [], marker="o", markersize=3, label=rule, **_line_style(rule))
             self.sweeps[rule], = self.ax_sweep.plot([], [], marker="o", markersize=4, label=rule, **_line_style(rule))
@@ -202,14 +203,25 @@ class _ExplorerFigure:
         self.ax_curve.set_xlim(0, epochs)
         self.ax_curve.set_xticks(np.arange(epochs + 1))
 
+    def _limits(self, metric: str) -> tuple[float, float]:
+        """The y-range of ``metric`` over every run of the sweep: the same axes whatever is selected."""
+        if metric == "test accuracy":
+            return (0.0, 1.0)
+        if metric not in self._limit_cache:
+            attribute, _, _ = _metric(metric)
+            values = np.concatenate([np.asarray(getattr(h, attribute), dtype=float) for h in self.results.values()])
+            values = values[np.isfinite(values) & (values > 0)]
+            self._limit_cache[metric] = (values.min() / 1.5, values.max() * 1.5) if values.size else (1e-2, 10.0)
+        return self._limit_cache[metric]
+
     def draw(self, rules: Sequence[str] = ("sgd", "momentum", "adam"), lr: Any = "best for each",
              metric: str = "test accuracy") -> Figure:
         attribute, label, _ = _metric(metric)
         scale = "log" if metric == "training loss" else "linear"
         for ax in (self.ax_curve, self.ax_sweep):
-            ax.set_yscale(scale)
+            if ax.get_yscale() != scale:  # setting it anew would replace the tick locators
+                ax.set_yscale(scale)
             ax.set_ylabel(label if ax is self.ax_curve else f"final {label}")
-        values: list[float] = []
         for rule in self.rules:
             shown = rule in rules
             for artist in (self.curves[rule], self.sweeps[rule], self.marks[rule]):
@@ -225,12 +237,7 @@ class _ExplorerFigure:
             finals = [final(self.results[rule, r], metric) for r in lrs]
             self.sweeps[rule].set_data(lrs, finals)
             self.marks[rule].set_data([rate], [final(history, metric)])
-            values += [v for v in np.concatenate([curve, finals]) if np.isfinite(v)]
-        if metric == "test accuracy":
-            limits = (0.0, 1.0)
-        else:
-            low, high = (min(values), max(values)) if values else (1e-2, 10.0)
-            limits = (low / 1.5, high * 1.5)
+        limits = self._limits(metric)
         self.ax_curve.set_ylim(*limits)
         self.ax_sweep.set_ylim(*limits)
         chosen = "each at its best α" if lr == "best for each" else f"α = {float(lr):g}"
