@@ -1,0 +1,78 @@
+"""The course's nbgrader set-up, shared by ``python -m optilab release`` and ``grade``.
+
+Both commands drive nbgrader through its Python API (:class:`nbgrader.apps.NbGraderAPI`),
+which does not read ``nbgrader_config.py`` by itself: :func:`load_config` reads the course's
+file with traitlets' loader, exactly as the ``nbgrader`` command line would from the course
+root, so the API and the command line grade with one configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+__all__ = ["CONFIG_FILE", "course_root", "load_config", "lab_names", "resolve_lab", "make_api"]
+
+CONFIG_FILE = "nbgrader_config.py"
+_LAB = re.compile(r"^lab\d\d_[a-z0-9_]+$")
+
+
+def course_root(start: str | os.PathLike | None = None) -> Path:
+    """The folder holding ``nbgrader_config.py``: ``start`` (default: the working directory) or a parent.
+
+    The course is normally installed in development mode from its clone, so the package's own
+    location is tried last.
+    """
+    candidates = []
+    here = Path(start or os.getcwd()).resolve()
+    candidates += [here, *here.parents]
+    package = Path(__file__).resolve().parent  # lib/optilab -> lib -> root
+    candidates += [package.parent.parent]
+    for folder in candidates:
+        if (folder / CONFIG_FILE).is_file() and (folder / "solutions").is_dir():
+            return folder
+    raise FileNotFoundError(
+        f"no {CONFIG_FILE} with a solutions/ folder beside it in {here} or its parents: "
+        "run this command from the course's folder (the clone of the repository)."
+    )
+
+
+def load_config(root: Path, **overrides: dict) -> Config:
+    """Read ``root/nbgrader_config.py`` and merge ``overrides`` (``{"Section": {"trait": value}}``)."""
+    config = PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config()
+    extra = Config()
+    for section, values in overrides.items():
+        for name, value in values.items():
+            extra[section][name] = value
+    config.merge(extra)
+    return config
+
+
+def lab_names(root: Path) -> list[str]:
+    """The labs in ``solutions/``, in order: folders named ``labNN_name`` holding ``labNN_name.ipynb``."""
+    return sorted(
+        p.name for p in (root / "solutions").iterdir()
+        if p.is_dir() and _LAB.match(p.name) and (p / f"{p.name}.ipynb").is_file()
+    )
+
+
+def resolve_lab(root: Path, lab: str) -> str:
+    """The full lab name for ``lab04`` or ``lab04_adam_adamw``; a clear error if there is none."""
+    names = lab_names(root)
+    matches = [n for n in names if n == lab or n.startswith(lab.rstrip("_") + "_")]
+    if len(matches) != 1:
+        raise ValueError(f"no lab called {lab!r}; the labs are: {', '.join(names) or '(none)'}")
+    return matches[0]
+
+
+def make_api(config: Config):
+    """An :class:`nbgrader.apps.NbGraderAPI` using ``config`` (quiet: its log goes to the result dicts)."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    coursedir = CourseDirectory(config=config)
+    return NbGraderAPI(coursedir=coursedir, config=config)

@@ -1,0 +1,52 @@
+"""Every lab runs headless: the instructor's version with full marks, the student's version with
+failures only where the student has work to do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.notebooks import execute
+
+ROOT = Path(__file__).resolve().parents[1]
+LABS = sorted(p.name for p in (ROOT / "solutions").glob("lab*") if (p / f"{p.name}.ipynb").is_file())
+
+pytestmark = pytest.mark.slow
+
+
+def _nbg(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def test_there_are_five_labs():
+    assert len(LABS) == 5
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_solution_runs_with_full_marks(lab):
+    run = execute(ROOT / "solutions" / lab / f"{lab}.ipynb", timeout=120, allow_errors=True)
+    assert run.errors == [], f"{lab}: {run.errors}"
+    assert run.stderr() == [], f"{lab} wrote to stderr: {run.stderr()}"
+    tests = [c for c in run.notebook.cells if _nbg(c).get("grade") and c.cell_type == "code"]
+    assert tests and all(c.execution_count is not None for c in tests), "every test cell ran and passed"
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_student_version_fails_only_where_the_student_has_work_to_do(lab):
+    run = execute(ROOT / "labs" / lab / f"{lab}.ipynb", timeout=120, allow_errors=True)
+    assert run.stderr() == [], f"{lab} wrote to stderr: {run.stderr()}"
+    kinds = []
+    for cell in run.notebook.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") != "error":
+                continue
+            meta = _nbg(cell)
+            where = "test" if meta.get("grade") else "answer" if meta.get("solution") else "other"
+            kinds.append((where, out["ename"]))
+            assert where != "other", f"cell {cell.id} failed ({out['ename']}: {out['evalue']}) but asks nothing"
+            # A test fails because the answer above is a stub (NotImplementedError), or because the
+            # answer cell's stub stopped before defining the name the test checks (NameError).
+            allowed = {"NotImplementedError"} | ({"NameError"} if where == "test" else set())
+            assert out["ename"] in allowed, f"cell {cell.id}: {out['ename']}: {out['evalue']}"
+    assert any(ename == "NotImplementedError" for _, ename in kinds), "the student version should have work to do"
