@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 from traitlets.config import Config
@@ -69,8 +70,19 @@ def resolve_lab(root: Path, lab: str) -> str:
     return matches[0]
 
 
+def _put_interpreter_tools_on_path() -> None:
+    """nbgrader runs ``alembic`` (installed beside this Python) as a command: make sure it is found.
+
+    ``.venv/bin/python -m optilab grade ...`` works without activating the venv this way.
+    """
+    tools = str(Path(sys.executable).parent)
+    if tools not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = tools + os.pathsep + os.environ.get("PATH", "")
+
+
 def make_api(config: Config):
     """An :class:`nbgrader.apps.NbGraderAPI` using ``config`` (quiet: its log goes to the result dicts)."""
+    _put_interpreter_tools_on_path()
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
