@@ -45,6 +45,7 @@ grade: setup
 	$(PY) -m optilab grade $(LAB) "$(SUBMISSIONS)"
 
 bench: setup
+	@$(PY) -c "import torch" 2>/dev/null || { echo "installing torch==2.13.0 (test-only) to compare with torch.optim"; $(PY) -m pip install --quiet "torch==2.13.0"; }
 	MPLBACKEND=Agg $(PY) -m bench
 
 clean:

@@ -1,0 +1,305 @@
+"""The benchmark's outputs: the machine it ran on, Markdown tables, ``build/bench.json``.
+
+The JSON record has one entry per group under ``"groups"``. A group that ran has
+``"status": "ok"``; one that could not run has ``"status": "not available"`` and a
+``"reason"``; one that failed has ``"status": "error"`` and the error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+__all__ = ["machine", "markdown", "write", "fmt_seconds", "SCHEMA"]
+
+SCHEMA = 1
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def cpu_model(cpuinfo: str | None = None) -> str:
+    """The CPU's ``model name`` from ``/proc/cpuinfo`` (or the platform's description)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return platform.processor() or platform.machine()
+    for line in cpuinfo.splitlines():
+        if line.lower().startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures came from: cores, CPU, OS, and the versions that matter."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count()
+    return {
+        "nproc": usable,
+        "cpu": cpu_model(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "numpy": _version("numpy"),
+        "torch": _version("torch"),
+        "matplotlib": _version("matplotlib"),
+        "nbgrader": _version("nbgrader"),
+        "nbclient": _version("nbclient"),
+        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
+
+
+def fmt_seconds(seconds: float | None) -> str:
+    """A duration with a unit that keeps three significant figures: ``12.3 µs``, ``4.56 ms``, ``7.89 s``."""
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if abs(seconds) >= scale or unit == "ns":
+            value = seconds / scale
+            return f"{value:.3g} {unit}" if value < 1000 else f"{value:.0f} {unit}"
+    return f"{seconds} s"  # pragma: no cover
+
+
+def _ratio(value: float | None) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:.2f}×"
+
+
+def _count(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f}".replace(",", " ")
+
+
+def _yes(value: bool | None) -> str:
+    return {True: "yes", False: "**no**", None: "–"}[value]
+
+
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _power(n: int) -> str:
+    exponent = round(math.log10(n)) if n > 0 else 0
+    return "10" + str(exponent).translate(_SUPERSCRIPTS) if 10**exponent == n else str(n)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _kernels(group: dict[str, Any]) -> list[str]:
+    header = ["rule", "n", "optilab", "torch single", "torch foreach", "torch fused",
+              "÷ single", "÷ foreach", "÷ fused", "bound", "÷ bound", "passes", "page faults", "target met"]
+    rows = []
+    for r in group["records"]:
+        t, q = r["torch_s"], r["ratio"]
+        rows.append([r["rule"], _power(r["n"]), fmt_seconds(r["optilab_s"]),
+                     *(fmt_seconds(t.get(impl)) for impl in ("single", "foreach", "fused")),
+                     *(_ratio(q.get(impl)) for impl in ("single", "foreach", "fused")),
+                     fmt_seconds(r["bound_s"]), _ratio(r["x_bound"]), str(r["traffic"]["passes"]),
+                     _count(r.get("page_faults_per_step")),
+                     _yes(r["meets_target"])])
+    lines = _table(header, rows)
+    bandwidth = ", ".join(f"{_power(int(n))}: {bw / 1e9:.1f} GB/s" for n, bw in group["copy_bandwidth_Bps"].items())
+    lines += ["", f"Copy bandwidth (read + write) by size: {bandwidth}. {group.get('note', '')}. "
+                  "passes: NumPy operations over whole arrays in one optilab step; page faults: per optilab "
+                  "step (memory the allocator had given back to the OS and had to map again)."]
+    if group.get("torch"):
+        lines += ["", f"torch: {group['torch']}"]
+    return lines
+
+
+def _explorers(group: dict[str, Any]) -> list[str]:
+    header = ["explorer", "controls", "changes", "median", "p95", "max", "median CPU", "of which PNG",
+              "median < 100 ms"]
+    rows = [[r["name"], str(len(r["controls"])), str(r["changes"]), fmt_seconds(r["median_s"]),
+             fmt_seconds(r["p95_s"]), fmt_seconds(r["max_s"]), fmt_seconds(r.get("cpu_median_s")),
+             fmt_seconds(r.get("png_median_s")), _yes(r["meets_target"])] for r in group["records"]]
+    lines = _table(header, rows)
+    for r in group["records"]:
+        if r.get("problems"):
+            lines.append(f"- {r['name']}: {'; '.join(r['problems'])}")
+    lines += ["", group.get("note", "")]
+    return lines
+
+
+def _notebooks(group: dict[str, Any]) -> list[str]:
+    header = ["notebook", "kind", "time", "CPU", "status", "target met"]
+    rows = [[r["path"], r["kind"], fmt_seconds(r["seconds"]), fmt_seconds(r.get("cpu_s")), r["status"],
+             _yes(r["meets_target"])] for r in group["records"]]
+    lines = _table(header, rows)
+    totals = group["totals"]
+    lines += ["", f"Lessons: {fmt_seconds(totals['lessons_s'])}; solutions: {fmt_seconds(totals['solutions_s'])}; "
+                  f"all: {fmt_seconds(totals['all_s'])} (target: every lesson < 20 s, all < 2 min: "
+                  f"{_yes(totals['meets_target'])}). {group.get('note', '')}"]
+    return lines
+
+
+def _grading(group: dict[str, Any]) -> list[str]:
+    header = ["command", "submissions", "total", "per submission", "CPU"]
+    rows = [[r["command"], str(r["submissions"]), fmt_seconds(r["seconds"]), fmt_seconds(r["per_submission_s"]),
+             fmt_seconds(r.get("cpu_s"))] for r in group["records"]]
+    lines = _table(header, rows)
+    lines += ["", f"Speed-up of `make grade` over plain `nbgrader autograde`: {_ratio(group.get('speedup'))} "
+                  f"(target ≥ 2×: {_yes(group.get('meets_target'))}); same grades: {_yes(group.get('same_grades'))}. "
+                  f"{group.get('note', '')}"]
+    for line in group.get("disagreements", [])[:10]:
+        lines.append(f"- {line}")
+    return lines
+
+
+TITLES = {
+    "kernels": "1. Update rules: one float32 step, optilab vs torch.optim",
+    "explorers": "2. Interactivity: control change to redrawn figure",
+    "notebooks": "3. Course execution: headless notebooks",
+    "grading": "4. Grading throughput",
+}
+_RENDER = {"kernels": _kernels, "explorers": _explorers, "notebooks": _notebooks, "grading": _grading}
+
+
+def _machine_line(result: dict[str, Any]) -> str:
+    m = result["machine"]
+    load = m.get("load_average_at_start")
+    busy = f" Load average at the start: {load[0]:.1f}." if load else ""
+    return (f"Machine: {m['nproc']} cores ({m['cpu']}), {m['os']}; Python {m['python']}, numpy {m['numpy']}, "
+            f"torch {m['torch'] or 'not installed'}, matplotlib {m['matplotlib']}, nbgrader {m['nbgrader']}. "
+            f"Run of {result.get('started_utc', '?')}; `make bench` took {fmt_seconds(result.get('seconds'))}.{busy}")
+
+
+def _worst(records: list[dict[str, Any]], n: int, key: str) -> tuple[float | None, str]:
+    rows = [(r["ratio"][key], r["rule"]) for r in records if r["n"] == n and key in r["ratio"]]
+    return max(rows) if rows else (None, "")
+
+
+def summary(result: dict[str, Any]) -> str:
+    """A short Markdown summary of the run against the targets (the README's performance section)."""
+    groups = result["groups"]
+    rows: list[list[str]] = []
+
+    def unavailable(name: str, what: str, target: str) -> None:
+        group = groups.get(name, {})
+        rows.append([what, target, f"{group.get('status', 'not run')}: {group.get('reason', '')}".strip(), "–"])
+
+    kernels = groups.get("kernels", {})
+    if kernels.get("status") == "ok" and any(r["ratio"] for r in kernels["records"]):
+        sizes = sorted({r["n"] for r in kernels["records"]})
+        for n in sizes:
+            if n <= 100:
+                worst = max((max(r["ratio"].values()), r["rule"]) for r in kernels["records"] if r["n"] == n)
+                rows.append([f"update rule step, {_power(n)} float32 (÷ fastest torch.optim, slowest rule)",
+                             "< 1×", f"{_ratio(worst[0])} ({worst[1]})", _yes(worst[0] < 1)])
+            else:
+                worst = _worst(kernels["records"], n, "foreach")
+                if worst[0] is not None:
+                    rows.append([f"update rule step, {_power(n)} float32 (÷ torch.optim foreach, slowest rule)",
+                                 "≤ 1.5×", f"{_ratio(worst[0])} ({worst[1]})", _yes(worst[0] <= 1.5)])
+    elif kernels.get("status") == "ok":
+        rows.append(["update rule step vs torch.optim", "< 1× at 10², ≤ 1.5× above",
+                     kernels.get("torch", "no torch timings") + " (optilab's times are below)", "–"])
+    else:
+        unavailable("kernels", "update rule step vs torch.optim", "< 1× at 10², ≤ 1.5× above")
+    explorers = groups.get("explorers", {})
+    timed = [r for r in explorers.get("records", []) if r.get("changes")]
+    if explorers.get("status") == "ok" and timed:
+        slowest = max(timed, key=lambda r: r["median_s"])
+        fastest = min(timed, key=lambda r: r["median_s"])
+        rows.append([f"explorer: control change to redrawn figure, median (slowest of {len(timed)})", "< 100 ms",
+                     f"{fmt_seconds(slowest['median_s'])}, CPU {fmt_seconds(slowest.get('cpu_median_s'))} "
+                     f"({slowest['name']}; p95 {fmt_seconds(slowest['p95_s'])}); fastest "
+                     f"{fmt_seconds(fastest['median_s'])} ({fastest['name']})",
+                     _yes(slowest["median_s"] < 0.1)])
+    else:
+        unavailable("explorers", "explorer redraw, median", "< 100 ms")
+    notebooks = groups.get("notebooks", {})
+    if notebooks.get("status") == "ok":
+        lessons = [r for r in notebooks["records"] if r["kind"] == "lesson" and r["seconds"] is not None]
+        if lessons:
+            slowest = max(lessons, key=lambda r: r["seconds"])
+            rows.append([f"slowest lesson, executed headless (of {len(lessons)})", "< 20 s",
+                         f"{fmt_seconds(slowest['seconds'])}, CPU {fmt_seconds(slowest.get('cpu_s'))} "
+                         f"({Path(slowest['path']).stem})", _yes(slowest["seconds"] < 20)])
+        totals = notebooks["totals"]
+        count = sum(r["seconds"] is not None for r in notebooks["records"])
+        skipped = len(notebooks["records"]) - count
+        rows.append([f"all {count} lessons and solutions, one after another", "< 2 min",
+                     f"{fmt_seconds(totals['all_s'])}, CPU {fmt_seconds(totals.get('all_cpu_s'))}"
+                     + (f" ({skipped} more not run: time budget)" if skipped else ""),
+                     _yes(totals["meets_target"])])
+    else:
+        unavailable("notebooks", "lessons and solutions executed headless", "< 20 s each, < 2 min in all")
+    grading = groups.get("grading", {})
+    if grading.get("status") == "ok":
+        ours, plain = grading["records"][0], grading["records"][1]
+        rows.append([f"grading: `make grade` vs `nbgrader autograde`, {ours['submissions']} submissions", "≥ 2×",
+                     f"{_ratio(grading['speedup'])} ({fmt_seconds(ours['per_submission_s'])} vs "
+                     f"{fmt_seconds(plain['per_submission_s'])} per submission; same grades: "
+                     f"{'yes' if grading['same_grades'] else '**no**'})", _yes(grading["meets_target"])])
+    else:
+        unavailable("grading", "grading throughput, make grade vs nbgrader autograde", "≥ 2×")
+    lines = [_machine_line(result), "", *_table(["measure", "target", "measured", "met"], rows)]
+    if kernels.get("status") == "ok" and any(r["ratio"] for r in kernels["records"]):
+        sizes = sorted({r["n"] for r in kernels["records"]})
+        big = _power(sizes[-1])
+        header = ["rule", *(f"{_power(n)}: ÷ foreach" for n in sizes), f"{big}: ÷ bound",
+                  f"{big}: page faults per step"]
+        by_rule: dict[str, dict[int, dict[str, Any]]] = {}
+        for r in kernels["records"]:
+            by_rule.setdefault(r["rule"], {})[r["n"]] = r
+        table = [[rule, *(_ratio(per[n]["ratio"].get("foreach")) if n in per else "–" for n in sizes),
+                  _ratio(per[sizes[-1]]["x_bound"]) if sizes[-1] in per else "–",
+                  _count(per[sizes[-1]].get("page_faults_per_step")) if sizes[-1] in per else "–"]
+                 for rule, per in by_rule.items()]
+        lines += ["", "Time of one optilab step divided by one `torch.optim` step (foreach), float32, same run "
+                      "(below 1 is faster); then, at the largest size, the optilab step divided by its "
+                      "memory-traffic bound, and the page faults it took (thousands: the allocator had handed "
+                      "the step's temporaries back to the OS).", "",
+                  *_table(header, table)]
+    return "\n".join(lines)
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The whole run as Markdown: the summary against the targets, then one section per group."""
+    lines = ["# optilab benchmarks", "", "## Summary", "", summary(result), ""]
+    for name, group in result["groups"].items():
+        lines += [f"## {TITLES.get(name, name)}", ""]
+        if group.get("status") == "ok":
+            lines += _RENDER[name](group)
+        else:
+            lines.append(f"{group.get('status', 'error')}: {group.get('reason', '?')}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe: non-finite floats become None (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def write(result: dict[str, Any], directory: Path) -> tuple[Path, Path]:
+    """Write ``bench.json`` and ``bench.md`` into ``directory``; returns their paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = directory / "bench.json", directory / "bench.md"
+    json_path.write_text(json.dumps(_plain({"schema": SCHEMA, **result}), indent=1, allow_nan=False) + "\n")
+    md_path.write_text(markdown(result) + "\n")
+    return json_path, md_path
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(json.dumps(machine(), indent=1), file=sys.stdout)

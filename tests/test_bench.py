@@ -1,0 +1,210 @@
+"""Smoke tests of the benchmark machinery (``make bench``): tiny sizes, one repeat.
+
+They check that each group produces well-formed, finite figures and says why when it cannot
+run; they do not check speed (nothing in ``make bench`` passes or fails).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # ``bench/`` sits at the repository root, beside ``lib/``
+    sys.path.insert(0, str(ROOT))
+
+from bench import explorers, grading, kernels, notebooks, report  # noqa: E402
+from bench.__main__ import run_group  # noqa: E402
+from bench.timing import percentile  # noqa: E402
+
+
+# --- group 1: update rules --------------------------------------------------------------
+
+def test_step_bytes_counts_each_array_read_and_written_once():
+    # Adam, 10^6 float32 parameters: reads p, g, m, v and writes p, m, v: 7 arrays of 4 MB.
+    assert kernels.step_bytes(10**6, 4, k=2) == 7 * 4_000_000
+    # SGD reads p and g and writes p: 3 arrays.
+    assert kernels.step_bytes(100, 8, k=0) == 3 * 800
+
+
+def test_bound_is_bytes_over_copy_bandwidth():
+    # 28 MB at 10 GB/s (read + write) take 2.8 ms.
+    assert kernels.bound_seconds(10**6, 4, 2, copy_bandwidth=10e9) == pytest.approx(2.8e-3)
+
+
+def test_state_arrays_counts_arrays_shaped_like_the_parameter():
+    p = np.zeros(5, dtype=np.float32)
+    state = {"t": 3, "m": np.ones(5, np.float32), "v": np.ones(5, np.float32), "other": np.ones(2)}
+    assert kernels.state_arrays(state, p) == 2
+    assert kernels.state_arrays({}, p) == 0
+
+
+def test_ufunc_traffic_counts_passes_and_arrays_of_a_hand_written_rule():
+    def rule(p, g, state, *, lr=0.1):
+        return p - lr * g, {}  # two passes: lr*g reads g, writes t; p - t reads p and t, writes p'
+
+    p = np.ones(10, dtype=np.float32)
+    assert kernels.ufunc_traffic(rule, p, p, {}) == {"passes": 2, "arrays_moved": 2 + 3}
+
+
+def test_kernel_bench_at_tiny_size_gives_finite_ratios_and_a_well_formed_json_record(tmp_path):
+    group = kernels.run(sizes=(64,), rules=("sgd", "adam"), repeats=1, block_seconds=0.001, warmup=1)
+    assert group["status"] == "ok"
+    assert [(r["rule"], r["n"]) for r in group["records"]] == [("sgd", 64), ("adam", 64)]
+    for record in group["records"]:
+        assert kernels.finite(record), record
+        assert record["state_arrays"] == {"sgd": 0, "adam": 2}[record["rule"]]
+        if group.get("torch") is None:  # torch installed: every PyTorch implementation agreed and was timed
+            assert set(record["ratio"]) == {"single", "foreach", "fused"}
+            assert all(record["torch_agrees"].values())
+    result = {"started_utc": "2026-01-01 00:00 UTC", "seconds": 1.0, "machine": report.machine(),
+              "groups": {"kernels": {**group, "seconds": 1.0}}}
+    json_path, md_path = report.write(result, tmp_path)
+    loaded = json.loads(json_path.read_text())
+    assert loaded["schema"] == report.SCHEMA
+    assert loaded["machine"]["nproc"] >= 1 and loaded["machine"]["numpy"] == np.__version__
+    first = loaded["groups"]["kernels"]["records"][0]
+    assert {"optilab_s", "torch_s", "ratio", "bound_s", "x_bound", "copy_bandwidth_Bps"} <= set(first)
+    assert "| adam | 64 |" in md_path.read_text()
+
+
+def test_kernel_bench_without_torch_reports_absolute_times_and_why(monkeypatch):
+    monkeypatch.setattr(kernels, "_import_torch", lambda: (None, "torch is not installed (test)"))
+    group = kernels.run(sizes=(16,), rules=("momentum",), repeats=1, block_seconds=0.001, warmup=1)
+    (record,) = group["records"]
+    assert record["ratio"] == {} and record["meets_target"] is None
+    assert math.isfinite(record["optilab_s"]) and record["optilab_s"] > 0
+    assert group["torch"].startswith("not available: torch is not installed")
+
+
+# --- group 2: explorers -----------------------------------------------------------------
+
+def _toy_explorer():
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    from optilab.widgets.explorer import Explorer
+
+    def draw(lr, rule, log, k):
+        figure, ax = plt.subplots(figsize=(3, 2))
+        ax.plot(np.arange(k + 2) * lr, label=rule)
+        ax.set(title="toy", xlabel="step", ylabel="value", yscale="symlog" if log else "linear")
+        ax.legend()
+        return figure
+
+    controls = {"lr": widgets.FloatSlider(value=0.5, min=0.1, max=1.0),
+                "rule": widgets.Dropdown(options=[("SGD", "sgd"), ("Adam", "adam")], value="sgd"),
+                "log": widgets.Checkbox(value=False),
+                "k": widgets.IntSlider(value=1, min=1, max=3)}
+    return Explorer(controls, draw, title="toy")
+
+
+def test_control_values_span_each_kind_of_control():
+    import ipywidgets as widgets
+
+    log = explorers.control_values(widgets.FloatLogSlider(value=1, min=-2, max=1, base=10), count=4)
+    assert log == pytest.approx([0.01, 0.1, 1.0, 10.0])
+    assert explorers.control_values(widgets.IntSlider(value=0, min=0, max=3)) == [0, 1, 2, 3]
+    assert explorers.control_values(widgets.FloatSlider(value=0, min=0, max=1), count=3) == [0, 0.5, 1]
+    assert explorers.control_values(widgets.Dropdown(options=[("SGD", "sgd"), ("Adam", "adam")])) == ["sgd", "adam"]
+    assert explorers.control_values(widgets.Checkbox(value=True)) == [False, True]
+    # A multiple choice ticks or unticks one option per change and never leaves nothing ticked.
+    picker = widgets.SelectMultiple(options=["sgd", "adam"], value=("sgd",))
+    assert explorers.control_values(picker, count=3) == [("sgd", "adam"), ("adam",), ("sgd", "adam")]
+
+
+def test_explorer_bench_moves_every_control_and_times_each_redraw():
+    group = explorers.run({"toy": _toy_explorer}, changes=8)
+    (record,) = group["records"]
+    assert record["problems"] == []
+    assert set(record["controls"]) == {"lr", "rule", "log", "k"}
+    assert all(c["n"] == 2 for c in record["controls"].values())  # 8 changes go round the 4 controls
+    assert record["changes"] == 8
+    assert 0 < record["median_s"] <= record["p95_s"] <= record["max_s"]
+    assert 0 < record["png_median_s"] < record["max_s"] and record["cpu_median_s"] > 0
+
+
+def test_explorer_group_without_explorers_says_why(monkeypatch):
+    import optilab.widgets
+
+    monkeypatch.setattr(optilab.widgets, "registry", lambda: {})
+    group = explorers.main(ROOT)
+    assert group["status"] == "not available" and "no explorers" in group["reason"]
+
+
+def test_percentile_interpolates_like_numpy():
+    values = [0.3, 0.1, 0.5, 0.2, 0.9]
+    assert percentile(values, 95) == pytest.approx(np.percentile(values, 95))
+
+
+# --- groups 3 and 4: notebooks and grading ------------------------------------------------
+
+def test_notebook_and_grading_groups_say_why_when_the_course_has_no_notebooks(tmp_path):
+    assert notebooks.run(tmp_path)["status"] == "not available"
+    assert grading.run(tmp_path)["status"] == "not available"
+
+
+@pytest.mark.slow
+def test_notebook_bench_executes_a_lesson_in_its_folder(tmp_path):
+    import nbformat
+
+    (tmp_path / "lessons").mkdir()
+    (tmp_path / "lessons" / "data.txt").write_text("42")
+    lesson = nbformat.v4.new_notebook()
+    lesson.cells.append(nbformat.v4.new_code_cell("assert open('data.txt').read() == '42'"))
+    nbformat.write(lesson, tmp_path / "lessons" / "00_toy.ipynb")
+    group = notebooks.run(tmp_path, kernel_start=False)
+    (record,) = group["records"]
+    assert record["path"] == "lessons/00_toy.ipynb" and record["status"] == "ok"
+    assert 0 < record["seconds"] == group["totals"]["all_s"] == group["totals"]["lessons_s"]
+
+
+def test_submissions_answer_from_the_solution_and_leave_some_exercises_unanswered(tmp_path):
+    def cell(source, grade_id, solution):
+        return {"cell_type": "code", "id": grade_id, "metadata": {"nbgrader": {
+            "grade_id": grade_id, "solution": solution, "grade": not solution, "locked": not solution}},
+            "source": source, "outputs": [], "execution_count": None}
+
+    stub = 'raise NotImplementedError("write it")'
+    source = {"cells": [cell(f"def f{j}():\n    ### BEGIN SOLUTION\n    return {j}\n    ### END SOLUTION", f"f{j}",
+                             True) for j in range(4)], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    released = json.loads(json.dumps(source))
+    for c in released["cells"]:
+        c["source"] = stub
+    (tmp_path / "lab01_toy.ipynb").write_text(json.dumps(source))
+    (tmp_path / "release").mkdir()
+    (tmp_path / "release" / "lab01_toy.ipynb").write_text(json.dumps(released))
+    students = grading.make_submissions(tmp_path / "lab01_toy.ipynb", tmp_path / "release" / "lab01_toy.ipynb",
+                                        tmp_path / "subs", count=5)
+    assert students == [f"student_{i:02d}" for i in range(5)]
+    answers = [[c["source"] for c in json.loads((tmp_path / "subs" / s / "lab01_toy.ipynb").read_text())["cells"]]
+               for s in students]
+    assert answers[0] == [f"def f{j}():\n    return {j}" for j in range(4)]
+    assert answers[1] == [stub] * 4  # student 1 answers nothing
+    # student 2 leaves exercise 1 unanswered ((2 + 1) % 4 == 3), student 3 exercise 0.
+    assert answers[2][1] == stub and answers[2].count(stub) == 1
+    assert answers[3][0] == stub and answers[3].count(stub) == 1
+
+
+def test_a_failing_group_is_reported_not_raised():
+    group = run_group("no_such_group", quick=True)
+    assert group["status"] == "error" and "no_such_group" in group["reason"]
+
+
+def test_bench_completes_and_says_why_when_the_course_has_nothing_to_measure(tmp_path, monkeypatch, capsys):
+    import optilab.widgets
+
+    import bench.__main__ as cli
+
+    monkeypatch.setattr(cli, "ROOT", tmp_path)  # an empty course: no notebooks, no labs
+    monkeypatch.setattr(optilab.widgets, "registry", lambda: {})
+    assert cli.main(["--only", "explorers,notebooks,grading", "--out", str(tmp_path / "build")]) == 0
+    result = json.loads((tmp_path / "build" / "bench.json").read_text())
+    assert list(result["groups"]) == ["explorers", "notebooks", "grading"]  # reported in the issue's order
+    assert {g["status"] for g in result["groups"].values()} == {"not available"}
+    assert "not available: no explorers" in capsys.readouterr().out
