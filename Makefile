@@ -28,8 +28,11 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
+# JupyterLab refuses to run as root (as in many containers) unless told so.
+ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
 start: setup
-	$(BIN)/jupyter lab lessons/00_start_here.ipynb
+	$(BIN)/jupyter lab $(ALLOW_ROOT) lessons/00_start_here.ipynb
 
 test: setup
 	MPLBACKEND=Agg $(PY) -m pytest
