@@ -4,8 +4,9 @@ Both grade the same synthetic submissions of the first lab (20 students; each an
 the lab's exercises or leaves some of them unanswered, so the grades vary):
 
 - ``make grade``: the command it runs, ``python -m optilab grade LAB SUBMISSIONS --out DIR``,
-  timed from start to exit. Its time includes everything it does: ``generate_assignment``,
-  staging, autograding, feedback pages and the CSV export.
+  timed from start to exit. Its time includes everything it does: preparing the release (a
+  full ``generate_assignment`` only when the lab changed since the last run), staging,
+  autograding, feedback pages and the CSV export.
 - plain nbgrader: ``nbgrader autograde LAB`` from the command line in a copy of the course
   folder whose ``submitted/`` holds the same notebooks, timed from start to exit. Its
   ``generate_assignment`` is done beforehand and not timed; it writes no feedback.
@@ -180,8 +181,8 @@ def run(root: Path, *, count: int = SUBMISSIONS, timeout: float = 400.0) -> dict
         "distinct_grades": len(set(our_grades.values())),
         "meets_target": bool(speedup >= TARGET_SPEEDUP and not disagreements),
         "note": (f"{lab}, {count} synthetic submissions with {len(set(our_grades.values()))} different scores; "
-                 "`make grade`'s time includes generate_assignment, feedback and the CSV export, plain "
-                 "nbgrader's only autograde."),
+                 "`make grade`'s time includes preparing the release (generate_assignment when the lab changed), "
+                 "feedback pages and the CSV export; plain nbgrader's only autograde."),
     }
 
 

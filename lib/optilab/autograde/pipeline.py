@@ -4,10 +4,13 @@ Steps, all nbgrader's own through its Python API and the course's ``nbgrader_con
 
 1. ``generate_assignment`` of the lab from ``solutions/`` into the workspace's ``release/``
    (never into ``labs/``), which records the lab's cells, points and hidden tests in the
-   workspace's gradebook;
-2. stage each student's notebook into ``submitted/`` (:mod:`optilab.autograde.collect`);
-3. ``autograde`` and ``generate_feedback`` per student, in ``jobs`` worker processes that
-   each keep one :class:`~nbgrader.apps.NbGraderAPI` (they share one SQLite gradebook);
+   workspace's gradebook; skipped when the workspace already holds what it would produce
+   (:mod:`optilab.autograde.release_cache`);
+2. stage each student's notebook into ``submitted/`` (:mod:`optilab.autograde.collect`) and
+   hand it at once to
+3. ``autograde`` and ``generate_feedback``, in ``jobs`` worker processes that each keep one
+   :class:`~nbgrader.apps.NbGraderAPI` (they share one SQLite gradebook; nbgrader's fixed
+   costs are paid once per worker, :mod:`optilab.autograde.speedups`);
 4. ``export`` with nbgrader's CSV plugin to ``reports/<lab>/grades.csv``; a readable
    ``report.txt`` beside it lists every score with what went wrong.
 
@@ -21,6 +24,7 @@ import copy
 import html
 import multiprocessing
 import os
+import queue
 import shutil
 import time
 import warnings
@@ -28,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from optilab.autograde import audit, collect
+from optilab import kernel_polling
+from optilab.autograde import audit, collect, release_cache, speedups
 from optilab.autograde.course import course_root, load_config, make_api, resolve_lab
 
 __all__ = ["StudentResult", "GradingRun", "grade_lab", "workspace_overrides"]
@@ -83,6 +88,8 @@ def workspace_overrides(workspace: Path | None, timeout: float | None) -> dict:
     # Once a notebook has run, its outputs are collected: stop its kernel at once instead of
     # waiting for a polite shutdown (about 0.2 s per submission; the grades are the same).
     overrides["Execute"] = {"shutdown_kernel": "immediate"}
+    # nbgrader's feedback exporter, with its templates compiled once per worker, not per student.
+    overrides["GenerateFeedback"] = {"exporter_class": speedups.FeedbackExporter}
     if timeout is not None:
         overrides["Execute"]["timeout"] = int(max(1, round(timeout)))
     return overrides
@@ -198,6 +205,9 @@ def grade_lab(lab: str, submissions: Path, *, out: Path | None = None, timeout: 
     if not found:
         raise ValueError(f"no submissions in {submissions}: it should hold one folder, zip or notebook "
                          "per student")
+    speedups.install()
+    kernel_polling.install()  # a lost wake-up must not hold a cell for its whole time limit
+    speedups.keep_templates_in(root / release_cache.CACHE_DIR / "templates")
     config = load_config(root, **workspace_overrides(out, timeout))
     api = make_api(config)
     coursedir = api.coursedir
@@ -210,9 +220,7 @@ def grade_lab(lab: str, submissions: Path, *, out: Path | None = None, timeout: 
         raise ValueError(f"{submissions} is inside the grading workspace's submitted/ folder, which "
                          "grading rewrites: copy the submissions elsewhere and grade that folder")
 
-    generated = api.generate_assignment(lab, force=True, create=True)
-    if not generated["success"]:
-        raise RuntimeError(f"nbgrader generate_assignment {lab} failed:\n{generated.get('error')}")
+    release_cache.prepare(api, root, lab, workspace)  # generate_assignment, unless nothing changed
     release_nb = Path(coursedir.format_path(coursedir.release_directory, ".", lab)) / f"{lab}.ipynb"
     lab_ids = collect.grade_ids(release_nb.read_bytes())
     submitted_dir = Path(coursedir.format_path(coursedir.submitted_directory, ".", ".")).resolve()
@@ -244,28 +252,31 @@ def grade_lab(lab: str, submissions: Path, *, out: Path | None = None, timeout: 
         _feedback_page(fb, lab, sub.student, max_score, [reason, *sub.notes])
         return StudentResult(sub.student, 0.0, max_score, 0.0, False, [*sub.notes, f"0: {reason}"])
 
-    gradable = []
-    for sub in found:
-        collect.stage(sub, lab, submitted_dir, lab_ids)
-        if sub.problem:
-            results[sub.student] = res = zero(sub, sub.problem)
-            progress(report_line(res))
-        else:
-            gradable.append(sub)
-            sub.notes += audit.cell_changes(release_nb, sub.notebook)
-
-    by_name = {s.student: s for s in gradable}
-    tasks = [(lab, s.student) for s in gradable]
-    jobs = max(1, min(jobs or min(4, (os.cpu_count() or 1) + 1), len(tasks) or 1))
+    jobs = max(1, min(jobs or min(4, (os.cpu_count() or 1) + 1), len(found)))
     os.environ["MPLBACKEND"] = "Agg"  # the kernels draw figures without rendering them
     log_path = workspace / "reports" / lab / "nbgrader.log"
     log_path.write_text("")
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     pool = multiprocessing.get_context(method).Pool(jobs, initializer=_init_worker,
                                                     initargs=(config, str(log_path)))
-    outcomes = pool.imap_unordered(_grade_one, tasks)
+    finished: queue.Queue = queue.Queue()
+    by_name: dict[str, collect.Submission] = {}
     try:
-        for outcome in outcomes:
+        # Each notebook goes to the workers as soon as it is staged, so they start at once.
+        for sub in found:
+            collect.stage(sub, lab, submitted_dir, lab_ids)
+            if sub.problem:
+                results[sub.student] = res = zero(sub, sub.problem)
+                progress(report_line(res))
+                continue
+            by_name[sub.student] = sub
+            sub.notes += audit.cell_changes(release_nb, sub.notebook)
+            pool.apply_async(_grade_one, ((lab, sub.student),), callback=finished.put,
+                             error_callback=lambda error, student=sub.student: finished.put(
+                                 {"student": student, "success": False, "notes": [], "seconds": 0.0,
+                                  "log": repr(error), "reason": f"the grading worker failed: {error!r}"}))
+        for _ in range(len(by_name)):
+            outcome = finished.get()
             sub = by_name[outcome["student"]]
             logs = workspace / "reports" / lab / "logs"
             logs.mkdir(exist_ok=True)
