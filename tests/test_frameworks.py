@@ -59,8 +59,7 @@ def test_unknown_rule_or_hyperparameter_is_named_in_the_error():
 
 
 @pytest.mark.torch
-def test_torch_defaults_in_the_table_match_installed_torch():
-    torch = pytest.importorskip("torch", reason="torch is not installed, so the torch defaults cannot be checked")
+def test_torch_defaults_in_the_table_match_installed_torch(torch):
     for row in frameworks.TABLE:
         signature = inspect.signature(getattr(torch.optim, row.torch.cls))
         for name, value in row.torch.defaults.items():
@@ -69,8 +68,7 @@ def test_torch_defaults_in_the_table_match_installed_torch():
 
 @pytest.mark.torch
 @pytest.mark.parametrize("rule", list(kernels.RULES))
-def test_torch_class_with_translated_hyperparameters_computes_the_rule(rule):
-    torch = pytest.importorskip("torch", reason="torch is not installed, so torch.optim cannot be compared")
+def test_torch_class_with_translated_hyperparameters_computes_the_rule(rule, torch):
     hyper = _unusual(rule)
     cls, kwargs = frameworks.to_torch(rule, **hyper)
     p0 = np.array([0.5, -1.0, 2.0, 0.1])

@@ -40,8 +40,7 @@ def test_gpt2_parameter_counts_match_the_published_models():
 
 
 @pytest.mark.torch
-def test_gpt2_parameter_count_matches_a_torch_model_of_the_same_shape():
-    torch = pytest.importorskip("torch", reason="torch is not installed, so no torch model can be counted")
+def test_gpt2_parameter_count_matches_a_torch_model_of_the_same_shape(torch):
     n_layer, d, vocab, n_ctx = 2, 16, 50, 8
     nn = torch.nn
     blocks = [nn.ModuleList([nn.LayerNorm(d), nn.Linear(d, 3 * d), nn.Linear(d, d), nn.LayerNorm(d),
