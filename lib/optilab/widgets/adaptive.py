@@ -23,7 +23,6 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from optilab import plots, problems, theory, training
 from optilab.kernels import RULES
@@ -42,21 +41,7 @@ __all__ = [
     "decay_explorer",
 ]
 
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 GREY = "#8c8c8c"
-
-
-def _power_of_ten(value: float, position: int | None = None) -> str:
-    """A log-axis tick label such as 10⁻⁶, in plain text (faster to draw than mathtext)."""
-    return "10" + str(int(round(np.log10(value)))).translate(_SUPERSCRIPT) if value > 0 else ""
-
-
-def _log_axis(ax: Any, low: float, high: float) -> None:
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(numticks=8))
-    ax.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
-    ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set_ylim(low, high)
 
 
 # -- lesson 04: one feature on another scale ------------------------------------------------------
@@ -117,7 +102,7 @@ class ScalingFigure:
         ax_path.set_xlabel("p₁ (weight of the feature on scale 1)")
         ax_path.set_ylabel("p₂ (weight of the feature on scale c)")
         d0 = float(np.linalg.norm(problem.x0))
-        _log_axis(ax_dist, 1e-4 * d0, 3 * d0)
+        plots.plain_log_yaxis(ax_dist, 1e-4 * d0, 3 * d0)
         ax_dist.set_xlim(0, self.steps)
         ax_dist.set_xlabel("step t")
         ax_dist.set_ylabel("distance to the minimum ‖p − p*‖")
@@ -316,12 +301,12 @@ def _colors(runs: list[Tracking]) -> list[str]:
 
 
 def _curve_axes(ax_dist: Any, ax_lr: Any, steps: int, top: float) -> None:
-    _log_axis(ax_dist, 1e-4, 3 * top)
+    plots.plain_log_yaxis(ax_dist, 1e-4, 3 * top)
     ax_dist.set_xlim(0, steps)
     ax_dist.set_xlabel("step t")
     ax_dist.set_ylabel("distance to the target ‖p − c_t‖")
     ax_dist.set_title("tracking error")
-    _log_axis(ax_lr, 1e-4, 1e2)
+    plots.plain_log_yaxis(ax_lr, 1e-4, 1e2)
     ax_lr.set_xlim(0, steps)
     ax_lr.set_xlabel("step t")
     ax_lr.set_ylabel("α / (√s + ε), first coordinate")

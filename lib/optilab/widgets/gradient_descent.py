@@ -20,7 +20,6 @@ from typing import Any, Callable
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from optilab import plots, problems, theory, training
 from optilab.widgets.explorer import Explorer, register
@@ -72,12 +71,6 @@ def measured_rate(trace: training.Trace, minimizer: np.ndarray) -> float:
     return float((d[steps] / d[half]) ** (1.0 / (steps - half)))
 
 
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def _power_of_ten(value: float, position: int | None = None) -> str:
-    """A log-axis tick label such as 10⁻⁶, in plain text."""
-    return "10" + str(int(round(np.log10(value)))).translate(_SUPERSCRIPT) if value > 0 else ""
 
 
 def _status(problem: problems.Problem, lr: float) -> str:
@@ -130,12 +123,8 @@ class StepSizeFigure:
             theory_line, = ax_loss.plot([], [], linestyle="--", color=plots.OKABE_ITO["vermillion"], linewidth=1.4,
                                         label="theory: (f(p₀) − f*)·r^(2t)")
         if p.min_loss is not None:
-            ax_loss.set_yscale("log")
-            ax_loss.yaxis.set_major_locator(LogLocator(numticks=7))
-            ax_loss.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))  # plain text: renders faster than mathtext
-            ax_loss.yaxis.set_minor_formatter(NullFormatter())
             gap0 = p.loss(p.x0) - p.min_loss
-            ax_loss.set_ylim(1e-12 * gap0, 1e4 * gap0)
+            plots.plain_log_yaxis(ax_loss, 1e-12 * gap0, 1e4 * gap0, numticks=7)
             ax_loss.set_ylabel("f(p) − f*")
         else:
             ax_loss.set_ylabel("f(p)")

@@ -20,7 +20,6 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from optilab import kernels, plots, problems, theory, training
 from optilab.widgets.explorer import Explorer, register
@@ -37,7 +36,6 @@ __all__ = [
 KAPPA = 50.0
 STEPS = 100
 _RULES = (("gradient descent", "sgd"), ("heavy ball", "momentum"), ("Nesterov", "nesterov"))
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def ravine(kappa: float = KAPPA) -> problems.Problem:
@@ -121,11 +119,6 @@ def stability_figure(alpha_lambda: np.ndarray | None = None, mu: np.ndarray | No
     return fig
 
 
-def _power_of_ten(value: float, position: int | None = None) -> str:
-    """A log-axis tick label such as 10⁻⁶, in plain text (faster to draw than mathtext)."""
-    return "10" + str(int(round(np.log10(value)))).translate(_SUPERSCRIPT) if value > 0 else ""
-
-
 def _status(problem: problems.Problem, lr: float, momentum: float) -> str:
     """The title: αλmax against the heavy ball's bound 2 + 2μ, and each rule's rate from theory."""
     lam = problem.eigenvalues
@@ -160,11 +153,7 @@ class RavineFigure:
                      linestyle="none", label="start", zorder=5)
         ax_path.legend(loc="upper right", fontsize="small", framealpha=0.85)
         gap0 = self.problem.loss(self.problem.x0)
-        ax_loss.set_yscale("log")
-        ax_loss.yaxis.set_major_locator(LogLocator(numticks=8))
-        ax_loss.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
-        ax_loss.yaxis.set_minor_formatter(NullFormatter())
-        ax_loss.set_ylim(1e-12 * gap0, 1e4 * gap0)
+        plots.plain_log_yaxis(ax_loss, 1e-12 * gap0, 1e4 * gap0)
         ax_loss.set_xlim(0, self.steps)
         ax_loss.set_xlabel("step t")
         ax_loss.set_ylabel("f(p) − f*")
