@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optilab import kernels
+from optilab import frameworks, kernels
 
 #: hyperparameters of each rule that the generated cases vary, with the range drawn from.
 HYPERPARAMETER_RANGES: dict[str, dict[str, tuple]] = {
@@ -27,29 +27,15 @@ HYPERPARAMETER_RANGES: dict[str, dict[str, tuple]] = {
 
 
 def torch_optimizer(rule: str, tensor, lr: float, hyper: dict):
-    """The torch.optim optimizer that computes what ``optilab.kernels.<rule>`` computes."""
+    """The torch.optim optimizer that computes what ``optilab.kernels.<rule>`` computes.
+
+    The translation is the course's own table (:func:`optilab.frameworks.to_torch`), so these
+    comparisons check it too.
+    """
     import torch
 
-    h = dict(hyper)
-    if rule == "sgd":
-        return torch.optim.SGD([tensor], lr=lr, **h)
-    if rule == "momentum":
-        return torch.optim.SGD([tensor], lr=lr, momentum=h.pop("momentum", 0.9), **h)
-    if rule == "nesterov":
-        return torch.optim.SGD([tensor], lr=lr, momentum=h.pop("momentum", 0.9), nesterov=True, **h)
-    if rule == "adagrad":
-        return torch.optim.Adagrad([tensor], lr=lr, **h)
-    if rule == "rmsprop":
-        return torch.optim.RMSprop([tensor], lr=lr, alpha=h.pop("rho", 0.99), **h)
-    if rule in ("adam", "adamw", "amsgrad"):
-        betas = (h.pop("beta1", 0.9), h.pop("beta2", 0.999))
-        if rule == "amsgrad":
-            h["amsgrad"] = True
-        kind = torch.optim.AdamW if rule == "adamw" else torch.optim.Adam
-        if rule == "adamw":
-            h.setdefault("weight_decay", 1e-2)
-        return kind([tensor], lr=lr, betas=betas, **h)
-    raise KeyError(rule)
+    cls, kwargs = frameworks.to_torch(rule, lr=lr, **hyper)
+    return getattr(torch.optim, cls)([tensor], **kwargs)
 
 
 def run_torch(rule: str, p0: np.ndarray, grads: np.ndarray, lrs: np.ndarray, hyper: dict) -> np.ndarray:
