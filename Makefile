@@ -31,8 +31,10 @@ setup: $(VENV)/.installed
 # JupyterLab refuses to run as root (as in many containers) unless told so.
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
+# Serve the whole course (lessons and labs) and open the start page; passing the notebook as an
+# argument instead would make lessons/ the server's root and hide labs/.
 start: setup
-	$(BIN)/jupyter lab $(ALLOW_ROOT) lessons/00_start_here.ipynb
+	$(BIN)/jupyter lab $(ALLOW_ROOT) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lessons/00_start_here.ipynb
 
 test: setup
 	MPLBACKEND=Agg $(PY) -m pytest
