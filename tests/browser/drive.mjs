@@ -103,7 +103,14 @@ async function checkTextRenders(panel, notebookPath) {
   await rendered.first().waitFor({ timeout: 15_000 }).catch(() => {
     throw new Failure(`the heading "${heading}" of ${notebookPath} is not rendered`);
   });
-  const shown = await panel.locator('.jp-MarkdownCell.jp-mod-rendered').count();
+  // JupyterLab renders cells one after another: wait (as for the heading) until all are, or the time is up.
+  const cells = panel.locator('.jp-MarkdownCell.jp-mod-rendered');
+  const deadline = Date.now() + 15_000;
+  let shown = await cells.count();
+  while (shown < markdown.length && Date.now() < deadline) {
+    await panel.page().waitForTimeout(250);
+    shown = await cells.count();
+  }
   check(shown === markdown.length, `${shown} of the ${markdown.length} markdown cells of ${notebookPath} are rendered`);
   step(`  the heading "${heading}" and all ${markdown.length} markdown cells are rendered`);
 }

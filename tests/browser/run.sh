@@ -96,9 +96,13 @@ tar -C "$COURSE_DIR" --exclude=./.venv --exclude=./.git --exclude='./*/node_modu
     --exclude=./grading --exclude='*/.ipynb_checkpoints' --exclude=./tests -cf - . | tar -C "$work/course" -xf -
 
 # Fresh JupyterLab settings: no autosave and no news/update checks (their pop-ups would cover the page).
-# Everything else is the default a student gets.
+# Everything else, but the windowing set below, is the default a student gets.
 mkdir -p "$work/settings/@jupyterlab/docmanager-extension" "$work/settings/@jupyterlab/apputils-extension"
 echo '{"autosave": false}' > "$work/settings/@jupyterlab/docmanager-extension/plugin.jupyterlab-settings"
+# Every cell stays in the page: with JupyterLab's windowing, cells far off screen are left out of it,
+# and the checks that count rendered cells and run prompts would race with the scrolling.
+mkdir -p "$work/settings/@jupyterlab/notebook-extension"
+echo '{"windowingMode": "none"}' > "$work/settings/@jupyterlab/notebook-extension/tracker.jupyterlab-settings"
 echo '{"fetchNews": "false", "checkForUpdates": false}' \
     > "$work/settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings"
 
