@@ -6,16 +6,20 @@ PY     := $(BIN)/python
 # nbgrader runs `alembic` as a subprocess, so the venv's bin must be on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup start test test-browser release grade bench clean
+.PHONY: help setup start test test-browser release grade need-lab report feedback release-feedback bench clean
 
 help:
 	@echo "make start         set up (first time) and open JupyterLab at the start page"
 	@echo "make test          set up with test extras and run the whole test suite"
 	@echo "make setup         create .venv and install the course"
 	@echo "make release       regenerate labs/ from solutions/ with nbgrader"
-	@echo "make grade LAB=lab04 SUBMISSIONS=path   autograde a folder of submissions"
+	@echo "make grade LAB=lab04 SUBMISSIONS=path   autograde a folder of submissions (or grading/submitted, in place)"
+	@echo "make report LAB=lab04                   grades.csv and report.txt again from the gradebook"
+	@echo "make feedback LAB=lab04                 feedback pages again, with the manual grades"
+	@echo "make release-feedback LAB=lab04         put the feedback pages in nbgrader's exchange"
 	@echo "make test-browser  drive JupyterLab in headless Chromium"
 	@echo "make bench         measure speed; writes build/bench.json"
+	@echo "make clean         remove .venv and build output (never grading/)"
 
 # The stamp is rebuilt whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -49,9 +53,26 @@ grade: setup
 	@test -n "$(LAB)" -a -n "$(SUBMISSIONS)" || { echo "usage: make grade LAB=lab04 SUBMISSIONS=path/to/submissions" >&2; exit 2; }
 	$(PY) -m optilab grade $(LAB) "$(SUBMISSIONS)"
 
+# The full name of LAB (lab04 -> lab04_adam_adamw), for nbgrader's own commands.
+LAB_NAME = $(shell $(PY) -c 'import sys; from optilab.autograde.course import main; sys.exit(main(sys.argv[1:]))' "$(LAB)")
+need-lab:
+	@test -n "$(LAB)" || { echo "usage: make $(MAKECMDGOALS) LAB=lab04" >&2; exit 2; }
+	@$(PY) -c 'import sys; from optilab.autograde.course import main; sys.exit(main(sys.argv[1:]))' "$(LAB)" >/dev/null
+
+report: setup need-lab
+	$(PY) -m optilab report $(LAB)
+
+feedback: setup need-lab
+	$(BIN)/nbgrader generate_feedback $(LAB_NAME) --force
+	$(PY) -m optilab report $(LAB)
+
+release-feedback: setup need-lab
+	$(BIN)/nbgrader release_feedback $(LAB_NAME)
+
 bench: setup
 	@$(PY) -c "import torch" 2>/dev/null || { echo "installing torch==2.13.0 (test-only) to compare with torch.optim"; $(PY) -m pip install --quiet "torch==2.13.0"; }
 	MPLBACKEND=Agg $(PY) -m bench
 
+# Never grading/: it holds the gradebook, manual grades and submissions. Only what can be rebuilt goes.
 clean:
-	rm -rf $(VENV) build grading .pytest_cache
+	rm -rf $(VENV) build .pytest_cache grading/.cache

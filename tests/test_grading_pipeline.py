@@ -9,9 +9,7 @@ the lab's points (see each case), not read from the grader.
 
 from __future__ import annotations
 
-import copy
 import csv
-import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -19,77 +17,14 @@ from pathlib import Path
 import pytest
 
 from optilab import autograde
+from tests.support.submissions import (FULL, LAB, MAX, MINIBATCHES, SGD, STABLE, answers as _answers,
+                                       endless as _endless, killer as _killer, student as _student,
+                                       tampered as _tampered, tree_digest as _tree_digest, without as _without,
+                                       wrong_sgd as _wrong_sgd, write as _write)
 
-ROOT = Path(__file__).resolve().parents[1]
-LAB = "lab01_gradient_descent"
 TIMEOUT = 10  # seconds per cell: the slowest cell of lab 1 takes about 1 s, even on a busy machine
 
 pytestmark = pytest.mark.slow
-
-# Lab 1's points, by test cell: sgd's three hidden groups (1 each), minibatches (2 + 1),
-# the stability experiment (2); the written answer (2) is graded by hand, so autograding
-# gives at most 8 of 10.
-SGD, MINIBATCHES, STABLE, WRITTEN = 3, 3, 2, 2
-FULL = SGD + MINIBATCHES + STABLE
-MAX = FULL + WRITTEN
-
-
-def _load(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _answers() -> dict[str, str]:
-    solution = _load(ROOT / "solutions" / LAB / f"{LAB}.ipynb")
-    return {c["id"]: c["source"] for c in solution["cells"]
-            if c["metadata"].get("nbgrader", {}).get("solution") and c["cell_type"] == "code"}
-
-
-def _student(edit=None, fill: bool = True) -> dict:
-    """The released notebook, with the instructor's answers when ``fill``, then ``edit(cells_by_id)``."""
-    nb = copy.deepcopy(_load(ROOT / "labs" / LAB / f"{LAB}.ipynb"))
-    if fill:
-        answers = _answers()
-        for cell in nb["cells"]:
-            if cell["id"] in answers:
-                cell["source"] = answers[cell["id"]]
-    if edit:
-        edit({c["id"]: c for c in nb["cells"]})
-    return nb
-
-
-def _without(nb: dict, *ids: str) -> dict:
-    nb["cells"] = [c for c in nb["cells"] if c["id"] not in ids]
-    return nb
-
-
-def _wrong_sgd(cells):
-    # Right values, but it changes the caller's array in place: fails only the "contract" group.
-    cells["sgd-answer"]["source"] = ("def sgd(param, grad, state, *, lr=1e-2):\n"
-                                     "    param -= lr * grad\n    return param, {}\n")
-
-
-def _tampered(cells):
-    _wrong_sgd(cells)
-    for gid in ("test-sgd-first-step", "test-sgd-many-steps", "test-sgd-contract"):
-        cells[gid]["source"] = "pass  # nothing to see here\n"
-
-
-def _endless(cells):
-    cells["largest-stable-lr-answer"]["source"] = "while True:\n    pass\n"
-
-
-def _killer(cells):
-    cells["sgd-answer"]["source"] = "import os\nos._exit(1)\n"
-
-
-def _write(path: Path, nb: dict | str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(nb if isinstance(nb, str) else json.dumps(nb, indent=1), encoding="utf-8")
-
-
-def _tree_digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 # student -> (expected score, words that must appear in the student's report line)
@@ -191,8 +126,15 @@ def test_regrading_nbgraders_submitted_layout_gives_the_same_grades(graded, tmp_
     assert {r.student: r.score for r in again.results} == {"ben_wrong": FULL - 1}
     with open(again.grades_csv, newline="") as fh:
         rows = {r["student_id"]: r for r in csv.DictReader(fh)}
-    assert set(rows) == {"ben_wrong"}
+    # Regrading one student leaves the export of the whole class: the others keep their grades.
+    assert {s: float(r["score"]) for s, r in rows.items()} == {s: v for s, (v, _) in EXPECTED.items()}
     assert rows["ben_wrong"]["timestamp"].startswith("2026-01-15 10:00:00")
+    report = again.report.read_text()
+    assert all(student in report for student in EXPECTED)
+    [ben] = [line for line in report.splitlines() if line.startswith("ben_wrong ")]
+    assert "this run" in ben
+    [ada] = [line for line in report.splitlines() if line.startswith("ada_correct ")]
+    assert "this run" not in ada and "FAILED" not in ada
 
 
 def test_command_line_refuses_a_missing_folder(tmp_path, capsys):

@@ -3,6 +3,7 @@
 - ``check RULE FILE.py [--json]``  grade one update rule written in a file (the hidden suite).
 - ``release``                      regenerate ``labs/`` from ``solutions/`` with nbgrader.
 - ``grade LAB SUBMISSIONS``        autograde a folder of submissions; writes grades.csv and feedback.
+- ``report LAB``                   write a lab's grades.csv and report.txt again from the gradebook.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ COMMANDS = {
     "check": ("optilab.grading.cli", "grade one update rule in a file against its hidden suite"),
     "release": ("optilab.release", "regenerate labs/ from solutions/ with nbgrader"),
     "grade": ("optilab.autograde", "autograde a folder of submissions with nbgrader"),
+    "report": ("optilab.autograde", "write a lab's grades.csv and report.txt again from the gradebook"),
 }
+#: The function of each command's module that runs it (default: ``main``).
+ENTRY = {"report": "report_main"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         print(usage)
         return 0
     module = importlib.import_module(COMMANDS[argv[0]][0])
-    return int(module.main(argv[1:]) or 0)
+    return int(getattr(module, ENTRY.get(argv[0], "main"))(argv[1:]) or 0)
 
 
 if __name__ == "__main__":

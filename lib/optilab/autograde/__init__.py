@@ -1,20 +1,34 @@
 """``python -m optilab grade LAB SUBMISSIONS``: autograde a folder of submissions with nbgrader.
 
-``make grade LAB=lab04 SUBMISSIONS=path`` runs this. It accepts one folder, zip or notebook
-per student (as a learning-management system exports them) or nbgrader's ``submitted/``
-layout, runs nbgrader's ``autograde``, ``generate_feedback`` and ``export`` through nbgrader's
-Python API, and writes, in the grading workspace (``grading/`` unless ``--out`` says otherwise):
+``make grade LAB=lab04 SUBMISSIONS=path`` runs this. ``SUBMISSIONS`` is either
 
-- ``reports/<lab>/grades.csv``  (nbgrader's CSV export, one row per student);
-- ``reports/<lab>/report.txt``  (every score, with renamed notebooks, edited or deleted test
-  cells, cells stopped at the time limit, and submissions that could not be graded);
-- ``feedback/<student>/<lab>/<lab>.html``  (one feedback page per student).
+- a folder outside the grading workspace with one folder, zip or notebook per student (as a
+  learning-management system exports them) or nbgrader's ``submitted/`` layout: copies are
+  staged into the workspace and graded; or
+- the workspace's own ``submitted/`` folder (``grading/submitted`` after ``nbgrader collect``):
+  graded in place, read only.
 
-The submissions are only read: copies are graded. Re-running is safe and gives the same grades.
+Any other folder that overlaps the workspace is refused. It runs nbgrader's ``autograde``,
+``generate_feedback`` and ``export`` through nbgrader's Python API and writes, in the grading
+workspace (``grading/`` unless ``--out`` says otherwise):
+
+- ``reports/<lab>/grades.csv``  (nbgrader's CSV export, the whole class in the gradebook);
+- ``reports/<lab>/report.txt``  (the whole class: scores, points pending a manual grade,
+  lateness, and why each grade is what it is; who this run graded is marked);
+- ``feedback/<student>/<lab>/<lab>.html``  (one feedback page per student);
+- ``backups/gradebook-<time>-<lab>.db`` (the gradebook as it was before the run).
+
+``python -m optilab report LAB`` writes the two reports again from the gradebook, without
+grading (after manual grading in formgrader, say).
+
+Exit status: 0 when the run finished (a submission that could not be graded scores 0 for that
+attempt and is listed); 2 for a usage error (no such lab or folder, an overlapping folder);
+3 when another run is grading the same lab in the same workspace.
 
 Usage::
 
     python -m optilab grade LAB SUBMISSIONS [--out DIR] [--timeout SECONDS] [--jobs N]
+    python -m optilab report LAB [--out DIR]
 """
 
 from __future__ import annotations
@@ -27,18 +41,20 @@ from optilab.autograde.lazy_imports import defer_rfc3987_syntax
 
 defer_rfc3987_syntax()  # before nbformat imports jsonschema: saves about 1.5 s at start-up
 
-from optilab.autograde.pipeline import GradingRun, StudentResult, grade_lab  # noqa: E402
+from optilab.autograde.pipeline import GradingRun, StudentResult, grade_lab, report_lab  # noqa: E402
+from optilab.autograde.workspace import IN_PLACE, Busy  # noqa: E402
 
-__all__ = ["main", "grade_lab", "GradingRun", "StudentResult"]
+__all__ = ["main", "report_main", "grade_lab", "report_lab", "GradingRun", "StudentResult", "Busy"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command; return 0 when every submission got a grade, 2 on a usage error."""
+    """Run ``grade``; return 0 when the run finished, 2 on a usage error, 3 when the lab is busy."""
     parser = argparse.ArgumentParser(prog="python -m optilab grade",
                                      description="Autograde a folder of submissions for one lab with nbgrader.")
     parser.add_argument("lab", help="the lab: lab04 or lab04_adam_adamw")
     parser.add_argument("submissions", type=Path,
-                        help="folder with one folder, zip or notebook per student, or nbgrader's submitted/")
+                        help="a folder outside the workspace with one folder, zip or notebook per student; "
+                             "or the workspace's submitted/ folder (graded in place)")
     parser.add_argument("--out", type=Path, default=None,
                         help="grading workspace (default: grading/ in the course folder)")
     parser.add_argument("--timeout", type=float, default=None,
@@ -48,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         run = grade_lab(args.lab, args.submissions, out=args.out, timeout=args.timeout, jobs=args.jobs)
+    except Busy as error:
+        print(f"optilab grade: {error}", file=sys.stderr)
+        return 3
     except (FileNotFoundError, ValueError) as error:
         print(f"optilab grade: {error}", file=sys.stderr)
         return 2
@@ -55,9 +74,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"optilab grade: {error}", file=sys.stderr)
         return 1
     broken = [r for r in run.results if not r.graded]
-    print(f"\n{run.lab}: graded {len(run.results)} submission(s) in {run.seconds:.1f} s "
+    how = "in place" if run.mode == IN_PLACE else "from copies"
+    print(f"\n{run.lab}: graded {len(run.results)} submission(s) {how} in {run.seconds:.1f} s "
           f"({run.seconds_per_submission:.2f} s per submission); "
-          f"{len(broken)} could not be graded and scored 0.")
-    print(f"grades:   {run.grades_csv}\nreport:   {run.report}\n"
+          f"{len(broken)} could not be graded and scored 0 for this attempt.")
+    if run.backup:
+        print(f"backup:   {run.backup} (the gradebook before this run)")
+    print(f"grades:   {run.grades_csv} (the whole class)\nreport:   {run.report}\n"
           f"feedback: {run.workspace / 'feedback'}/<student>/{run.lab}/{run.lab}.html")
+    return 0
+
+
+def report_main(argv: list[str] | None = None) -> int:
+    """``python -m optilab report LAB [--out DIR]``: write grades.csv and report.txt from the gradebook."""
+    parser = argparse.ArgumentParser(prog="python -m optilab report",
+                                     description="Write a lab's grades.csv and report.txt again from the "
+                                                 "gradebook (after manual grading), without grading.")
+    parser.add_argument("lab", help="the lab: lab04 or lab04_adam_adamw")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="grading workspace (default: grading/ in the course folder)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        run = report_lab(args.lab, out=args.out)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"optilab report: {error}", file=sys.stderr)
+        return 2
+    print(f"grades:   {run.grades_csv}\nreport:   {run.report}")
     return 0

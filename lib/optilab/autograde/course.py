@@ -88,3 +88,14 @@ def make_api(config: Config):
 
     coursedir = CourseDirectory(config=config)
     return NbGraderAPI(coursedir=coursedir, config=config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the full name of the lab ``argv[0]`` (for the Makefile); or say why there is none and return 2."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        print(resolve_lab(course_root(), argv[0] if argv else ""))
+    except (ValueError, FileNotFoundError) as error:
+        print(error, file=sys.stderr)
+        return 2
+    return 0

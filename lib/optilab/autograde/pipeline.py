@@ -2,52 +2,60 @@
 
 Steps, all nbgrader's own through its Python API and the course's ``nbgrader_config.py``:
 
-1. ``generate_assignment`` of the lab from ``solutions/`` into the workspace's ``release/``
+1. Decide where the submissions come from (:func:`~optilab.autograde.workspace.grading_mode`):
+   copied in from a folder outside the workspace, or graded in place in the workspace's own
+   ``submitted/`` (after ``nbgrader collect``); any other overlap is refused before anything is
+   written.
+2. Take the workspace's lock for this lab (a second run is refused) and back the gradebook up
+   (SQLite's backup API, ``backups/``).
+3. ``generate_assignment`` of the lab from ``solutions/`` into the workspace's ``release/``
    (never into ``labs/``), which records the lab's cells, points and hidden tests in the
-   workspace's gradebook; skipped when the workspace already holds what it would produce
-   (:mod:`optilab.autograde.release_cache`);
-2. stage each student's notebook into ``submitted/`` (:mod:`optilab.autograde.collect`) and
-   hand it at once to
-3. ``autograde`` and ``generate_feedback``, in ``jobs`` worker processes that each keep one
-   :class:`~nbgrader.apps.NbGraderAPI` (they share one SQLite gradebook; nbgrader's fixed
-   costs are paid once per worker, :mod:`optilab.autograde.speedups`);
-4. ``export`` with nbgrader's CSV plugin to ``reports/<lab>/grades.csv``; a readable
-   ``report.txt`` beside it lists every score with what went wrong.
+   gradebook; skipped when the workspace already holds what it would produce
+   (:mod:`optilab.autograde.release_cache`).
+4. Stage each student's notebook (copy mode, :mod:`optilab.autograde.collect`) and hand it at
+   once to ``autograde`` and ``generate_feedback``, in ``jobs`` worker processes that each keep
+   one :class:`~nbgrader.apps.NbGraderAPI`. nbgrader writes each submission's grades in its own
+   transactions, straight into the gradebook, so grades entered in formgrader meanwhile stay.
+5. ``export`` with nbgrader's CSV plugin to ``reports/<lab>/grades.csv`` and a readable
+   ``report.txt``, both for the whole class in the gradebook (who this run graded is marked).
 
-A submission that cannot be graded gets 0, a line in the report, and a feedback page that
-says why; it never stops the others.
+A submission that cannot be graded scores 0 *for this attempt*: its autograded points become 0,
+its manual grades are kept (no gradebook row is ever removed), the report says why, its
+feedback page says why, and it never stops the others.
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as _dt
 import html
+import json
 import multiprocessing
 import os
 import queue
-import shutil
+import secrets
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from optilab import kernel_polling
-from optilab.autograde import audit, collect, release_cache, speedups
+from optilab.autograde import audit, collect, release_cache, speedups, standing
 from optilab.autograde.course import course_root, load_config, make_api, resolve_lab
+from optilab.autograde.workspace import COPY, IN_PLACE, PRIVATE_UMASK, Workspace, grading_mode
 
-__all__ = ["StudentResult", "GradingRun", "grade_lab", "workspace_overrides"]
+__all__ = ["StudentResult", "GradingRun", "grade_lab", "report_lab", "workspace_overrides", "write_reports"]
 
 
 @dataclass
 class StudentResult:
-    """One student's outcome."""
+    """One student's outcome in this run."""
 
     student: str
     score: float = 0.0
     max_score: float = 0.0
     seconds: float = 0.0
-    graded: bool = False                 # autograded by nbgrader (else scored 0)
+    graded: bool = False                 # autograded by nbgrader (else 0 for this attempt)
     notes: list[str] = field(default_factory=list)
 
 
@@ -57,11 +65,14 @@ class GradingRun:
 
     lab: str
     workspace: Path
-    results: list[StudentResult]
+    results: list[StudentResult]         # the students of this run
     grades_csv: Path
     report: Path
     seconds: float                       # wall time of staging, autograding, feedback and export
     max_score: float
+    mode: str = COPY                     # :data:`~.workspace.COPY` or :data:`~.workspace.IN_PLACE`
+    backup: Path | None = None           # the gradebook's copy made before this run
+    standing: list[standing.Standing] = field(default_factory=list)  # the whole class, after the run
 
     @property
     def seconds_per_submission(self) -> float:
@@ -83,8 +94,6 @@ def workspace_overrides(workspace: Path | None, timeout: float | None) -> dict:
             db_url="sqlite:///" + str(ws / "gradebook.db"),
         )
     overrides: dict = {"CourseDirectory": cd}
-    if workspace is not None:
-        overrides["Exchange"] = {"root": str(Path(workspace).resolve() / "exchange")}
     # Once a notebook has run, its outputs are collected: stop its kernel at once instead of
     # waiting for a polite shutdown (about 0.2 s per submission; the grades are the same).
     overrides["Execute"] = {"shutdown_kernel": "immediate"}
@@ -123,6 +132,20 @@ def _failure_reason(result: dict) -> str:
     return "nbgrader could not grade it: " + (lines[-1][:200] if lines else "unknown error")
 
 
+#: Failures of the grading machine, not of the submission: autograding again is safe and right.
+#: - the workers share one SQLite gradebook: a rare lock timeout;
+#: - a kernel's TCP port, chosen by its manager, taken by another worker's kernel before it bound
+#:   it: the kernel dies before replying to kernel_info ("Address already in use", in the kernel's
+#:   output, which goes to the run's nbgrader.log) and a correct submission scored 0
+#:   (jupyter/jupyter_client#487, open). Reproduced here: 1 in 30 kernels started by three workers.
+_RETRY_ON = ("database is locked", "Kernel died before replying to kernel_info")
+
+
+def _grader_side_failure(result: dict) -> bool:
+    text = f"{result.get('log') or ''}{result.get('error') or ''}"
+    return any(marker in text for marker in _RETRY_ON)
+
+
 def _grade_one(task: tuple[str, str]) -> dict:
     """Autograde and generate feedback for one student (runs in a worker)."""
     global _FALLBACK_API
@@ -130,8 +153,8 @@ def _grade_one(task: tuple[str, str]) -> dict:
     start = time.perf_counter()
     notes: list[str] = []
     result = _API.autograde(lab, student, force=True, create=True)
-    for _ in range(3):  # the workers share one SQLite gradebook: retry a rare lock timeout
-        if result["success"] or "database is locked" not in str(result.get("log")):
+    for _ in range(3):
+        if result["success"] or not _grader_side_failure(result):
             break
         time.sleep(0.5)
         result = _API.autograde(lab, student, force=True, create=True)
@@ -159,14 +182,36 @@ def _grade_one(task: tuple[str, str]) -> dict:
 
 # --- the main side -------------------------------------------------------------------------
 
-def _feedback_page(path: Path, lab: str, student: str, max_score: float, lines: list[str]) -> None:
+def _release_files(feedback: Path, staged: Path) -> None:
+    """Copy the exchange files ``nbgrader release_feedback`` reads from the staged submission to ``feedback``.
+
+    nbgrader copies them itself when it generates feedback; a submission that could not be
+    graded gets the page of :func:`_failure_page` instead, and its files here (made up when
+    nothing was ever staged, since ``release_feedback`` fails for the whole lab without them).
+    """
+    feedback.mkdir(parents=True, exist_ok=True)
+    for name in collect.EXCHANGE_FILES:
+        origin, target = staged / name, feedback / name
+        if target.exists():
+            continue
+        if origin.is_file():
+            target.write_bytes(origin.read_bytes())
+        elif name == "timestamp.txt":  # nothing was ever staged: the page is dated now
+            target.write_text(_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
+        else:
+            target.write_text(secrets.token_hex(16))
+
+
+def _failure_page(path: Path, lab: str, student: str, max_score: float, lines: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
     path.write_text(
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
         f"<title>{html.escape(lab)}: feedback for {html.escape(student)}</title></head><body>\n"
         f"<h1>{html.escape(lab)}: feedback for {html.escape(student)}</h1>\n"
-        f"<p>Score: 0 / {max_score:g}. Your submission could not be graded:</p><ul>{items}</ul>\n"
+        f"<p>This attempt could not be graded, so its autograded part scores 0 of {max_score:g} "
+        "(points your instructor gave by hand are kept):</p>"
+        f"<ul>{items}</ul>\n"
         f"<p>Submit the lab's notebook, <code>{html.escape(lab)}.ipynb</code>, as the lab asks, "
         "and ask your instructor if you think this is a mistake.</p>\n</body></html>\n",
         encoding="utf-8",
@@ -183,7 +228,8 @@ def grade_lab(lab: str, submissions: Path, *, out: Path | None = None, timeout: 
     lab : str
         ``lab04`` or ``lab04_adam_adamw``.
     submissions : Path
-        A folder with one folder, zip or notebook per student, or nbgrader's ``submitted/``.
+        A folder outside the workspace with one folder, zip or notebook per student (copied in),
+        or the workspace's own ``submitted/`` folder (graded in place).
     out : Path, optional
         The grading workspace (default: the course's ``grading/``).
     timeout : float, optional
@@ -191,41 +237,73 @@ def grade_lab(lab: str, submissions: Path, *, out: Path | None = None, timeout: 
     jobs : int, optional
         Worker processes (default: one more than the cores, at most 4: a worker waits for its
         kernel to start, so a third worker keeps two cores busy).
-    """
-    from nbgrader.api import Gradebook, MissingEntry
-    from nbgrader.plugins.export import CsvExportPlugin
 
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        No such folder, no submissions, an unknown lab, or a folder that overlaps the workspace.
+    optilab.autograde.workspace.Busy
+        Another run is grading this lab in this workspace.
+    """
     start = time.perf_counter()
     root = Path(root) if root else course_root()
-    if out is not None:
-        (Path(out) / "exchange").mkdir(parents=True, exist_ok=True)
     lab = resolve_lab(root, lab)
-    submissions = Path(submissions).resolve()
-    found = collect.find_submissions(submissions)  # fails early on a missing folder
-    if not found:
-        raise ValueError(f"no submissions in {submissions}: it should hold one folder, zip or notebook "
-                         "per student")
-    speedups.install()
-    kernel_polling.install()  # a lost wake-up must not hold a cell for its whole time limit
-    speedups.keep_templates_in(root / release_cache.CACHE_DIR / "templates")
+    submissions = Path(submissions)
+    if not submissions.is_dir():
+        raise FileNotFoundError(f"{submissions} is not a folder: give the folder that holds one "
+                                "folder or zip per student, or the workspace's submitted/ folder")
+    submissions = submissions.resolve()
     config = load_config(root, **workspace_overrides(out, timeout))
     api = make_api(config)
     coursedir = api.coursedir
-    workspace = Path(out).resolve() if out else root / "grading"
-    cell_timeout = float(config.Execute.timeout)
-    for folder in (workspace, workspace / "reports" / lab):
-        folder.mkdir(parents=True, exist_ok=True)
-    inside = Path(coursedir.format_path(coursedir.submitted_directory, ".", ".")).resolve()
-    if inside == submissions or inside in submissions.parents:
-        raise ValueError(f"{submissions} is inside the grading workspace's submitted/ folder, which "
-                         "grading rewrites: copy the submissions elsewhere and grade that folder")
+    workspace = Workspace.of(coursedir, Path(out).resolve() if out else root / "grading")
+    mode = grading_mode(submissions, workspace)  # refuses an overlap before anything is written
+    found = (collect.find_in_place(submissions, lab) if mode == IN_PLACE
+             else collect.find_submissions(submissions))
+    if not found:
+        raise ValueError(f"no submissions of {lab} in {submissions}: it should hold one folder, zip or "
+                         "notebook per student" + (f", or <student>/{lab}/ folders" if mode == IN_PLACE else ""))
+    old_umask = os.umask(PRIVATE_UMASK)  # everything grading writes is private to the grader
+    try:
+        workspace.create()
+        with workspace.lock(lab):
+            backup = workspace.backup(lab)
+            run = _grade(lab, found, mode, submissions, api, config, root, workspace, jobs, progress)
+    finally:
+        os.umask(old_umask)
+    run.backup = backup
+    run.seconds = time.perf_counter() - start
+    return run
 
-    release_cache.prepare(api, root, lab, workspace)  # generate_assignment, unless nothing changed
+
+def _grade(lab: str, found: list[collect.Submission], mode: str, submissions: Path, api, config,
+           root: Path, workspace: Workspace, jobs: int | None, progress) -> GradingRun:
+    from nbgrader.api import Gradebook
+
+    speedups.install()
+    kernel_polling.install()  # a lost wake-up must not hold a cell for its whole time limit
+    speedups.keep_templates_in(root / release_cache.CACHE_DIR / "templates")
+    coursedir = api.coursedir
+    db_url, course_id = coursedir.db_url, coursedir.course_id
+    cell_timeout = float(config.Execute.timeout)
+    reports = workspace.reports(lab)
+    reports.mkdir(parents=True, exist_ok=True)
+
+    release_cache.prepare(api, root, lab, workspace.root)  # generate_assignment, unless nothing changed
     release_nb = Path(coursedir.format_path(coursedir.release_directory, ".", lab)) / f"{lab}.ipynb"
     lab_ids = collect.grade_ids(release_nb.read_bytes())
-    submitted_dir = Path(coursedir.format_path(coursedir.submitted_directory, ".", ".")).resolve()
-    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+    with Gradebook(db_url, course_id) as gb:
         max_score = float(gb.find_assignment(lab).max_score)
+
+    def score_of(student: str) -> float:
+        with Gradebook(db_url, course_id) as gb:
+            return float(gb.find_submission(lab, student).score)
+
+    def feedback_dir(student: str) -> Path:
+        return Path(coursedir.format_path(coursedir.feedback_directory, student, lab))
+
+    def staged_dir(student: str) -> Path:
+        return workspace.submitted / student / lab
 
     results: dict[str, StudentResult] = {}
     total = len(found)
@@ -238,24 +316,20 @@ def grade_lab(lab: str, submissions: Path, *, out: Path | None = None, timeout: 
         return (f"[{done:>{len(str(total))}}/{total}] {res.student:<20} "
                 f"{res.score:g}/{res.max_score:g}  ({res.seconds:.1f} s){note}")
 
-    def zero(sub: collect.Submission, reason: str) -> StudentResult:
-        with Gradebook(coursedir.db_url, coursedir.course_id) as gb, warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SQLAlchemy's notes about nbgrader's cascade on delete
-            gb.update_or_create_student(sub.student)
-            try:
-                gb.remove_submission(lab, sub.student)
-            except MissingEntry:
-                pass
-        fb = Path(coursedir.format_path(coursedir.feedback_directory, sub.student, lab)) / f"{lab}.html"
-        if fb.parent.exists():
-            shutil.rmtree(fb.parent)
-        _feedback_page(fb, lab, sub.student, max_score, [reason, *sub.notes])
-        return StudentResult(sub.student, 0.0, max_score, 0.0, False, [*sub.notes, f"0: {reason}"])
+    def failed(sub: collect.Submission, reason: str) -> StudentResult:
+        kept = standing.record_failed_attempt(db_url, course_id, lab, sub.student)
+        notes = [*sub.notes, f"0 for this attempt: {reason}"] + (["manual grades kept"] if kept else [])
+        _failure_page(feedback_dir(sub.student) / f"{lab}.html", lab, sub.student, max_score,
+                      [reason, *sub.notes])
+        _release_files(feedback_dir(sub.student), staged_dir(sub.student))
+        return StudentResult(sub.student, score_of(sub.student), max_score, 0.0, False, notes)
 
     jobs = max(1, min(jobs or min(4, (os.cpu_count() or 1) + 1), len(found)))
     os.environ["MPLBACKEND"] = "Agg"  # the kernels draw figures without rendering them
-    log_path = workspace / "reports" / lab / "nbgrader.log"
+    log_path = reports / "nbgrader.log"
     log_path.write_text("")
+    logs = reports / "logs"
+    logs.mkdir(exist_ok=True)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     pool = multiprocessing.get_context(method).Pool(jobs, initializer=_init_worker,
                                                     initargs=(config, str(log_path)))
@@ -264,9 +338,12 @@ def grade_lab(lab: str, submissions: Path, *, out: Path | None = None, timeout: 
     try:
         # Each notebook goes to the workers as soon as it is staged, so they start at once.
         for sub in found:
-            collect.stage(sub, lab, submitted_dir, lab_ids)
+            if mode == IN_PLACE:
+                collect.check_in_place(sub, lab)
+            else:
+                collect.stage(sub, lab, workspace.submitted, lab_ids, archive=workspace.archive / "submitted")
             if sub.problem:
-                results[sub.student] = res = zero(sub, sub.problem)
+                results[sub.student] = res = failed(sub, sub.problem)
                 progress(report_line(res))
                 continue
             by_name[sub.student] = sub
@@ -278,19 +355,14 @@ def grade_lab(lab: str, submissions: Path, *, out: Path | None = None, timeout: 
         for _ in range(len(by_name)):
             outcome = finished.get()
             sub = by_name[outcome["student"]]
-            logs = workspace / "reports" / lab / "logs"
-            logs.mkdir(exist_ok=True)
             (logs / f"{sub.student}.log").write_text(outcome["log"], encoding="utf-8")
             sub.notes += outcome["notes"]
             if not outcome["success"]:
-                res = zero(sub, outcome["reason"])
+                res = failed(sub, outcome["reason"])
             else:
                 autograded = Path(coursedir.format_path(coursedir.autograded_directory, sub.student, lab))
                 sub.notes += audit.run_problems(autograded / f"{lab}.ipynb", cell_timeout)
-                with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
-                    submission = gb.find_submission(lab, sub.student)
-                    res = StudentResult(sub.student, float(submission.score), float(submission.max_score),
-                                        0.0, True, list(sub.notes))
+                res = StudentResult(sub.student, score_of(sub.student), max_score, 0.0, True, list(sub.notes))
             res.seconds = outcome["seconds"]
             results[sub.student] = res
             progress(report_line(res))
@@ -298,17 +370,113 @@ def grade_lab(lab: str, submissions: Path, *, out: Path | None = None, timeout: 
         pool.close()
         pool.join()
 
-    reports = workspace / "reports" / lab
-    grades_csv = reports / "grades.csv"
-    students = sorted(results)
-    if students:
-        with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
-            CsvExportPlugin(to=str(grades_csv), assignment=[lab], student=students).export(gb)
-    ordered = [results[s] for s in students]
-    report = reports / "report.txt"
-    lines = [f"{lab}: {len(ordered)} submission(s), graded {time.strftime('%Y-%m-%d %H:%M %Z')}",
-             f"{'student':<20} {'score':>12}  notes"]
-    lines += [f"{r.student:<20} {f'{r.score:g}/{r.max_score:g}':>12}  {'; '.join(r.notes) or '-'}"
-              for r in ordered]
-    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return GradingRun(lab, workspace, ordered, grades_csv, report, time.perf_counter() - start, max_score)
+    ordered = [results[s] for s in sorted(results)]
+    run = GradingRun(lab, workspace.root, ordered, reports / "grades.csv", reports / "report.txt", 0.0,
+                     max_score, mode)
+    _remember_notes(reports / "notes.json", ordered)
+    write_reports(run, coursedir, str(submissions))
+    return run
+
+
+def _remember_notes(path: Path, results: list[StudentResult]) -> None:
+    """Keep each student's latest notes (``notes.json``), so a report of the whole class can show them."""
+    try:
+        known = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    when = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    for r in results:
+        known[r.student] = {"graded": when, "autograded": r.graded, "notes": r.notes}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(known, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _late(seconds: float) -> str:
+    if seconds <= 0:
+        return ""
+    minutes = round(seconds / 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    return "late by " + " ".join(f"{v}{u}" for v, u in ((days, "d"), (hours, "h"), (minutes, "min")) if v) \
+        if minutes or hours or days else "late by under a minute"
+
+
+def write_reports(run: GradingRun, coursedir, submissions: str = "") -> None:
+    """Write ``grades.csv`` (nbgrader's CSV export) and ``report.txt`` for the whole class of ``run.lab``."""
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins.export import CsvExportPlugin
+
+    lab = run.lab
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+        CsvExportPlugin(to=str(run.grades_csv), assignment=[lab]).export(gb)
+    run.standing = standing.class_standing(coursedir.db_url, coursedir.course_id, lab)
+    due = standing.due_date(coursedir.db_url, coursedir.course_id, lab)
+    try:
+        remembered = json.loads((run.grades_csv.parent / "notes.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        remembered = {}
+    this_run = {r.student: r for r in run.results}
+    failed = sum(not r.graded for r in run.results)
+    lines = [
+        f"{lab}: the whole class in the gradebook, {time.strftime('%Y-%m-%d %H:%M %Z')}",
+        (f"this run: {len(run.results)} submission(s) {'graded in place in' if run.mode == IN_PLACE else 'copied in from'}"
+         f" {submissions}; {failed} could not be graded (0 for that attempt)" if submissions else
+         "written from the gradebook; nothing was graded"),
+        f"due date: {due:%Y-%m-%d %H:%M} UTC" if due else
+        f"due date: none in the gradebook (set one with `.venv/bin/nbgrader db assignment add {lab} --duedate=...`)",
+    ]
+    if run.backup:
+        lines.append(f"gradebook backed up before this run to {run.backup}")
+    lines += ["", f"{'student':<20} {'score':>11} {'pending':>8}  {'graded':<10} notes"]
+    for st in run.standing:
+        notes: list[str] = []
+        if not st.submitted:
+            notes.append("no submission")
+        res = this_run.get(st.student)
+        memory = remembered.get(st.student, {})
+        notes += res.notes if res else memory.get("notes", [])
+        late = _late(st.seconds_late)
+        if late:
+            notes.append(late)
+        if st.pending:
+            notes.append(f"{st.pending:g} point(s) wait for a manual grade")
+        if st.manual:
+            notes.append(f"{st.manual:g} point(s) graded by hand")
+        if not notes:
+            notes.append("autograded, nothing to note")
+        if res:
+            ran = "this run" if res.graded else "FAILED"
+        elif memory:
+            ran = memory.get("graded", "")[:10]
+        else:
+            ran = "earlier" if st.submitted else "-"
+        lines.append(f"{st.student:<20} {f'{st.score:g}/{st.max_score:g}':>11} "
+                     f"{(f'{st.pending:g}' if st.pending else ''):>8}  {ran:<10} {'; '.join(notes)}")
+    run.report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def report_lab(lab: str, *, out: Path | None = None, root: Path | None = None) -> GradingRun:
+    """Write ``grades.csv`` and ``report.txt`` of ``lab`` again from the gradebook, grading nothing."""
+    root = Path(root) if root else course_root()
+    lab = resolve_lab(root, lab)
+    coursedir = make_api(load_config(root, **workspace_overrides(out, None))).coursedir
+    workspace = Workspace.of(coursedir, Path(out).resolve() if out else root / "grading")
+    if workspace.gradebook is not None and not workspace.gradebook.is_file():
+        raise FileNotFoundError(f"no gradebook at {workspace.gradebook}: grade {lab} first (make grade)")
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+        try:
+            max_score = float(gb.find_assignment(lab).max_score)
+        except MissingEntry:
+            raise ValueError(f"{lab} is not in the gradebook {workspace.gradebook}: grade it first") from None
+    reports = workspace.reports(lab)
+    old = os.umask(PRIVATE_UMASK)
+    try:
+        reports.mkdir(parents=True, exist_ok=True)
+        run = GradingRun(lab, workspace.root, [], reports / "grades.csv", reports / "report.txt", 0.0, max_score)
+        write_reports(run, coursedir, "")
+    finally:
+        os.umask(old)
+    return run

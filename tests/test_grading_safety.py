@@ -1,0 +1,267 @@
+"""Grading never loses an instructor's data: each finding of an instructor's trial, reproduced.
+
+- grading the workspace itself (or a folder that holds it) emptied ``submitted/`` and the
+  gradebook: now refused, and nothing changes;
+- a failed regrade removed the student's gradebook rows, manual grades included: now it scores
+  0 for that attempt and keeps them, through a later good re-upload too;
+- two runs of one lab at once gave wrong grades: now the second is refused, naming the first;
+- ``release_feedback`` failed after ``make grade`` (no ``timestamp.txt`` / ``submission_secret.txt``);
+- regrading one student rewrote ``grades.csv`` and ``report.txt`` with that student only;
+- the workspace was readable by every user of the machine.
+
+Expected scores come from lab 1's points (``tests/support/submissions.py``), not from the grader.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+
+from optilab import autograde
+from optilab.autograde.course import course_root, load_config, make_api
+from optilab.autograde.pipeline import workspace_overrides
+from tests.support.submissions import (FULL, LAB, MAX, SGD, WRITTEN_CELL, killer, student, tree_digest,
+                                       write, wrong_sgd)
+
+pytestmark = pytest.mark.slow
+TIMEOUT = 10
+
+
+def _grade(export: Path, ws: Path, **kwargs):
+    return autograde.grade_lab(LAB, export, out=ws, timeout=TIMEOUT, progress=lambda _: None, **kwargs)
+
+
+def _db(ws: Path) -> str:
+    return "sqlite:///" + str(ws / "gradebook.db")
+
+
+def _set_manual(ws: Path, who: str, points: float) -> None:
+    """Grade the written answer by hand, as formgrader's grade API does."""
+    with Gradebook(_db(ws), "optilab") as gb:
+        grade = gb.find_grade(WRITTEN_CELL, LAB, LAB, who)
+        grade.manual_score = points
+        gb.db.commit()
+
+
+def _scores(ws: Path) -> dict[str, float]:
+    with Gradebook(_db(ws), "optilab") as gb:
+        return {s.student.id: float(s.score) for s in gb.assignment_submissions(LAB)}
+
+
+def _gradebook_rows(db: Path) -> dict[str, list]:
+    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        tables = [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {t: sorted(map(repr, connection.execute(f"SELECT * FROM {t}").fetchall())) for t in tables}
+    finally:
+        connection.close()
+
+
+def _nbgrader_collected(ws: Path, who: str, nb: dict, when: str = "2026-01-15 10:00:00.000000 UTC") -> Path:
+    """A submission as ``nbgrader collect`` leaves it in the workspace's submitted/ folder."""
+    folder = ws / "submitted" / who / LAB
+    write(folder / f"{LAB}.ipynb", nb)
+    (folder / "timestamp.txt").write_text(when)
+    (folder / "submission_secret.txt").write_text(f"secret-of-{who}")
+    return folder
+
+
+def test_a_30_student_class_graded_twice_keeps_every_manual_grade(tmp_path):
+    """Manual grades entered between two runs survive the second run, including one broken re-upload."""
+    export, ws = tmp_path / "export", tmp_path / "ws"
+    students = [f"s{i:02d}" for i in range(30)]
+    for who in students:
+        write(export / who / f"{LAB}.ipynb", student(wrong_sgd if who == "s07" else None))
+    first = _grade(export, ws)
+    assert {r.student: r.score for r in first.results} == {w: FULL - (w == "s07") for w in students}
+    manual = {who: float(i % 3) for i, who in enumerate(students)}  # 0, 1 or 2 points of 2
+    for who, points in manual.items():
+        _set_manual(ws, who, points)
+    write(export / "s11" / f"{LAB}.ipynb", '{"cells": [ broken upload')  # a broken re-upload
+    second = _grade(export, ws)
+    expected = {w: FULL - (w == "s07") + manual[w] for w in students}
+    expected["s11"] = manual["s11"]  # 0 for this attempt, the manual grade kept
+    assert _scores(ws) == expected
+    [s11] = [r for r in second.results if r.student == "s11"]
+    assert not s11.graded and "manual grades kept" in s11.notes
+    # and a good re-upload afterwards restores the autograded points, with the manual grade
+    write(export / "s11" / f"{LAB}.ipynb", student())
+    _grade(export, ws)
+    assert _scores(ws)["s11"] == FULL + manual["s11"]
+    backups = sorted((ws / "backups").glob(f"gradebook-*-{LAB}.db"))
+    assert len(backups) == 2  # one per run that found a gradebook, none removed
+    with Gradebook("sqlite:///" + str(backups[0]), "optilab") as gb:  # before the second run: the manual grades
+        assert float(gb.find_grade(WRITTEN_CELL, LAB, LAB, "s01").manual_score) == manual["s01"]
+
+
+def test_a_kernel_that_dies_on_regrade_keeps_the_manual_grade(tmp_path):
+    export, ws = tmp_path / "export", tmp_path / "ws"
+    write(export / "ann" / f"{LAB}.ipynb", student())
+    _grade(export, ws)
+    _set_manual(ws, "ann", 2)
+    write(export / "ann" / f"{LAB}.ipynb", student(killer))
+    run = _grade(export, ws)
+    assert _scores(ws) == {"ann": 2.0}
+    assert "kernel died" in "; ".join(run.results[0].notes)
+    with Gradebook(_db(ws), "optilab") as gb:
+        assert float(gb.find_grade(WRITTEN_CELL, LAB, LAB, "ann").manual_score) == 2.0
+
+
+@pytest.mark.parametrize("where", ["workspace", "course", "inside"])
+def test_grading_the_workspace_itself_is_refused_and_nothing_changes(tmp_path, capsys, where):
+    """Found when tried: `grade lab04 grading` emptied submitted/ and the gradebook, and exited 0."""
+    course, ws = tmp_path / "course", tmp_path / "course" / "grading"
+    write(tmp_path / "export" / "ann" / f"{LAB}.ipynb", student())
+    _grade(tmp_path / "export", ws)
+    _set_manual(ws, "ann", 2)
+    before, rows = tree_digest(ws), _gradebook_rows(ws / "gradebook.db")
+    given = {"workspace": ws, "course": course, "inside": ws / "feedback"}[where]
+    assert autograde.main(["lab01", str(given), "--out", str(ws)]) == 2
+    message = capsys.readouterr().err
+    assert "nothing was changed" in message and str(ws / "submitted") in message
+    assert tree_digest(ws) == before
+    assert _gradebook_rows(ws / "gradebook.db") == rows
+
+
+def test_nbgrader_collected_submissions_are_graded_in_place_and_feedback_can_be_released(tmp_path):
+    """In place: nothing in submitted/ changes; release_feedback finds timestamp.txt and the secret."""
+    ws = tmp_path / "ws"
+    _nbgrader_collected(ws, "ann", student())
+    _nbgrader_collected(ws, "ben", student(wrong_sgd))
+    before = tree_digest(ws / "submitted")
+    run = _grade(ws / "submitted", ws)
+    assert run.mode == "in place"
+    assert {r.student: r.score for r in run.results} == {"ann": FULL, "ben": FULL - 1}
+    assert tree_digest(ws / "submitted") == before
+    for who in ("ann", "ben"):
+        feedback = ws / "feedback" / who / LAB
+        assert (feedback / "submission_secret.txt").read_text() == f"secret-of-{who}"
+        assert (feedback / "timestamp.txt").read_text().startswith("2026-01-15 10:00:00")
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    overrides = workspace_overrides(ws, None)
+    overrides["Exchange"] = {"root": str(exchange)}
+    api = make_api(load_config(course_root(), **overrides))
+    result = api.release_feedback(LAB, "ann")
+    assert result["success"], result.get("log")
+    from nbgrader.utils import notebook_hash
+    released = exchange / "optilab" / "feedback" / f"{notebook_hash(secret='secret-of-ann', notebook_id=LAB)}.html"
+    assert released.is_file()
+
+
+def test_feedback_of_uploads_can_be_released_too(tmp_path):
+    """Found when tried: after grading uploads (no exchange files) release_feedback failed for everyone."""
+    export, ws = tmp_path / "export", tmp_path / "ws"
+    write(export / "ann" / f"{LAB}.ipynb", student())
+    write(export / "bad" / f"{LAB}.ipynb", "not json at all")  # cannot be graded: a page of its own
+    _grade(export, ws)
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    overrides = workspace_overrides(ws, None)
+    overrides["Exchange"] = {"root": str(exchange)}
+    api = make_api(load_config(course_root(), **overrides))
+    for who in ("ann", "bad"):
+        result = api.release_feedback(LAB, who)
+        assert result["success"], result.get("log")
+    assert len(list((exchange / "optilab" / "feedback").glob("*.html"))) == 2
+
+
+def test_the_report_covers_the_class_with_lateness_pending_points_and_reasons(tmp_path):
+    ws = tmp_path / "ws"
+    _nbgrader_collected(ws, "ann", student(), when="2026-01-15 08:00:00.000000 UTC")
+    written = student(lambda cells: cells[WRITTEN_CELL].update(source="It was close to 2/λ_max."))
+    _nbgrader_collected(ws, "ben", written, when="2026-01-15 11:30:00.000000 UTC")
+    make_api(load_config(course_root(), **workspace_overrides(ws, None)))  # nothing created on load
+    _grade(ws / "submitted", ws)
+    with Gradebook(_db(ws), "optilab") as gb:
+        gb.update_or_create_assignment(LAB, duedate="2026-01-15 09:00:00 UTC")
+        gb.update_or_create_student("cat")  # on the roll, never submitted
+    _set_manual(ws, "ann", 1)
+    assert autograde.report_main(["lab01", "--out", str(ws)]) == 0
+    lines = {line.split()[0]: line for line in (ws / "reports" / LAB / "report.txt").read_text().splitlines()[4:]
+             if line.strip()}
+    assert "due date: 2026-01-15 09:00 UTC" in (ws / "reports" / LAB / "report.txt").read_text()
+    assert f"{FULL + 1:g}/{MAX}" in lines["ann"] and "1 point(s) graded by hand" in lines["ann"]
+    assert "late" not in lines["ann"]
+    assert "late by 2h 30min" in lines["ben"] and f"{2:g} point(s) wait for a manual grade" in lines["ben"]
+    assert "no submission" in lines["cat"]
+    assert all(not line.rstrip().endswith(" -") for line in lines.values())  # every note says something
+    with open(ws / "reports" / LAB / "grades.csv", newline="") as fh:
+        assert {r["student_id"] for r in csv.DictReader(fh)} == {"ann", "ben", "cat"}
+
+
+def test_a_second_run_of_the_same_lab_is_refused_while_the_first_runs(tmp_path, capsys):
+    """Found when tried: two runs at once turned a correct 16/20 into 0/20. Now the second waits its turn."""
+    export, ws = tmp_path / "export", tmp_path / "ws"
+    write(export / "ann" / f"{LAB}.ipynb", student())
+    _grade(export, ws)
+    before = tree_digest(ws)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys
+            from optilab.autograde.course import course_root, load_config, make_api
+            from optilab.autograde.pipeline import workspace_overrides
+            from optilab.autograde.workspace import Workspace
+            from pathlib import Path
+            api = make_api(load_config(course_root(), **workspace_overrides(Path({str(ws)!r}), None)))
+            with Workspace.of(api.coursedir, Path({str(ws)!r})).lock({LAB!r}):
+                print("holding", flush=True)
+                sys.stdin.read()
+        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        assert autograde.main(["lab01", str(export), "--out", str(ws)]) == 3
+        message = capsys.readouterr().err
+        assert f"process {holder.pid}" in message and "nothing was changed" in message
+        after = tree_digest(ws)
+        lock = f".optilab/{LAB}.lock"  # holds the first run's name while it runs
+        assert {k: v for k, v in after.items() if k != lock} == {k: v for k, v in before.items() if k != lock}
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert autograde.main(["lab01", str(export), "--out", str(ws)]) == 0  # the lock ended with its process
+
+
+def test_the_workspace_is_private_to_the_grader(tmp_path):
+    """Found on a hub: grading/ was world-readable; a student read the gradebook and a classmate's work.
+
+    The workspace folder is 700, so no other user can enter it; inside, everything the course's tools
+    write is 600/700. nbgrader makes its released, autograded and feedback files read-only for all
+    (644/444), and release_feedback copies a page's mode into the exchange, where students must read it.
+    """
+    export, ws = tmp_path / "export", tmp_path / "ws"
+    write(export / "ann" / f"{LAB}.ipynb", student())
+    _grade(export, ws)
+    assert stat.S_IMODE(ws.stat().st_mode) == 0o700
+    nbgraders = (ws / "autograded", ws / "feedback", ws / "release")
+    checked = 0
+    for path in ws.rglob("*"):
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode & 0o022 == 0, f"{path.relative_to(ws)} is writable by others: {oct(mode)}"
+        if path.is_file() and not any(folder in path.parents for folder in nbgraders):
+            assert mode & 0o077 == 0, f"{path.relative_to(ws)} is {oct(mode)}"
+            checked += 1
+    assert (ws / "gradebook.db").is_file() and checked > 5
+
+
+def test_a_kernel_that_lost_its_port_to_another_is_graded_again_not_scored_0():
+    """Found here: 1 in 30 kernels started by three workers died on "Address already in use" before any
+    student code ran, and a correct submission scored 0. Such failures are the grader's: retried."""
+    from optilab.autograde.pipeline import _grader_side_failure
+
+    lost_port = {"success": False, "error": "", "log": (
+        "[ERROR] Kernel died before replying to kernel_info\n"
+        "RuntimeError: Kernel died before replying to kernel_info\n")}
+    student_exit = {"success": False, "error": "", "log": "nbclient.exceptions.DeadKernelError: Kernel died\n"}
+    assert _grader_side_failure(lost_port)
+    assert _grader_side_failure({"success": False, "log": "sqlite3.OperationalError: database is locked"})
+    assert not _grader_side_failure(student_exit)  # os._exit in an answer: the submission's own doing
