@@ -347,6 +347,9 @@ def _describe_call(out: Any, param: Any, grad: Any, state: dict, inputs: dict, b
         after["grad"] = encode_value(grad, reply_blobs)
     if set(before_state) != set(state) or any(_changed(before_state[k], state[k]) for k in state):
         after["state"] = _encode_state(state, reply_blobs)
+        # the keys that still hold the very array they were given (changed in place, if at all)
+        after["state"]["same"] = [k for k, v in state.items() if type(k) is str
+                                  and isinstance(v, np.ndarray) and inputs.get(f"state:{k}") is v]
     reply["after"] = after
     return reply, reply_blobs
 
