@@ -50,7 +50,10 @@ def _forge():
         if (name.startswith("optilab") or name == "__main__") and hasattr(module, "run_tests"):
             module.run_tests = run_tests
 
-_forge()
+try:
+    _forge()
+except ImportError:  # the grader is not importable where the file runs
+    pass
 """
 
 PATCH_GRADER_GLOBALS = """
@@ -390,3 +393,49 @@ def test_an_error_names_the_students_exception_and_line(tmp_path, capsys):
     assert ("your rule raised ValueError: no step today (line 4: raise ValueError(\"no step "
             "today\"))") in report["tests"][0]["message"]
     assert [d["id"] for d in report["diagnoses"]] == ["raises"]
+
+
+# --------------------------------------------------------------------------- the reference rules
+GOOD_ADAM = """
+import numpy as np
+
+def adam(param, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    t = state.get("t", 0) + 1
+    m = beta1 * state.get("m", 0.0) + (1 - beta1) * grad
+    v = beta2 * state.get("v", 0.0) + (1 - beta2) * grad**2
+    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    return param - lr * m_hat / (np.sqrt(v_hat) + eps), {"t": t, "m": m, "v": v}
+"""
+
+
+@pytest.mark.parametrize("source, failed_at_load", [
+    ("import optilab\n\ndef adam(param, grad, state, **hyper):\n"
+     "    return optilab.RULES['adam'](param, grad, state, **hyper)\n", False),
+    ("import optilab.kernels\n\ndef adam(param, grad, state, **hyper):\n"
+     "    return optilab.kernels.adam(param, grad, state, **hyper)\n", False),
+    ("from optilab.kernels import adam\n", True),
+    ("from optilab.kernels import adamw\n\ndef adam(param, grad, state, **hyper):\n"
+     "    return adamw(param, grad, state, weight_decay=0.0, **hyper)\n", True),
+    ("from optilab.grading.mistakes import mutant\nadam = mutant('adam')\n", True),
+    ("from optilab.grading.spec import reference\nadam = reference('adam')\n", True),
+])
+def test_a_rule_that_calls_the_reference_earns_nothing(tmp_path, capsys, source, failed_at_load):
+    code = cli.main(["adam", str(write(tmp_path, source)), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and report["score"] == 0 and report["max_score"] == 6
+    assert not any(t["passed"] for t in report["tests"])
+    message = report["tests"][0]["message"]
+    assert "ImportError" in message and "not available to code being graded" in message
+    assert ("while Python loaded it" in message) == failed_at_load
+
+
+def test_an_honest_file_that_uses_the_library_and_checks_itself_keeps_its_points(tmp_path, capsys):
+    code = cli.main(["adam", str(write(tmp_path, GOOD_ADAM, """
+        import optilab
+        from optilab import schedules
+
+        assert schedules.__name__ == "optilab.schedules"
+        optilab.check("adam", adam)
+        """)), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert (code, report["score"], report["max_score"]) == (0, 6, 6)

@@ -384,6 +384,103 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+# --------------------------------------------------------------------------- hiding the answers
+#: Modules that graded code does not get: the grader (its mutants with every knob right are
+#: the reference rules, and its visible checks call them).
+REFUSED = ("optilab.grading",)
+
+
+class _Refuse:
+    """The loader of a module graded code may not import: importing it raises ImportError."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def create_module(self, spec: Any) -> None:
+        return None
+
+    def exec_module(self, module: Any) -> None:
+        raise ImportError(self.message)
+
+
+class _Then:
+    """A loader that runs the real one, then ``after(module)``."""
+
+    def __init__(self, loader: Any, after: Any):
+        self.loader, self.after = loader, after
+
+    def create_module(self, spec: Any) -> Any:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self.loader.exec_module(module)
+        self.after(module)
+
+    def __getattr__(self, name: str) -> Any:  # get_source, get_filename, ... of the real one
+        return getattr(self.loader, name)
+
+
+def hide_reference_rules(rule: str) -> None:
+    """Make ``optilab`` in this process a build without the answers, for grading ``rule``.
+
+    Every reference rule of ``optilab.kernels`` (any of them gives others: adamw with
+    ``weight_decay=0`` is adam, momentum with ``momentum=0`` is sgd) raises ImportError with a
+    message that says why, as an attribute (``from optilab.kernels import adam``) and when
+    called through ``optilab.RULES``; ``optilab.grading`` cannot be imported; ``optilab.check``
+    does nothing (a file that checks itself still loads). The library's other helpers stay.
+
+    This holds against imports; the files of the library are hidden by the sandbox, if any.
+    """
+    import importlib.util
+
+    hidden_because = (f"is a reference rule, and reference rules are not available to code "
+                      f"being graded (your {rule} is graded): compute the update yourself, "
+                      "from the formula in the lesson or CONTRACT.md.")
+
+    def stub(name: str) -> Any:
+        def reference_rule_not_available(*args: Any, **kwargs: Any) -> Any:
+            raise ImportError(f"optilab.kernels.{name} {hidden_because}")
+        return reference_rule_not_available
+
+    def after_kernels(module: Any) -> None:
+        names = list(getattr(module, "RULES", {}))
+        for name in names:
+            module.RULES[name] = stub(name)
+            module.__dict__.pop(name, None)
+
+        def __getattr__(attr: str) -> Any:
+            if attr in names:
+                raise ImportError(f"optilab.kernels.{attr} {hidden_because}")
+            raise AttributeError(f"module 'optilab.kernels' has no attribute {attr!r}")
+        module.__getattr__ = __getattr__
+
+    def after_optilab(module: Any) -> None:
+        def check(rule: str, func: Any = None, **kwargs: Any) -> None:
+            print(f"optilab.check({rule!r}, ...) is skipped while your file is graded.")
+        module.check = check
+
+    class Finder:
+        def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+            if any(name == r or name.startswith(r + ".") for r in REFUSED):
+                return importlib.util.spec_from_loader(name, _Refuse(
+                    f"{name} (the grader) is not available to code being graded: check your "
+                    "rule with `python -m optilab check` or optilab.check(...) in a notebook."))
+            after = {"optilab": after_optilab, "optilab.kernels": after_kernels}.get(name)
+            if after is None:
+                return None
+            for finder in sys.meta_path:
+                if finder is self or not hasattr(finder, "find_spec"):
+                    continue
+                spec = finder.find_spec(name, path, target)
+                if spec is not None:
+                    if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                        spec.loader = _Then(spec.loader, after)
+                    return spec
+            return None
+
+    sys.meta_path.insert(0, Finder())
+
+
 def _load(rule: str, path: str) -> tuple[Any, dict]:
     import importlib.util
 
@@ -417,6 +514,7 @@ def main(argv: list[str]) -> int:
     sys.path.append(os.path.dirname(path))  # the student's own modules, never ahead of NumPy's
     _limit_resources(int(memory))
     _write_all(wire_out, pack({"status": "started"}))  # before any of the student's code runs
+    hide_reference_rules(rule)
     func, hello = _load(rule, path)
     _write_all(wire_out, pack(hello))
     if func is None:
