@@ -12,6 +12,7 @@ that does nothing. A few controls show the same tricks beside a correct rule kee
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 
 import pytest
@@ -439,3 +440,24 @@ def test_an_honest_file_that_uses_the_library_and_checks_itself_keeps_its_points
         """)), "--json"])
     report = json.loads(capsys.readouterr().out)
     assert (code, report["score"], report["max_score"]) == (0, 6, 6)
+
+
+def test_the_students_code_runs_in_another_process_than_the_judges(tmp_path, capsys):
+    """The file records the process it runs in, when loaded and when called."""
+    log = tmp_path / "pids.txt"
+    code = cli.main(["sgd", str(write(tmp_path, f"""
+        import os
+
+        with open({str(log)!r}, "a") as f:
+            f.write(f"{{os.getpid()}}\\n")
+
+        def sgd(param, grad, state, *, lr=1e-2):
+            with open({str(log)!r}, "a") as f:
+                f.write(f"{{os.getpid()}}\\n")
+            return param - lr * grad, {{}}
+        """)), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert (code, report["score"]) == (0, 3)
+    pids = {int(line) for line in log.read_text().split()}
+    assert len(log.read_text().split()) > 10  # loaded once, called many times
+    assert pids and os.getpid() not in pids

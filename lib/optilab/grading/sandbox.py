@@ -21,6 +21,15 @@ tests after it fail as not run.
 
 :func:`_student_command` is the one place that says how the student's process is started,
 so that a sandbox (bubblewrap) can wrap it.
+
+What the grader can and cannot see. Values are judged here, on the grader's own inputs, so
+they are whatever the student's process computed. Two clauses of the contract are about
+memory inside that process: "never changes its inputs in place" and "returns new arrays".
+Their evidence is the process's own report of what became of the inputs and which returned
+arrays are views of them, made by :mod:`~optilab.grading.student_process` after each call.
+A file that rewrites that reporting code in its own process can hide its own in-place update
+(and only that: the values are still checked); across processes such an update has no effect
+on the caller, which only ever gets copies.
 """
 
 from __future__ import annotations
@@ -686,13 +695,13 @@ def grade_file(rule: str, file: str | os.PathLike, *, timeout: float = 30.0, per
 
 def _grade(rule: str, path: Path, tests: list[HiddenTest], student: StudentRule, per_test: float,
            timeout: float) -> Outcome:
-    load_deadline = min(student.deadline, time.monotonic() + 2 * per_test)
+    load_deadline = min(student.deadline, time.monotonic() + student.load_seconds)
     try:
         hello = student.hello(load_deadline)
     except _Expired:
         student.close()
         limit = (f"{timeout:g} s in all" if student.deadline <= load_deadline
-                 else f"{2 * per_test:g} s")
+                 else f"{student.load_seconds:g} s")
         return _all_failed(rule, tests, f"your file did not finish loading within the time limit "
                                         f"({limit}): is there a loop at its top level that never "
                                         "ends?", "timeout")

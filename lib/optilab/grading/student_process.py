@@ -57,6 +57,8 @@ class WireError(ValueError):
 def pack(header: dict, blobs: list[bytes] = ()) -> bytes:
     """One frame: length, then the body (JSON header and blobs, each length-prefixed)."""
     head = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    if len(head) > MAX_HEADER:
+        raise WireError(f"a frame's header of {len(head)} bytes is larger than the limit of {MAX_HEADER}")
     parts = [_LEN.pack(len(head)), head]
     for blob in blobs:
         parts += [_LEN.pack(len(blob)), blob]
