@@ -381,15 +381,17 @@ class StudentRule:
         self._process = None
         return code
 
-    def hello(self, deadline: float) -> dict:
+    def hello(self, deadline: float | None = None) -> dict:
         """Wait for the process to load the file: ``{"status": "ready"}``, ``"load-failed"``
         with ``"error"``, or ``"no-function"`` with ``"defines"``.
 
+        The time to load the file is ``load_seconds`` from the moment the process says it has
+        started (Python and NumPy loaded), within the whole run's limit; or ``deadline``.
         Raises _Expired; StudentEnded if it ended while loading; CannotGrade if it never started.
         """
         process = self._process
         try:
-            started, _ = process.receive(deadline)
+            started, _ = process.receive(self.deadline if deadline is None else deadline)
         except _Closed:
             code = process.stop()
             self._process = None
@@ -401,6 +403,8 @@ class StudentRule:
         if started.get("status") != "started":
             self._stop()
             raise CannotGrade(self._did_not_start(None))
+        if deadline is None:
+            deadline = min(self.deadline, time.monotonic() + self.load_seconds)
         try:
             hello, _ = process.receive(deadline)
         except _Closed:
@@ -695,16 +699,15 @@ def grade_file(rule: str, file: str | os.PathLike, *, timeout: float = 30.0, per
 
 def _grade(rule: str, path: Path, tests: list[HiddenTest], student: StudentRule, per_test: float,
            timeout: float) -> Outcome:
-    load_deadline = min(student.deadline, time.monotonic() + student.load_seconds)
     try:
-        hello = student.hello(load_deadline)
+        hello = student.hello()
     except _Expired:
         student.close()
-        limit = (f"{timeout:g} s in all" if student.deadline <= load_deadline
+        limit = (f"{timeout:g} s in all" if time.monotonic() >= student.deadline
                  else f"{student.load_seconds:g} s")
         return _all_failed(rule, tests, f"your file did not finish loading within the time limit "
-                                        f"({limit}): is there a loop at its top level that never "
-                                        "ends?", "timeout")
+                                        f"({limit}): look for a loop at its top level that never "
+                                        "ends", "timeout")
     except StudentEnded as exc:
         return _all_failed(rule, tests, f"{exc.cause} while Python loaded your file", exc.diagnosis)
     if hello["status"] == "no-function":
