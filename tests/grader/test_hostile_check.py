@@ -24,6 +24,12 @@ def sgd(param, grad, state, *, lr=1e-2):
     return param.copy(), {}
 """
 
+# The same, returning the very array it was given (so "returns a new array" fails too).
+RETURNS_PARAM = """
+def sgd(param, grad, state, *, lr=1e-2):
+    return param, {}
+"""
+
 CORRECT = """
 def sgd(param, grad, state, *, lr=1e-2):
     return param - lr * grad, {}
@@ -265,13 +271,20 @@ ROUTES = {
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_patching_the_grader_from_the_file_changes_nothing(tmp_path, capsys, does_nothing, route):
+@pytest.mark.parametrize("rule", [DOES_NOTHING, RETURNS_PARAM], ids=["copy", "same-array"])
+def test_patching_the_grader_from_the_file_changes_nothing(tmp_path, capsys, rule, route):
     """The rule does nothing; the file patches the grader: the same 0/3, test by test."""
-    code, report = grade(capsys, write(tmp_path, DOES_NOTHING, ROUTES[route]))
+    (tmp_path / "plain").mkdir()
+    _, plain = grade(capsys, write(tmp_path / "plain", rule))
+    code, report = grade(capsys, write(tmp_path, rule, ROUTES[route]))
     assert code == 1
     assert report["score"] == 0 and report["max_score"] == 3
-    assert pattern(report) == pattern(does_nothing)
-    assert [t["message"] for t in report["tests"]] == [t["message"] for t in does_nothing["tests"]]
+    assert pattern(report) == pattern(plain)
+    assert [t["message"] for t in report["tests"]] == [t["message"] for t in plain["tests"]]
+    assert [d["id"] for d in report["diagnoses"]] == [d["id"] for d in plain["diagnoses"]]
+    if rule == RETURNS_PARAM:  # even with NumPy's shares_memory replaced in its process
+        assert ("contract::test_returns_new_arrays", False) in pattern(report)
+        assert "shares-memory" in [d["id"] for d in report["diagnoses"]]
 
 
 def test_patching_its_own_process_earns_nothing(tmp_path, capsys):

@@ -48,6 +48,13 @@ ARRAY_KINDS = "biufc"
 _LEN = struct.Struct(">I")
 _MAX_TEXT = 400
 
+# NumPy as it is when this file is loaded, before any of the student's code runs: a file that
+# replaces numpy.shares_memory or numpy.ndarray changes its own computations, not how this
+# process describes them.
+_ndarray, _generic = np.ndarray, np.generic
+_asarray, _copy, _contiguous, _shares_memory = np.asarray, np.array, np.ascontiguousarray, np.shares_memory
+_write_array = np.lib.format.write_array
+
 
 class WireError(ValueError):
     """A frame or a value that breaks the protocol (cut short, too large, malformed)."""
@@ -112,7 +119,7 @@ def read_frame_body(body: bytes) -> tuple[dict, list[bytes]]:
 def array_bytes(a: np.ndarray) -> bytes:
     """``a`` (a plain ndarray of a numeric dtype) in ``.npy`` format."""
     out = io.BytesIO()
-    np.lib.format.write_array(out, np.asarray(a), allow_pickle=False)
+    _write_array(out, _asarray(a), allow_pickle=False)
     return out.getvalue()
 
 
@@ -166,14 +173,14 @@ def encode_value(x: Any, blobs: list[bytes]) -> dict:
     Python bools, ints and floats, travel as themselves. Anything else travels as a
     description, ``{"t": "other", "type": ..., "len": ...}``, that the receiver reports.
     """
-    if isinstance(x, np.ndarray):
+    if isinstance(x, _ndarray):
         if x.dtype.kind in ARRAY_KINDS and x.dtype.fields is None:
-            blobs.append(array_bytes(np.asarray(x)))
+            blobs.append(array_bytes(_asarray(x)))
             return {"t": "array", "i": len(blobs) - 1}
         return {"t": "other", "type": f"array of dtype {x.dtype}"}
-    if isinstance(x, np.generic):
+    if isinstance(x, _generic):
         if x.dtype.kind in ARRAY_KINDS and x.dtype.fields is None:
-            blobs.append(array_bytes(np.asarray(x)))
+            blobs.append(array_bytes(_asarray(x)))
             return {"t": "scalar", "i": len(blobs) - 1}
         return {"t": "other", "type": _type_name(x)}
     if isinstance(x, bool):
@@ -264,17 +271,17 @@ def describe_exception(exc: BaseException, path: str) -> dict:
 
 
 def _snapshot(x: Any) -> Any:
-    if isinstance(x, np.ndarray):
-        return np.array(x, copy=True)
+    if isinstance(x, _ndarray):
+        return _copy(x, copy=True)
     return x
 
 
 def _changed(before: Any, after: Any) -> bool:
-    if isinstance(before, np.ndarray):
-        if not isinstance(after, np.ndarray) or before.shape != after.shape or \
+    if isinstance(before, _ndarray):
+        if not isinstance(after, _ndarray) or before.shape != after.shape or \
                 before.dtype != after.dtype:
             return True
-        return before.tobytes() != np.ascontiguousarray(after).tobytes()
+        return before.tobytes() != _contiguous(after).tobytes()
     return type(before) is not type(after) or before != after
 
 
@@ -301,7 +308,7 @@ def _serve_call(func: Any, header: dict, blobs: list[bytes], path: str) -> tuple
     state = {str(k): decode_value(v, blobs) for k, v in header["state"].items()}
     hyper = {str(k): decode_value(v, blobs) for k, v in header["hyper"].items()}
     inputs = {"param": param, "grad": grad}
-    inputs.update({f"state:{k}": v for k, v in state.items() if isinstance(v, np.ndarray)})
+    inputs.update({f"state:{k}": v for k, v in state.items() if isinstance(v, _ndarray)})
     before_param, before_grad = _snapshot(param), _snapshot(grad)
     before_state = {k: _snapshot(v) for k, v in state.items()}
     state_given = state
@@ -328,13 +335,13 @@ def _describe_call(out: Any, param: Any, grad: Any, state: dict, inputs: dict, b
         outputs = {"param": new_param}
         if isinstance(new_state, dict):
             outputs.update({f"state:{k}": v for k, v in new_state.items()
-                            if type(k) is str and isinstance(v, np.ndarray)})
+                            if type(k) is str and isinstance(v, _ndarray)})
         aliases = []
         for out_name, o in outputs.items():
-            if not isinstance(o, np.ndarray) or o.size == 0:
+            if not isinstance(o, _ndarray) or o.size == 0:
                 continue
             for in_name, a in inputs.items():
-                if a.size and np.shares_memory(o, a):
+                if a.size and _shares_memory(o, a):
                     aliases.append({"out": out_name, "in": in_name, "offset": _address(o) - _address(a),
                                     "shape": list(o.shape), "strides": list(o.strides),
                                     "dtype": o.dtype.str})
@@ -351,7 +358,7 @@ def _describe_call(out: Any, param: Any, grad: Any, state: dict, inputs: dict, b
         after["state"] = _encode_state(state, reply_blobs)
         # the keys that still hold the very array they were given (changed in place, if at all)
         after["state"]["same"] = [k for k, v in state.items() if type(k) is str
-                                  and isinstance(v, np.ndarray) and inputs.get(f"state:{k}") is v]
+                                  and isinstance(v, _ndarray) and inputs.get(f"state:{k}") is v]
     reply["after"] = after
     return reply, reply_blobs
 
