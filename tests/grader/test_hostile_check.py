@@ -474,3 +474,17 @@ def test_the_students_code_runs_in_another_process_than_the_judges(tmp_path, cap
     pids = {int(line) for line in log.read_text().split()}
     assert len(log.read_text().split()) > 10  # loaded once, called many times
     assert pids and os.getpid() not in pids
+
+
+def test_a_rule_that_kills_its_process_group_fails_alone(tmp_path, capsys):
+    """The student's process has a process group of its own: the judge is not in it."""
+    code, report = grade(capsys, write(tmp_path, """
+        import os, signal
+
+        def sgd(param, grad, state, *, lr=1e-2):
+            os.killpg(0, signal.SIGKILL)
+        """))
+    assert code == 1 and report["score"] == 0
+    assert "your code crashed the Python process (killed, SIGKILL) during this test." == \
+        report["tests"][0]["message"]
+    assert report["diagnoses"][0]["id"] == "crashed"
