@@ -488,3 +488,17 @@ def test_a_rule_that_kills_its_process_group_fails_alone(tmp_path, capsys):
     assert "your code crashed the Python process (killed, SIGKILL) during this test." == \
         report["tests"][0]["message"]
     assert report["diagnoses"][0]["id"] == "crashed"
+
+
+def test_a_rule_that_fills_the_disk_is_stopped_at_the_file_size_limit(tmp_path, capsys):
+    big = tmp_path / "big.bin"
+    code, report = grade(capsys, write(tmp_path, f"""
+        def sgd(param, grad, state, *, lr=1e-2):
+            with open({str(big)!r}, "ab") as f:
+                for _ in range(40):
+                    f.write(b"\\0" * 2**22)
+            return param - lr * grad, {{}}
+        """))
+    assert code == 1 and report["score"] == 0
+    assert "File too large" in report["tests"][0]["message"]
+    assert big.stat().st_size <= 64 * 2**20
