@@ -3,7 +3,8 @@ variant gets full marks, the reference rules get full marks.
 
 The rules of ``buggy_rules.py`` and ``correct_rules.py`` are written independently of the
 grader's mutants, the way students write them. They run in-process through the same runner
-that nbgrader's hidden cells and the ``check`` command's worker use.
+that nbgrader's hidden cells use (``test_catalogue_process.py`` grades the same rules the
+way ``python -m optilab check`` does, through the student's own process).
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ import json
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
@@ -50,14 +49,11 @@ def command(*args, cwd):
 
 def test_a_correct_file_exits_0_with_a_readable_report(tmp_path):
     path = write(tmp_path, GOOD_ADAM)
-    start = time.perf_counter()
     done = command("adam", path.name, cwd=tmp_path)
-    seconds = time.perf_counter() - start
     assert done.returncode == 0, done.stderr
     assert "Score: 6/6 (15 of 15 tests passed)" in done.stdout
     assert "✓ One step from {}: param, t, m and v" in done.stdout
     assert "✗" not in done.stdout
-    assert seconds < 10
 
 
 def test_a_wrong_file_exits_1_with_the_json_object(tmp_path):
@@ -108,15 +104,15 @@ def run_json(capsys, tmp_path, source, *extra):
 
 
 def test_an_endless_loop_is_a_failing_grade_not_a_hung_grader(tmp_path, capsys):
-    start = time.perf_counter()
     code, report = run_json(capsys, tmp_path, """
         def adam(param, grad, state, **hyper):
             while True:
                 pass
         """, "--test-timeout", "0.5", "--timeout", "20")
-    assert time.perf_counter() - start < 15
     assert code == 1 and report["score"] == 0
     assert "did not finish within 0.5 s" in report["tests"][0]["message"]
+    # after two tests out of time the others are not run: the grader does not wait 15 times
+    assert all("2 tests already ran out of time" in t["message"] for t in report["tests"][2:])
     assert report["diagnoses"][0]["id"] == "timeout"
 
 

@@ -1,7 +1,8 @@
 r"""``python -m optilab check RULE FILE.py [--json]``: grade one update rule written in a file.
 
-Runs the whole hidden suite of ``RULE`` on the function ``RULE`` of ``FILE.py`` in a
-sandboxed process (:mod:`optilab.grading.sandbox`).
+Runs the whole hidden suite of ``RULE`` in this process on the function ``RULE`` of
+``FILE.py``, which runs in a separate, limited process that only ever sends back plain values
+(:mod:`optilab.grading.sandbox`): nothing in the file can change how it is judged.
 
 Exit status: 0 when every test passes; 1 when any test fails (an endless loop, a crash or
 ``sys.exit`` in the student's code is a failing grade); 2 when the file cannot be graded (no

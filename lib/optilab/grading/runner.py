@@ -1,4 +1,4 @@
-r"""Run the hidden suites in-process: for nbgrader cells, the ``check`` command's worker and the tests.
+r"""Run the hidden suites: for nbgrader cells, the ``check`` command and the grader's tests.
 
 A hidden suite is ``tests/hidden/test_<rule>.py``: a pytest file whose tests take one
 fixture, ``student`` (the rule under test), and carry a point group::
@@ -10,7 +10,8 @@ fixture, ``student`` (the rule under test), and carry a point group::
 Under pytest the ``student`` fixture is the reference rule (``tests/hidden/conftest.py``), so
 ``make test`` proves the suites give the reference full marks. Here the same functions are
 called directly with a student's rule, which is how :func:`hidden` (nbgrader),
-``python -m optilab check`` (in a sandboxed worker) and the grader's own tests run them.
+``python -m optilab check`` (with a proxy whose calls go to the student's own process,
+:class:`optilab.grading.sandbox.StudentRule`) and the grader's own tests run them.
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ def run_tests(rule: str, func: Callable, groups: Iterable[str] | None = None, *,
               skip: Callable[[HiddenTest], str | None] | None = None) -> list[TestResult]:
     """Run the hidden tests of ``rule`` (those of ``groups``; all by default) on ``func``.
 
-    ``guard(test)`` wraps each test (the worker uses it for a time limit); ``skip(test)``
+    ``guard(test)`` wraps each test (``check`` uses it for a time limit); ``skip(test)``
     returning a message marks a test failed without running it; ``on_start`` and
     ``on_result`` report progress.
     """

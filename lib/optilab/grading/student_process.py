@@ -1,0 +1,561 @@
+r"""The student's process of ``python -m optilab check``, and the plain-data wire it speaks.
+
+The grader (:mod:`optilab.grading.sandbox`) never runs a student's code. It starts this file
+as a script in a separate process::
+
+    python -P .../optilab/grading/student_process.py RULE FILE MEMORY_BYTES
+
+which loads ``FILE`` as a module named ``submission``, says whether it found the function
+``RULE``, and then serves calls of that function, one request at a time, until its input
+closes. Each request holds the call's inputs (``param``, ``grad``, the ``state`` dict, the
+keyword hyperparameters); each reply holds what the rule returned, what became of the inputs
+(a rule may change them in place, which the contract forbids and the grader must see), and
+which returned arrays share memory with an input — or a description of the exception the
+rule raised (its type's name, its message, the line of the student's file).
+
+Everything on the wire is plain data. A frame is a 4-byte big-endian length and a body; the
+body is a JSON header (4-byte length, then UTF-8) followed by blobs (4-byte length each),
+and every array is one blob in NumPy's ``.npy`` format, read back with
+``allow_pickle=False``-strictness: a header the reader checks first, then exactly the bytes it
+announces. Never a pickle, never code. Numbers travel as JSON, tagged with their Python type.
+
+This file imports nothing of optilab (so the grader's modules are not in the student's
+process) and only the standard library and NumPy; the grader imports the same file for its
+side of the wire (:func:`pack`, :func:`read_frame_body`, :func:`decode_value`, ...), always
+validating what comes back as untrusted.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import struct
+import sys
+import traceback
+from typing import Any
+
+import numpy as np
+
+#: Largest frame either side accepts, in bytes (a reply for a 12-entry param is a few KB).
+MAX_FRAME = 16 * 2**20
+#: Largest JSON header of a frame, in bytes.
+MAX_HEADER = 2**20
+#: Array dtypes that may cross: bool, signed and unsigned integers, floats, complex.
+ARRAY_KINDS = "biufc"
+
+_LEN = struct.Struct(">I")
+_MAX_TEXT = 400
+
+# NumPy as it is when this file is loaded, before any of the student's code runs: a file that
+# replaces numpy.shares_memory or numpy.ndarray changes its own computations, not how this
+# process describes them.
+_ndarray, _generic = np.ndarray, np.generic
+_asarray, _copy, _contiguous, _shares_memory = np.asarray, np.array, np.ascontiguousarray, np.shares_memory
+_write_array = np.lib.format.write_array
+
+
+class WireError(ValueError):
+    """A frame or a value that breaks the protocol (cut short, too large, malformed)."""
+
+
+# --------------------------------------------------------------------------- frames
+def pack(header: dict, blobs: list[bytes] = ()) -> bytes:
+    """One frame: length, then the body (JSON header and blobs, each length-prefixed)."""
+    head = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    if len(head) > MAX_HEADER:
+        raise WireError(f"a frame's header of {len(head)} bytes is larger than the limit of {MAX_HEADER}")
+    parts = [_LEN.pack(len(head)), head]
+    for blob in blobs:
+        parts += [_LEN.pack(len(blob)), blob]
+    body = b"".join(parts)
+    if len(body) > MAX_FRAME:
+        raise WireError(f"a frame of {len(body)} bytes is larger than the limit of {MAX_FRAME}")
+    return _LEN.pack(len(body)) + body
+
+
+def frame_length(prefix: bytes) -> int:
+    """The body length announced by a frame's 4-byte prefix; WireError above :data:`MAX_FRAME`."""
+    (n,) = _LEN.unpack(prefix)
+    if n > MAX_FRAME:
+        raise WireError(f"a frame announced {n} bytes, more than the limit of {MAX_FRAME}")
+    return n
+
+
+def read_frame_body(body: bytes) -> tuple[dict, list[bytes]]:
+    """The JSON header (a dict) and the blobs of a frame's body; WireError if malformed."""
+    view = memoryview(body)
+    pos = 0
+
+    def take() -> bytes:
+        nonlocal pos
+        if pos + 4 > len(view):
+            raise WireError("a frame is cut short")
+        (n,) = _LEN.unpack(view[pos:pos + 4])
+        pos += 4
+        if pos + n > len(view):
+            raise WireError("a frame is cut short")
+        chunk = bytes(view[pos:pos + n])
+        pos += n
+        return chunk
+
+    head = take()
+    if len(head) > MAX_HEADER:
+        raise WireError(f"a frame's header has {len(head)} bytes, more than {MAX_HEADER}")
+    try:
+        header = json.loads(head.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise WireError(f"a frame's header is not JSON ({type(exc).__name__})") from None
+    if not isinstance(header, dict):
+        raise WireError("a frame's header is not a JSON object")
+    blobs = []
+    while pos < len(view):
+        blobs.append(take())
+    return header, blobs
+
+
+# --------------------------------------------------------------------------- arrays
+def array_bytes(a: np.ndarray) -> bytes:
+    """``a`` (a plain ndarray of a numeric dtype) in ``.npy`` format."""
+    out = io.BytesIO()
+    _write_array(out, _asarray(a), allow_pickle=False)
+    return out.getvalue()
+
+
+def array_from_bytes(blob: bytes) -> np.ndarray:
+    """The array of a ``.npy`` blob, strictly: a numeric dtype, and exactly the bytes announced.
+
+    The header is read first and checked (dtype, shape, size) before any memory is set aside
+    for the data, so a header that announces a terabyte costs nothing. Never unpickles.
+    """
+    fp = io.BytesIO(blob)
+    try:
+        version = np.lib.format.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
+        else:
+            raise WireError(f"unknown .npy version {version}")
+    except WireError:
+        raise
+    except Exception as exc:  # a malformed header: ValueError, SyntaxError, ...
+        raise WireError(f"an array is not in .npy format ({type(exc).__name__})") from None
+    dtype = np.dtype(dtype)
+    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None \
+            or dtype.kind not in ARRAY_KINDS:
+        raise WireError(f"an array has dtype {dtype}, not a numeric one")
+    if not isinstance(shape, tuple) or len(shape) > 32 or \
+            not all(type(n) is int and n >= 0 for n in shape):
+        raise WireError(f"an array has an invalid shape {shape!r}")
+    count = math.prod(shape)
+    data = blob[fp.tell():]
+    if count * dtype.itemsize != len(data):
+        raise WireError(f"an array announces {count} entries of {dtype} but carries {len(data)} bytes")
+    flat = np.frombuffer(data, dtype=dtype, count=count)
+    return flat.reshape(shape, order="F" if fortran else "C").copy()
+
+
+# --------------------------------------------------------------------------- values
+def _type_name(x: Any) -> str:
+    try:
+        name = type(x).__name__
+    except Exception:
+        name = "object"
+    return name if isinstance(name, str) else "object"
+
+
+def encode_value(x: Any, blobs: list[bytes]) -> dict:
+    """A JSON description of ``x``; arrays and NumPy scalars are appended to ``blobs``.
+
+    NumPy arrays (of any subclass: their values only) and scalars of a numeric dtype, and
+    Python bools, ints and floats, travel as themselves. Anything else travels as a
+    description, ``{"t": "other", "type": ..., "len": ...}``, that the receiver reports.
+    """
+    if isinstance(x, _ndarray):
+        if x.dtype.kind in ARRAY_KINDS and x.dtype.fields is None:
+            blobs.append(array_bytes(_asarray(x)))
+            return {"t": "array", "i": len(blobs) - 1}
+        return {"t": "other", "type": f"array of dtype {x.dtype}"}
+    if isinstance(x, _generic):
+        if x.dtype.kind in ARRAY_KINDS and x.dtype.fields is None:
+            blobs.append(array_bytes(_asarray(x)))
+            return {"t": "scalar", "i": len(blobs) - 1}
+        return {"t": "other", "type": _type_name(x)}
+    if isinstance(x, bool):
+        return {"t": "bool", "v": bool(x)}
+    if isinstance(x, int):
+        return {"t": "int", "v": int.__index__(x)}
+    if isinstance(x, float):
+        return {"t": "float", "v": float.__float__(x)}
+    out = {"t": "other", "type": _type_name(x)[:80]}
+    if x is None:
+        out["type"] = "NoneType"
+    elif isinstance(x, (tuple, list)):
+        out["len"] = len(x)
+    return out
+
+
+def decode_value(desc: Any, blobs: list[bytes]) -> Any:
+    """The value a description of :func:`encode_value` stands for.
+
+    Returns an ndarray, a NumPy scalar, a bool, an int or a float; for ``"other"`` returns
+    the description itself (a dict), which the receiver reports. WireError if malformed.
+    """
+    if not isinstance(desc, dict):
+        raise WireError("a value is not described by a JSON object")
+    kind = desc.get("t")
+    if kind in ("array", "scalar"):
+        i = desc.get("i")
+        if type(i) is not int or not 0 <= i < len(blobs):
+            raise WireError("a value refers to a missing array")
+        a = array_from_bytes(blobs[i])
+        if kind == "array":
+            return a
+        if a.ndim != 0:
+            raise WireError("a NumPy scalar arrived with a shape")
+        return a[()]
+    v = desc.get("v")
+    if kind == "bool" and type(v) is bool:
+        return v
+    if kind == "int" and type(v) is int:
+        return v
+    if kind == "float" and type(v) in (int, float):
+        return float(v)
+    if kind == "other":
+        name = desc.get("type")
+        length = desc.get("len")
+        return {"t": "other", "type": name if isinstance(name, str) else "object",
+                "len": length if type(length) is int and length >= 0 else None}
+    raise WireError(f"a value has an unknown description {str(kind)[:40]!r}")
+
+
+def is_other(value: Any) -> bool:
+    """Is this a decoded ``"other"`` description (a value that could not travel)?"""
+    return isinstance(value, dict) and value.get("t") == "other"
+
+
+# --------------------------------------------------------------------------- the student's side
+def _text(x: Any) -> str:
+    try:
+        s = str(x)
+    except BaseException:
+        s = ""
+    lines = s.strip().splitlines()
+    return lines[0][:_MAX_TEXT] if lines else ""
+
+
+def describe_exception(exc: BaseException, path: str) -> dict:
+    """The plain description of an exception: type name, message, line of the student's code."""
+    out: dict[str, Any] = {"type": _type_name(exc)[:80], "message": _text(exc)}
+    if isinstance(exc, SystemExit):
+        code = exc.code
+        out["exit_code"] = code if code is None or type(code) in (int, str) else _text(code)
+    try:
+        frames = traceback.extract_tb(exc.__traceback__)
+    except BaseException:
+        frames = []
+    here = os.path.abspath(__file__)
+    folder = os.path.dirname(path)
+    mine = [f for f in frames if os.path.abspath(f.filename) == path] or \
+        [f for f in frames if os.path.dirname(os.path.abspath(f.filename)) == folder]
+    if not mine:
+        mine = [f for f in frames if os.path.abspath(f.filename) != here]
+    if mine:
+        last = mine[-1]
+        out["line"] = last.lineno
+        out["code"] = (last.line or "").strip()[:_MAX_TEXT]
+        out["file"] = os.path.basename(last.filename)[:120]
+    return out
+
+
+def _snapshot(x: Any) -> Any:
+    if isinstance(x, _ndarray):
+        return _copy(x, copy=True)
+    return x
+
+
+def _changed(before: Any, after: Any) -> bool:
+    if isinstance(before, _ndarray):
+        if not isinstance(after, _ndarray) or before.shape != after.shape or \
+                before.dtype != after.dtype:
+            return True
+        return before.tobytes() != _contiguous(after).tobytes()
+    if type(before) is not type(after):
+        return True
+    return before != after and not (before != before and after != after)  # nan stays nan
+
+
+def _address(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
+
+
+def _encode_state(state: Any, blobs: list[bytes]) -> dict:
+    if not isinstance(state, dict):
+        return encode_value(state, blobs)
+    items = []
+    for key, value in list(state.items()):
+        if type(key) is not str:
+            items.append([None, {"t": "badkey", "type": _type_name(key)[:80],
+                                 "repr": _text(repr(key))[:80]}])
+        else:
+            items.append([key, encode_value(value, blobs)])
+    return {"t": "dict", "items": items}
+
+
+def _serve_call(func: Any, header: dict, blobs: list[bytes], path: str) -> tuple[dict, list[bytes]]:
+    param = decode_value(header["param"], blobs)
+    grad = decode_value(header["grad"], blobs)
+    state = {str(k): decode_value(v, blobs) for k, v in header["state"].items()}
+    hyper = {str(k): decode_value(v, blobs) for k, v in header["hyper"].items()}
+    inputs = {"param": param, "grad": grad}
+    inputs.update({f"state:{k}": v for k, v in state.items() if isinstance(v, _ndarray)})
+    before_param, before_grad = _snapshot(param), _snapshot(grad)
+    before_state = {k: _snapshot(v) for k, v in state.items()}
+    state_given = state
+    try:
+        out = func(param, grad, state, **hyper)
+    except BaseException as exc:
+        return {"error": describe_exception(exc, path)}, []
+    try:
+        return _describe_call(out, param, grad, state, inputs, before_param, before_grad,
+                              before_state, state_given)
+    except BaseException as exc:  # what it returned misbehaves when looked at
+        return {"error": describe_exception(exc, path)}, []
+
+
+def _describe_call(out: Any, param: Any, grad: Any, state: dict, inputs: dict, before_param: Any,
+                   before_grad: Any, before_state: dict, state_given: dict) -> tuple[dict, list[bytes]]:
+    reply_blobs: list[bytes] = []
+    reply: dict[str, Any] = {}
+    if isinstance(out, (tuple, list)) and len(out) == 2:
+        new_param, new_state = out[0], out[1]
+        reply["out"] = {"t": "pair", "param": encode_value(new_param, reply_blobs),
+                        "state": _encode_state(new_state, reply_blobs),
+                        "same_state": new_state is state_given}
+        outputs = {"param": new_param}
+        if isinstance(new_state, dict):
+            outputs.update({f"state:{k}": v for k, v in new_state.items()
+                            if type(k) is str and isinstance(v, _ndarray)})
+        aliases = []
+        for out_name, o in outputs.items():
+            if not isinstance(o, _ndarray) or o.size == 0:
+                continue
+            for in_name, a in inputs.items():
+                if a.size and _shares_memory(o, a):
+                    aliases.append({"out": out_name, "in": in_name, "offset": _address(o) - _address(a),
+                                    "shape": list(o.shape), "strides": list(o.strides),
+                                    "dtype": o.dtype.str})
+                    break
+        reply["aliases"] = aliases
+    else:
+        reply["out"] = encode_value(out, reply_blobs)
+    after: dict[str, Any] = {}
+    if _changed(before_param, param):
+        after["param"] = encode_value(param, reply_blobs)
+    if _changed(before_grad, grad):
+        after["grad"] = encode_value(grad, reply_blobs)
+    if set(before_state) != set(state) or any(_changed(before_state[k], state[k]) for k in state):
+        after["state"] = _encode_state(state, reply_blobs)
+        # the keys that still hold the very array they were given (changed in place, if at all)
+        after["state"]["same"] = [k for k, v in state.items() if type(k) is str
+                                  and isinstance(v, _ndarray) and inputs.get(f"state:{k}") is v]
+    reply["after"] = after
+    return reply, reply_blobs
+
+
+def _limit_resources(memory: int) -> None:
+    try:
+        import resource
+    except ImportError:  # not POSIX: the grader's time limits still hold
+        return
+    for limit, value in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_CORE, 0),
+                         (resource.RLIMIT_FSIZE, 64 * 2**20)):
+        try:
+            resource.setrlimit(limit, (value, value))
+        except (ValueError, OSError):
+            pass
+
+
+def _read_exact(fd: int, n: int) -> bytes | None:
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, min(n - got, 2**20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+# --------------------------------------------------------------------------- hiding the answers
+#: Modules that graded code does not get: the grader (its mutants with every knob right are
+#: the reference rules, and its visible checks call them).
+REFUSED = ("optilab.grading",)
+
+
+class _Refuse:
+    """The loader of a module graded code may not import: importing it raises ImportError."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def create_module(self, spec: Any) -> None:
+        return None
+
+    def exec_module(self, module: Any) -> None:
+        raise ImportError(self.message)
+
+
+class _Then:
+    """A loader that runs the real one, then ``after(module)``."""
+
+    def __init__(self, loader: Any, after: Any):
+        self.loader, self.after = loader, after
+
+    def create_module(self, spec: Any) -> Any:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self.loader.exec_module(module)
+        self.after(module)
+
+    def __getattr__(self, name: str) -> Any:  # get_source, get_filename, ... of the real one
+        return getattr(self.loader, name)
+
+
+def hide_reference_rules(rule: str) -> None:
+    """Make ``optilab`` in this process a build without the answers, for grading ``rule``.
+
+    Every reference rule of ``optilab.kernels`` (any of them gives others: adamw with
+    ``weight_decay=0`` is adam, momentum with ``momentum=0`` is sgd) raises ImportError with a
+    message that says why, as an attribute (``from optilab.kernels import adam``) and when
+    called through ``optilab.RULES``; ``optilab.grading`` cannot be imported; ``optilab.check``
+    does nothing (a file that checks itself still loads). The library's other helpers stay.
+
+    This holds against imports; the files of the library are hidden by the sandbox, if any.
+    """
+    import importlib.util
+
+    hidden_because = (f"is a reference rule, and reference rules are not available to code "
+                      f"being graded (your {rule} is graded): compute the update yourself, "
+                      "from the formula in the lesson or CONTRACT.md.")
+
+    def stub(name: str) -> Any:
+        def reference_rule_not_available(*args: Any, **kwargs: Any) -> Any:
+            raise ImportError(f"optilab.kernels.{name} {hidden_because}")
+        return reference_rule_not_available
+
+    def after_kernels(module: Any) -> None:
+        names = list(getattr(module, "RULES", {}))
+        for name in names:
+            module.RULES[name] = stub(name)
+            module.__dict__.pop(name, None)
+
+        def __getattr__(attr: str) -> Any:
+            if attr in names:
+                raise ImportError(f"optilab.kernels.{attr} {hidden_because}")
+            raise AttributeError(f"module 'optilab.kernels' has no attribute {attr!r}")
+        module.__getattr__ = __getattr__
+
+    def after_optilab(module: Any) -> None:
+        def check(rule: str, func: Any = None, **kwargs: Any) -> None:
+            print(f"optilab.check({rule!r}, ...) is skipped while your file is graded.")
+        module.check = check
+
+    class Finder:
+        def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+            if any(name == r or name.startswith(r + ".") for r in REFUSED):
+                return importlib.util.spec_from_loader(name, _Refuse(
+                    f"{name} (the grader) is not available to code being graded: check your "
+                    "rule with `python -m optilab check` or optilab.check(...) in a notebook."))
+            after = {"optilab": after_optilab, "optilab.kernels": after_kernels}.get(name)
+            if after is None:
+                return None
+            for finder in sys.meta_path:
+                if finder is self or not hasattr(finder, "find_spec"):
+                    continue
+                spec = finder.find_spec(name, path, target)
+                if spec is not None:
+                    if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                        spec.loader = _Then(spec.loader, after)
+                    return spec
+            return None
+
+    sys.meta_path.insert(0, Finder())
+
+
+def _load(rule: str, path: str) -> tuple[Any, dict]:
+    import importlib.util
+
+    try:
+        spec = importlib.util.spec_from_file_location("submission", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["submission"] = module
+        spec.loader.exec_module(module)
+    except BaseException as exc:  # SystemExit, MemoryError, SyntaxError in an import, any error
+        return None, {"status": "load-failed", "error": describe_exception(exc, path)}
+    func = getattr(module, rule, None)
+    if not callable(func):
+        names = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
+                       and getattr(v, "__module__", None) == "submission")
+        return None, {"status": "no-function", "defines": [str(n)[:80] for n in names[:20]]}
+    return func, {"status": "ready"}
+
+
+def main(argv: list[str]) -> int:
+    rule, file, memory = argv
+    # The wire is this process's stdin and stdout as started; the student's code gets an empty
+    # stdin, and its prints go where stderr goes (the grader keeps them apart from the wire).
+    wire_in, wire_out = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    sys.stdin = open(0, closefd=False)
+    sys.dont_write_bytecode = True
+    path = os.path.abspath(file)
+    sys.path.append(os.path.dirname(path))  # the student's own modules, never ahead of NumPy's
+    _limit_resources(int(memory))
+    _write_all(wire_out, pack({"status": "started"}))  # before any of the student's code runs
+    hide_reference_rules(rule)
+    func, hello = _load(rule, path)
+    _write_all(wire_out, pack(hello))
+    if func is None:
+        return 0
+    while True:
+        prefix = _read_exact(wire_in, 4)
+        if prefix is None:
+            return 0
+        body = _read_exact(wire_in, frame_length(prefix))
+        if body is None:
+            return 0
+        header, blobs = read_frame_body(body)
+        seq = header.get("seq")
+        with np.errstate(all="ignore"):
+            reply, reply_blobs = _serve_call(func, header, blobs, path)
+        reply["seq"] = seq
+        try:
+            frame = pack(reply, reply_blobs)
+        except WireError:
+            frame = pack({"seq": seq, "too_large": True})
+        try:  # what the rule printed, before its answer
+            sys.stdout.flush()
+        except BaseException:
+            pass
+        _write_all(wire_out, frame)
+
+
+if __name__ == "__main__":
+    code = main(sys.argv[1:])
+    try:
+        sys.stdout.flush()
+    finally:
+        os._exit(code)  # skip the student's atexit handlers and lingering threads
