@@ -45,3 +45,39 @@ def test_a_fence_longer_than_any_backtick_run_in_the_source(tmp_path, monkeypatc
 def test_source_of_something_without_source_says_what_to_pass():
     with pytest.raises(TypeError, match="pass a function, class or module"):
         show.source(len)
+
+
+def test_a_rule_shown_by_its_interface_has_no_body():
+    text = show.interface_text(kernels.adam)
+    assert "def adam(param, grad, state, *, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-08" in text
+    assert "PyTorch: ``torch.optim.Adam" in text
+    assert "sqrt" not in text and "return" not in text  # the maths is the lesson's, the code the lab's
+
+
+def test_no_lesson_prints_the_code_a_lab_asks_for():
+    """Found when tried: lesson 06 printed the reference `adam` just before lab 4 asked for it."""
+    import ast
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    asked = set()
+    for path in sorted((root / "solutions").glob("lab*/lab*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            meta = cell["metadata"].get("nbgrader", {})
+            if cell["cell_type"] == "code" and meta.get("solution"):
+                tree = ast.parse("".join(cell["source"]))
+                asked |= {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    assert {"sgd", "minibatches", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"} <= asked
+    shown = []
+    for path in sorted((root / "lessons").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            for node in ast.walk(ast.parse("".join(cell["source"]))):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                        and node.func.attr in {"source", "source_text", "getsource"} and node.args):
+                    target = ast.unparse(node.args[0]).split(".")[-1]
+                    if target in asked:
+                        shown.append(f"{path.name} {cell['id']}: {ast.unparse(node)}")
+    assert not shown, shown

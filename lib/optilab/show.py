@@ -1,5 +1,9 @@
 """Show library code in a notebook, so a lesson displays the code it runs instead of retyping it.
 
+A rule or helper that a lab grades is shown by its :func:`interface` only (its signature, its
+defaults and what its docstring says of its state and framework names), never by its code: the
+lab asks the student to write that code.
+
 >>> from optilab import kernels, show
 >>> show.source(kernels.sgd, docstring=False)        # doctest: +SKIP
 
@@ -20,7 +24,7 @@ from typing import Any
 
 from IPython.display import Markdown
 
-__all__ = ["source", "source_text"]
+__all__ = ["source", "source_text", "interface", "interface_text"]
 
 
 def source_text(obj: Any, *, docstring: bool = True) -> str:
@@ -88,3 +92,31 @@ def source(obj: Any, *, docstring: bool = True) -> Markdown:
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return Markdown(f"{fence}python\n{text}{fence}")
+
+
+def _docstring_lines(obj: Any, starts: tuple[str, ...]) -> list[str]:
+    doc = inspect.getdoc(obj) or ""
+    return [line.strip() for line in doc.splitlines() if line.strip().startswith(starts)]
+
+
+def interface_text(obj: Any) -> str:
+    """``obj``'s signature and summary as Markdown, without its body.
+
+    >>> from optilab import kernels
+    >>> print(interface_text(kernels.sgd).splitlines()[1])
+    def sgd(param, grad, state, *, lr=0.01, weight_decay=0.0)
+    """
+    if not callable(obj):
+        raise TypeError(f"interface() shows a function or class, not a {type(obj).__name__}")
+    signature = inspect.signature(obj)
+    summary = (inspect.getdoc(obj) or "").strip().splitlines()
+    lines = ["```python", f"def {obj.__name__}{signature}", "```"]
+    if summary:
+        lines += ["", summary[0]]
+    lines += [f"- {line}" for line in _docstring_lines(obj, ("State:", "PyTorch:", "Keras:", "Reference:"))]
+    return "\n".join(lines)
+
+
+def interface(obj: Any) -> Markdown:
+    """Display ``obj``'s signature and summary (see :func:`interface_text`), not its code."""
+    return Markdown(interface_text(obj))
