@@ -54,6 +54,7 @@ c.OverwriteCells.add_missing_cells = True
 # exporter settings are under GenerateFeedback: they apply to the feedback pages only. Found without
 # importing the packages, so loading this file stays quick.
 import importlib.util as _importlib_util  # noqa: E402
+import os  # noqa: E402 (again, so that this block stands on its own)
 
 _OPTILAB = _importlib_util.find_spec("optilab")
 _NBGRADER = _importlib_util.find_spec("nbgrader")
