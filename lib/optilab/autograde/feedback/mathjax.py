@@ -64,6 +64,7 @@ def mathjax_source() -> str:
     return source
 
 
+@functools.lru_cache(maxsize=1)
 def mathjax_version() -> str:
     """The version of the installed ``django-static-mathjax`` (MathJax's version and a packaging number)."""
     return importlib.metadata.version("django-static-mathjax")

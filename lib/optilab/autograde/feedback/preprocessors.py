@@ -75,9 +75,11 @@ class FeedbackGrades(GetGrades):
         return nb, resources
 
     def _get_score(self, cell, resources) -> None:
-        super()._get_score(cell, resources)
+        # GetGrades._get_score's two lines, and the pending flag from the same row.
         grade = self.gradebook.find_grade(
             cell.metadata["nbgrader"]["grade_id"], self.notebook_id, self.assignment_id, self.student_id)
+        cell.metadata.nbgrader["score"] = grade.score
+        cell.metadata.nbgrader["points"] = grade.max_score
         pending = grade.auto_score is None and grade.manual_score is None
         cell.metadata.nbgrader["pending"] = pending
         if pending:
