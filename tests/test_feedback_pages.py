@@ -271,15 +271,18 @@ def _chromium() -> str:
     pytest.skip(message)
 
 
-def _offline_dom(page: Path, profile: Path) -> str:
-    """The page's DOM after headless Chromium loaded it from its file with every network request refused."""
+SCREENSHOT = ROOT / "build" / "screenshots" / "feedback_page.png"  # for a person to look at (git ignores build/)
+
+
+def _offline_chromium(page: Path, profile: Path, *action: str) -> str:
+    """Headless Chromium's output for ``page``, loaded from its file with every network request refused."""
     command = [
-        _chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        _chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
         f"--user-data-dir={profile}",
         # No network: every host name fails to resolve and every request goes to a proxy that is not there.
         "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",
         "--proxy-bypass-list=<-loopback>",
-        "--virtual-time-budget=30000", "--dump-dom", page.as_uri(),
+        "--virtual-time-budget=30000", *action, page.as_uri(),
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -291,7 +294,7 @@ def test_the_maths_renders_in_a_browser_with_no_network(course, tmp_path):
     student_copy = tmp_path / "downloads" / "feedback.html"  # as a student keeps it: the page alone
     student_copy.parent.mkdir()
     shutil.copy(page, student_copy)
-    dom = BeautifulSoup(_offline_dom(student_copy, tmp_path / "profile"), "html.parser")
+    dom = BeautifulSoup(_offline_chromium(student_copy, tmp_path / "profile", "--dump-dom"), "html.parser")
     for script in dom.find_all(["script", "style"]):
         script.decompose()
     rendered = dom.find_all("mjx-container")
@@ -304,6 +307,9 @@ def test_the_maths_renders_in_a_browser_with_no_network(course, tmp_path):
     assert dom.find("mjx-merror") is None and not dom.select("[data-mjx-error]")
     prose = " ".join(_text(node) for node in dom.select(".text_cell_render"))
     assert r"p \leftarrow p - \alpha" not in prose  # the lab's update rule, typeset rather than raw
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    _offline_chromium(student_copy, tmp_path / "profile", "--window-size=1200,1600", f"--screenshot={SCREENSHOT}")
+    print(f"screenshot of the page, opened offline: {SCREENSHOT}")
 
 
 # --- the same page from every way of making it -------------------------------------------------
