@@ -3,8 +3,10 @@
 A temporary course folder holds a copy of ``nbgrader_config.py`` and lab 1's instructor notebook;
 nbgrader's own API releases the lab, autogrades submissions made from the released notebook and
 the instructor's answers (as tests/test_grading_pipeline.py makes them) and writes the pages. The
-same pages must come from ``nbgrader generate_feedback`` on the command line and from the course's
-grading command. Expected texts are written here from the lab (its cells' ids, points and opening
+same pages must come from ``nbgrader generate_feedback`` on the command line, from formgrader's
+"Generate feedback" (a Jupyter server started in the course folder) and from the course's grading
+command. The maths is checked in headless Chromium with no network (skipped, saying why, where
+there is no Chromium; CI sets OPTILAB_REQUIRE_BROWSER=1 to make that a failure). Expected texts are written here from the lab (its cells' ids, points and opening
 comments), not read from the code under test.
 """
 
@@ -240,13 +242,6 @@ def test_no_page_shows_the_grading_machines_paths(course):
         _assert_no_grader_paths(_page(course, student), course)
 
 
-def test_the_autograded_notebooks_are_left_as_they_were(course):
-    autograded = course["root"] / "grading" / "autograded"
-    assert _digest(autograded) == course["autograded_before"]
-    evidence = (autograded / "ben_in_place" / LAB / f"{LAB}.ipynb").read_text(encoding="utf-8")
-    assert "Traceback (most recent call last)" in evidence and "runner.py" in evidence
-
-
 # --- maths, offline ------------------------------------------------------------------------------
 
 def test_mathjax_is_in_the_page_not_on_a_cdn(course):
@@ -339,6 +334,65 @@ def test_the_courses_grading_command_writes_the_same_pages(course, tmp_path):
     assert "cdnjs" not in graded and "site-packages" not in graded and str(tmp_path) not in graded
 
 
+def test_formgraders_button_writes_the_same_page(course, tmp_path):
+    """Formgrader's "Generate feedback" for one student: a Jupyter server started in the course folder, as instructors do."""
+    import secrets
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    api_page = _page(course, "cy_name_error")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = secrets.token_hex(16)
+    jupyter = {name: str(tmp_path / name) for name in ("config", "data", "runtime")}
+    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+               JUPYTER_CONFIG_DIR=jupyter["config"], JUPYTER_DATA_DIR=jupyter["data"],
+               JUPYTER_RUNTIME_DIR=jupyter["runtime"])
+    command = [sys.executable, "-m", "jupyter_server", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+               f"--ServerApp.token={token}", f"--ServerApp.root_dir={course['root']}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen(command, cwd=course["root"], env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def call(method: str, route: str) -> bytes:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{route}", method=method,
+                                         headers={"Authorization": f"token {token}"})
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.read()
+
+    try:
+        for _ in range(240):  # up to a minute for the server to answer
+            assert server.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
+            try:
+                call("GET", "/api/status")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.25)
+        result = json.loads(call("POST", f"/formgrader/api/assignment/{LAB}/cy_name_error/generate_feedback"))
+        assert result["success"], result.get("error") or result.get("log")
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+    assert _page(course, "cy_name_error") == api_page
+
+
+def test_the_autograded_notebooks_are_left_as_they_were(course):
+    # After every page above was written, by the API, the command line and formgrader.
+    autograded = course["root"] / "grading" / "autograded"
+    assert _digest(autograded) == course["autograded_before"]
+    evidence = (autograded / "ben_in_place" / LAB / f"{LAB}.ipynb").read_text(encoding="utf-8")
+    assert "Traceback (most recent call last)" in evidence and "runner.py" in evidence
+
+
 # --- the rewriting itself, on IPython's traceback format ------------------------------------------
 
 def test_traceback_rewriting_keeps_notebook_frames_and_drops_library_ones():
@@ -380,3 +434,4 @@ def test_a_test_cells_title_is_its_opening_comment_without_the_points():
     assert cell_title("# The largest stable learning rate (1.5 points).\nassert x") == "The largest stable learning rate"
     assert cell_title("### BEGIN HIDDEN TESTS\nassert x\n") == ""
     assert cell_title("assert x == 1  # not a title\n") == ""
+
