@@ -417,6 +417,17 @@ def test_traceback_rewriting_keeps_notebook_frames_and_drops_library_ones():
     assert "1 frame inside library code not shown" in text
 
 
+def test_a_syntax_errors_message_is_not_repeated_after_its_caret():
+    from optilab.autograde.feedback import student_traceback
+
+    traceback = ["  \x1b[36mCell In[1], line 2\x1b[39m\n    x = 1\n         ^\n"
+                 "\x1b[31mSyntaxError\x1b[39m: incomplete input\n"]
+    plain = [re.sub(r"\x1b\[[0-9;]*m", "", line)
+             for line in student_traceback("SyntaxError", "incomplete input (3188467100.py, line 2)", traceback)]
+    assert plain[0] == "SyntaxError: incomplete input (3188467100.py, line 2)"
+    assert "\n".join(plain).count("incomplete input") == 1 and "Cell In[1], line 2" in plain[3]
+
+
 def test_path_hiding_shortens_whole_folders_only():
     from optilab.autograde.feedback import hide_paths
 

@@ -166,6 +166,10 @@ def student_traceback(ename: str, evalue: str, traceback: list[str],
             left_out += 1
             continue
         if _NOTEBOOK_FRAME.match(first.lstrip()):
+            # A SyntaxError's entry ends with the message, which is already first.
+            lines = entry.rstrip("\n").split("\n")
+            if len(lines) > 1 and _plain(lines[-1]).startswith(f"{ename}:"):
+                entry = "\n".join(lines[:-1])
             kept.append(hide_paths(entry, folders))
             continue
         if plain.strip() == _plain(message).strip() or first.startswith(f"{ename}:") or first == ename:
