@@ -76,6 +76,8 @@ def embedded_mathjax(_: object = None) -> str:
     Used as a Jinja filter (``{{ '' | embedded_mathjax }}``), so it takes and ignores one value.
     """
     config = json.dumps(MATHJAX_CONFIG).replace("</", "<\\/")
-    return (f"<!-- MathJax {mathjax_version()} (tex-svg-full), embedded: the maths renders offline -->\n"
+    mathjax = ".".join(mathjax_version().split(".")[:3])  # the package's fourth number is its own
+    return (f"<!-- MathJax {mathjax} (tex-svg-full.js, https://www.mathjax.org, Apache License 2.0), "
+            "embedded so that the maths renders offline -->\n"
             f"<script>window.MathJax = {config};</script>\n"
             f"<script>{mathjax_source()}</script>")
