@@ -35,9 +35,9 @@ pytestmark = pytest.mark.slow
 
 # Lab 1: six test cells worth 8 points, and a written answer (2 points) graded by hand.
 TESTS = {  # grade_id -> (points, what its opening comment says it checks)
-    "test-sgd-first-step": (1, "One step from an empty state"),
-    "test-sgd-many-steps": (1, "Many steps, the state carried along, an lr that changes"),
-    "test-sgd-contract": (1, "Shapes, dtypes, 0-d params, inputs left unchanged, the default hyperparameters"),
+    "test-sgd-first-step": (1, "one step from an empty state"),
+    "test-sgd-many-steps": (1, "many steps, the state carried along, an lr that changes"),
+    "test-sgd-contract": (1, "shapes, dtypes, 0-d params, inputs left unchanged, the default hyperparameters"),
     "test-minibatches-cover": (2, "Every example exactly once, in batches of batch_size"),
     "test-minibatches-seeded": (1, "The order is shuffled and reproducible from the seed"),
     "test-largest-stable-lr": (2, "The largest stable learning rate on the grid"),
@@ -442,8 +442,9 @@ def test_a_test_cells_title_is_its_opening_comment_without_the_points():
     from optilab.autograde.feedback import cell_title
 
     assert cell_title('# Hidden tests, group "contract" of the adam suite (2 points): inputs left unchanged.\n'
-                      "### BEGIN HIDDEN TESTS\n") == "Inputs left unchanged"
+                      "### BEGIN HIDDEN TESTS\n") == "inputs left unchanged"
     assert cell_title("# The largest stable learning rate (1.5 points).\nassert x") == "The largest stable learning rate"
+    assert cell_title("# steps_needed counts the steps (2 points).\n") == "steps_needed counts the steps"
     assert cell_title("### BEGIN HIDDEN TESTS\nassert x\n") == ""
     assert cell_title("assert x == 1  # not a title\n") == ""
 

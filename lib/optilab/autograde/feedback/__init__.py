@@ -6,7 +6,7 @@ page. ``nbgrader_config.py`` (its last block) makes that page:
 
 - say "pending manual grading" for cells no one has graded yet, in each cell's header and in the
   total at the top ("Score: 7 / 8 graded so far; 2 points pending manual grading"), instead of 0;
-- name each test cell (``test-sgd-first-step``: "One step from an empty state"), in the cell's
+- name each test cell (``test-sgd-first-step``: "one step from an empty state"), in the cell's
   header and in the contents at the top, instead of "Test cell" for each;
 - show a failed test's message first, without the grader's paths and frames; an error in the
   student's own code still says where (``Cell In[2], line 2`` and the code);

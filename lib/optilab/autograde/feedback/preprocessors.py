@@ -39,7 +39,7 @@ def cell_title(source: str) -> str:
         # Hidden tests, group "first-step" of the sgd suite (1 point): one step from an empty state.
         # Every example exactly once, in batches of batch_size (2 points).
 
-    give "One step from an empty state" and "Every example exactly once, in batches of batch_size".
+    give "one step from an empty state" and "Every example exactly once, in batches of batch_size".
     A cell that opens with code or with nbgrader's ``### BEGIN ...`` markers has no title ("").
     """
     lines = source.strip().splitlines()
@@ -47,8 +47,7 @@ def cell_title(source: str) -> str:
     if not first.startswith("#") or first.startswith("##"):
         return ""
     text = _POINTS.sub("", first.lstrip("#").strip())
-    text = _HIDDEN_GROUP.sub("", text).strip().rstrip(".").strip()
-    return text[:1].upper() + text[1:]
+    return _HIDDEN_GROUP.sub("", text).strip().rstrip(".").strip()  # as written: it may open with a name
 
 
 class FeedbackGrades(GetGrades):
