@@ -46,3 +46,36 @@ c.Execute.timeout = 30
 # A deleted test cell is put back from the gradebook and graded, instead of being left
 # ungraded for a human to notice.
 c.OverwriteCells.add_missing_cells = True
+
+# ---- Feedback pages (optilab.autograde.feedback) ------------------------------------------------
+# The pages of `nbgrader generate_feedback`, `make grade` and formgrader's "Generate feedback" show
+# ungraded written answers as pending (not 0), name each test cell, put a failed test's message
+# first without the grader's paths, and embed MathJax so that the maths renders offline. The
+# exporter settings are under GenerateFeedback: they apply to the feedback pages only. Found without
+# importing the packages, so loading this file stays quick.
+import importlib.util as _importlib_util  # noqa: E402
+import os  # noqa: E402 (again, so that this block stands on its own)
+
+_OPTILAB = _importlib_util.find_spec("optilab")
+_NBGRADER = _importlib_util.find_spec("nbgrader")
+if _OPTILAB is not None and _NBGRADER is not None:
+    c.GenerateFeedback.preprocessors = [
+        "optilab.autograde.feedback.FeedbackGrades",  # nbgrader's GetGrades, plus pending points and cell names
+        "optilab.autograde.feedback.StudentTracebacks",
+        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",  # as in nbgrader's own list
+    ]
+    c.GenerateFeedback.HTMLExporter.template_name = "optilab_feedback"
+    _FORMGRADER = os.path.join(os.path.dirname(_NBGRADER.origin), "server_extensions", "formgrader")
+    c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [
+        os.path.join(os.path.dirname(_OPTILAB.origin), "autograde", "feedback", "templates"),
+        os.path.join(_FORMGRADER, "templates"),  # nbgrader's, as nbgrader sets it
+    ]
+    # optilab_feedback extends nbgrader's 'feedback/index.html.j2'; bootstrap.min.css is nbgrader's page style.
+    c.GenerateFeedback.HTMLExporter.extra_template_paths = [
+        os.path.join(_FORMGRADER, "templates"),
+        os.path.join(_FORMGRADER, "static", "node_modules", "bootstrap", "dist", "css"),
+    ]
+    c.GenerateFeedback.HTMLExporter.filters = {
+        "embedded_mathjax": "optilab.autograde.feedback.embedded_mathjax",
+    }
+# ---- end of feedback pages ----------------------------------------------------------------------
