@@ -10,6 +10,9 @@ notebook and submits -> the instructor collects, runs `make grade` on the collec
 grades the written answer by hand, generates and releases feedback -> each student fetches the
 feedback. Then: grades are exactly what the lab's points give; no student can read a classmate's
 work, the gradebook or the solutions; students have no formgrader and no Create Assignment.
+
+HUB_GRADER=nbgrader grades with plain `nbgrader autograde` instead of `make grade` (to check the rest
+of the loop against a `make grade` that cannot grade collected submissions in place).
 """
 
 from __future__ import annotations
