@@ -312,6 +312,8 @@ def main() -> int:
     step("students: the lab is listed in their Assignments tab; they fetch it")
     solution = json.loads((REPO / "solutions" / LAB / NOTEBOOK).read_text(encoding="utf-8"))
     right = answers_of(solution)
+    check(sorted(right) == ["is-stable-answer", "largest-stable-lr-answer", "minibatches-answer", "sgd-answer",
+                            "stable-lr-answer"], f"the lab's answer cells changed (update the expected grades): {sorted(right)}")
     written = {
         STUDENT_A: "The largest stable rate is just below 2/λmax = 0.2: the error along the steepest direction "
                    "is multiplied by 1 − αλ each step.",
@@ -326,9 +328,6 @@ def main() -> int:
         fetched = assignment(student)
         check(fetched["status"] == "fetched", f"{user} could not fetch {LAB}: {fetched}")
         path = f"{LAB}/{NOTEBOOK}"
-        written_cell = [k for k in right if k not in ("sgd-answer", "minibatches-answer", "is-stable-answer",
-                                                     "largest-stable-lr-answer")]
-        check(written_cell == ["stable-lr-answer"], f"the lab's answer cells changed: {sorted(right)}")
         answers[user]["stable-lr-answer"] = written[user]
         step(f"{user}: writes the answers into {path} (contents API) and submits")
         write_answers(student, path, answers[user])
