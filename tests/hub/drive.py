@@ -294,9 +294,9 @@ def main() -> int:
         as_student.request("GET", "/formgrader/api/status", expect=403)
     formgrader(instructor, "GET", "/status")
     disabled = disabled_extensions(instructor)
-    check("@jupyter/nbgrader:formgrader" not in disabled, f"the course service's JupyterLab has no formgrader: {disabled}")
+    check("@jupyter/nbgrader:formgrader" not in disabled, f"the course service's JupyterLab turns formgrader off: {disabled}")
 
-    step(f"instructor: make release in the course folder (a kernel in the course service)")
+    step("instructor: make release in the course folder (a kernel in the course service)")
     output = instructor.run(
         "import subprocess, os, stat\n"
         "r = subprocess.run(['make', 'release'], capture_output=True, text=True)\n"
