@@ -257,9 +257,12 @@ def cannot_read(student: Client, paths: list[str]) -> None:
         "        result[path] = 'denied'\n"
         "    except FileNotFoundError:\n"
         "        result[path] = 'missing'\n"
+        "import getpass\n"
+        "print('USER', getpass.getuser())\n"
         "print('RESULT', json.dumps(result))\n"
     )
     output = student.run(code)
+    check(f"USER {student.name}\n" in output, f"{student.name}'s kernel does not run as {student.name}: {output}")
     result = json.loads(output.split("RESULT", 1)[1])
     leaks = {p: r for p, r in result.items() if r != "denied"}
     check(not leaks, f"{student.name} could read (or find missing) what must be denied: {leaks}")
@@ -302,7 +305,9 @@ def main() -> int:
         "r = subprocess.run(['make', 'release'], capture_output=True, text=True)\n"
         "print(r.stdout[-3000:], r.stderr[-3000:])\n"
         "print('EXIT', r.returncode)\n"
-        "print('MODE', oct(stat.S_IMODE(os.stat('grading').st_mode)))\n", timeout=240)
+        "print('MODE', oct(stat.S_IMODE(os.stat('grading').st_mode)))\n"
+        "import getpass; print('USER', getpass.getuser())\n", timeout=240)
+    check(f"USER {INSTRUCTOR}\n" in output, f"the course service does not run as the instructor:\n{output}")
     check("EXIT 0" in output, f"make release failed:\n{output}")
     check("MODE 0o700" in output, f"make release left grading/ readable by others:\n{output}")
 
