@@ -154,7 +154,7 @@ def start_server(hub: Client, user: str) -> None:
 
 
 def wait_until_ready(hub: Client, user: str) -> None:
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 180
     while True:
         model = hub.json("GET", f"/hub/api/users/{user}")
         server = model.get("servers", {}).get("")
@@ -163,18 +163,18 @@ def wait_until_ready(hub: Client, user: str) -> None:
         if server is None and model.get("pending") is None:
             raise AssertionError(f"{user}'s server stopped while starting; see JupyterHub's log")
         if time.monotonic() > deadline:
-            raise AssertionError(f"{user}'s server was not ready within 90 s: {model}")
+            raise AssertionError(f"{user}'s server was not ready within 180 s: {model}")
         time.sleep(0.3)
 
 
 def wait_for_service(instructor: Client) -> None:
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 180
     while True:
         response = instructor.request("GET", "/api/status", expect=None)
         if response.status_code == 200:
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"the course service did not answer within 90 s: HTTP {response.status_code}")
+            raise AssertionError(f"the course service did not answer within 180 s: HTTP {response.status_code}")
         time.sleep(0.3)
 
 

@@ -33,6 +33,9 @@ def use_the_test_port(spawner):
 
 
 c.Spawner.pre_spawn_hook = use_the_test_port
+# A loaded CI machine may take longer than JupyterHub's defaults (60 s, 30 s) to start a JupyterLab.
+c.Spawner.start_timeout = 180
+c.Spawner.http_timeout = 120
 
 # /etc/jupyter of the recipe (nbgrader_config.py, optilab-students/) from the run's folder: a folder on
 # JUPYTER_CONFIG_PATH is read as /etc/jupyter would be, only with a higher priority.

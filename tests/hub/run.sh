@@ -57,9 +57,13 @@ cleanup() {
     local status=$? pid user i
     trap - EXIT INT TERM
     set +e
+    if [ "$status" != 0 ] && [ -f "$work/hub/hub.log" ]; then
+        echo "test-hub: FAILED; the last lines of JupyterHub's log (the servers' logs are in it):" >&2
+        tail -n 40 "$work/hub/hub.log" >&2
+    fi
     if [ -n "$hub_pid" ] && kill -0 "$hub_pid" 2>/dev/null; then
         kill -TERM "$hub_pid"               # the hub stops the users' servers, the service and the proxy
-        for i in $(seq 1 100); do kill -0 "$hub_pid" 2>/dev/null || break; sleep 0.1; done
+        for i in $(seq 1 300); do kill -0 "$hub_pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$hub_pid" 2>/dev/null
     fi
     if [ -f "$work/hub/proxy.pid" ]; then
@@ -67,10 +71,7 @@ cleanup() {
         [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && kill -TERM "$pid"
     fi
     for pid in $(pids_of_users); do kill -KILL "$pid" 2>/dev/null; done
-    if [ "$status" != 0 ] && [ -f "$work/hub/hub.log" ]; then
-        echo "test-hub: FAILED; the last lines of JupyterHub's log:" >&2
-        tail -n 60 "$work/hub/hub.log" >&2
-    fi
+    for i in $(seq 1 50); do [ -z "$(pids_of_users)" ] && break; sleep 0.1; done   # userdel refuses a busy user
     for user in "${created_users[@]}"; do
         userdel --remove "$user" 2>/dev/null || userdel "$user" 2>/dev/null
         rm -rf "/home/$user"
