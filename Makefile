@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 # nbgrader runs `alembic` as a subprocess, so the venv's bin must be on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup start test test-browser release grade need-lab report feedback release-feedback bench clean
+.PHONY: help setup start test test-browser test-hub release grade need-lab report feedback release-feedback bench clean
 
 help:
 	@echo "make start         set up (first time) and open JupyterLab at the start page"
@@ -18,6 +18,7 @@ help:
 	@echo "make feedback LAB=lab04                 feedback pages again, with the manual grades"
 	@echo "make release-feedback LAB=lab04         put the feedback pages in nbgrader's exchange"
 	@echo "make test-browser  drive JupyterLab in headless Chromium"
+	@echo "make test-hub      one lab through a real JupyterHub (as root: creates Linux users)"
 	@echo "make bench         measure speed; writes build/bench.json"
 	@echo "make clean         remove .venv and build output (never grading/)"
 
@@ -45,6 +46,12 @@ test: setup
 
 test-browser: setup
 	bash tests/browser/run.sh
+
+# A real JupyterHub with the recipe of docs/hub/ (needs root, Node.js and npm; see tests/hub/run.sh).
+test-hub:
+	@[ -f tests/hub/node_modules/.package-lock.json ] && [ tests/hub/node_modules/.package-lock.json -nt tests/hub/package-lock.json ] \
+		|| npm ci --prefix tests/hub --no-audit --no-fund
+	bash tests/hub/run.sh
 
 release: setup
 	$(PY) -m optilab release

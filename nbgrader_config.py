@@ -5,6 +5,12 @@ The instructor versions of the labs live in ``solutions/`` and the student versi
 grading — submissions, autograded copies, feedback and the gradebook — lives in ``grading/``,
 which git ignores. ``python -m optilab grade`` reads this file and may move that workspace
 elsewhere with ``--out``; the nbgrader command line, run from the course root, reads it too.
+
+Loading this file creates nothing: the commands that write the workspace create it, private to
+the instructor (folders 700, files 600). nbgrader's exchange (used by ``release_assignment``,
+``collect``, ``release_feedback`` and the students' Assignments tab) is not the course's to
+choose: on a JupyterHub it is set for everyone in ``/etc/jupyter/nbgrader_config.py`` (see
+``docs/hub/``); ``OPTILAB_EXCHANGE`` in the environment sets it for one machine or one run.
 """
 
 import os
@@ -13,8 +19,6 @@ c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 WORKSPACE = os.path.join(ROOT, "grading")
-# SQLite cannot create the gradebook in a missing folder; nbgrader wants its exchange to exist.
-os.makedirs(os.path.join(WORKSPACE, "exchange"), exist_ok=True)
 
 c.CourseDirectory.root = ROOT
 c.CourseDirectory.course_id = "optilab"
@@ -24,7 +28,10 @@ c.CourseDirectory.submitted_directory = os.path.join("grading", "submitted")
 c.CourseDirectory.autograded_directory = os.path.join("grading", "autograded")
 c.CourseDirectory.feedback_directory = os.path.join("grading", "feedback")
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(WORKSPACE, "gradebook.db")
-c.Exchange.root = os.path.join(WORKSPACE, "exchange")
+# Left unset, the exchange is the hub-wide one (or nbgrader's default, /srv/nbgrader/exchange):
+# a course folder that named its own would hide every release from the students.
+if os.environ.get("OPTILAB_EXCHANGE"):
+    c.Exchange.root = os.environ["OPTILAB_EXCHANGE"]
 # Only the notebook is part of a lab; never copy checkpoints or caches into a release.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.bak"]
 

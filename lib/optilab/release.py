@@ -25,7 +25,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from optilab.autograde.course import course_root, lab_names, load_config, make_api, resolve_lab
+from optilab.autograde.course import (course_root, gradebook_folder, lab_names, load_config, make_api,
+                                      private_folder, resolve_lab)
 
 __all__ = ["main", "generate", "compare_trees", "LEAKS"]
 
@@ -45,7 +46,11 @@ def generate(root: Path, labs: list[str], release_dir: Path | None = None,
         overrides["CourseDirectory"]["release_directory"] = str(release_dir)
     if db_url is not None:
         overrides["CourseDirectory"]["db_url"] = db_url
-    api = make_api(load_config(root, **overrides))
+    config = load_config(root, **overrides)
+    folder = gradebook_folder(config)
+    if folder is not None:
+        private_folder(folder)  # the workspace (grading/): the instructor's alone
+    api = make_api(config)
     errors = []
     for lab in labs:
         result = api.generate_assignment(lab, force=True, create=True)

@@ -16,7 +16,8 @@ from pathlib import Path
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-__all__ = ["CONFIG_FILE", "course_root", "load_config", "lab_names", "resolve_lab", "make_api"]
+__all__ = ["CONFIG_FILE", "course_root", "load_config", "lab_names", "resolve_lab", "make_api",
+           "private_folder", "gradebook_folder"]
 
 CONFIG_FILE = "nbgrader_config.py"
 _LAB = re.compile(r"^lab\d\d_[a-z0-9_]+$")
@@ -68,6 +69,37 @@ def resolve_lab(root: Path, lab: str) -> str:
     if len(matches) != 1:
         raise ValueError(f"no lab called {lab!r}; the labs are: {', '.join(names) or '(none)'}")
     return matches[0]
+
+
+def private_folder(path: str | os.PathLike) -> Path:
+    """Create ``path`` (and missing parents) readable by its owner alone (700); return it.
+
+    The grading workspace holds submissions, the gradebook and feedback: on a shared machine (a
+    JupyterHub) no student may read it. A folder that already exists is left as it is.
+    """
+    path = Path(path)
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:  # created meanwhile by another run
+            continue
+        folder.chmod(0o700)  # mkdir's mode is reduced by the umask, never widened; make it exact
+    return path
+
+
+def gradebook_folder(config: Config) -> Path | None:
+    """The folder of the SQLite gradebook ``config`` names (None for another database).
+
+    SQLite cannot create a database in a missing folder, and nbgrader does not create it.
+    """
+    url = config.CourseDirectory.get("db_url", "")
+    prefix = "sqlite:///"
+    return Path(url[len(prefix):]).parent if isinstance(url, str) and url.startswith(prefix) else None
 
 
 def _put_interpreter_tools_on_path() -> None:

@@ -26,6 +26,8 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+from optilab.autograde.course import private_folder
+
 __all__ = ["source_key", "gradebook_digest", "prepare", "CACHE_DIR"]
 
 CACHE_DIR = Path("grading") / ".cache"  # relative to the course root
@@ -105,7 +107,7 @@ def _state(db: Path, release_nb: Path, lab: str, key: str) -> dict:
 
 
 def _write_stamp(path: Path, state: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     path.write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
 
 
@@ -130,7 +132,7 @@ def prepare(api, root: Path, lab: str, workspace: Path) -> bool:
         cached = root / CACHE_DIR / "release" / f"{lab}-{key[:32]}"
         if not db.exists() and (cached / "state.json").is_file():
             state = _read_stamp(cached / "state.json")
-            db.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(db.parent)
             shutil.copyfile(cached / "gradebook.db", db)
             if release_dir.exists():
                 shutil.rmtree(release_dir)
@@ -159,7 +161,7 @@ def _store(cache: Path, name: str, db: Path, release_dir: Path, state: dict) -> 
     if target.exists():
         return
     try:
-        cache.mkdir(parents=True, exist_ok=True)
+        private_folder(cache)  # inside the course's grading/, which may not exist yet: never world-readable
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache))
     except OSError:
         return  # no cache (a read-only course folder): grading works without it

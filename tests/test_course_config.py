@@ -1,0 +1,99 @@
+"""The course's ``nbgrader_config.py`` on a shared machine: it names no exchange of its own, creates
+nothing when it is loaded, and the commands that write the grading workspace make it private."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+from traitlets.config.loader import PyFileConfigLoader
+
+from optilab import release
+from optilab.autograde.course import private_folder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(folder: Path):
+    return PyFileConfigLoader("nbgrader_config.py", path=str(folder)).load_config()
+
+
+@pytest.fixture
+def course_copy(tmp_path: Path) -> Path:
+    """A course folder holding the configuration and one lab's source, nothing else."""
+    course = tmp_path / "course"
+    (course / "solutions").mkdir(parents=True)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "solutions" / "lab01_gradient_descent", course / "solutions" / "lab01_gradient_descent")
+    return course
+
+
+def _tree(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if "__pycache__" not in p.parts)
+
+
+def test_loading_the_config_creates_nothing(course_copy: Path, monkeypatch) -> None:
+    before = _tree(course_copy)
+    monkeypatch.delenv("OPTILAB_EXCHANGE", raising=False)
+    _load(course_copy)
+    monkeypatch.setenv("OPTILAB_EXCHANGE", str(course_copy / "elsewhere" / "exchange"))
+    _load(course_copy)
+    assert _tree(course_copy) == before
+
+
+def test_the_exchange_is_left_to_the_hub_wide_config(monkeypatch) -> None:
+    monkeypatch.delenv("OPTILAB_EXCHANGE", raising=False)
+    config = _load(ROOT)
+    assert "root" not in config.Exchange, (
+        f"nbgrader_config.py sets Exchange.root={config.Exchange.root!r}: on a JupyterHub that hides "
+        "every release from the students, whose servers read the hub-wide exchange")
+
+
+def test_the_exchange_can_be_set_from_the_environment(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("OPTILAB_EXCHANGE", str(tmp_path / "exchange"))
+    assert _load(ROOT).Exchange.root == str(tmp_path / "exchange")
+
+
+def test_private_folder_is_700_whatever_the_umask(tmp_path: Path) -> None:
+    import os
+
+    old = os.umask(0o000)
+    try:
+        made = private_folder(tmp_path / "a" / "b")
+    finally:
+        os.umask(old)
+    for folder in (tmp_path / "a", made):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, oct(folder.stat().st_mode)
+
+
+def test_private_folder_leaves_an_existing_folder_alone(tmp_path: Path) -> None:
+    (tmp_path / "shared").mkdir(mode=0o755)
+    (tmp_path / "shared").chmod(0o755)
+    private_folder(tmp_path / "shared")
+    assert stat.S_IMODE((tmp_path / "shared").stat().st_mode) == 0o755
+
+
+@pytest.mark.slow
+def test_release_creates_the_grading_workspace_private(course_copy: Path) -> None:
+    assert not (course_copy / "grading").exists()
+    errors = release.generate(course_copy, ["lab01_gradient_descent"])
+    assert errors == []
+    workspace = course_copy / "grading"
+    assert (workspace / "gradebook.db").is_file()
+    assert stat.S_IMODE(workspace.stat().st_mode) == 0o700
+    assert not (workspace / "exchange").exists(), "release made an exchange in the course folder"
+
+
+def test_the_release_cache_never_creates_the_workspace_readable_by_others(tmp_path: Path) -> None:
+    from optilab.autograde import release_cache
+
+    db, release_dir = tmp_path / "elsewhere" / "gradebook.db", tmp_path / "elsewhere" / "release"
+    release_dir.mkdir(parents=True)
+    db.write_bytes(b"")
+    course = tmp_path / "course"
+    course.mkdir()
+    release_cache._store(course / release_cache.CACHE_DIR / "release", "lab01-abc", db, release_dir, {"source": "x"})
+    assert (course / release_cache.CACHE_DIR / "release" / "lab01-abc" / "gradebook.db").is_file()
+    assert stat.S_IMODE((course / "grading").stat().st_mode) == 0o700
