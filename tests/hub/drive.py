@@ -11,8 +11,6 @@ grades the written answer by hand, generates and releases feedback -> each stude
 feedback. Then: grades are exactly what the lab's points give; no student can read a classmate's
 work, the gradebook or the solutions; students have no formgrader and no Create Assignment.
 
-HUB_GRADER=nbgrader grades with plain `nbgrader autograde` instead of `make grade` (to check the rest
-of the loop against a `make grade` that cannot grade collected submissions in place).
 """
 
 from __future__ import annotations
@@ -344,9 +342,8 @@ def main() -> int:
     step("instructor: collect (formgrader's Collect button)")
     formgrader(instructor, "POST", f"/assignment/{LAB}/collect")
 
-    grader = os.environ.get("HUB_GRADER", "make")
-    command = (["make", "grade", f"LAB={LAB}", f"SUBMISSIONS={COURSE_DIR}/grading/submitted"] if grader == "make"
-               else [f"{os.environ['OPTILAB_ENV']}/bin/nbgrader", "autograde", LAB])
+    # the collected submissions, graded in place (they keep timestamp.txt and submission_secret.txt)
+    command = ["make", "grade", f"LAB={LAB}", f"SUBMISSIONS={COURSE_DIR}/grading/submitted"]
     step(f"instructor: {' '.join(command)} (a kernel in the course service)")
     output = instructor.run(
         "import subprocess\n"
