@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,9 +22,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from optilab import isolate
 from optilab.grading.diagnose import Diagnosis
 from optilab.grading.mistakes import MISTAKES
-from optilab.grading.runner import TestResult, load_suite, score
+from optilab.grading.runner import SUITE_ENV, TestResult, load_suite, score, suite_dir
 from optilab.grading.spec import require_rule
 
 __all__ = ["CannotGrade", "Outcome", "grade_file"]
@@ -85,6 +87,17 @@ def _signal_name(code: int) -> str:
     return f"{plain.get(name, name)}, {name}" if name in plain else name
 
 
+_noted: list[str] = []
+
+
+def _note_unsandboxed(reason: str) -> None:
+    """Say once on stderr that the student's code runs without bubblewrap here, and why."""
+    if not _noted:
+        _noted.append(reason)
+        print(f"note: not sandboxed: {reason} The file still runs in a separate process with time and "
+              "memory limits, but can read and write your files.", file=sys.stderr)
+
+
 def grade_file(rule: str, file: str | os.PathLike, *, timeout: float = 30.0, per_test: float = 2.0,
                memory: int = 3 * 2**30) -> Outcome:
     """Run the hidden suite of ``rule`` on the function ``rule`` of ``file``, in a sandboxed process.
@@ -117,16 +130,34 @@ def grade_file(rule: str, file: str | os.PathLike, *, timeout: float = 30.0, per
         raise CannotGrade(str(exc)) from None
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    sandboxed, why_not = isolate.available()
+    if not sandboxed:
+        _note_unsandboxed(why_not)
     with tempfile.TemporaryDirectory(prefix="optilab-check-") as tmp:
-        results_file = Path(tmp) / "results.jsonl"
-        results_file.touch()
+        def worker(file: str, results: str) -> list[str]:
+            # -P: the student's folder is not put ahead of the library on sys.path
+            return [sys.executable, "-P", "-m", "optilab.grading.worker", rule, file, results,
+                    str(per_test), str(memory)]
+
+        if sandboxed:  # a private copy of the file is the only folder it sees and may write
+            work = Path(tmp) / "submission"
+            work.mkdir()
+            shutil.copyfile(path, work / path.name)
+            results_file = work / "results.jsonl"
+            results_file.touch()
+            # The worker runs the suite in the student's process for now: it needs to read it.
+            suites = suite_dir()
+            argv = isolate.command(worker(f"{isolate.WORKDIR}/{path.name}", f"{isolate.WORKDIR}/results.jsonl"),
+                                   workdir=work, readonly=[suites], env={SUITE_ENV: str(suites)},
+                                   limits=isolate.Limits(memory=memory, cpu_seconds=int(timeout) + 5))
+            env, cwd = {"PATH": os.environ.get("PATH", os.defpath)}, tmp
+        else:
+            results_file = Path(tmp) / "results.jsonl"
+            results_file.touch()
+            argv, cwd = worker(str(path), str(results_file)), str(path.parent)
         with open(Path(tmp) / "output.txt", "wb") as output:
-            proc = subprocess.Popen(
-                # -P: the student's folder is not put ahead of the library on sys.path
-                [sys.executable, "-P", "-m", "optilab.grading.worker", rule, str(path),
-                 str(results_file), str(per_test), str(memory)],
-                stdin=subprocess.DEVNULL, stdout=output, stderr=output, cwd=str(path.parent),
-                env=env, start_new_session=True)
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=output, cwd=cwd,
+                                    env=env, start_new_session=True)
             timed_out = False
             try:
                 proc.wait(timeout=timeout)
@@ -149,7 +180,10 @@ def grade_file(rule: str, file: str | os.PathLike, *, timeout: float = 30.0, per
                 events.append(json.loads(line))
             except json.JSONDecodeError:
                 continue  # a line cut short by a crash, or the student's own writing
-    outcome = _collect(rule, tests, events, proc.returncode, timed_out, timeout)
+    returncode = proc.returncode
+    if sandboxed and returncode > 128:  # bwrap reports a child killed by signal N as 128 + N
+        returncode = 128 - returncode
+    outcome = _collect(rule, tests, events, returncode, timed_out, timeout)
     outcome.seconds = time.perf_counter() - start
     return outcome
 

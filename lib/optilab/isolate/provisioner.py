@@ -1,0 +1,123 @@
+"""A Jupyter kernel provisioner that starts each kernel inside the sandbox of :mod:`optilab.isolate`.
+
+jupyter_client starts a kernel through the provisioner its kernelspec names; the kernelspec
+``optilab-sandboxed`` (:mod:`optilab.isolate.kernelspec`) names this one, so nbgrader's
+``Execute`` runs a submission's notebook sandboxed when ``Execute.kernel_name`` says
+``optilab-sandboxed``. It is jupyter_client's :class:`~jupyter_client.provisioning.LocalProvisioner`
+with three changes:
+
+- **the command** is wrapped by :func:`optilab.isolate.command`, with the folder the kernel is
+  started in (nbgrader: the submission's ``autograded/<student>/<lab>/`` folder) as its only
+  writable folder;
+- **the connection** uses Jupyter's ``ipc`` transport (Unix sockets) in a private folder shared
+  with the sandbox, because the sandbox has no network: TCP on 127.0.0.1 would not reach it;
+- **the kernel's own output** (what it writes to its stdout and stderr, not the notebook's
+  outputs) goes to a file in that folder, where the file-size limit bounds it, instead of the
+  grader's terminal or log; its end is written to the grader's log when the kernel stops.
+
+Interrupts reach the kernel as messages (the kernelspec's ``interrupt_mode`` is ``message``):
+the sandbox's processes are in a process namespace of their own, and ipykernel answers an
+``interrupt_request`` on its control channel by interrupting itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Any
+
+from jupyter_client.provisioning import LocalProvisioner
+from traitlets import Integer
+
+from optilab import isolate
+
+__all__ = ["SandboxedProvisioner"]
+
+# What a kernel may take from the grader's environment (the kernelspec's own ``env`` goes in too).
+_PASS_ENV = ("MPLBACKEND", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "JPY_SESSION_NAME",
+             "PYDEVD_DISABLE_FILE_VALIDATION", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+             "MKL_NUM_THREADS")
+_LOG_TAIL = 2000  # characters of the kernel's own output copied into the grader's log
+
+
+class SandboxedProvisioner(LocalProvisioner):
+    """Start the kernel with :func:`optilab.isolate.command`; see the module's docstring.
+
+    The limits can be set in the kernelspec's ``metadata.kernel_provisioner.config``
+    (``{"memory": ..., "cpu_seconds": ...}``) or with traitlets config.
+    """
+
+    memory = Integer(isolate.Limits.memory, config=True, help="Address space of the kernel, in bytes.")
+    processes = Integer(isolate.Limits.processes, config=True,
+                        help="Processes and threads the kernel may have at once.")
+    file_size = Integer(isolate.Limits.file_size, config=True, help="Largest file it may write, in bytes.")
+    cpu_seconds = Integer(isolate.Limits.cpu_seconds, config=True,
+                          help="CPU seconds for the kernel's whole life (the whole notebook).")
+    tmp_size = Integer(isolate.Limits.tmp_size, config=True, help="Size of its /tmp and home, in bytes.")
+
+    _sockets: str | None = None
+
+    @property
+    def limits(self) -> isolate.Limits:
+        return isolate.Limits(memory=self.memory, processes=self.processes, file_size=self.file_size,
+                              cpu_seconds=self.cpu_seconds, tmp_size=self.tmp_size)
+
+    async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        isolate.require()
+        cwd = kwargs.get("cwd")
+        if not cwd or not os.path.isdir(cwd):
+            raise RuntimeError(
+                "the sandboxed kernel needs the submission's folder as its working folder, and got "
+                f"{cwd!r}: start it with cwd= (nbgrader and nbclient pass the notebook's folder)")
+        km = self.parent
+        if km is None:
+            raise RuntimeError("the sandboxed provisioner must be started by a KernelManager")
+        if self._sockets is None or not os.path.isdir(self._sockets):
+            self._sockets = tempfile.mkdtemp(prefix="optilab-kernel-")
+        # The sandbox has no network: the kernel and the grader talk over Unix sockets in a folder
+        # both see. These are the manager's public, configurable connection settings.
+        km.transport = "ipc"
+        km.ip = os.path.join(self._sockets, "kernel")
+        km.cache_ports = False
+        km.connection_file = os.path.join(self._sockets, "connection.json")
+        kwargs = await super().pre_launch(**kwargs)
+
+        spec_env = dict(self.kernel_spec.env or {}) if self.kernel_spec else {}
+        launch_env = kwargs.get("env") or {}
+        inner_env = {k: v for k, v in launch_env.items() if k in _PASS_ENV or k in spec_env}
+        kwargs["cmd"] = isolate.command(kwargs["cmd"], workdir=cwd, shared=[self._sockets],
+                                        env=inner_env, limits=self.limits)
+        # bwrap's own environment, outside the sandbox; the kernel gets inner_env only.
+        kwargs["env"] = {"PATH": os.environ.get("PATH", os.defpath), "LANG": os.environ.get("LANG", "C.UTF-8")}
+        if "stdout" not in kwargs and "stderr" not in kwargs:
+            output = open(os.path.join(self._sockets, "kernel-output.txt"), "wb")
+            kwargs["stdout"] = kwargs["stderr"] = output
+            self._output = output
+        return kwargs
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any):
+        try:
+            return await super().launch_kernel(cmd, **kwargs)
+        finally:
+            output = getattr(self, "_output", None)
+            if output is not None:  # the kernel holds its own copy of the descriptor
+                output.close()
+                self._output = None
+
+    async def cleanup(self, restart: bool = False) -> None:
+        await super().cleanup(restart=restart)
+        if restart or self._sockets is None:
+            return
+        log = os.path.join(self._sockets, "kernel-output.txt")
+        try:
+            with open(log, "rb") as f:
+                f.seek(max(0, os.path.getsize(log) - _LOG_TAIL))
+                tail = f.read().decode("utf-8", "replace").strip()
+        except OSError:
+            tail = ""
+        if tail:
+            self.log.info("the sandboxed kernel wrote (its last %d characters):\n%s", _LOG_TAIL, tail)
+        shutil.rmtree(self._sockets, ignore_errors=True)
+        self._sockets = None
+
