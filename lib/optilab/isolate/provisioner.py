@@ -31,11 +31,12 @@ from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Integer
 
 from optilab import isolate
+from optilab.grading.runner import SUITE_ENV, suite_dir
 
 __all__ = ["SandboxedProvisioner"]
 
 # What a kernel may take from the grader's environment (the kernelspec's own ``env`` goes in too).
-_PASS_ENV = ("MPLBACKEND", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "JPY_SESSION_NAME",
+_PASS_ENV = ("NBGRADER_EXECUTION", "MPLBACKEND", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "JPY_SESSION_NAME",
              "PYDEVD_DISABLE_FILE_VALIDATION", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
              "MKL_NUM_THREADS")
 _LOG_TAIL = 2000  # characters of the kernel's own output copied into the grader's log
@@ -86,7 +87,14 @@ class SandboxedProvisioner(LocalProvisioner):
         spec_env = dict(self.kernel_spec.env or {}) if self.kernel_spec else {}
         launch_env = kwargs.get("env") or {}
         inner_env = {k: v for k, v in launch_env.items() if k in _PASS_ENV or k in spec_env}
-        kwargs["cmd"] = isolate.command(kwargs["cmd"], workdir=cwd, shared=[self._sockets],
+        readonly = []
+        try:  # the labs' hidden-test cells run optilab.grading.hidden in the kernel: it reads the suites
+            suites = suite_dir()
+            readonly.append(suites)
+            inner_env[SUITE_ENV] = str(suites)
+        except FileNotFoundError:
+            pass
+        kwargs["cmd"] = isolate.command(kwargs["cmd"], workdir=cwd, readonly=readonly, shared=[self._sockets],
                                         env=inner_env, limits=self.limits)
         # bwrap's own environment, outside the sandbox; the kernel gets inner_env only.
         kwargs["env"] = {"PATH": os.environ.get("PATH", os.defpath), "LANG": os.environ.get("LANG", "C.UTF-8")}
