@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -486,29 +485,29 @@ class Workspace:
         return result["success"], self.score(student), seconds
 
     def score(self, student: str) -> float | None:
-        with sqlite3.connect(self.folder / "gradebook.db") as db:
-            rows = db.execute(
-                "SELECT s.id FROM submitted_assignment s JOIN student st ON s.student_id = st.id "
-                "WHERE st.id = ?", (student,)).fetchall()
-        if not rows:
-            return None
+        from nbgrader.api import Gradebook, MissingEntry
+
+        with Gradebook("sqlite:///" + str(self.folder / "gradebook.db")) as gb:
+            try:
+                return float(gb.find_submission(LAB, student).score)
+            except MissingEntry:
+                return None
+
+    def rows(self, student: str) -> list[tuple]:
+        """Every grade and comment of the student's notebook, as the gradebook stores them."""
         from nbgrader.api import Gradebook
 
         with Gradebook("sqlite:///" + str(self.folder / "gradebook.db")) as gb:
-            return float(gb.find_submission(LAB, student).score)
-
-    def rows(self, student: str) -> list[tuple]:
-        with sqlite3.connect(self.folder / "gradebook.db") as db:
-            return sorted(db.execute(
-                "SELECT g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade, c.name FROM grade g "
-                "JOIN submitted_notebook n ON g.notebook_id = n.id "
-                "JOIN submitted_assignment s ON n.assignment_id = s.id "
-                "JOIN grade_cell c ON g.cell_id = c.id WHERE s.student_id = ?", (student,)).fetchall())
+            nb = gb.find_submission_notebook(LAB, LAB, student)
+            return sorted([(g.name, g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade)
+                           for g in nb.grades] + [(c.name, c.auto_comment, c.manual_comment) for c in nb.comments],
+                          key=repr)
 
     def outputs(self, student: str, cell_id: str) -> str:
         nb = _load(self.folder / "autograded" / student / LAB / f"{LAB}.ipynb")
         cell = next(c for c in nb["cells"] if c["id"] == cell_id)
-        return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+        texts = [o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream"]
+        return "".join("".join(t) if isinstance(t, list) else t for t in texts)
 
 
 @pytest.mark.slow
