@@ -427,6 +427,22 @@ def test_an_endless_loop_is_interrupted_and_the_next_cell_runs(sandbox, tmp_path
     assert out[1] == "KeyboardInterrupt" and out[2] == "next 1\n"
 
 
+def test_endless_output_is_cut_as_it_arrives_and_the_next_cell_runs(sandbox, tmp_path):
+    import nbformat
+
+    from optilab.isolate.output import BoundedExecute
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in ["while True:\n    print('spam ' * 100)", "print('next')"]]
+    BoundedExecute(kernel_name=isolate.KERNEL_NAME, timeout=3, max_output_chars=100_000).preprocess(
+        nb, {"metadata": {"path": str(tmp_path)}})
+    spam = [o for o in nb.cells[0].outputs if o.get("name") == "stdout"]
+    assert sum(len(o["text"]) for o in spam) == 100_000   # the first 100,000 characters, then nothing
+    assert any("output cut" in o.get("text", "") for o in nb.cells[0].outputs if o.get("name") == "stderr")
+    assert "KeyboardInterrupt" in [o.get("ename") for o in nb.cells[0].outputs]
+    assert nb.cells[1].outputs[0]["text"] == "next\n"
+
+
 # --- nbgrader autograde of lab 1 with the sandboxed kernel -----------------------------------
 
 # Lab 1's points (see tests/test_grading_pipeline.py): sgd's three hidden groups, minibatches
@@ -457,8 +473,13 @@ def _student(edit=None) -> dict:
 class Workspace:
     """An nbgrader workspace for lab 1 (the course's config, its own folders), graded with ``kernel``."""
 
-    def __init__(self, folder: Path, kernel: str):
+    def __init__(self, folder: Path, kernel: str, bounded_output: bool = False):
+        from nbgrader.converters import Autograde
+
         from optilab.autograde.course import load_config, make_api
+        from optilab.isolate.output import bounded
+
+        preprocessors = Autograde.class_traits()["autograde_preprocessors"].default()
 
         self.folder = folder
         (folder / "exchange").mkdir(parents=True)
@@ -467,7 +488,8 @@ class Workspace:
             "autograded_directory": str(folder / "autograded"), "feedback_directory": str(folder / "feedback"),
             "db_url": "sqlite:///" + str(folder / "gradebook.db")},
             Exchange={"root": str(folder / "exchange")},
-            Execute={"timeout": TIMEOUT, "kernel_name": kernel})
+            Execute={"timeout": TIMEOUT, "kernel_name": kernel},
+            Autograde={"autograde_preprocessors": bounded(preprocessors) if bounded_output else preprocessors})
         self.api = make_api(config)
         result = self.api.generate_assignment(LAB, force=True)
         assert result["success"], result["log"]
@@ -525,7 +547,7 @@ def test_honest_work_gets_the_same_grade_with_and_without_the_sandbox(sandbox, t
 
 @pytest.mark.slow
 def test_nbgrader_autograde_of_a_hostile_submission_fails_only_itself(sandbox, tmp_path):
-    ws = Workspace(tmp_path / "grading", isolate.KERNEL_NAME)
+    ws = Workspace(tmp_path / "grading", isolate.KERNEL_NAME, bounded_output=True)
     ws.submit("classmate", _student())
     assert ws.grade("classmate")[:2] == (True, FULL)
     classmate_rows = ws.rows("classmate")
