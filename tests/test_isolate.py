@@ -343,11 +343,15 @@ def test_the_student_process_is_not_root(sandbox, tmp_path):
 
 
 def test_its_own_folder_is_writable_and_the_writes_land_there(sandbox, tmp_path):
-    (tmp_path / "given.txt").write_text("from the grader")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "given.txt").write_text("from the grader")
     argv = isolate.command([sys.executable, "-c", "open('made.txt', 'w').write(open('given.txt').read() + '!')"],
-                           workdir=tmp_path)
+                           workdir=work)
     assert subprocess.run(argv, timeout=120).returncode == 0
-    assert (tmp_path / "made.txt").read_text() == "from the grader!"
+    assert (work / "made.txt").read_text() == "from the grader!"
+    isolate.give_back(work)   # and afterwards the grader's user owns it all again
+    assert {p.stat().st_uid for p in [work, *work.iterdir()]} == {tmp_path.stat().st_uid}
 
 
 # --- where bubblewrap is missing ---------------------------------------------------------------
@@ -597,6 +601,8 @@ def test_nbgrader_autograde_of_a_hostile_submission_fails_only_itself(sandbox, t
     assert secret_after == "the instructor's private notes"
     assert not (Path(sys.prefix) / "owned.pth").exists()
     assert ws.rows("classmate") == classmate_rows     # the gradebook is intact
+    graded_folder = ws.folder / "autograded" / "mallory" / LAB
+    assert {p.stat().st_uid for p in [graded_folder, *graded_folder.rglob("*")]} == {os.geteuid()}  # given back
     # and the grader goes on: a kernel that dies fails its own notebook only, the next one is graded
     ws.submit("killer", _student(lambda cells: cells["sgd-answer"].update(source="import os\nos._exit(1)\n")))
     ws.submit("zoe", _student())

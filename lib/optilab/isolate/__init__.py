@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-__all__ = ["Limits", "Unavailable", "available", "refusal", "require", "command", "hand_over",
+__all__ = ["Limits", "Unavailable", "available", "refusal", "require", "command", "hand_over", "give_back",
            "WORKDIR", "HOME", "NOBODY", "KERNEL_NAME"]
 
 #: Where the submission's folder appears inside the sandbox (its current folder).
@@ -168,6 +168,22 @@ def hand_over(folder: str | os.PathLike) -> None:
     for parent, dirs, files in os.walk(top):
         for name in dirs + files:
             os.chown(os.path.join(parent, name), NOBODY, NOBODY, follow_symlinks=False)
+
+
+def give_back(folder: str | os.PathLike) -> None:
+    """After the sandbox ended: give ``folder`` and everything in it back to the owner of the folder that holds it.
+
+    The undo of :func:`hand_over` (what the student's code created there is given back too),
+    so that a notebook's folder is not left to ``nobody``. Nothing to do without root.
+    """
+    if not _running_as_root():
+        return
+    top = Path(folder)
+    owner = top.parent.stat()
+    os.chown(top, owner.st_uid, owner.st_gid, follow_symlinks=False)
+    for parent, dirs, files in os.walk(top):
+        for name in dirs + files:
+            os.chown(os.path.join(parent, name), owner.st_uid, owner.st_gid, follow_symlinks=False)
 
 
 def _python_environment() -> list[str]:

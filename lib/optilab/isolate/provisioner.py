@@ -117,6 +117,8 @@ class SandboxedProvisioner(LocalProvisioner):
         await super().cleanup(restart=restart)
         if restart or self._sockets is None:
             return
+        if self.cwd and await self.poll() is not None:  # the kernel is gone: its folder goes back
+            isolate.give_back(self.cwd)
         log = os.path.join(self._sockets, "kernel-output.txt")
         try:
             with open(log, "rb") as f:
