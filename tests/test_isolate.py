@@ -271,16 +271,20 @@ def test_the_same_attempts_succeed_without_the_sandbox(course):
     """The control: unsandboxed, the harmless attempts do what they say (so the test above can fail)."""
     script = course["workdir"] / "hostile.py"
     script.write_text(_probes(course["targets"], exhaustion=False))
-    done = subprocess.run([sys.executable, "hostile.py"], cwd=course["workdir"], capture_output=True,
-                          text=True, timeout=120)
+    planted = [Path(course["targets"]["library"]) / "sitecustomize.py", Path(sys.prefix) / "owned.pth"]
+    try:
+        done = subprocess.run([sys.executable, "hostile.py"], cwd=course["workdir"], capture_output=True,
+                              text=True, timeout=120)
+    finally:
+        for path in planted:
+            path.unlink(missing_ok=True)  # undo what the control run did
     verdicts = _verdicts(done.stdout)
     expected_done = set(ATTEMPTS) - SANDBOXED_ONLY
-    if os.access(ROOT / "lib" / "optilab", os.W_OK) is False:
-        expected_done.discard("write-library")
+    for name, folder in (("write-library", course["targets"]["library"]), ("write-environment", sys.prefix)):
+        if not os.access(folder, os.W_OK):  # installed read-only for the grader too
+            expected_done.discard(name)
     assert {n for n, v in verdicts.items() if v.startswith("DONE")} == expected_done, done.stdout + done.stderr
     assert course["listener"].accepted == 1
-    for path in (Path(course["targets"]["library"]) / "sitecustomize.py", Path(sys.prefix) / "owned.pth"):
-        path.unlink(missing_ok=True)  # undo what the control run did
 
 
 def test_endless_output_to_a_file_stops_at_the_file_size_limit(sandbox, tmp_path):
