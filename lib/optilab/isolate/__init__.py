@@ -1,8 +1,9 @@
 r"""Run student code in a sandbox made with bubblewrap (``bwrap``).
 
-Every process that runs a student's code while it is graded — the notebook's kernel
-(:mod:`optilab.isolate.provisioner`) and the process of ``python -m optilab check`` — is started
-through :func:`command`, which wraps its command line in ``bwrap``. Inside, the process sees:
+The processes that run a student's code while it is graded — the notebook's kernel (the
+``optilab-sandboxed`` kernelspec, :mod:`optilab.isolate.provisioner`) and the process of
+``python -m optilab check`` — are started through :func:`command`, which wraps their command
+line in ``bwrap``. Inside, the process sees:
 
 - a read-only view of the system (``/usr``, ``/bin``, ``/lib*`` and the few files of ``/etc``
   that programs need), of the Python environment (the virtual environment and the interpreter
@@ -20,6 +21,10 @@ processes counts its own processes only, not those of the submissions graded bes
 
 Where bubblewrap cannot run (macOS, Windows, a container without user namespaces),
 :func:`available` says why and :func:`refusal` says what to do.
+
+What it does not bound: the total size of the files written in the submission's folder (each
+file is limited, their number only by the CPU time), and what a kernel sends back over its
+channels (:class:`optilab.isolate.output.BoundedExecute` bounds that on the grader's side).
 
 Examples
 --------
