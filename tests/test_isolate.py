@@ -207,14 +207,29 @@ def fork_loop():
             os.waitpid(pid, 0)
     return f"{len(children)} processes"
 
+def fill_disk():
+    n = 0
+    try:
+        while n < 2000:   # 2 GB in files of 1 MB, each under the file-size limit
+            with open(f"fill{n}.bin", "wb") as f:
+                f.write(b"\0" * 2**20)
+            n += 1
+    finally:
+        print("filled-MB:", n, flush=True)
+        for i in range(n + 1):
+            if os.path.exists(f"fill{i}.bin"):
+                os.remove(f"fill{i}.bin")
+    return f"{n} MB written"
+
 attempt("signal-grader", lambda: os.kill(T["grader_pid"], 9))
+attempt("fill-disk", fill_disk)
 attempt("allocate-10GB", allocate)
 attempt("write-1GB", big_file)
 attempt("fork-loop", fork_loop)
 '''
 
 # Every attempt above, and the part of them that is harmless to try unsandboxed.
-SANDBOXED_ONLY = {"signal-grader", "allocate-10GB", "write-1GB", "fork-loop"}
+SANDBOXED_ONLY = {"signal-grader", "allocate-10GB", "write-1GB", "fork-loop", "fill-disk"}
 ATTEMPTS = ["read-gradebook", "read-gradebook-relative", "find-gradebook", "read-classmate",
             "read-classmate-relative", "read-solutions", "read-home", "write-outside", "write-library",
             "write-environment", "delete-gradebook", "connect", *sorted(SANDBOXED_ONLY)]
@@ -246,10 +261,11 @@ def _surroundings(course) -> dict[str, str]:
 # --- through isolate.command ---------------------------------------------------------------
 
 def test_hostile_code_fails_in_every_attempt_and_changes_nothing_outside_its_folder(sandbox, course):
-    before = _surroundings(course)
     script = course["workdir"] / "hostile.py"
     script.write_text(_probes(course["targets"]))
-    limits = isolate.Limits(memory=2 * 2**30, processes=64, file_size=64 * 2**20, cpu_seconds=60)
+    before, own_before = _surroundings(course), _tree_digest(course["workdir"])
+    limits = isolate.Limits(memory=2 * 2**30, processes=64, file_size=64 * 2**20, cpu_seconds=60,
+                            disk=128 * 2**20)
     argv = isolate.command([sys.executable, "hostile.py"], workdir=course["workdir"], limits=limits)
     done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     verdicts = _verdicts(done.stdout)
@@ -261,8 +277,10 @@ def test_hostile_code_fails_in_every_attempt_and_changes_nothing_outside_its_fol
     assert sizes and sizes[0] <= limits.file_size
     forked = [int(line.split()[-1]) for line in done.stdout.splitlines() if line.startswith("forked:")]
     assert forked and forked[0] < limits.processes
+    assert "No space left" in verdicts["fill-disk"]
     assert course["listener"].accepted == 0
     assert _surroundings(course) == before
+    assert _tree_digest(course["workdir"]) == own_before   # it worked in a copy in memory
     # the grader lives on, and can still start processes
     assert subprocess.run([sys.executable, "-c", "pass"]).returncode == 0
 

@@ -65,6 +65,7 @@ NOBODY = 65534
 KERNEL_NAME = "optilab-sandboxed"
 
 _ENTER = Path(__file__).with_name("_enter.py")
+_SEED = "/run/submission"  # the submission's folder, read-only, when the process works in a copy
 
 # The files of /etc that Python, NumPy and matplotlib need; not /etc itself (shadow, ssh keys,
 # the package manager's credentials, ...).
@@ -93,6 +94,11 @@ class Limits:
         limit covers the whole notebook. Past it the process is killed.
     tmp_size : int
         Size of the private ``/tmp`` and of the home folder, in bytes each (they live in memory).
+    disk : int or None
+        ``None``: the submission's folder itself is writable (what the process writes stays).
+        A number of bytes: the process works in a copy of the folder in memory, of at most this
+        size, and the folder itself is read-only; what it writes is gone when it ends. That
+        bounds the total it can write, which the file-size limit alone does not.
     """
 
     memory: int = 4 * 2**30
@@ -100,6 +106,7 @@ class Limits:
     file_size: int = 256 * 2**20
     cpu_seconds: int = 600
     tmp_size: int = 128 * 2**20
+    disk: int | None = None
 
 
 class Unavailable(RuntimeError):
@@ -332,11 +339,18 @@ def command(argv: Sequence[str], *, workdir: str | os.PathLike, readonly: Iterab
     args += _parents(shared, made)
     for folder in shared:
         args += ["--bind", folder, folder]
-    args += ["--bind", str(workdir), WORKDIR, "--clearenv"]
+    if limits.disk is None:
+        args += ["--bind", str(workdir), WORKDIR]
+        seed = []
+    else:  # a copy in memory, made by _enter.py: writes cannot fill the disk
+        args += ["--perms", "0755", "--dir", "/run", "--ro-bind", str(workdir), _SEED,
+                 "--perms", "1777", "--size", str(limits.disk), "--tmpfs", WORKDIR]
+        seed = ["--seed", _SEED]
+    args += ["--clearenv"]
     for key, value in {**_default_env(), **(env or {})}.items():
         args += ["--setenv", key, str(value)]
 
-    enter = [sys.executable, "-I", "-S", str(_ENTER), str(limits.memory), str(limits.processes),
+    enter = [sys.executable, "-I", "-S", str(_ENTER), *seed, str(limits.memory), str(limits.processes),
              str(limits.file_size), str(limits.cpu_seconds), "--", *argv]
     if root:
         for folder in (workdir, *shared):

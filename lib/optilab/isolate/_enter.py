@@ -4,7 +4,10 @@ Not imported: :func:`optilab.isolate.command` runs this file with ``python -I -S
 step before the student's process, so it uses nothing but the standard library and starts in
 milliseconds::
 
-    python -I -S _enter.py MEMORY PROCESSES FILE_SIZE CPU_SECONDS -- COMMAND [ARGS...]
+    python -I -S _enter.py [--seed FOLDER] MEMORY PROCESSES FILE_SIZE CPU_SECONDS -- COMMAND [ARGS...]
+
+With ``--seed``, it first copies FOLDER (the submission's folder, read-only) into the current
+folder (a size-limited tmpfs), so that the process works in a copy in memory.
 
 The limits are set here, inside the sandbox's own user namespace, and not before it: Linux
 counts processes per user *and* user namespace, so a fork loop in one sandbox uses up its own
@@ -17,6 +20,15 @@ import sys
 
 
 def main(args: list[str]) -> None:
+    if args[0] == "--seed":
+        import shutil
+
+        for entry in os.scandir(args[1]):  # "." itself is the tmpfs: its owner and mode stay
+            if entry.is_dir(follow_symlinks=False):
+                shutil.copytree(entry.path, entry.name, symlinks=True)
+            else:
+                shutil.copy2(entry.path, entry.name, follow_symlinks=False)
+        args = args[2:]
     split = args.index("--")
     memory, processes, file_size, cpu_seconds = (int(a) for a in args[:split])
     command = args[split + 1:]

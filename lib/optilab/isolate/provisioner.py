@@ -6,9 +6,9 @@ jupyter_client starts a kernel through the provisioner its kernelspec names; the
 ``optilab-sandboxed``. It is jupyter_client's :class:`~jupyter_client.provisioning.LocalProvisioner`
 with three changes:
 
-- **the command** is wrapped by :func:`optilab.isolate.command`, with the folder the kernel is
-  started in (nbgrader: the submission's ``autograded/<student>/<lab>/`` folder) as its only
-  writable folder;
+- **the command** is wrapped by :func:`optilab.isolate.command`; the kernel works in a copy, in
+  memory (at most :attr:`~SandboxedProvisioner.disk` bytes), of the folder it is started in
+  (nbgrader: the submission's ``autograded/<student>/<lab>/`` folder), which it cannot change;
 - **the connection** uses Jupyter's ``ipc`` transport (Unix sockets) in a private folder shared
   with the sandbox, because the sandbox has no network: TCP on 127.0.0.1 would not reach it;
 - **the kernel's own output** (what it writes to its stdout and stderr, not the notebook's
@@ -56,13 +56,16 @@ class SandboxedProvisioner(LocalProvisioner):
     cpu_seconds = Integer(isolate.Limits.cpu_seconds, config=True,
                           help="CPU seconds for the kernel's whole life (the whole notebook).")
     tmp_size = Integer(isolate.Limits.tmp_size, config=True, help="Size of its /tmp and home, in bytes.")
+    disk = Integer(256 * 2**20, allow_none=True, config=True,
+                   help="The kernel works in a copy of its folder in memory, of at most this many bytes "
+                        "(what it writes is not kept); None: the folder itself is writable.")
 
     _sockets: str | None = None
 
     @property
     def limits(self) -> isolate.Limits:
         return isolate.Limits(memory=self.memory, processes=self.processes, file_size=self.file_size,
-                              cpu_seconds=self.cpu_seconds, tmp_size=self.tmp_size)
+                              cpu_seconds=self.cpu_seconds, tmp_size=self.tmp_size, disk=self.disk)
 
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         isolate.require()
