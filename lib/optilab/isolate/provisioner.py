@@ -110,19 +110,13 @@ class SandboxedProvisioner(LocalProvisioner):
         # bwrap's own environment, outside the sandbox; the kernel gets inner_env only.
         kwargs["env"] = {"PATH": os.environ.get("PATH", os.defpath), "LANG": os.environ.get("LANG", "C.UTF-8")}
         if "stdout" not in kwargs and "stderr" not in kwargs:
-            output = open(os.path.join(self._sockets, "kernel-output.txt"), "wb")
-            kwargs["stdout"] = kwargs["stderr"] = output
-            self._output = output
+            # Read back through this handle, never by name: the kernel owns the folder and could put
+            # a link to another file in its place.
+            if getattr(self, "_output", None) is not None:  # a restart: the last kernel's output
+                self._output.close()
+            self._output = open(os.path.join(self._sockets, "kernel-output.txt"), "w+b")
+            kwargs["stdout"] = kwargs["stderr"] = self._output
         return kwargs
-
-    async def launch_kernel(self, cmd: list[str], **kwargs: Any):
-        try:
-            return await super().launch_kernel(cmd, **kwargs)
-        finally:
-            output = getattr(self, "_output", None)
-            if output is not None:  # the kernel holds its own copy of the descriptor
-                output.close()
-                self._output = None
 
     async def cleanup(self, restart: bool = False) -> None:
         await super().cleanup(restart=restart)
@@ -130,13 +124,13 @@ class SandboxedProvisioner(LocalProvisioner):
             return
         if self.cwd and await self.poll() is not None:  # the kernel is gone: its folder goes back
             isolate.give_back(self.cwd)
-        log = os.path.join(self._sockets, "kernel-output.txt")
-        try:
-            with open(log, "rb") as f:
-                f.seek(max(0, os.path.getsize(log) - _LOG_TAIL))
-                tail = f.read().decode("utf-8", "replace").strip()
-        except OSError:
-            tail = ""
+        tail = ""
+        output, self._output = getattr(self, "_output", None), None
+        if output is not None:
+            with output:
+                size = os.fstat(output.fileno()).st_size
+                output.seek(max(0, size - _LOG_TAIL))
+                tail = output.read(_LOG_TAIL).decode("utf-8", "replace").strip()
         if tail:
             self.log.info("the sandboxed kernel wrote (its last %d characters):\n%s", _LOG_TAIL, tail)
         shutil.rmtree(self._sockets, ignore_errors=True)
