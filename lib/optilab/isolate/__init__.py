@@ -121,9 +121,9 @@ def refusal(reason: str) -> str:
         "students' work, the gradebook or your files. To grade here, install it:\n"
         "  Debian, Ubuntu:  sudo apt-get install bubblewrap\n"
         "  Fedora, RHEL:    sudo dnf install bubblewrap\n"
-        "or grade on a Linux machine, or in a Linux container that allows namespaces (macOS and Windows\n"
-        "cannot: use a Linux virtual machine or server; Docker's default profile forbids them, a container\n"
-        "started with `docker run --privileged` allows them)."
+        "or grade on a Linux machine, or in a Linux container that allows user namespaces (macOS and\n"
+        "Windows cannot: use a Linux virtual machine or server; Docker's default profile forbids them,\n"
+        "a container started with `docker run --privileged` allows them)."
     )
 
 
