@@ -20,7 +20,7 @@ import copy
 import hashlib
 import json
 import os
-import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -322,7 +322,6 @@ def test_an_endless_loop_is_killed_at_its_cpu_time_limit(sandbox, tmp_path):
                            limits=isolate.Limits(cpu_seconds=1))
     done = subprocess.run(argv, capture_output=True, timeout=300)
     # bwrap reports a child killed by a signal as 128 + the signal: SIGXCPU at the limit, SIGKILL after
-    import signal
     assert done.returncode in (128 + signal.SIGXCPU, 128 + signal.SIGKILL), done
 
 
