@@ -29,6 +29,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (optilab)" >/dev/null
+	$(PY) -m optilab.isolate install >/dev/null
+	@$(PY) -m optilab.isolate check
 	touch $@
 
 setup: $(VENV)/.installed

@@ -19,8 +19,12 @@ interpreter, garble the channel — the outcome is a grade: the tests that ran k
 result, the test that was running fails with the cause, and a process that ended makes the
 tests after it fail as not run.
 
-:func:`_student_command` is the one place that says how the student's process is started,
-so that a sandbox (bubblewrap) can wrap it.
+:func:`_student_command` is the one place that says how the student's process is started.
+Where bubblewrap works (:func:`optilab.isolate.available`), the process runs inside it
+(:func:`optilab.isolate.command`) on a private copy of the file: it sees a read-only system, the
+Python environment and the library, and one folder of its own; no network, no other file of
+the student's or the grader's. Elsewhere (macOS, Windows, a container without user namespaces)
+it runs unsandboxed, with the limits above, and the command says so once on stderr.
 
 What the grader can and cannot see. Values are judged here, on the grader's own inputs, so
 they are whatever the student's process computed. Two clauses of the contract are about
@@ -38,6 +42,7 @@ import contextlib
 import os
 import re
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
@@ -50,6 +55,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from optilab import isolate
 from optilab.grading import student_process as wire
 from optilab.grading.diagnose import Diagnosis, diagnose
 from optilab.grading.mistakes import MISTAKES
@@ -154,7 +160,8 @@ class _Closed(Exception):
 class _Process:
     """One student process and the two ends of its wire, read and written with deadlines."""
 
-    def __init__(self, command: list[str], *, cwd: Path, output: BinaryIO):
+    def __init__(self, command: list[str], *, cwd: Path, output: BinaryIO, sandboxed: bool = False):
+        self.sandboxed = sandboxed
         self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=output, cwd=str(cwd), env=_environment(),
                                      start_new_session=True)
@@ -219,14 +226,18 @@ class _Process:
         for stream in (self.proc.stdin, self.proc.stdout):
             with contextlib.suppress(OSError):
                 stream.close()
-        return code
+        return self._code(code)
 
     def ended(self, deadline: float) -> int | None:
         """Wait until ``deadline`` for the process to end by itself; its return code or None."""
         try:
-            return self.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            return self._code(self.proc.wait(timeout=max(0.0, deadline - time.monotonic())))
         except subprocess.TimeoutExpired:
             return None
+
+    def _code(self, code: int) -> int:
+        """``code`` as Python reports a child's: bwrap reports a child killed by signal N as 128 + N."""
+        return 128 - code if self.sandboxed and code > 128 else code
 
 
 # --------------------------------------------------------------------------- the proxy
@@ -351,9 +362,10 @@ class StudentRule:
     """
 
     def __init__(self, rule: str, path: Path, *, memory: int, output: BinaryIO,
-                 load_seconds: float, deadline: float):
+                 load_seconds: float, deadline: float, sandbox: Path | None = None):
         self.rule = rule
         self.path = path
+        self.sandbox = sandbox  # a folder holding a copy of the file: run inside bubblewrap there
         self.memory = memory
         self.output = output
         self.load_seconds = load_seconds
@@ -367,8 +379,16 @@ class StudentRule:
     # -- the process
     def start(self) -> None:
         """Start a student process (it loads the file while the grader goes on)."""
-        command = _student_command(self.rule, self.path, memory=self.memory)
-        self._process = _Process(command, cwd=self.path.parent, output=self.output)
+        if self.sandbox is None:
+            command, cwd = _student_command(self.rule, self.path, memory=self.memory), self.path.parent
+        else:
+            inside = Path(isolate.WORKDIR) / self.path.name
+            limits = isolate.Limits(memory=self.memory, processes=16,
+                                    cpu_seconds=int(max(1.0, self.deadline - time.monotonic())) + 5)
+            command = isolate.command(_student_command(self.rule, inside, memory=self.memory),
+                                      workdir=self.sandbox, limits=limits)
+            cwd = self.sandbox
+        self._process = _Process(command, cwd=cwd, output=self.output, sandboxed=self.sandbox is not None)
         self._ready = False
 
     def close(self) -> None:
@@ -653,6 +673,17 @@ def _all_failed(rule: str, tests: list[HiddenTest], cause: str, diagnosis: str) 
     return Outcome(rule, results, [Diagnosis(diagnosis, MISTAKES[diagnosis].message)])
 
 
+_noted: list[str] = []
+
+
+def _note_unsandboxed(reason: str) -> None:
+    """Say once on stderr that the student's code runs without bubblewrap here, and why."""
+    if not _noted:
+        _noted.append(reason)
+        print(f"note: not sandboxed: {reason} The file still runs in a separate process with time and "
+              "memory limits, but can read and write your files.", file=sys.stderr)
+
+
 def grade_file(rule: str, file: str | os.PathLike, *, timeout: float = 30.0, per_test: float = 2.0,
                memory: int = 3 * 2**30) -> Outcome:
     """Run the hidden suite of ``rule`` on the function ``rule`` of ``file``, in another process.
@@ -680,10 +711,18 @@ def grade_file(rule: str, file: str | os.PathLike, *, timeout: float = 30.0, per
     deadline = time.monotonic() + timeout
     path = Path(file).resolve()
     _preflight(rule, path)
+    sandboxed, why_not = isolate.available()
+    if not sandboxed:
+        _note_unsandboxed(why_not)
     with tempfile.TemporaryDirectory(prefix="optilab-check-") as tmp, \
             open(Path(tmp) / "output.txt", "wb") as output:
+        sandbox = None
+        if sandboxed:  # a private copy of the file is the only folder it sees and may write
+            sandbox = Path(tmp) / "submission"
+            sandbox.mkdir()
+            shutil.copyfile(path, sandbox / path.name)
         student = StudentRule(rule, path, memory=memory, output=output, load_seconds=2 * per_test,
-                              deadline=deadline)
+                              deadline=deadline, sandbox=sandbox)
         student.start()  # it loads the file while this process loads the suite
         try:
             try:
