@@ -456,24 +456,24 @@ def test_an_honest_file_that_uses_the_library_and_checks_itself_keeps_its_points
 
 
 def test_the_students_code_runs_in_another_process_than_the_judges(tmp_path, capsys):
-    """The file records the process it runs in, when loaded and when called."""
-    log = tmp_path / "pids.txt"
+    """The file compares the process it runs in, when loaded and when called, with the judge's.
+
+    (It cannot write that down anywhere the test could read it: where the grader sandboxes, the
+    file sees no folder but its own private copy.)
+    """
+    judge = os.getpid()
     code = cli.main(["sgd", str(write(tmp_path, f"""
         import os
 
-        with open({str(log)!r}, "a") as f:
-            f.write(f"{{os.getpid()}}\\n")
+        LOADED_IN_JUDGE = os.getpid() == {judge}
 
         def sgd(param, grad, state, *, lr=1e-2):
-            with open({str(log)!r}, "a") as f:
-                f.write(f"{{os.getpid()}}\\n")
+            if LOADED_IN_JUDGE or os.getpid() == {judge}:
+                return param, {{}}
             return param - lr * grad, {{}}
         """)), "--json"])
     report = json.loads(capsys.readouterr().out)
     assert (code, report["score"]) == (0, 3)
-    pids = {int(line) for line in log.read_text().split()}
-    assert len(log.read_text().split()) > 10  # loaded once, called many times
-    assert pids and os.getpid() not in pids
 
 
 def test_a_rule_that_kills_its_process_group_fails_alone(tmp_path, capsys):
@@ -491,14 +491,15 @@ def test_a_rule_that_kills_its_process_group_fails_alone(tmp_path, capsys):
 
 
 def test_a_rule_that_fills_the_disk_is_stopped_at_the_file_size_limit(tmp_path, capsys):
-    big = tmp_path / "big.bin"
-    code, report = grade(capsys, write(tmp_path, f"""
+    """It writes in its own folder (the only one it may write where the grader sandboxes)."""
+    code, report = grade(capsys, write(tmp_path, """
+        import os
+
         def sgd(param, grad, state, *, lr=1e-2):
-            with open({str(big)!r}, "ab") as f:
+            with open("big.bin", "ab") as f:
                 for _ in range(40):
                     f.write(b"\\0" * 2**22)
-            return param - lr * grad, {{}}
+            return param - lr * grad, {}
         """))
     assert code == 1 and report["score"] == 0
     assert "File too large" in report["tests"][0]["message"]
-    assert big.stat().st_size <= 64 * 2**20
