@@ -60,7 +60,7 @@ release: setup
 
 grade: setup
 	@test -n "$(LAB)" -a -n "$(SUBMISSIONS)" || { echo "usage: make grade LAB=lab04 SUBMISSIONS=path/to/submissions" >&2; exit 2; }
-	$(PY) -m optilab grade $(LAB) "$(SUBMISSIONS)"
+	$(PY) -m optilab grade $(LAB) "$(SUBMISSIONS)" $(GRADE_ARGS)
 
 # The full name of LAB (lab04 -> lab04_adam_adamw), for nbgrader's own commands.
 LAB_NAME = $(shell $(PY) -c 'import sys; from optilab.autograde.course import main; sys.exit(main(sys.argv[1:]))' "$(LAB)")

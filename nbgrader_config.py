@@ -46,8 +46,24 @@ c.ClearSolutions.code_stub = {
 }
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Every lab runs in the course's Python kernel, whatever a submission's metadata says.
-c.Execute.kernel_name = "python3"
+# Every lab is graded in the course's sandboxed Python kernel (optilab.isolate: bubblewrap, a
+# read-only system, the submission's own folder only, no network, limits), whatever a
+# submission's metadata says: `make grade`, `nbgrader autograde` and formgrader's Autograde button
+# alike. Where bubblewrap cannot run, the kernel refuses to start and says how to install it;
+# `make grade ... --no-sandbox` (python -m optilab grade --no-sandbox) grades in the plain
+# `python3` kernel instead and says so on every line of its report.
+c.Execute.kernel_name = "optilab-sandboxed"
+# nbgrader's Execute, keeping at most a million characters of each cell's output while it runs,
+# so that endless output cannot exhaust the grader's memory; the rest of nbgrader's own list.
+c.Autograde.autograde_preprocessors = [
+    "optilab.isolate.output.BoundedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 # Seconds per cell before the kernel is interrupted (an endless loop fails that cell only).
 c.Execute.timeout = 30
 # A deleted test cell is put back from the gradebook and graded, instead of being left

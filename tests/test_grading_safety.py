@@ -265,3 +265,24 @@ def test_a_kernel_that_lost_its_port_to_another_is_graded_again_not_scored_0():
     assert _grader_side_failure(lost_port)
     assert _grader_side_failure({"success": False, "log": "sqlite3.OperationalError: database is locked"})
     assert not _grader_side_failure(student_exit)  # os._exit in an answer: the submission's own doing
+
+
+def test_without_bubblewrap_grading_is_refused_unless_asked_and_then_says_so_on_every_line(tmp_path):
+    """Issue 11: no sandbox, no grade, unless the instructor says --no-sandbox (and the report says it too)."""
+    export, ws = tmp_path / "export", tmp_path / "ws"
+    write(export / "ann" / f"{LAB}.ipynb", student())
+    write(export / "ben" / f"{LAB}.ipynb", student(wrong_sgd))
+    no_bwrap = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # the venv's tools, no bwrap
+    command = [sys.executable, "-m", "optilab", "grade", "lab01", str(export), "--out", str(ws), "--timeout", "10"]
+    refused = subprocess.run(command, env=no_bwrap, capture_output=True, text=True, cwd=course_root())
+    assert refused.returncode == 2
+    assert "apt-get install bubblewrap" in refused.stderr and "--no-sandbox" in refused.stderr
+    assert not ws.exists()  # refused before anything was written
+    done = subprocess.run([*command, "--no-sandbox"], env=no_bwrap, capture_output=True, text=True,
+                          cwd=course_root())
+    assert done.returncode == 0, done.stderr
+    report = (ws / "reports" / LAB / "report.txt").read_text()
+    assert "sandbox: none" in report
+    lines = [line for line in report.splitlines() if line.startswith(("ann ", "ben "))]
+    assert len(lines) == 2 and all("NOT SANDBOXED" in line for line in lines)
+    assert _scores(ws) == {"ann": FULL, "ben": FULL - 1}

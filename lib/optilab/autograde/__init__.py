@@ -21,13 +21,17 @@ workspace (``grading/`` unless ``--out`` says otherwise):
 ``python -m optilab report LAB`` writes the two reports again from the gradebook, without
 grading (after manual grading in formgrader, say).
 
+Each notebook runs in the course's sandboxed kernel (bubblewrap, :mod:`optilab.isolate`). Where
+bubblewrap cannot run, grading is refused with a message saying how to install it; ``--no-sandbox``
+grades in the plain kernel anyway, and every line of ``report.txt`` says so.
+
 Exit status: 0 when the run finished (a submission that could not be graded scores 0 for that
-attempt and is listed); 2 for a usage error (no such lab or folder, an overlapping folder);
-3 when another run is grading the same lab in the same workspace.
+attempt and is listed); 2 for a usage error (no such lab or folder, an overlapping folder, no
+sandbox); 3 when another run is grading the same lab in the same workspace.
 
 Usage::
 
-    python -m optilab grade LAB SUBMISSIONS [--out DIR] [--timeout SECONDS] [--jobs N]
+    python -m optilab grade LAB SUBMISSIONS [--out DIR] [--timeout SECONDS] [--jobs N] [--no-sandbox]
     python -m optilab report LAB [--out DIR]
 """
 
@@ -43,6 +47,7 @@ defer_rfc3987_syntax()  # before nbformat imports jsonschema: saves about 1.5 s 
 
 from optilab.autograde.pipeline import GradingRun, StudentResult, grade_lab, report_lab  # noqa: E402
 from optilab.autograde.workspace import IN_PLACE, Busy  # noqa: E402
+from optilab.isolate import Unavailable  # noqa: E402
 
 __all__ = ["main", "report_main", "grade_lab", "report_lab", "GradingRun", "StudentResult", "Busy"]
 
@@ -61,9 +66,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds a cell may run before it is stopped (default: nbgrader_config.py)")
     parser.add_argument("--jobs", type=int, default=None,
                         help="worker processes (default: one more than the cores, at most 4)")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="grade without bubblewrap, in the plain kernel, with the grader's rights "
+                             "(every line of report.txt says so)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        run = grade_lab(args.lab, args.submissions, out=args.out, timeout=args.timeout, jobs=args.jobs)
+        run = grade_lab(args.lab, args.submissions, out=args.out, timeout=args.timeout, jobs=args.jobs,
+                        sandbox=not args.no_sandbox)
+    except Unavailable as error:
+        print(f"optilab grade: {error}\nTo grade anyway, without a sandbox (every line of the report will "
+              "say so): add --no-sandbox.", file=sys.stderr)
+        return 2
     except Busy as error:
         print(f"optilab grade: {error}", file=sys.stderr)
         return 3

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from optilab import kernel_polling
+from optilab import isolate, kernel_polling
 from optilab.autograde import audit, collect, release_cache, speedups, standing
 from optilab.autograde.course import course_root, load_config, make_api, resolve_lab
 from optilab.autograde.workspace import COPY, IN_PLACE, PRIVATE_UMASK, Workspace, grading_mode
@@ -73,14 +73,24 @@ class GradingRun:
     mode: str = COPY                     # :data:`~.workspace.COPY` or :data:`~.workspace.IN_PLACE`
     backup: Path | None = None           # the gradebook's copy made before this run
     standing: list[standing.Standing] = field(default_factory=list)  # the whole class, after the run
+    sandboxed: bool = True               # the notebooks ran in the sandboxed kernel
 
     @property
     def seconds_per_submission(self) -> float:
         return self.seconds / max(1, len(self.results))
 
 
-def workspace_overrides(workspace: Path | None, timeout: float | None) -> dict:
-    """Config overrides that put every nbgrader output of grading in ``workspace``."""
+#: The kernel of ``--no-sandbox`` runs: the course's plain Python kernel.
+PLAIN_KERNEL = "python3"
+#: What every report line of a ``--no-sandbox`` run says.
+UNSANDBOXED = "NOT SANDBOXED (--no-sandbox): the student's code ran with the grader's rights"
+
+
+def workspace_overrides(workspace: Path | None, timeout: float | None, *, sandbox: bool = True) -> dict:
+    """Config overrides that put every nbgrader output of grading in ``workspace``.
+
+    ``sandbox=False`` grades in the plain Python kernel instead of the sandboxed one.
+    """
     cd: dict = {}
     if workspace is None:
         cd["release_directory"] = os.path.join("grading", "release")
@@ -101,6 +111,8 @@ def workspace_overrides(workspace: Path | None, timeout: float | None) -> dict:
     overrides["GenerateFeedback"] = {"exporter_class": speedups.FeedbackExporter}
     if timeout is not None:
         overrides["Execute"]["timeout"] = int(max(1, round(timeout)))
+    if not sandbox:
+        overrides["Execute"]["kernel_name"] = PLAIN_KERNEL
     return overrides
 
 
@@ -219,7 +231,7 @@ def _failure_page(path: Path, lab: str, student: str, max_score: float, lines: l
 
 
 def grade_lab(lab: str, submissions: Path, *, out: Path | None = None, timeout: float | None = None,
-              jobs: int | None = None, root: Path | None = None,
+              jobs: int | None = None, root: Path | None = None, sandbox: bool = True,
               progress: Callable[[str], None] = print) -> GradingRun:
     """Grade every submission in ``submissions`` for ``lab``; see the module docstring.
 
@@ -237,6 +249,10 @@ def grade_lab(lab: str, submissions: Path, *, out: Path | None = None, timeout: 
     jobs : int, optional
         Worker processes (default: one more than the cores, at most 4: a worker waits for its
         kernel to start, so a third worker keeps two cores busy).
+    sandbox : bool
+        Run each notebook in the sandboxed kernel (bubblewrap; the default, and the only way to
+        trust a grade). False runs it in the plain kernel, with the grader's rights, and every
+        line of the report says so.
 
     Raises
     ------
@@ -244,6 +260,8 @@ def grade_lab(lab: str, submissions: Path, *, out: Path | None = None, timeout: 
         No such folder, no submissions, an unknown lab, or a folder that overlaps the workspace.
     optilab.autograde.workspace.Busy
         Another run is grading this lab in this workspace.
+    optilab.isolate.Unavailable
+        Bubblewrap cannot run here (the message says how to install it, or where to grade).
     """
     start = time.perf_counter()
     root = Path(root) if root else course_root()
@@ -253,7 +271,9 @@ def grade_lab(lab: str, submissions: Path, *, out: Path | None = None, timeout: 
         raise FileNotFoundError(f"{submissions} is not a folder: give the folder that holds one "
                                 "folder or zip per student, or the workspace's submitted/ folder")
     submissions = submissions.resolve()
-    config = load_config(root, **workspace_overrides(out, timeout))
+    config = load_config(root, **workspace_overrides(out, timeout, sandbox=sandbox))
+    if sandbox and config.Execute.kernel_name == isolate.KERNEL_NAME:
+        isolate.require()  # before anything is written: refuse, saying how to install bubblewrap
     api = make_api(config)
     coursedir = api.coursedir
     workspace = Workspace.of(coursedir, Path(out).resolve() if out else root / "grading")
@@ -371,8 +391,11 @@ def _grade(lab: str, found: list[collect.Submission], mode: str, submissions: Pa
         pool.join()
 
     ordered = [results[s] for s in sorted(results)]
+    if config.Execute.kernel_name != isolate.KERNEL_NAME:
+        for res in ordered:
+            res.notes.insert(0, UNSANDBOXED)
     run = GradingRun(lab, workspace.root, ordered, reports / "grades.csv", reports / "report.txt", 0.0,
-                     max_score, mode)
+                     max_score, mode, sandboxed=config.Execute.kernel_name == isolate.KERNEL_NAME)
     _remember_notes(reports / "notes.json", ordered)
     write_reports(run, coursedir, str(submissions))
     return run
@@ -426,6 +449,9 @@ def write_reports(run: GradingRun, coursedir, submissions: str = "") -> None:
         f"due date: {due:%Y-%m-%d %H:%M} UTC" if due else
         f"due date: none in the gradebook (set one with `.venv/bin/nbgrader db assignment add {lab} --duedate=...`)",
     ]
+    if submissions:
+        lines.append("sandbox: every notebook of this run ran in bubblewrap (the optilab-sandboxed kernel)"
+                     if run.sandboxed else f"sandbox: none. {UNSANDBOXED}")
     if run.backup:
         lines.append(f"gradebook backed up before this run to {run.backup}")
     lines += ["", f"{'student':<20} {'score':>11} {'pending':>8}  {'graded':<10} notes"]
