@@ -639,3 +639,15 @@ def test_nbgrader_autograde_of_a_hostile_submission_fails_only_itself(sandbox, t
     ws.submit("zoe", _student())
     assert ws.grade("killer")[0] is False
     assert ws.grade("zoe")[:2] == (True, FULL)
+
+
+def test_the_kernelspec_is_readable_by_every_user_of_a_shared_environment(tmp_path):
+    """Found on a hub: installed from a 700 temporary folder, the kernelspec was 700 too, and the
+    instructor's grading found "No such kernel named optilab-sandboxed" in the shared environment."""
+    import stat
+
+    from optilab.isolate.kernelspec import install
+
+    folder = Path(install(str(tmp_path)))
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    assert stat.S_IMODE((folder / "kernel.json").stat().st_mode) == 0o644

@@ -352,6 +352,11 @@ def main() -> int:
         "print('EXIT', r.returncode)\n", timeout=300)
     print("\n".join("    " + line for line in output.strip().splitlines()[-12:]))
     check(output.rstrip().endswith("EXIT 0"), f"grading failed:\n{output}")
+    if "0 for this attempt" in output:  # say why, before the scores' check fails
+        print(instructor.run(
+            "import pathlib\n"
+            f"for log in sorted(pathlib.Path({COURSE_DIR!r}, 'grading', 'reports', {LAB!r}, 'logs').glob('*.log')):\n"
+            "    print(log.name, log.read_text()[-3000:])\n"))
 
     step("instructor: autograded scores, as formgrader shows them")
     for user, auto in ((STUDENT_A, A_AUTO), (STUDENT_B, B_AUTO)):

@@ -106,6 +106,9 @@ fi
 "$work/env/bin/python" -m pip install --quiet "$work/src" -r "$here/requirements.txt" 2>&1 \
     | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 "$work/env/bin/python" -c 'import optilab, nbgrader, jupyterhub' || fail "the course's environment is incomplete"
+# The course's kernels, as `make setup` installs them: the plain one and the sandboxed one grading uses.
+"$work/env/bin/python" -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (optilab)" >/dev/null
+"$work/env/bin/python" -m optilab.isolate install >/dev/null
 runuser -u "${students[0]}" -- "$work/env/bin/python" -c 'import optilab' 2>/dev/null \
     || fail "a student cannot run $work/env/bin/python: $PYTHON lives where other users cannot enter
   (e.g. under /root). Set PYTHON to a system-wide Python >= 3.11, such as /usr/bin/python3."

@@ -46,5 +46,9 @@ def install(prefix: str | None = None) -> str:
     from jupyter_client.kernelspec import KernelSpecManager
 
     with tempfile.TemporaryDirectory() as folder:
+        # mkdtemp makes the folder 700, and the copy keeps that mode: readable by every user (a
+        # shared environment on a JupyterHub) only if opened up first.
+        Path(folder).chmod(0o755)
         (Path(folder) / "kernel.json").write_text(json.dumps(spec(), indent=1) + "\n", encoding="utf-8")
+        (Path(folder) / "kernel.json").chmod(0o644)
         return KernelSpecManager().install_kernel_spec(folder, KERNEL_NAME, prefix=prefix or sys.prefix)
