@@ -46,3 +46,21 @@ c.Execute.timeout = 30
 # A deleted test cell is put back from the gradebook and graded, instead of being left
 # ungraded for a human to notice.
 c.OverwriteCells.add_missing_cells = True
+
+# --- outside verdicts (begin) ---
+# Autograded test cells are scored by checks that run in the grader's own process, on plain
+# values asked from a separate process that runs the student's code (optilab.grading.verdicts):
+# the verdict goes into the cell's outputs right after the kernel has run, before nbgrader
+# saves the grades, so every way of autograding (make grade, nbgrader autograde, formgrader)
+# scores the same verdict and the feedback shows it. Otherwise nbgrader's own list.
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.Execute",
+    "optilab.grading.verdicts.OutsideVerdicts",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+# --- outside verdicts (end) ---
