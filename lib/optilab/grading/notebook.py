@@ -203,7 +203,7 @@ class StudentNotebook:
     def __init__(self, cells: list[tuple[int, str]], folder: str | os.PathLike, *, cell_seconds: float = 30.0,
                  memory: int = 3 * 2**30, command: list[str] | None = None):
         self.folder = Path(folder).resolve()
-        self.cells = [(int(i), str(s)) for i, s in cells]
+        self.cells = [(int(i), s if isinstance(s, str) else "".join(s)) for i, s in cells]
         self.cell_seconds = float(cell_seconds)
         self.memory = int(memory)
         self.command = command or notebook_command(memory=self.memory)

@@ -1,0 +1,328 @@
+"""Autograded test cells are decided in the grader's process, not in the student's kernel.
+
+Hostile submissions forge what the kernel sees — they replace ``optilab.grading.hidden``, the
+hidden suites' helpers, NumPy's comparisons, builtins, or the library that experiment numbers
+are recomputed with — and are graded through ``make grade`` (:func:`optilab.autograde.grade_lab`)
+and through plain nbgrader (its Python API with the course's ``nbgrader_config.py``). Each gets
+exactly what its own work earns; the expected scores are worked out by hand from the labs'
+points (see each case), and the same notebooks without the forging lines are shown to earn the
+same. The labs' solutions get every autograded point.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from optilab.grading import student_process as wire
+from optilab.grading.labs import checks_for
+from optilab.grading.notebook import Library, Opaque, ProcessGone, Ref, StudentNotebook
+from optilab.grading.verdicts import NOTE, _is_test_cell, judge, tampering_notes
+
+ROOT = Path(__file__).resolve().parents[1]
+LABS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and p.name.startswith("lab"))
+
+
+def _solution(lab: str) -> nbformat.NotebookNode:
+    return nbformat.read(ROOT / "solutions" / lab / f"{lab}.ipynb", as_version=4)
+
+
+def _cells(nb) -> tuple[list, list]:
+    cells = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code" and not _is_test_cell(c)]
+    tests = [(i, c.metadata.nbgrader["grade_id"]) for i, c in enumerate(nb.cells) if _is_test_cell(c)]
+    return cells, tests
+
+
+def _student(lab: str, answers: dict[str, str] | None = None) -> dict:
+    """The released notebook filled with the instructor's answers, then ``answers`` (by cell id)."""
+    solution = json.loads((ROOT / "solutions" / lab / f"{lab}.ipynb").read_text(encoding="utf-8"))
+    given = {c["id"]: c["source"] for c in solution["cells"]
+             if c["metadata"].get("nbgrader", {}).get("solution") and c["cell_type"] == "code"}
+    given.update(answers or {})
+    nb = json.loads((ROOT / "labs" / lab / f"{lab}.ipynb").read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell["id"] in given:
+            cell["source"] = given[cell["id"]]
+    return nb
+
+
+def _judge(nb: dict, folder: Path, lab: str, seconds: float = 20) -> dict[str, tuple]:
+    node = nbformat.from_dict(nb)
+    cells, tests = _cells(node)
+    verdicts = judge(cells, tests, checks_for(lab), str(folder), cell_seconds=seconds)
+    return {gid: verdicts[i] for i, gid in tests}
+
+
+# --------------------------------------------------------------------------- the checks themselves
+@pytest.mark.parametrize("lab", LABS)
+def test_every_test_cell_of_every_lab_has_a_check(lab):
+    _, tests = _cells(_solution(lab))
+    assert tests, f"{lab} has no autograded test cells"
+    assert {gid for _, gid in tests} == set(checks_for(lab)), "checks and test cells differ"
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_every_solution_passes_every_check(lab, tmp_path):
+    verdicts = _judge(json.loads((ROOT / "solutions" / lab / f"{lab}.ipynb").read_text()), tmp_path, lab)
+    failed = {gid: v[2] for gid, v in verdicts.items() if not v[0]}
+    assert not failed
+
+
+def test_released_lab_without_answers_fails_every_check(tmp_path):
+    nb = json.loads((ROOT / "labs" / LABS[0] / f"{LABS[0]}.ipynb").read_text())
+    verdicts = _judge(nb, tmp_path, LABS[0])
+    assert verdicts and not any(v[0] for v in verdicts.values())
+    assert "NotImplementedError" in verdicts["test-sgd-first-step"][2] or \
+        "not written yet" in verdicts["test-sgd-first-step"][2]
+
+
+def test_the_config_puts_the_verdicts_right_after_execute():
+    from nbgrader.converters import Autograde
+    from traitlets.config.loader import PyFileConfigLoader
+    from traitlets.utils.importstring import import_item
+
+    from optilab.grading.verdicts import OutsideVerdicts
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    configured = [import_item(name) for name in config.Autograde.autograde_preprocessors]
+    default = Autograde.class_traits()["autograde_preprocessors"].default()
+    assert configured == default[:1] + [OutsideVerdicts] + default[1:]
+
+
+# --------------------------------------------------------------------------- the student's process
+def _notebook(tmp_path: Path, *sources: str, seconds: float = 10) -> StudentNotebook:
+    return StudentNotebook(list(enumerate(["import numpy as np", *sources])), tmp_path, cell_seconds=seconds)
+
+
+def test_plain_values_travel_and_other_objects_only_name_their_type(tmp_path):
+    with _notebook(tmp_path, "x = {'a': [1, 2.5, None, 'text', (np.arange(3), np.float32(2))], 3.5: True}\n"
+                             "f = lambda: 1\ndef gen(n):\n    yield from range(n)\nclass Box: pass\nbox = Box()") as nb:
+        x = nb.get("x")
+        assert x["a"][:4] == [1, 2.5, None, "text"] and x[3.5] is True
+        assert np.array_equal(x["a"][4][0], np.arange(3)) and x["a"][4][1].dtype == np.float32
+        assert isinstance(nb.get("f"), Opaque) and repr(nb.get("f")) == "<a function>"
+        assert isinstance(nb.call("gen", 3), Opaque)
+        assert nb.call("gen", 3, listed=True) == [0, 1, 2]
+        assert repr(nb.get("box")) == "<a Box>"
+
+
+def test_calls_take_the_notebooks_own_objects_and_library_objects(tmp_path):
+    with _notebook(tmp_path, "def twice(f, x):\n    return f(f(x))\ndef inc(x):\n    return x + 1\n"
+                             "def limit(problem):\n    return 2 / max(problem.eigenvalues)") as nb:
+        assert nb.call("twice", Ref("inc"), 1) == 3
+        assert nb.call("limit", Library("problems.quadratic", eigenvalues=(1.0, 50.0))) == 2 / 50
+
+
+def test_a_cell_that_fails_stops_there_and_the_next_cell_runs(tmp_path):
+    with _notebook(tmp_path, "a = 1\nraise ValueError('no')\nb = 2", "%matplotlib inline\nc = 3", "d = 4") as nb:
+        assert nb.get("a") == 1 and nb.get("c") == 3 and nb.get("d") == 4
+        with pytest.raises(Exception, match="'b' is not defined"):
+            nb.get("b")
+        assert not nb.outcomes[1]["ok"] and nb.outcomes[1]["error"]["type"] == "ValueError"
+        assert nb.outcomes[2]["ok"] and nb.outcomes[3]["ok"]
+
+
+def test_an_endless_cell_is_interrupted_and_the_next_cell_runs(tmp_path):
+    with _notebook(tmp_path, "while True:\n    pass", "after = 1", seconds=1) as nb:
+        assert nb.get("after") == 1
+        assert nb.outcomes[1]["error"]["type"] == "KeyboardInterrupt"
+
+
+def test_a_request_out_of_time_stops_the_process_and_later_requests_fail(tmp_path):
+    with _notebook(tmp_path, "def spin():\n    while True:\n        pass\nx = 1", seconds=30) as nb:
+        with nb.limit(1, "This test cell"), pytest.raises(ProcessGone, match="did not finish within 1 s"):
+            nb.call("spin")
+        with pytest.raises(ProcessGone, match="did not finish within 1 s"):
+            nb.get("x")
+
+
+def test_a_process_that_exits_fails_the_request_and_the_later_ones(tmp_path):
+    with _notebook(tmp_path, "import os\ndef bye():\n    os._exit(3)\nx = 1") as nb:
+        with pytest.raises(ProcessGone, match="exit status 3"):
+            nb.call("bye")
+        with pytest.raises(ProcessGone):
+            nb.get("x")
+
+
+def test_memory_is_limited(tmp_path):
+    with StudentNotebook([(0, "import numpy as np\ndef big():\n    return np.ones(2**34).sum()")], tmp_path,
+                         memory=2**31) as nb:
+        with pytest.raises(MemoryError):
+            nb.call("big")
+
+
+def test_the_wire_refuses_what_is_not_plain():
+    blobs: list[bytes] = []
+    desc = wire.encode_plain({"k": [1, (2, "x")]}, blobs)
+    assert wire.decode_plain(desc, blobs) == {"k": [1, (2, "x")]}
+    with pytest.raises(wire.WireError):
+        wire.decode_plain({"t": "map", "items": [[{"t": "list", "items": []}, {"t": "none"}]]}, [])
+    with pytest.raises(wire.WireError):
+        wire.decode_plain({"t": "pickle", "v": "..."}, [])
+    deep: dict = {"t": "none"}
+    for _ in range(wire.MAX_DEPTH + 2):
+        deep = {"t": "list", "items": [deep]}
+    with pytest.raises(wire.WireError):
+        wire.decode_plain(deep, [])
+
+
+# --------------------------------------------------------------------------- hostile notebooks
+LAB1, LAB3, LAB4 = "lab01_gradient_descent", "lab03_adagrad_rmsprop", "lab04_adam_adamw"
+
+# Lab 4: rules adam and adamw (6 points each, in four cells), test-bias-correction (2), test-decay (2).
+LAB4_RULES, LAB4_HELPERS = 12, 4
+_IDENTITY = ("def {name}(param, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8{extra}):\n"
+             "    t = state.get('t', 0) + 1\n"
+             "    return param.copy(), {{'t': t, 'm': np.zeros_like(param), 'v': np.zeros_like(param)}}\n")
+FORGE_HIDDEN = "import optilab.grading\noptilab.grading.hidden = lambda *a, **k: None\n"
+# Rules that return param unchanged earn none of a rule's groups: one step must move param
+# (first-step, many-steps, conventions) and the default hyperparameters must give the
+# contract's step (contract). The helpers are the instructor's: 4 points.
+LAB4_FORGED = {
+    "adam-answer": FORGE_HIDDEN + _IDENTITY.format(name="adam", extra=""),
+    "adamw-answer": _IDENTITY.format(name="adamw", extra=", weight_decay=1e-2"),
+}
+# Right rules (12 points); wrong helpers (0 of 4) made to look right to the kernel's asserts by
+# replacing NumPy's comparisons and a builtin.
+LAB4_PATCHED = {
+    "adam-uncorrected-answer": (
+        "import builtins\nbuiltins.all = lambda iterable: True\n"
+        "np.allclose = lambda *a, **k: True\nnp.isclose = lambda *a, **k: True\n"
+        "def adam_uncorrected(param, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):\n"
+        "    return param.copy(), {'t': state.get('t', 0) + 1, 'm': grad, 'v': grad}\n"),
+    "first-steps-answer": "def first_steps(rule, n):\n    return np.zeros(n)\n",
+    "adam-l2-answer": "def adam_l2(param, grad, state, **hyper):\n    return param.copy(), {}\n",
+    "after-decay-answer": "def after_decay(rule, weight_decay):\n    return 0.5\n",
+}
+
+# Lab 1: sgd's three cells (1 point each), minibatches (2 + 1), the stability cell (2).
+# An sgd that returns param unchanged earns none of sgd's groups; the helpers earn their 5.
+LAB1_FORGED = {
+    "sgd-answer": ("import optilab.grading.runner, sys\n"
+                   "optilab.grading.runner.run_tests = lambda *a, **k: []\n"
+                   "sys.modules['optilab.grading'].hidden = lambda *a, **k: None\n"
+                   "def sgd(param, grad, state, *, lr=1e-2):\n    return param.copy(), {}\n"),
+}
+
+# Lab 3: rules adagrad and rmsprop (6 points each), test-best-final-loss (1), test-adaptive-wins (2).
+# The experiment's numbers are made up, and the library is patched so that the kernel's
+# recomputation agrees with them: 0 of those 3 points.
+LAB3_PRECOMPUTED = {
+    "best-final-loss-answer": (
+        "class _Fake:\n    diverged = False\n    def __init__(self, loss):\n        self.train_loss = [loss]\n"
+        "training.train = lambda rule, *a, **k: _Fake(1.0 if rule == 'sgd' else 0.01)\n"
+        "def best_final_loss(rule, lrs):\n    return 0.01, (1.0 if rule == 'sgd' else 0.01)\n"),
+    "results-answer": ("results = {'sgd': (float(lrs[2]), 1.0), 'adagrad': (float(lrs[2]), 0.01),\n"
+                       "           'rmsprop': (float(lrs[2]), 0.01)}\n"),
+}
+
+HOSTILE = {  # lab -> student -> (answers, autograded points by hand, cells the kernel passed wrongly)
+    LAB4: {
+        "ada_honest": ({}, LAB4_RULES + LAB4_HELPERS, []),
+        "fox_forged": (LAB4_FORGED, LAB4_HELPERS, [f"test-{r}-{g}" for r in ("adam", "adamw")
+                                                   for g in ("first-step", "many-steps", "conventions", "contract")]),
+        "pat_patched": (LAB4_PATCHED, LAB4_RULES, ["test-bias-correction", "test-decay"]),
+    },
+    LAB1: {
+        "ada_honest": ({}, 8, []),
+        "run_forged": (LAB1_FORGED, 5, ["test-sgd-first-step", "test-sgd-many-steps", "test-sgd-contract"]),
+    },
+    LAB3: {
+        "ada_honest": ({}, 15, []),
+        "pre_computed": (LAB3_PRECOMPUTED, 12, ["test-best-final-loss", "test-adaptive-wins"]),
+    },
+}
+
+
+def _without_forging(answers: dict[str, str]) -> dict[str, str]:
+    """The same answers without the lines that patch anything (what the work itself earns)."""
+    out = {}
+    for key, source in answers.items():
+        lines = [line for line in source.splitlines()
+                 if not any(s in line for s in ("optilab.grading", "builtins", "np.allclose", "np.isclose",
+                                                "training.train =", "sys.modules"))]
+        out[key] = "\n".join(lines) + "\n"
+    return out
+
+
+@pytest.mark.parametrize("lab,student", [(lab, s) for lab, cases in HOSTILE.items() for s in cases
+                                         if s != "ada_honest"])
+def test_a_forged_notebook_earns_what_the_same_work_earns_unforged(lab, student, tmp_path):
+    answers, expected, _ = HOSTILE[lab][student]
+    points = {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader["points"]
+              for c in _solution(lab).cells if _is_test_cell(c)}
+    scores = []
+    for version in (answers, _without_forging(answers)):
+        verdicts = _judge(_student(lab, version), tmp_path, lab)
+        scores.append(sum(points[g] for g, v in verdicts.items() if v[0]))
+    assert scores == [expected, expected]
+
+
+# --------------------------------------------------------------------------- through nbgrader
+def _export(root: Path, lab: str) -> Path:
+    for student, (answers, _, _) in HOSTILE[lab].items():
+        folder = root / student
+        folder.mkdir(parents=True)
+        (folder / f"{lab}.ipynb").write_text(json.dumps(_student(lab, answers)), encoding="utf-8")
+    return root
+
+
+def _scores_from_csv(path: Path) -> dict[str, float]:
+    with open(path, newline="") as f:
+        return {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(f)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lab", [LAB1, LAB3, LAB4])
+def test_make_grade_scores_the_outside_verdicts(lab, tmp_path):
+    from optilab.autograde import grade_lab
+
+    out = tmp_path / "ws"
+    grade_lab(lab, _export(tmp_path / "export", lab), out=out, timeout=20)
+    scores = _scores_from_csv(out / "reports" / lab / "grades.csv")
+    assert scores == {s: float(case[1]) for s, case in HOSTILE[lab].items()}
+    for student, (_, _, kernel_fooled) in HOSTILE[lab].items():
+        notebook = out / "autograded" / student / lab / f"{lab}.ipynb"
+        notes = tampering_notes(notebook)
+        assert notes == [NOTE.format(cell=c, kernel="pass", grader="fail") for c in kernel_fooled]
+        page = (out / "feedback" / student / lab / f"{lab}.html").read_text(encoding="utf-8")
+        nb = json.loads(notebook.read_text(encoding="utf-8"))
+        for cell in nb["cells"]:
+            record = cell["metadata"].get("optilab")
+            if record and record["verdict"] == "fail":
+                first = record["message"].splitlines()[0]
+                assert any(part in page for part in (first[:40], first[:40].replace("'", "&#39;"))), first
+
+
+@pytest.mark.slow
+def test_plain_nbgrader_autograde_scores_the_outside_verdicts(tmp_path):
+    """nbgrader's own API, configured only by the course's nbgrader_config.py."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    lab = LAB4
+    course = tmp_path / "course"
+    shutil.copytree(ROOT / "solutions" / lab, course / "solutions" / lab)
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    for student, (answers, _, _) in HOSTILE[lab].items():
+        folder = course / "grading" / "submitted" / student / lab
+        folder.mkdir(parents=True)
+        (folder / f"{lab}.ipynb").write_text(json.dumps(_student(lab, answers)), encoding="utf-8")
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    assert api.generate_assignment(lab)["success"]
+    for student in HOSTILE[lab]:
+        result = api.autograde(lab, student)
+        assert result["success"], result.get("error")
+    from nbgrader.api import Gradebook
+
+    with Gradebook(config.CourseDirectory.db_url) as gb:
+        scores = {s: gb.find_submission(lab, s).score for s in HOSTILE[lab]}
+    assert scores == {s: float(case[1]) for s, case in HOSTILE[lab].items()}
