@@ -326,3 +326,34 @@ def test_plain_nbgrader_autograde_scores_the_outside_verdicts(tmp_path):
     with Gradebook(config.CourseDirectory.db_url) as gb:
         scores = {s: gb.find_submission(lab, s).score for s in HOSTILE[lab]}
     assert scores == {s: float(case[1]) for s, case in HOSTILE[lab].items()}
+
+
+# --------------------------------------------------------------------------- the checks' copy of each lab's setup
+def _same(a, b) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return set(a) == set(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b) and \
+            not all(isinstance(x, (int, float)) for x in list(a) + list(b)):
+        return all(_same(x, y) for x, y in zip(a, b))
+    return np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_the_checks_use_each_labs_own_settings_and_data(tmp_path):
+    """The checks compute expected values from their copy of each lab's setup cells: the same
+    grids, tolerances and data as the solution's notebook holds after it ran."""
+    from optilab.grading.labs import lab01, lab02, lab03, lab05
+
+    expected = {
+        "lab01_gradient_descent": {("lrs",): lab01.LRS, ("theory",): lab01.LIMIT},
+        "lab02_momentum_nesterov": {("tol",): lab02.TOL, ("gd_lrs",): lab02.GD_LRS, ("momentum_lrs",): lab02.MOMENTUM_LRS,
+                                    ("mus",): lab02.MUS, ("kappa",): lab02.KAPPA},
+        "lab03_adagrad_rmsprop": {("lrs",): lab03.LRS, ("split", ".X_train"): lab03._setup()[1].X_train,
+                                  ("split", ".y_train"): lab03._setup()[1].y_train},
+        "lab05_experiment": {("EPOCHS",): lab05.EPOCHS, ("LRS",): lab05.LRS, ("lrs",): lab05.SWEEP,
+                             ("cancer",): lab05._setup()[1]},
+    }
+    for lab, values in expected.items():
+        cells, _ = _cells(_solution(lab))
+        with StudentNotebook(cells, tmp_path) as nb:
+            for path, value in values.items():
+                assert _same(nb.get(*path), value), (lab, path)

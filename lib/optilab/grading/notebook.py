@@ -47,13 +47,16 @@ from optilab.grading import student_process as wire
 __all__ = ["StudentNotebook", "Ref", "Reference", "Library", "Opaque", "ProcessGone", "notebook_command"]
 
 
-def notebook_command(*, memory: int) -> list[str]:
-    """The command that starts the student's process for a notebook (run in the notebook's folder).
+def notebook_command(folder: Path, *, memory: int) -> list[str]:
+    """The command that starts the student's process for the notebook in ``folder``.
 
-    It speaks the wire on its stdin and stdout; what the student's code prints goes to its
-    stderr. It sets its own limits (``memory``: address space in bytes, file size, no core
-    dumps) before it runs any cell.
+    It is started with ``folder`` as its working directory (as nbgrader's kernel is: the
+    submission's autograded copy), speaks the wire on its stdin and stdout, and what the
+    student's code prints goes to its stderr. It sets its own limits (``memory``: address space
+    in bytes, file size, no core dumps) before it runs any cell. This is the one place to wrap
+    it in a sandbox.
     """
+    del folder  # the working directory is set by whoever starts it; a sandbox needs to know it
     return [sys.executable, "-P", str(sandbox._STUDENT_PROCESS), "--notebook", str(int(memory))]
 
 
@@ -206,7 +209,7 @@ class StudentNotebook:
         self.cells = [(int(i), s if isinstance(s, str) else "".join(s)) for i, s in cells]
         self.cell_seconds = float(cell_seconds)
         self.memory = int(memory)
-        self.command = command or notebook_command(memory=self.memory)
+        self.command = command or notebook_command(self.folder, memory=self.memory)
         self.gone: str | None = None
         self.outcomes: dict[int, dict] = {}
         self._limit: tuple[float, float, str] | None = None
