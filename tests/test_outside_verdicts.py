@@ -287,6 +287,12 @@ def test_make_grade_scores_the_outside_verdicts(lab, tmp_path):
     grade_lab(lab, _export(tmp_path / "export", lab), out=out, timeout=20)
     scores = _scores_from_csv(out / "reports" / lab / "grades.csv")
     assert scores == {s: float(case[1]) for s, case in HOSTILE[lab].items()}
+    report = (out / "reports" / lab / "report.txt").read_text(encoding="utf-8")
+    for student, (_, _, kernel_fooled) in HOSTILE[lab].items():
+        line = next(line for line in report.splitlines() if student in line)
+        for cell in kernel_fooled:
+            assert NOTE.format(cell=cell, kernel="pass", grader="fail") in line, line
+        assert ("tampering suspected" in line) == bool(kernel_fooled), line
     for student, (_, _, kernel_fooled) in HOSTILE[lab].items():
         notebook = out / "autograded" / student / lab / f"{lab}.ipynb"
         notes = tampering_notes(notebook)
@@ -357,3 +363,15 @@ def test_the_checks_use_each_labs_own_settings_and_data(tmp_path):
         with StudentNotebook(cells, tmp_path) as nb:
             for path, value in values.items():
                 assert _same(nb.get(*path), value), (lab, path)
+
+
+def test_a_check_out_of_time_fails_its_cell_and_the_cells_after_it(tmp_path):
+    """first_steps never ends on the grader's 20 steps: test-bias-correction runs out of time, the
+    process is stopped, and test-decay (after it) fails saying so; the rules' cells before keep
+    their verdicts (12 points)."""
+    endless = ("def first_steps(rule, n):\n    while n == 20:\n        pass\n"
+               "    return np.full(n, 1e-3)\n")
+    verdicts = _judge(_student(LAB4, {"first-steps-answer": endless}), tmp_path, LAB4, seconds=3)
+    assert not verdicts["test-bias-correction"][0] and "did not finish within 3 s" in verdicts["test-bias-correction"][2]
+    assert not verdicts["test-decay"][0] and "did not finish within 3 s" in verdicts["test-decay"][2]
+    assert all(v[0] for gid, v in verdicts.items() if gid.startswith(("test-adam-", "test-adamw-")))
