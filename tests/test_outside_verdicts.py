@@ -375,3 +375,8 @@ def test_a_check_out_of_time_fails_its_cell_and_the_cells_after_it(tmp_path):
     assert not verdicts["test-bias-correction"][0] and "did not finish within 3 s" in verdicts["test-bias-correction"][2]
     assert not verdicts["test-decay"][0] and "did not finish within 3 s" in verdicts["test-decay"][2]
     assert all(v[0] for gid, v in verdicts.items() if gid.startswith(("test-adam-", "test-adamw-")))
+
+
+def test_a_notebook_that_prints_a_lot_still_answers(tmp_path):
+    with _notebook(tmp_path, "for _ in range(2000):\n    print('x' * 50_000)\ny = 2") as nb:
+        assert nb.get("y") == 2

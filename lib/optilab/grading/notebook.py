@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -215,8 +215,9 @@ class StudentNotebook:
         self._limit: tuple[float, float, str] | None = None
         self._process: sandbox._Process | None = None
         self._seq = 0
-        self._tmp = tempfile.TemporaryDirectory(prefix="optilab-notebook-")
-        self._output = open(Path(self._tmp.name) / "output.txt", "wb")
+        # What the student's code prints is not kept: nbgrader's kernel shows it in the feedback,
+        # and a notebook that prints a lot must not reach the process's file size limit.
+        self._output = subprocess.DEVNULL
         # no limit for the whole run: each request has its own deadline (see limit())
         self.deadline = float("inf")
 
@@ -270,24 +271,12 @@ class StudentNotebook:
         if self._process is not None:
             self._process.stop()
             self._process = None
-        with contextlib.suppress(OSError):
-            self._output.close()
-        self._tmp.cleanup()
 
     def __enter__(self) -> "StudentNotebook":
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-    def printed(self) -> str:
-        """What the student's code printed so far (the last 20 000 characters)."""
-        with contextlib.suppress(OSError):
-            self._output.flush()
-        try:
-            return (Path(self._tmp.name) / "output.txt").read_bytes()[-20000:].decode("utf-8", "replace")
-        except OSError:
-            return ""
 
     # -- time
     @contextlib.contextmanager
