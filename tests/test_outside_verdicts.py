@@ -12,6 +12,7 @@ same. The labs' solutions get every autograded point.
 from __future__ import annotations
 
 import csv
+import html
 import json
 import shutil
 from pathlib import Path
@@ -222,7 +223,40 @@ LAB3_PRECOMPUTED = {
                        "           'rmsprop': (float(lrs[2]), 0.01)}\n"),
 }
 
+# Lab 2: rules momentum and nesterov (6 points each), test-steps-needed (1), test-best-settings (2).
+# Values that are equal to everything (and hash like the grid's keys) pass the kernel's asserts;
+# across the wire they are objects of the student's that compare equal to nothing: 0 of 3.
+LAB2, LAB5 = "lab02_momentum_nesterov", "lab05_experiment"
+_EVERYTHING = ("class Everything:\n    def __init__(self, like=0.0):\n        self.like = like\n"
+               "    def __eq__(self, other):\n        return True\n    def __ne__(self, other):\n        return False\n"
+               "    def __hash__(self):\n        return hash(self.like)\n"
+               "    def __truediv__(self, other):\n        return 100.0\n")
+LAB2_EVERYTHING = {
+    "steps-needed-answer": _EVERYTHING + ("def steps_needed(rule, lr, max_steps, **hyperparameters):\n"
+                                          "    return None if lr == 0.005 else Everything()\n"),
+    "tuning-answer": ("best_gd = (Everything(0.0198), Everything())\n"
+                      "best_momentum = (Everything(0.033), Everything(0.8), Everything())\n"),
+}
+# Lab 5: test-reference-curves (1), test-your-curves (2), test-sensitivity (3). Made-up histories
+# and sweep, with training.train patched so that the kernel's recomputation agrees: 0 of 6.
+LAB5_MADE_UP = {
+    "curves-answer": ("class _Fake:\n    diverged = False\n    train_loss = test_loss = [1.0]\n"
+                      "training.train = lambda *a, **k: _Fake()\n"
+                      "histories = {f'{who} {name}': _Fake() for who in ('your', 'reference')\n"
+                      "             for name in ('sgd', 'momentum', 'adam')}\n"),
+    "sensitivity-answer": ("sensitivity = {name: {lr: 1.0 for lr in lrs} for name in ('sgd', 'momentum', 'adam')}\n"
+                           "best_lr = {name: lrs[0] for name in sensitivity}\n"),
+}
+
 HOSTILE = {  # lab -> student -> (answers, autograded points by hand, cells the kernel passed wrongly)
+    LAB2: {
+        "ada_honest": ({}, 15, []),
+        "eve_everything": (LAB2_EVERYTHING, 12, ["test-steps-needed", "test-best-settings"]),
+    },
+    LAB5: {
+        "ada_honest": ({}, 6, []),
+        "mo_made_up": (LAB5_MADE_UP, 0, ["test-reference-curves", "test-your-curves", "test-sensitivity"]),
+    },
     LAB4: {
         "ada_honest": ({}, LAB4_RULES + LAB4_HELPERS, []),
         "fox_forged": (LAB4_FORGED, LAB4_HELPERS, [f"test-{r}-{g}" for r in ("adam", "adamw")
@@ -279,7 +313,7 @@ def _scores_from_csv(path: Path) -> dict[str, float]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lab", [LAB1, LAB3, LAB4])
+@pytest.mark.parametrize("lab", [LAB1, LAB2, LAB3, LAB4, LAB5])
 def test_make_grade_scores_the_outside_verdicts(lab, tmp_path):
     from optilab.autograde import grade_lab
 
@@ -297,13 +331,13 @@ def test_make_grade_scores_the_outside_verdicts(lab, tmp_path):
         notebook = out / "autograded" / student / lab / f"{lab}.ipynb"
         notes = tampering_notes(notebook)
         assert notes == [NOTE.format(cell=c, kernel="pass", grader="fail") for c in kernel_fooled]
-        page = (out / "feedback" / student / lab / f"{lab}.html").read_text(encoding="utf-8")
+        page = html.unescape((out / "feedback" / student / lab / f"{lab}.html").read_text(encoding="utf-8"))
         nb = json.loads(notebook.read_text(encoding="utf-8"))
         for cell in nb["cells"]:
             record = cell["metadata"].get("optilab")
             if record and record["verdict"] == "fail":
                 first = record["message"].splitlines()[0]
-                assert any(part in page for part in (first[:40], first[:40].replace("'", "&#39;"))), first
+                assert first in page, first
 
 
 @pytest.mark.slow
