@@ -414,3 +414,63 @@ def test_a_check_out_of_time_fails_its_cell_and_the_cells_after_it(tmp_path):
 def test_a_notebook_that_prints_a_lot_still_answers(tmp_path):
     with _notebook(tmp_path, "for _ in range(2000):\n    print('x' * 50_000)\ny = 2") as nb:
         assert nb.get("y") == 2
+
+
+# --------------------------------------------------------------------------- a class of honest work
+def _catalogue_sources(rules: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    """student -> (rule, answer cell source): each buggy or unusual-but-correct rule of the
+    grader's catalogue (written as students write them), defined under the rule's name."""
+    import inspect
+
+    from tests.grader import buggy_rules, correct_rules  # noqa: F401 (they register the cases)
+    from tests.grader.cases import BUGGY, CORRECT
+
+    out = {}
+    for case in BUGGY + CORRECT:
+        if case.rule not in rules:
+            continue
+        module = inspect.getmodule(case.func)
+        helpers = "".join(inspect.getsource(obj) + "\n" for name, obj in vars(module).items()
+                          if name.startswith("_") and inspect.isfunction(obj) and obj.__module__ == module.__name__
+                          and name in inspect.getsource(case.func))
+        imports = "".join(line + "\n" for line in inspect.getsource(module).splitlines()
+                          if line.startswith(("import ", "from ")) and not line.startswith(("from .", "from __future__")))
+        source = imports + helpers + inspect.getsource(case.func) + f"\n{case.rule} = {case.func.__name__}\n"
+        source = "\n".join(line for line in source.splitlines() if not line.startswith("@"))
+        out[case.id.replace("-", "_")[:60]] = (case.rule, source, case in CORRECT)
+    return out
+
+
+#: Autograded points of each lab (its test cells' points): lab 1 3 + 3 + 2; labs 2 to 4 two rules
+#: of 6 and 3 or 4 for the rest; lab 5 1 + 2 + 3.
+FULL_MARKS = {LAB1: 8, LAB2: 15, "lab03_adagrad_rmsprop": 15, LAB4: 16, LAB5: 6}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lab,rules", [(LAB1, ("sgd",)), (LAB2, ("momentum", "nesterov")),
+                                       ("lab03_adagrad_rmsprop", ("adagrad", "rmsprop")), (LAB4, ("adam", "adamw"))])
+def test_a_class_of_honest_work_gets_the_kernels_verdict_on_every_cell(lab, rules, tmp_path):
+    """Rules with one known mistake each, and correct rules written in unusual ways: for every
+    test cell of every student, the kernel's result and the grader's verdict agree, so the
+    class gets the grades in-kernel grading gave it."""
+    export = tmp_path / "export"
+    students = _catalogue_sources(rules)
+    assert len(students) >= 5
+    for student, (rule, source, _) in students.items():
+        folder = export / student
+        folder.mkdir(parents=True)
+        nb = _student(lab, {f"{rule}-answer": source})
+        (folder / f"{lab}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    from optilab.autograde import grade_lab
+
+    out = tmp_path / "ws"
+    grade_lab(lab, export, out=out, timeout=20)
+    disagreements = {s: tampering_notes(out / "autograded" / s / lab / f"{lab}.ipynb") for s in students}
+    assert {s: n for s, n in disagreements.items() if n} == {}
+    scores = _scores_from_csv(out / "reports" / lab / "grades.csv")
+    assert all(scores[s] < FULL_MARKS[lab] for s, case in students.items() if not case[2])
+    for student, (rule, _, correct) in students.items():  # the rule's own cells: all pass, or not
+        nb = json.loads((out / "autograded" / student / lab / f"{lab}.ipynb").read_text(encoding="utf-8"))
+        verdicts = [c["metadata"]["optilab"]["verdict"] for c in nb["cells"]
+                    if c["metadata"].get("nbgrader", {}).get("grade_id", "").startswith(f"test-{rule}-")]
+        assert len(verdicts) in (3, 4) and (set(verdicts) == {"pass"}) == correct, (student, verdicts)
