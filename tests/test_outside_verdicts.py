@@ -211,6 +211,14 @@ LAB1_FORGED = {
                    "def sgd(param, grad, state, *, lr=1e-2):\n    return param.copy(), {}\n"),
 }
 
+# The same sgd, with an IPython input transformer that empties every cell holding hidden tests
+# before the kernel runs it: the kernel passes all six test cells, the sgd earns none of its 3.
+LAB1_TRANSFORMED = {
+    "sgd-answer": ("get_ipython().input_transformers_post.append(\n"
+                   "    lambda lines: ['pass\\n'] if any('HIDDEN TESTS' in line for line in lines) else lines)\n"
+                   "def sgd(param, grad, state, *, lr=1e-2):\n    return param.copy(), {}\n"),
+}
+
 # Lab 3: rules adagrad and rmsprop (6 points each), test-best-final-loss (1), test-adaptive-wins (2).
 # The experiment's numbers are made up, and the library is patched so that the kernel's
 # recomputation agrees with them: 0 of those 3 points.
@@ -266,6 +274,7 @@ HOSTILE = {  # lab -> student -> (answers, autograded points by hand, cells the 
     LAB1: {
         "ada_honest": ({}, 8, []),
         "run_forged": (LAB1_FORGED, 5, ["test-sgd-first-step", "test-sgd-many-steps", "test-sgd-contract"]),
+        "tia_transformed": (LAB1_TRANSFORMED, 5, ["test-sgd-first-step", "test-sgd-many-steps", "test-sgd-contract"]),
     },
     LAB3: {
         "ada_honest": ({}, 15, []),
@@ -280,7 +289,8 @@ def _without_forging(answers: dict[str, str]) -> dict[str, str]:
     for key, source in answers.items():
         lines = [line for line in source.splitlines()
                  if not any(s in line for s in ("optilab.grading", "builtins", "np.allclose", "np.isclose",
-                                                "training.train =", "sys.modules"))]
+                                                "training.train =", "sys.modules", "get_ipython",
+                                                "lambda lines"))]
         out[key] = "\n".join(lines) + "\n"
     return out
 

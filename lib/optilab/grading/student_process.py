@@ -616,12 +616,22 @@ LIBRARY = {"problems.quadratic", "problems.rosenbrock"}
 
 
 class _IPythonStub:
-    """``get_ipython()`` for a cell that used a magic: magics and shell commands do nothing here."""
+    """What ``get_ipython()`` gives here: there is no IPython shell, so magics, shell commands and
+    anything else asked of it (input transformers, events, ...) do nothing."""
 
-    def __getattr__(self, name: str) -> Any:
-        def skipped(*args: Any, **kwargs: Any) -> None:
-            print(f"(IPython's {name} is skipped while the notebook is graded)")
-        return skipped
+    def __call__(self, *args: Any, **kwargs: Any) -> "_IPythonStub":
+        return self
+
+    def __getattr__(self, name: str) -> "_IPythonStub":
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self
+
+    def __iter__(self) -> Any:
+        return iter(())
+
+    def __bool__(self) -> bool:
+        return False
 
 
 def _cell_code(source: str) -> tuple[str, bool]:
@@ -691,11 +701,10 @@ def run_cells(cells: list[dict], namespace: dict, seconds: float) -> list[dict]:
         index, source = cell.get("index"), cell.get("source")
         if type(index) is not int or not isinstance(source, str):
             raise WireError("a cell without its index or source")
-        code, transformed = _cell_code(source)
+        code, _ = _cell_code(source)
         name = CELL_FILE.format(index)
         linecache.cache[name] = (len(code), None, code.splitlines(True), name)
-        if transformed:
-            namespace.setdefault("get_ipython", lambda: _IPythonStub())
+        namespace.setdefault("get_ipython", _IPythonStub())  # as in a kernel, without a shell
         outcome: dict[str, Any] = {"index": index, "ok": True}
         try:
             with _Alarm(seconds):
