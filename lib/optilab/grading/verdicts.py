@@ -8,9 +8,9 @@ After the kernel has run the notebook, it starts the student's process
 (:class:`~optilab.grading.notebook.StudentNotebook`), which runs the same code again — the
 lab's cells and the student's answers, not the test cells — and then runs, in this process,
 the check of each autograded test cell (:mod:`optilab.grading.labs`). Each test cell's outputs
-become the verdict: when the check passes, the kernel's outputs without errors (and without
-stderr, which nbgrader would also count as a failure); when it fails, one error output whose
-message is the check's. nbgrader's ``SaveAutoGrades`` then scores that, and the feedback page
+become the verdict: when the check passes, the kernel's outputs without errors, stderr and
+results (nbgrader counts stderr as a failure and reads a number as partial credit, both of which
+the kernel's code could forge); when it fails, one error output whose message is the check's. nbgrader's ``SaveAutoGrades`` then scores that, and the feedback page
 shows the verdict that was scored.
 
 Where the kernel's own result differs, the cell's metadata says so under ``optilab``, and so
@@ -128,9 +128,9 @@ class OutsideVerdicts(NbGraderPreprocessor):
             passed, ename, evalue = verdicts[index]
             score, points = utils.determine_grade(cell, self.log)
             kernel_passed = score is not None and score >= points
-            if passed:
-                cell.outputs = [o for o in cell.outputs if not (o.output_type == "error" or (
-                    o.output_type == "stream" and o.get("name") == "stderr"))]
+            if passed:  # nothing left that nbgrader would score as less than full points
+                cell.outputs = [o for o in cell.outputs if o.output_type not in ("error", "execute_result")
+                                and not (o.output_type == "stream" and o.get("name") == "stderr")]
             else:
                 cell.outputs = [from_dict({"output_type": "error", "ename": ename, "evalue": evalue,
                                            "traceback": [f"{ename}: {evalue}"]})]
