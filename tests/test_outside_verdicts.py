@@ -484,3 +484,45 @@ def test_a_class_of_honest_work_gets_the_kernels_verdict_on_every_cell(lab, rule
         verdicts = [c["metadata"]["optilab"]["verdict"] for c in nb["cells"]
                     if c["metadata"].get("nbgrader", {}).get("grade_id", "").startswith(f"test-{rule}-")]
         assert len(verdicts) in (3, 4) and (set(verdicts) == {"pass"}) == correct, (student, verdicts)
+
+
+def test_the_preprocessor_replaces_each_test_cells_outputs_by_the_verdict(tmp_path):
+    """Run on lab 1's solution with made-up kernel outputs: a cell the kernel failed but the grader
+    passes keeps its other outputs, loses the error, stderr and a number nbgrader would read as
+    partial credit; a cell the kernel passed that the grader fails gets one error with the message."""
+    from nbgrader import utils
+    from traitlets.config import Config
+
+    from optilab.grading.verdicts import OutsideVerdicts
+
+    nb = _student(LAB1, {"minibatches-answer": "def minibatches(X, y, batch_size, seed):\n    yield X, y\n"})
+    node = nbformat.from_dict(nb)
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in node.cells}
+    out = [nbformat.v4.new_output("stream", name="stdout", text="hello\n"),
+           nbformat.v4.new_output("stream", name="stderr", text="warning\n"),
+           nbformat.v4.new_output("execute_result", data={"text/plain": "0.0"}, execution_count=1),
+           nbformat.v4.new_output("error", ename="AssertionError", evalue="kernel", traceback=[])]
+    cells["test-sgd-first-step"].outputs = out
+    cells["test-minibatches-cover"].outputs = []  # the kernel passed it (and the cells without outputs)
+    config = Config()
+    config.Execute.timeout = 20
+    resources = {"nbgrader": {"assignment": LAB1}, "metadata": {"path": str(tmp_path)}}
+    node, _ = OutsideVerdicts(config=config).preprocess(node, resources)
+    first, cover = cells["test-sgd-first-step"], cells["test-minibatches-cover"]
+    assert [o.output_type for o in first.outputs] == ["stream"] and first.outputs[0].text == "hello\n"
+    assert utils.determine_grade(first)[0] == 1
+    assert [o.output_type for o in cover.outputs] == ["error"] and utils.determine_grade(cover)[0] == 0
+    assert "23 examples in batches of 5" in cover.outputs[0].evalue
+    assert tampering_notes(node) == [NOTE.format(cell="test-sgd-first-step", kernel="fail", grader="pass"),
+                                     NOTE.format(cell="test-minibatches-cover", kernel="pass", grader="fail"),
+                                     NOTE.format(cell="test-minibatches-seeded", kernel="pass", grader="fail")]
+    assert first.metadata.optilab["verdict"] == "pass" and cover.metadata.optilab["kernel"] == "pass"
+
+
+def test_the_preprocessor_leaves_other_assignments_as_the_kernel_graded_them(tmp_path):
+    from optilab.grading.verdicts import OutsideVerdicts
+
+    node = nbformat.from_dict(_student(LAB1))
+    before = nbformat.writes(node)
+    OutsideVerdicts().preprocess(node, {"nbgrader": {"assignment": "homework1"}, "metadata": {"path": str(tmp_path)}})
+    assert nbformat.writes(node) == before
