@@ -224,15 +224,20 @@ class StudentNotebook:
     # -- the process
     def start(self) -> "StudentNotebook":
         """Start the process and run the cells in it; the outcome of each is in :attr:`outcomes`."""
+        try:
+            load = wire.pack({"op": "load", "seconds": self.cell_seconds,
+                              "cells": [{"index": i, "source": s} for i, s in self.cells]})
+        except wire.WireError:
+            self.gone = (f"your notebook's code is more than {wire.MAX_HEADER // 2**20} MB, more than the "
+                         "grader accepts: keep data in files, not in cells")
+            return self
         self._process = sandbox._Process(self.command, cwd=self.folder, output=self._output)
         load_deadline = time.monotonic() + self.cell_seconds * (len(self.cells) + 1) + 10
         try:
             started, _ = self._process.receive(load_deadline)
             if started.get("status") != "started":
                 raise wire.WireError("no start")
-            self._process.send(wire.pack({"op": "load", "seconds": self.cell_seconds,
-                                          "cells": [{"index": i, "source": s} for i, s in self.cells]}),
-                               load_deadline)
+            self._process.send(load, load_deadline)
             hello, _ = self._process.receive(load_deadline)
         except sandbox._Expired:
             self._kill("your notebook did not finish running within the time limit "
