@@ -53,6 +53,17 @@ def _student(lab: str, answers: dict[str, str] | None = None) -> dict:
     return nb
 
 
+def _autograded(lab: str, nb: dict) -> nbformat.NotebookNode:
+    """``nb`` with its test cells as nbgrader puts them back before it runs a submission: the
+    instructor's, hidden tests included."""
+    tests = {c.metadata.nbgrader["grade_id"]: c.source for c in _solution(lab).cells if _is_test_cell(c)}
+    node = nbformat.from_dict(nb)
+    for cell in node.cells:
+        if _is_test_cell(cell):
+            cell.source = tests[cell.metadata.nbgrader["grade_id"]]
+    return node
+
+
 def _judge(nb: dict, folder: Path, lab: str, seconds: float = 20) -> dict[str, tuple]:
     node = nbformat.from_dict(nb)
     cells, tests = _cells(node)
@@ -66,6 +77,18 @@ def test_every_test_cell_of_every_lab_has_a_check(lab):
     _, tests = _cells(_solution(lab))
     assert tests, f"{lab} has no autograded test cells"
     assert {gid for _, gid in tests} == set(checks_for(lab)), "checks and test cells differ"
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_each_check_was_written_from_the_test_cell_in_solutions(lab):
+    """A test cell edited in solutions/ without its check would no longer be what is scored."""
+    from optilab.grading.labs import cell_digest, derived_from
+
+    nb = _solution(lab)
+    changed = [c.metadata.nbgrader["grade_id"] for c in nb.cells if _is_test_cell(c)
+               and cell_digest(c.source) != derived_from(lab).get(c.metadata.nbgrader["grade_id"])]
+    assert not changed, (f"these test cells changed since their checks in optilab/grading/labs/{lab[:5]}.py were "
+                         f"written: {changed}; update the checks and their DERIVED_FROM digests")
 
 
 @pytest.mark.parametrize("lab", LABS)
@@ -496,7 +519,7 @@ def test_the_preprocessor_replaces_each_test_cells_outputs_by_the_verdict(tmp_pa
     from optilab.grading.verdicts import OutsideVerdicts
 
     nb = _student(LAB1, {"minibatches-answer": "def minibatches(X, y, batch_size, seed):\n    yield X, y\n"})
-    node = nbformat.from_dict(nb)
+    node = _autograded(LAB1, nb)
     cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in node.cells}
     out = [nbformat.v4.new_output("stream", name="stdout", text="hello\n"),
            nbformat.v4.new_output("stream", name="stderr", text="warning\n"),
@@ -517,6 +540,20 @@ def test_the_preprocessor_replaces_each_test_cells_outputs_by_the_verdict(tmp_pa
                                      NOTE.format(cell="test-minibatches-cover", kernel="pass", grader="fail"),
                                      NOTE.format(cell="test-minibatches-seeded", kernel="pass", grader="fail")]
     assert first.metadata.optilab["verdict"] == "pass" and cover.metadata.optilab["kernel"] == "pass"
+
+
+def test_a_test_cell_changed_since_its_check_was_written_is_reported(tmp_path):
+    from traitlets.config import Config
+
+    from optilab.grading.verdicts import STALE, OutsideVerdicts
+
+    node = _autograded(LAB1, _student(LAB1))
+    cell = next(c for c in node.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test-minibatches-seeded")
+    cell.source = cell.source.replace("assert not np.array_equal(first, np.arange(40))", "pass  # not checked")
+    config = Config()
+    config.Execute.timeout = 20
+    OutsideVerdicts(config=config).preprocess(node, {"nbgrader": {"assignment": LAB1}, "metadata": {"path": str(tmp_path)}})
+    assert tampering_notes(node) == [STALE.format(cell="test-minibatches-seeded")]
 
 
 def test_the_preprocessor_leaves_other_assignments_as_the_kernel_graded_them(tmp_path):

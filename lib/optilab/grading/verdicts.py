@@ -36,13 +36,16 @@ from traitlets import Integer, Unicode
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from optilab.grading.labs import checks_for
+from optilab.grading.labs import cell_digest, checks_for, derived_from
 from optilab.grading.notebook import ProcessGone, StudentNotebook
 
-__all__ = ["OutsideVerdicts", "judge", "tampering_notes", "NOTE"]
+__all__ = ["OutsideVerdicts", "judge", "tampering_notes", "NOTE", "STALE"]
 
 #: How a disagreement is written, for the grading report.
 NOTE = "tampering suspected: {cell}: kernel said {kernel}, grader says {grader}"
+#: How a test cell that changed since its check was written is reported.
+STALE = ("the grader's check of {cell} was written for another version of that test cell: "
+         "update it in optilab/grading/labs/ (the cell's own asserts are not what is scored)")
 
 
 def _is_test_cell(cell: Any) -> bool:
@@ -120,6 +123,8 @@ class OutsideVerdicts(NbGraderPreprocessor):
         tests = [(i, c.metadata.nbgrader["grade_id"]) for i, c in enumerate(nb.cells) if _is_test_cell(c)]
         if not tests:
             return nb, resources
+        written_for = derived_from(assignment)
+        stale = [gid for i, gid in tests if gid in written_for and cell_digest(nb.cells[i].source) != written_for[gid]]
         start = time.perf_counter()
         verdicts = judge(cells, tests, checks, folder, cell_seconds=self._seconds(), memory=self.memory)
         notes = []
@@ -143,6 +148,10 @@ class OutsideVerdicts(NbGraderPreprocessor):
                 notes.append(note)
                 self.log.warning("%s", note)
             cell.metadata["optilab"] = record
+        for grade_id in stale:
+            note = STALE.format(cell=grade_id)
+            notes.append(note)
+            self.log.warning("%s", note)
         nb.metadata["optilab"] = {"outside_verdicts": True, "notes": notes,
                                   "seconds": round(time.perf_counter() - start, 3)}
         return nb, resources

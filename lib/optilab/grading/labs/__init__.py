@@ -11,10 +11,16 @@ through the hidden suites (:func:`optilab.grading.hidden`) with the notebook's r
 :class:`~optilab.grading.sandbox.StudentRule`.
 
 :func:`checks_for` gives the checks of an assignment (``lab04_adam_adamw`` or ``lab04``).
+
+A check is written from its test cell: each module's ``DERIVED_FROM`` holds the digest of the cell
+it was written from, the tests hold ``solutions/`` to it, and grading says so when a test cell in
+the gradebook differs ("the check of ... was written for another version of the cell"). After
+changing a hidden test, change its check here too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import re
 from collections.abc import Callable
@@ -24,7 +30,7 @@ import numpy as np
 
 from optilab.grading.runner import hidden
 
-__all__ = ["checks_for", "rule_cell", "Checks"]
+__all__ = ["checks_for", "derived_from", "cell_digest", "rule_cell", "Checks"]
 
 Checks = dict[str, Callable[[Any], None]]
 
@@ -61,13 +67,29 @@ def rule_cell(rule: str, group: str) -> Callable[[Any], None]:
     return check
 
 
-def checks_for(assignment: str) -> Checks | None:
-    """The checks of the lab ``assignment`` (``labNN`` or ``labNN_name``); None for another assignment."""
+def cell_digest(source: str) -> str:
+    """A short digest of a test cell's source (trailing spaces and blank edges ignored)."""
+    text = "\n".join(line.rstrip() for line in source.strip().splitlines())
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _module(assignment: str) -> Any:
     match = re.match(r"(lab\d\d)(_|$)", assignment or "")
     if not match:
         return None
     try:
-        module = importlib.import_module(f"optilab.grading.labs.{match.group(1)}")
+        return importlib.import_module(f"optilab.grading.labs.{match.group(1)}")
     except ModuleNotFoundError:
         return None
-    return module.CHECKS
+
+
+def checks_for(assignment: str) -> Checks | None:
+    """The checks of the lab ``assignment`` (``labNN`` or ``labNN_name``); None for another assignment."""
+    module = _module(assignment)
+    return None if module is None else module.CHECKS
+
+
+def derived_from(assignment: str) -> dict[str, str]:
+    """grade_id -> :func:`cell_digest` of the test cell the check was written from."""
+    module = _module(assignment)
+    return {} if module is None else dict(getattr(module, "DERIVED_FROM", {}))

@@ -67,3 +67,15 @@ CHECKS = {
     "test-minibatches-seeded": test_minibatches_seeded,
     "test-largest-stable-lr": test_largest_stable_lr,
 }
+
+
+#: The test cells these checks were written from (:func:`~optilab.grading.labs.cell_digest` of
+#: each cell's source in ``solutions/``): a changed cell needs its check changed too.
+DERIVED_FROM = {
+    "test-sgd-first-step": "c30ae7f342f87c68",
+    "test-sgd-many-steps": "ae729d8b879041c6",
+    "test-sgd-contract": "fa26e51362c771cc",
+    "test-minibatches-cover": "b12910e2fd4bd611",
+    "test-minibatches-seeded": "89fbeff6e448a31a",
+    "test-largest-stable-lr": "dbe1146b5d1ef9f9",
+}

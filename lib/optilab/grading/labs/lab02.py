@@ -69,3 +69,19 @@ CHECKS = {
     "test-steps-needed": test_steps_needed,
     "test-best-settings": test_best_settings,
 }
+
+
+#: The test cells these checks were written from (:func:`~optilab.grading.labs.cell_digest` of
+#: each cell's source in ``solutions/``): a changed cell needs its check changed too.
+DERIVED_FROM = {
+    "test-momentum-first-step": "dc80a5aed589feec",
+    "test-momentum-many-steps": "9dd15426b879623c",
+    "test-momentum-conventions": "e5aa72f5b488dbfc",
+    "test-momentum-contract": "1937abed0d883b6d",
+    "test-nesterov-first-step": "ad9d7d0f0617a25d",
+    "test-nesterov-many-steps": "a2a7e07133f9885a",
+    "test-nesterov-conventions": "6607e075a288c1ca",
+    "test-nesterov-contract": "cfafb4e3884f6ad1",
+    "test-steps-needed": "8df168bc8ac096b9",
+    "test-best-settings": "599bfeb04ddcbac6",
+}

@@ -68,3 +68,19 @@ CHECKS = {
     "test-best-final-loss": test_best_final_loss,
     "test-adaptive-wins": test_adaptive_wins,
 }
+
+
+#: The test cells these checks were written from (:func:`~optilab.grading.labs.cell_digest` of
+#: each cell's source in ``solutions/``): a changed cell needs its check changed too.
+DERIVED_FROM = {
+    "test-adagrad-first-step": "95ebc9b4bfcd7e37",
+    "test-adagrad-many-steps": "589d6c3d73ca1921",
+    "test-adagrad-conventions": "b4a0f08f3abe2804",
+    "test-adagrad-contract": "ae5b2287ec942240",
+    "test-rmsprop-first-step": "b8546beb47d5b082",
+    "test-rmsprop-many-steps": "32dd3b2207f4f591",
+    "test-rmsprop-conventions": "24204f26884d3fca",
+    "test-rmsprop-contract": "81bce6a5da3a60cc",
+    "test-best-final-loss": "07022f6881d98441",
+    "test-adaptive-wins": "4e34e1364bdf9354",
+}

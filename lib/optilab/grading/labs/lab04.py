@@ -63,3 +63,19 @@ CHECKS = {
     "test-bias-correction": test_bias_correction,
     "test-decay": test_decay,
 }
+
+
+#: The test cells these checks were written from (:func:`~optilab.grading.labs.cell_digest` of
+#: each cell's source in ``solutions/``): a changed cell needs its check changed too.
+DERIVED_FROM = {
+    "test-adam-first-step": "2a79a18c9bf1434e",
+    "test-adam-many-steps": "4e97b888cde06a48",
+    "test-adam-conventions": "22f40e33628b2843",
+    "test-adam-contract": "06477970d831aba9",
+    "test-adamw-first-step": "d4d3e11c0f302640",
+    "test-adamw-many-steps": "72ff33f82f08f628",
+    "test-adamw-conventions": "893102cb302c3488",
+    "test-adamw-contract": "99a0ac66e6e3e894",
+    "test-bias-correction": "85481c6653e8fa8b",
+    "test-decay": "e4b8703d2de0283d",
+}

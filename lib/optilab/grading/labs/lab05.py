@@ -76,3 +76,12 @@ CHECKS = {
     "test-your-curves": test_your_curves,
     "test-sensitivity": test_sensitivity,
 }
+
+
+#: The test cells these checks were written from (:func:`~optilab.grading.labs.cell_digest` of
+#: each cell's source in ``solutions/``): a changed cell needs its check changed too.
+DERIVED_FROM = {
+    "test-reference-curves": "eb667076c05d31e0",
+    "test-your-curves": "b61c0ff02c873403",
+    "test-sensitivity": "24b2f3541f32ed84",
+}
