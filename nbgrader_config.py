@@ -53,10 +53,17 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # `make grade ... --no-sandbox` (python -m optilab grade --no-sandbox) grades in the plain
 # `python3` kernel instead and says so on every line of its report.
 c.Execute.kernel_name = "optilab-sandboxed"
-# nbgrader's Execute, keeping at most a million characters of each cell's output while it runs,
-# so that endless output cannot exhaust the grader's memory; the rest of nbgrader's own list.
+# nbgrader's own list of autograde steps, with two changes:
+# - Execute keeps at most a million characters of each cell's output while it runs, so that
+#   endless output cannot exhaust the grader's memory (optilab.isolate.output.BoundedExecute);
+# - right after it, every autograded test cell is scored by a check that runs in the grader's own
+#   process, on plain values asked from a separate, sandboxed process that runs the student's code
+#   (optilab.grading.verdicts): the verdict goes into the cell's outputs before nbgrader saves the
+#   grades, so every way of autograding (make grade, nbgrader autograde, formgrader) scores the same
+#   verdict and the feedback page shows it.
 c.Autograde.autograde_preprocessors = [
     "optilab.isolate.output.BoundedExecute",
+    "optilab.grading.verdicts.OutsideVerdicts",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",

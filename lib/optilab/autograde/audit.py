@@ -53,8 +53,16 @@ def cell_changes(release: Path, submitted: Path) -> list[str]:
 
 
 def run_problems(autograded: Path, timeout: float) -> list[str]:
-    """Report lines for cells of an autograded notebook that were stopped at the time limit."""
+    """Report lines for what happened when an autograded notebook ran: cells stopped at the time
+    limit, and test cells whose kernel result differs from the grader's own verdict
+    ("tampering suspected: ...", written by :mod:`optilab.grading.verdicts`)."""
     notes = []
+    try:
+        meta = json.loads(Path(autograded).read_text(encoding="utf-8")).get("metadata", {})
+        verdicts = meta.get("optilab", {}) if isinstance(meta, dict) else {}
+        notes += [n for n in verdicts.get("notes", []) if isinstance(n, str)] if isinstance(verdicts, dict) else []
+    except (OSError, ValueError, AttributeError):
+        pass
     for index, cell in enumerate(_cells(autograded)):
         for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
             if out.get("output_type") == "error" and out.get("ename") in {"KeyboardInterrupt",

@@ -9,6 +9,9 @@ r"""Grading update rules: the hidden suites, the visible checks and the diagnose
 - :func:`diagnose`: the recognised mistakes of a rule (see :mod:`.mistakes`).
 - ``python -m optilab check RULE FILE.py [--json]`` (:mod:`.cli`): the whole hidden suite on a
   rule written in a file, in a sandboxed process.
+- :mod:`.verdicts`: the nbgrader preprocessor that decides every autograded test cell of the labs
+  in the grader's process (checks in :mod:`.labs`), asking the student's notebook, run in its own
+  process (:mod:`.notebook`), for plain values only.
 """
 
 from __future__ import annotations

@@ -361,6 +361,9 @@ class StudentRule:
     Use :meth:`limit` to bound the time of the calls inside it.
     """
 
+    #: More fields of each call's request (a notebook's process is told which function to call).
+    _header_extra: dict = {}
+
     def __init__(self, rule: str, path: Path, *, memory: int, output: BinaryIO,
                  load_seconds: float, deadline: float, sandbox: Path | None = None):
         self.rule = rule
@@ -504,7 +507,8 @@ class StudentRule:
         self._seq += 1
         header = {"op": "call", "seq": self._seq, "param": wire.encode_value(param, blobs),
                   "grad": wire.encode_value(grad, blobs), "state": encoded_state,
-                  "hyper": {str(k): wire.encode_value(v, blobs) for k, v in hyper.items()}}
+                  "hyper": {str(k): wire.encode_value(v, blobs) for k, v in hyper.items()},
+                  **self._header_extra}
         process = self._process
         try:
             process.send(wire.pack(header, blobs), deadline)

@@ -236,6 +236,104 @@ def is_other(value: Any) -> bool:
     return isinstance(value, dict) and value.get("t") == "other"
 
 
+# --------------------------------------------------------------------------- plain values
+#: Limits of one plain value: nesting depth, items in all, characters of one string.
+MAX_DEPTH = 24
+MAX_ITEMS = 200_000
+MAX_STR = 100_000
+
+
+class _Budget:
+    def __init__(self, items: int = MAX_ITEMS):
+        self.items = items
+
+    def take(self, n: int = 1) -> None:
+        self.items -= n
+        if self.items < 0:
+            raise WireError(f"a value holds more than {MAX_ITEMS} items")
+
+
+def encode_plain(x: Any, blobs: list[bytes], *, _depth: int = 0, _budget: _Budget | None = None) -> dict:
+    """A JSON description of a plain value: what :func:`encode_value` sends, and also None,
+    strings, lists, tuples and dicts of plain values (dict keys: numbers, strings, None, tuples
+    of those). Anything else travels as ``{"t": "other", "type": ..., "len": ...}``.
+
+    Raises WireError for a value nested deeper than :data:`MAX_DEPTH` or with more than
+    :data:`MAX_ITEMS` items.
+    """
+    budget = _Budget() if _budget is None else _budget
+    budget.take()
+    if _depth > MAX_DEPTH:
+        raise WireError(f"a value is nested more than {MAX_DEPTH} levels deep")
+    if x is None:
+        return {"t": "none"}
+    if isinstance(x, str):
+        text = str.__str__(x)
+        if len(text) > MAX_STR:
+            raise WireError(f"a string of {len(text)} characters is longer than {MAX_STR}")
+        return {"t": "str", "v": text}
+    if isinstance(x, (list, tuple)) and not isinstance(x, _ndarray):
+        items = list.__iter__(x) if isinstance(x, list) else tuple.__iter__(x)
+        items = list(items)
+        budget.take(len(items))
+        return {"t": "list" if isinstance(x, list) else "tuple",
+                "items": [encode_plain(i, blobs, _depth=_depth + 1, _budget=budget) for i in items]}
+    if isinstance(x, dict):
+        pairs = list(dict.items(x))
+        budget.take(len(pairs))
+        return {"t": "map", "items": [[encode_plain(k, blobs, _depth=_depth + 1, _budget=budget),
+                                       encode_plain(v, blobs, _depth=_depth + 1, _budget=budget)]
+                                      for k, v in pairs]}
+    return encode_value(x, blobs)
+
+
+def _hashable(key: Any) -> bool:
+    if isinstance(key, tuple):
+        return all(_hashable(k) for k in key)
+    return key is None or isinstance(key, (bool, int, float, str, _generic))
+
+
+def decode_plain(desc: Any, blobs: list[bytes], *, _depth: int = 0, _budget: _Budget | None = None) -> Any:
+    """The value a description of :func:`encode_plain` stands for (``"other"``: the description
+    itself, a dict with ``"t": "other"``). WireError if malformed."""
+    budget = _Budget() if _budget is None else _budget
+    budget.take()
+    if _depth > MAX_DEPTH:
+        raise WireError(f"a value is nested more than {MAX_DEPTH} levels deep")
+    if not isinstance(desc, dict):
+        raise WireError("a value is not described by a JSON object")
+    kind = desc.get("t")
+    if kind == "none":
+        return None
+    if kind == "str":
+        v = desc.get("v")
+        if type(v) is not str or len(v) > MAX_STR:
+            raise WireError("a malformed string")
+        return v
+    if kind in ("list", "tuple"):
+        items = desc.get("items")
+        if not isinstance(items, list):
+            raise WireError(f"a {kind} without its items")
+        budget.take(len(items))
+        out = [decode_plain(i, blobs, _depth=_depth + 1, _budget=budget) for i in items]
+        return out if kind == "list" else tuple(out)
+    if kind == "map":
+        items = desc.get("items")
+        if not isinstance(items, list):
+            raise WireError("a dict without its items")
+        budget.take(len(items))
+        out = {}
+        for item in items:
+            if not isinstance(item, list) or len(item) != 2:
+                raise WireError("a dict item is not a pair")
+            key = decode_plain(item[0], blobs, _depth=_depth + 1, _budget=budget)
+            if not _hashable(key):
+                raise WireError("a dict key is not a number, a string or a tuple of those")
+            out[key] = decode_plain(item[1], blobs, _depth=_depth + 1, _budget=budget)
+        return out
+    return decode_value(desc, blobs)
+
+
 # --------------------------------------------------------------------------- the student's side
 def _text(x: Any) -> str:
     try:
@@ -510,7 +608,261 @@ def _load(rule: str, path: str) -> tuple[Any, dict]:
     return func, {"status": "ready"}
 
 
+# --------------------------------------------------------------------------- a notebook's code
+#: Filename given to the code of notebook cell ``i`` (tracebacks name the cell).
+CELL_FILE = "<cell {}>"
+#: Library objects the grader may ask for as arguments (built in this process, from names).
+LIBRARY = {"problems.quadratic", "problems.rosenbrock"}
+
+
+class _IPythonStub:
+    """What ``get_ipython()`` gives here: there is no IPython shell, so magics, shell commands and
+    anything else asked of it (input transformers, events, ...) do nothing."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> "_IPythonStub":
+        return self
+
+    def __getattr__(self, name: str) -> "_IPythonStub":
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self
+
+    def __iter__(self) -> Any:
+        return iter(())
+
+    def __bool__(self) -> bool:
+        return False
+
+
+def _cell_code(source: str) -> tuple[str, bool]:
+    """The Python code of a cell's source (IPython's magics and ``!`` turned into calls)."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:
+        return source, False
+    try:
+        code = TransformerManager().transform_cell(source)
+    except Exception:
+        return source, False
+    return code, code != source
+
+
+def _cell_exception(exc: BaseException) -> dict:
+    """The plain description of an exception raised by a notebook cell's code."""
+    out: dict[str, Any] = {"type": _type_name(exc)[:80], "message": _text(exc)}
+    try:
+        frames = traceback.extract_tb(exc.__traceback__)
+    except BaseException:
+        frames = []
+    mine = [f for f in frames if str(f.filename).startswith("<cell ")]
+    if mine:
+        last = mine[-1]
+        out["line"] = last.lineno
+        out["code"] = (last.line or "").strip()[:_MAX_TEXT]
+        out["file"] = str(last.filename)[:40]
+    return out
+
+
+class _Alarm:
+    """Interrupt the code of one cell after ``seconds`` (KeyboardInterrupt, as a kernel's interrupt)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def _ring(self, signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"the cell ran longer than {self.seconds:g} s and was interrupted")
+
+    def __enter__(self) -> "_Alarm":
+        import signal
+        self.previous = None
+        if self.seconds and hasattr(signal, "setitimer"):
+            self.previous = signal.signal(signal.SIGALRM, self._ring)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        import signal
+        if self.seconds and hasattr(signal, "setitimer"):
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            try:
+                signal.signal(signal.SIGALRM, self.previous or signal.SIG_DFL)
+            except (TypeError, ValueError):
+                signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+
+def run_cells(cells: list[dict], namespace: dict, seconds: float) -> list[dict]:
+    """Run the cells' code in ``namespace``, in order, each interrupted after ``seconds``, as a
+    kernel runs a notebook: a cell that fails stops there, and the next cell runs. The outcome of
+    each: ``{"index", "ok"}`` and, for a failure, ``"error"``."""
+    import linecache
+
+    outcomes = []
+    for cell in cells:
+        index, source = cell.get("index"), cell.get("source")
+        if type(index) is not int or not isinstance(source, str):
+            raise WireError("a cell without its index or source")
+        code, _ = _cell_code(source)
+        name = CELL_FILE.format(index)
+        linecache.cache[name] = (len(code), None, code.splitlines(True), name)
+        namespace.setdefault("get_ipython", _IPythonStub())  # as in a kernel, without a shell
+        outcome: dict[str, Any] = {"index": index, "ok": True}
+        try:
+            with _Alarm(seconds):
+                exec(compile(code, name, "exec", dont_inherit=True), namespace)
+        except BaseException as exc:  # SyntaxError, an interrupt, SystemExit: that cell fails
+            outcome = {"index": index, "ok": False, "error": _cell_exception(exc)}
+        try:
+            sys.stdout.flush()
+        except BaseException:
+            pass
+        outcomes.append(outcome)
+    return outcomes
+
+
+class _Missing(Exception):
+    pass
+
+
+def _argument(desc: Any, blobs: list[bytes], namespace: dict) -> Any:
+    """An argument of a request: a plain value, or ``{"t": "ref", "name"}`` (a name of the
+    notebook), ``{"t": "rule", "name"}`` (``optilab.RULES[name]``), ``{"t": "lib", "name", "args",
+    "kwargs"}`` (one of :data:`LIBRARY`, built here)."""
+    if isinstance(desc, dict) and desc.get("t") == "ref":
+        name = desc.get("name")
+        if not isinstance(name, str) or name not in namespace:
+            raise NameError(f"name {name!r} is not defined")
+        return namespace[name]
+    if isinstance(desc, dict) and desc.get("t") == "rule":
+        import optilab
+        return optilab.RULES[str(desc.get("name"))]
+    if isinstance(desc, dict) and desc.get("t") == "lib":
+        name = desc.get("name")
+        if name not in LIBRARY:
+            raise WireError(f"no library object {name!r}")
+        import importlib
+        module, attr = name.rsplit(".", 1)
+        maker = getattr(importlib.import_module(f"optilab.{module}"), attr)
+        args = [decode_plain(a, blobs) for a in desc.get("args", [])]
+        kwargs = {str(k): decode_plain(v, blobs) for k, v in desc.get("kwargs", {}).items()}
+        return maker(*args, **kwargs)
+    return decode_plain(desc, blobs)
+
+
+def _lookup(namespace: dict, name: Any) -> Any:
+    if not isinstance(name, str) or name not in namespace:
+        raise NameError(f"name {name!r} is not defined")
+    return namespace[name]
+
+
+def _listed(value: Any) -> Any:
+    """``value`` itself if it is plain already; the items of an iterator or other iterable."""
+    if value is None or isinstance(value, (str, bytes, list, tuple, dict, _ndarray, _generic,
+                                           bool, int, float)):
+        return value
+    if callable(getattr(value, "__iter__", None)):
+        import itertools
+        items = list(itertools.islice(iter(value), MAX_ITEMS + 1))
+        if len(items) > MAX_ITEMS:
+            raise WireError(f"it gave more than {MAX_ITEMS} items")
+        return items
+    return value
+
+
+def _serve_notebook_request(header: dict, blobs: list[bytes], namespace: dict) -> tuple[dict, list[bytes]]:
+    op = header.get("op")
+    if op == "call":  # a rule, as python -m optilab check calls one
+        try:
+            func = _lookup(namespace, header.get("name"))
+        except NameError as exc:
+            return {"error": _cell_exception(exc)}, []
+        return _serve_call(func, header, blobs, CELL_FILE)
+    reply_blobs: list[bytes] = []
+    try:
+        if op == "apply":
+            func = _lookup(namespace, header.get("name"))
+            args = [_argument(a, blobs, namespace) for a in header.get("args", [])]
+            kwargs = {str(k): _argument(v, blobs, namespace) for k, v in header.get("kwargs", {}).items()}
+            before = {i: _snapshot(a) for i, a in enumerate(args) if isinstance(a, _ndarray)}
+            value = func(*args, **kwargs)
+            if header.get("list"):
+                value = _listed(value)
+            mutated = [i for i, a in before.items() if _changed(a, args[i])]
+        elif op == "get":
+            value = _lookup(namespace, header.get("name"))
+            for step in header.get("path", []):
+                if isinstance(step, dict) and "attr" in step:
+                    value = getattr(value, str(step["attr"]))
+                elif isinstance(step, dict) and "key" in step:
+                    value = value[decode_plain(step["key"], blobs)]
+                else:
+                    raise WireError("a malformed path")
+            mutated = []
+        else:
+            raise WireError(f"unknown request {str(op)[:40]!r}")
+        reply = {"value": encode_plain(value, reply_blobs), "mutated": mutated}
+    except WireError as exc:
+        return {"error": {"type": "WireError", "message": _text(exc)}}, []
+    except BaseException as exc:
+        return {"error": _cell_exception(exc)}, []
+    return reply, reply_blobs
+
+
+def serve_notebook(memory: int, wire_in: int, wire_out: int) -> int:
+    """Run a notebook's cells (the first request), then serve plain-data requests about them."""
+    _limit_resources(memory)
+    _write_all(wire_out, pack({"status": "started"}))
+    prefix = _read_exact(wire_in, 4)
+    body = _read_exact(wire_in, frame_length(prefix)) if prefix is not None else None
+    if body is None:
+        return 0
+    header, _ = read_frame_body(body)
+    cells = header.get("cells")
+    seconds = header.get("seconds")
+    if header.get("op") != "load" or not isinstance(cells, list) or type(seconds) not in (int, float):
+        raise WireError("the first request is not the notebook's cells")
+    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
+    outcomes = run_cells(cells, namespace, float(seconds))
+    _write_all(wire_out, pack({"status": "ready", "cells": outcomes}))
+    while True:
+        prefix = _read_exact(wire_in, 4)
+        if prefix is None:
+            return 0
+        body = _read_exact(wire_in, frame_length(prefix))
+        if body is None:
+            return 0
+        header, blobs = read_frame_body(body)
+        seq = header.get("seq")
+        reply, reply_blobs = _serve_notebook_request(header, blobs, namespace)
+        reply["seq"] = seq
+        try:
+            frame = pack(reply, reply_blobs)
+        except WireError:
+            frame = pack({"seq": seq, "too_large": True})
+        try:
+            sys.stdout.flush()
+        except BaseException:
+            pass
+        _write_all(wire_out, frame)
+
+
+def _wire_ends() -> tuple[int, int]:
+    """The wire is this process's stdin and stdout as started; the student's code gets an empty
+    stdin, and its prints go where stderr goes (the grader keeps them apart from the wire)."""
+    wire_in, wire_out = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    sys.stdin = open(0, closefd=False)
+    sys.dont_write_bytecode = True
+    return wire_in, wire_out
+
+
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "--notebook":
+        wire_in, wire_out = _wire_ends()
+        sys.path.insert(0, os.getcwd())  # the notebook's folder, as a kernel started there has it
+        return serve_notebook(int(argv[1]), wire_in, wire_out)
     rule, file, memory = argv
     # The wire is this process's stdin and stdout as started; the student's code gets an empty
     # stdin, and its prints go where stderr goes (the grader keeps them apart from the wire).

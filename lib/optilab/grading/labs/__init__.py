@@ -1,0 +1,95 @@
+r"""The checks of every lab's autograded test cells, run in the grader's process.
+
+Each module ``labNN`` holds :data:`CHECKS`: grade_id -> a function that takes the student's
+notebook (:class:`~optilab.grading.notebook.StudentNotebook`, a namespace in another process
+that answers in plain data) and raises AssertionError, with a message in the student's terms,
+when the cell's work is wrong. The checks test the same properties as the lab's hidden test
+cells (``### BEGIN HIDDEN TESTS`` in ``solutions/``), with the same points (the cell's), but
+every expected value is computed here, from the lab's own definitions (the grids, problems and
+data of its setup cells), so nothing the student's code does can change it. Update rules go
+through the hidden suites (:func:`optilab.grading.hidden`) with the notebook's rule as a
+:class:`~optilab.grading.sandbox.StudentRule`.
+
+:func:`checks_for` gives the checks of an assignment (``lab04_adam_adamw`` or ``lab04``).
+
+A check is written from its test cell: each module's ``DERIVED_FROM`` holds the digest of the cell
+it was written from, the tests hold ``solutions/`` to it, and grading says so when a test cell in
+the gradebook differs ("the check of ... was written for another version of the cell"). After
+changing a hidden test, change its check here too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from optilab.grading.runner import hidden
+
+__all__ = ["checks_for", "derived_from", "cell_digest", "rule_cell", "Checks"]
+
+Checks = dict[str, Callable[[Any], None]]
+
+#: The keys each rule's state must hold after a step (the test cells' visible asserts).
+_STATE_KEYS = {"sgd": (), "momentum": ("velocity",), "nesterov": ("velocity",), "adagrad": ("sum_sq",),
+               "rmsprop": ("sq_avg",), "adam": ("t", "m", "v"), "adamw": ("t", "m", "v")}
+_FIRST_CALL = {"sgd": ((0.0, {"lr": 0.1})), "momentum": (0.0, {"lr": 0.1, "momentum": 0.9}),
+               "nesterov": (0.0, {"lr": 0.1, "momentum": 0.9}), "adagrad": (0.0, {"lr": 0.1}),
+               "rmsprop": (0.0, {"lr": 0.1}), "adam": (0.0, {"lr": 0.1}), "adamw": (1.0, {"lr": 0.1})}
+
+
+def _shape_of_first_step(rule: str, student_rule: Any) -> None:
+    """The visible assert of a rule's first test cell: one step returns (new_param, new_state)."""
+    start, hyper = _FIRST_CALL[rule]
+    p, s = student_rule(np.full(3, start), np.ones(3), {}, **hyper)
+    keys = _STATE_KEYS[rule]
+    if rule == "sgd":
+        assert np.shape(p) == (3,) and isinstance(s, dict), "sgd must return (new_param, new_state)"
+    else:
+        shown = ", ".join(f"'{k}': {k}" for k in keys)
+        what = f"(new_param, {{{shown}}})"
+        assert np.shape(p) == (3,) and set(keys) <= set(s), f"{rule} must return {what}"
+
+
+def rule_cell(rule: str, group: str) -> Callable[[Any], None]:
+    """The check of the test cell of ``group`` of ``rule``'s hidden suite."""
+    def check(notebook: Any) -> None:
+        student_rule = notebook.rule(rule)
+        if group == "first-step":
+            _shape_of_first_step(rule, student_rule)
+        hidden(rule, student_rule, group)
+    check.__name__ = f"check_{rule}_{group.replace('-', '_')}"
+    check.__doc__ = f"Group {group!r} of the hidden suite of {rule}."
+    return check
+
+
+def cell_digest(source: str) -> str:
+    """A short digest of a test cell's source (trailing spaces and blank edges ignored)."""
+    text = "\n".join(line.rstrip() for line in source.strip().splitlines())
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _module(assignment: str) -> Any:
+    match = re.match(r"(lab\d\d)(_|$)", assignment or "")
+    if not match:
+        return None
+    try:
+        return importlib.import_module(f"optilab.grading.labs.{match.group(1)}")
+    except ModuleNotFoundError:
+        return None
+
+
+def checks_for(assignment: str) -> Checks | None:
+    """The checks of the lab ``assignment`` (``labNN`` or ``labNN_name``); None for another assignment."""
+    module = _module(assignment)
+    return None if module is None else module.CHECKS
+
+
+def derived_from(assignment: str) -> dict[str, str]:
+    """grade_id -> :func:`cell_digest` of the test cell the check was written from."""
+    module = _module(assignment)
+    return {} if module is None else dict(getattr(module, "DERIVED_FROM", {}))
