@@ -651,3 +651,13 @@ def test_the_kernelspec_is_readable_by_every_user_of_a_shared_environment(tmp_pa
     folder = Path(install(str(tmp_path)))
     assert stat.S_IMODE(folder.stat().st_mode) == 0o755
     assert stat.S_IMODE((folder / "kernel.json").stat().st_mode) == 0o644
+
+
+def test_numpys_blas_settings_reach_the_sandbox(sandbox, tmp_path, monkeypatch):
+    """Found when grading lab 5 sandboxed: without the machine's OPENBLAS_CORETYPE, OpenBLAS chose
+    other kernels inside the sandbox, and a correct sweep differed from the grader's past 1e-8."""
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    argv = isolate.command([sys.executable, "-c", "import os; print(os.environ.get('OPENBLAS_CORETYPE'))"],
+                           workdir=tmp_path)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "Haswell", done.stderr

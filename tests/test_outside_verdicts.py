@@ -113,10 +113,14 @@ def test_the_config_puts_the_verdicts_right_after_execute():
 
     from optilab.grading.verdicts import OutsideVerdicts
 
+    from optilab.isolate.output import BoundedExecute
+
     config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
     configured = [import_item(name) for name in config.Autograde.autograde_preprocessors]
     default = Autograde.class_traits()["autograde_preprocessors"].default()
-    assert configured == default[:1] + [OutsideVerdicts] + default[1:]
+    # nbgrader's own list, its Execute bounded in output, the verdicts right after it
+    assert issubclass(BoundedExecute, default[0])
+    assert configured == [BoundedExecute, OutsideVerdicts] + default[1:]
 
 
 # --------------------------------------------------------------------------- the student's process

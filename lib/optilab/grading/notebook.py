@@ -41,6 +41,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from optilab import isolate
 from optilab.grading import sandbox
 from optilab.grading import student_process as wire
 
@@ -58,6 +59,17 @@ def notebook_command(folder: Path, *, memory: int) -> list[str]:
     """
     del folder  # the working directory is set by whoever starts it; a sandbox needs to know it
     return [sys.executable, "-P", str(sandbox._STUDENT_PROCESS), "--notebook", str(int(memory))]
+
+
+def _sandboxed(folder: Path, *, memory: int, seconds: float) -> list[str]:
+    """:func:`notebook_command` inside bubblewrap (:func:`optilab.isolate.command`).
+
+    The process sees the submission's folder read-only, through a copy in memory that it may
+    change (256 MB at most), as the sandboxed kernel does; nothing else of the grading machine's
+    files but the system, the Python environment and the course library.
+    """
+    limits = isolate.Limits(memory=memory, cpu_seconds=int(seconds) + 5, disk=256 * 2**20)
+    return isolate.command(notebook_command(folder, memory=memory), workdir=folder, limits=limits)
 
 
 class ProcessGone(BaseException):
@@ -209,7 +221,14 @@ class StudentNotebook:
         self.cells = [(int(i), s if isinstance(s, str) else "".join(s)) for i, s in cells]
         self.cell_seconds = float(cell_seconds)
         self.memory = int(memory)
-        self.command = command or notebook_command(self.folder, memory=self.memory)
+        self.sandboxed = command is None and isolate.available()[0]
+        if command is not None:
+            self.command = command
+        elif self.sandboxed:
+            self.command = _sandboxed(self.folder, memory=self.memory,
+                                      seconds=self.cell_seconds * (len(self.cells) + 1) + 10)
+        else:
+            self.command = notebook_command(self.folder, memory=self.memory)
         self.gone: str | None = None
         self.outcomes: dict[int, dict] = {}
         self._limit: tuple[float, float, str] | None = None
@@ -231,7 +250,8 @@ class StudentNotebook:
             self.gone = (f"your notebook's code is more than {wire.MAX_HEADER // 2**20} MB, more than the "
                          "grader accepts: keep data in files, not in cells")
             return self
-        self._process = sandbox._Process(self.command, cwd=self.folder, output=self._output)
+        self._process = sandbox._Process(self.command, cwd=self.folder, output=self._output,
+                                         sandboxed=self.sandboxed)
         load_deadline = time.monotonic() + self.cell_seconds * (len(self.cells) + 1) + 10
         try:
             started, _ = self._process.receive(load_deadline)
@@ -276,6 +296,8 @@ class StudentNotebook:
         if self._process is not None:
             self._process.stop()
             self._process = None
+        if self.sandboxed:  # a root grader handed the folder to the sandbox's user: take it back
+            isolate.give_back(self.folder)
 
     def __enter__(self) -> "StudentNotebook":
         return self.start()

@@ -245,8 +245,15 @@ def _parents(dests: Iterable[str], made: set[str]) -> list[str]:
     return args
 
 
+#: The grader's settings that change how NumPy computes, passed into the sandbox so that student
+#: code computes exactly as the grader's own reference does (OpenBLAS picks other kernels, with
+#: other rounding, without the CPU type a machine sets; lab 5's sweeps then differed past 1e-8).
+NUMERIC_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_VERBOSE")
+
+
 def _default_env() -> dict[str, str]:
     return {
+        **{key: os.environ[key] for key in NUMERIC_ENV if key in os.environ},
         "PATH": f"{sys.prefix}/bin:/usr/local/bin:/usr/bin:/bin",
         "HOME": HOME,
         "TMPDIR": "/tmp",
