@@ -286,3 +286,61 @@ def test_without_bubblewrap_grading_is_refused_unless_asked_and_then_says_so_on_
     lines = [line for line in report.splitlines() if line.startswith(("ann ", "ben "))]
     assert len(lines) == 2 and all("NOT SANDBOXED" in line for line in lines)
     assert _scores(ws) == {"ann": FULL, "ben": FULL - 1}
+
+
+HOSTILE = '''
+import pathlib
+_here = pathlib.Path.cwd()
+_leaked = []
+for _d in [_here, *_here.parents][:5]:
+    try:
+        for _p in _d.glob("*/*/*/*.ipynb"):
+            _text = _p.read_text()
+            if "SECRET-" + "OF-ANN" in _text:
+                _leaked.append(_text[-3000:])
+    except OSError:
+        pass
+print("LEAKED" if _leaked else "nothing to read", _leaked[:1])
+for _d in _here.parents:
+    for _name in ("gradebook.db", "pwned.txt"):
+        try:
+            (_d / _name).write_bytes(b"overwritten by a student")
+        except OSError:
+            pass
+'''
+
+
+def test_a_hostile_submission_earns_its_own_points_and_touches_nothing_else(tmp_path):
+    """Issue 11's findings through make grade: one answer cell read a classmate's submission into its
+    feedback, overwrote the gradebook found by walking up (nobody got a grade, manual grades gone) and
+    wrote outside its folder. Sandboxed, it earns what its own (correct) rules earn, and nothing else changes."""
+    from optilab import isolate
+
+    if not isolate.available()[0]:
+        pytest.skip(f"no sandbox here: {isolate.available()[1]}")
+    export, ws = tmp_path / "export", tmp_path / "ws"
+    honest = student(lambda cells: cells[WRITTEN_CELL].update(source="SECRET-OF-ANN: words only ann wrote."))
+    write(export / "ann" / f"{LAB}.ipynb", honest)
+    _grade(export, ws)
+    _set_manual(ws, "ann", 2)
+    rows = _gradebook_rows(ws / "gradebook.db")
+    hostile = student(lambda cells: cells["sgd-answer"].update(source=HOSTILE + "".join(cells["sgd-answer"]["source"])))
+    export2 = tmp_path / "export2"
+    write(export2 / "eve" / f"{LAB}.ipynb", hostile)
+    before = {k: v for k, v in tree_digest(tmp_path).items() if "/eve/" not in k and not k.startswith("export2")}
+    run = _grade(export2, ws)
+    assert {r.student: r.score for r in run.results} == {"eve": FULL}
+    assert _scores(ws) == {"ann": FULL + 2, "eve": FULL}
+    after = tree_digest(tmp_path)
+    changed = {k for k in before if after.get(k) != before[k]}
+    # what this run may write: reports, backups, the lock, the gradebook (eve's rows), nbgrader's release
+    allowed = ("ws/reports/", "ws/backups/", "ws/.optilab/", "ws/gradebook.db")
+    assert not {k for k in changed if not k.startswith(allowed)}, changed
+    assert not [k for k in after if k.endswith("pwned.txt")]
+    new_rows = _gradebook_rows(ws / "gradebook.db")
+    ann_rows = {t: [r for r in rs if "'ann'" in r] for t, rs in rows.items()}
+    assert {t: [r for r in rs if "'ann'" in r] for t, rs in new_rows.items()} == ann_rows
+    feedback = (ws / "feedback" / "eve" / LAB / f"{LAB}.html").read_text(encoding="utf-8")
+    autograded = (ws / "autograded" / "eve" / LAB / f"{LAB}.ipynb").read_text(encoding="utf-8")
+    assert "words only ann wrote" not in feedback and "words only ann wrote" not in autograded
+    assert "nothing to read" in autograded
