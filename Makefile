@@ -30,6 +30,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (optilab)" >/dev/null
 	$(PY) -m optilab.isolate install >/dev/null
+	@# nbgrader's own commands (and formgrader) open grading/gradebook.db: the folder must exist, private.
+	$(PY) -c 'from optilab.autograde.course import private_folder; private_folder("grading")'
 	@$(PY) -m optilab.isolate check
 	touch $@
 
