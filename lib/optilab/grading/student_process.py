@@ -823,6 +823,11 @@ def serve_notebook(memory: int, wire_in: int, wire_out: int) -> int:
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
     outcomes = run_cells(cells, namespace, float(seconds))
     _write_all(wire_out, pack({"status": "ready", "cells": outcomes}))
+    return _serve(wire_in, wire_out, lambda header, blobs: _serve_notebook_request(header, blobs, namespace))
+
+
+def _serve(wire_in: int, wire_out: int, answer: Any) -> int:
+    """Answer requests until the grader closes the wire: ``answer(header, blobs) -> (reply, blobs)``."""
     while True:
         prefix = _read_exact(wire_in, 4)
         if prefix is None:
@@ -832,13 +837,13 @@ def serve_notebook(memory: int, wire_in: int, wire_out: int) -> int:
             return 0
         header, blobs = read_frame_body(body)
         seq = header.get("seq")
-        reply, reply_blobs = _serve_notebook_request(header, blobs, namespace)
+        reply, reply_blobs = answer(header, blobs)
         reply["seq"] = seq
         try:
             frame = pack(reply, reply_blobs)
         except WireError:
             frame = pack({"seq": seq, "too_large": True})
-        try:
+        try:  # what the student's code printed, before its answer
             sys.stdout.flush()
         except BaseException:
             pass
@@ -864,15 +869,7 @@ def main(argv: list[str]) -> int:
         sys.path.insert(0, os.getcwd())  # the notebook's folder, as a kernel started there has it
         return serve_notebook(int(argv[1]), wire_in, wire_out)
     rule, file, memory = argv
-    # The wire is this process's stdin and stdout as started; the student's code gets an empty
-    # stdin, and its prints go where stderr goes (the grader keeps them apart from the wire).
-    wire_in, wire_out = os.dup(0), os.dup(1)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
-    os.dup2(2, 1)
-    sys.stdin = open(0, closefd=False)
-    sys.dont_write_bytecode = True
+    wire_in, wire_out = _wire_ends()
     path = os.path.abspath(file)
     sys.path.append(os.path.dirname(path))  # the student's own modules, never ahead of NumPy's
     _limit_resources(int(memory))
@@ -882,27 +879,11 @@ def main(argv: list[str]) -> int:
     _write_all(wire_out, pack(hello))
     if func is None:
         return 0
-    while True:
-        prefix = _read_exact(wire_in, 4)
-        if prefix is None:
-            return 0
-        body = _read_exact(wire_in, frame_length(prefix))
-        if body is None:
-            return 0
-        header, blobs = read_frame_body(body)
-        seq = header.get("seq")
+
+    def answer(header: dict, blobs: list) -> tuple[dict, list]:
         with np.errstate(all="ignore"):
-            reply, reply_blobs = _serve_call(func, header, blobs, path)
-        reply["seq"] = seq
-        try:
-            frame = pack(reply, reply_blobs)
-        except WireError:
-            frame = pack({"seq": seq, "too_large": True})
-        try:  # what the rule printed, before its answer
-            sys.stdout.flush()
-        except BaseException:
-            pass
-        _write_all(wire_out, frame)
+            return _serve_call(func, header, blobs, path)
+    return _serve(wire_in, wire_out, answer)
 
 
 if __name__ == "__main__":
