@@ -52,7 +52,10 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # alike. Where bubblewrap cannot run, the kernel refuses to start and says how to install it;
 # `make grade ... --no-sandbox` (python -m optilab grade --no-sandbox) grades in the plain
 # `python3` kernel instead and says so on every line of its report.
-c.Execute.kernel_name = "optilab-sandboxed"
+# Autograding only: the students' Validate button (which reads this file from the folder JupyterLab
+# serves) runs the notebook in the plain kernel, which needs no bubblewrap (Binder, laptops).
+c.Execute.kernel_name = "python3"
+c.BoundedExecute.kernel_name = "optilab-sandboxed"
 # nbgrader's own list of autograde steps, with two changes:
 # - Execute keeps at most a million characters of each cell's output while it runs, so that
 #   endless output cannot exhaust the grader's memory (optilab.isolate.output.BoundedExecute);

@@ -86,6 +86,13 @@ PLAIN_KERNEL = "python3"
 UNSANDBOXED = "NOT SANDBOXED (--no-sandbox): the student's code ran with the grader's rights"
 
 
+def _kernel(config) -> str:
+    """The kernel autograding runs notebooks in: its Execute's, as nbgrader_config.py and the overrides set it."""
+    from optilab.isolate.output import BoundedExecute
+
+    return BoundedExecute(config=config).kernel_name
+
+
 def workspace_overrides(workspace: Path | None, timeout: float | None, *, sandbox: bool = True) -> dict:
     """Config overrides that put every nbgrader output of grading in ``workspace``.
 
@@ -111,8 +118,8 @@ def workspace_overrides(workspace: Path | None, timeout: float | None, *, sandbo
     overrides["GenerateFeedback"] = {"exporter_class": speedups.FeedbackExporter}
     if timeout is not None:
         overrides["Execute"]["timeout"] = int(max(1, round(timeout)))
-    if not sandbox:
-        overrides["Execute"]["kernel_name"] = PLAIN_KERNEL
+    if not sandbox:  # the kernel of autograding's Execute (nbgrader_config.py names the sandboxed one)
+        overrides["BoundedExecute"] = {"kernel_name": PLAIN_KERNEL}
     return overrides
 
 
@@ -272,7 +279,7 @@ def grade_lab(lab: str, submissions: Path, *, out: Path | None = None, timeout: 
                                 "folder or zip per student, or the workspace's submitted/ folder")
     submissions = submissions.resolve()
     config = load_config(root, **workspace_overrides(out, timeout, sandbox=sandbox))
-    if sandbox and config.Execute.kernel_name == isolate.KERNEL_NAME:
+    if sandbox and _kernel(config) == isolate.KERNEL_NAME:
         isolate.require()  # before anything is written: refuse, saying how to install bubblewrap
     api = make_api(config)
     coursedir = api.coursedir
@@ -391,11 +398,11 @@ def _grade(lab: str, found: list[collect.Submission], mode: str, submissions: Pa
         pool.join()
 
     ordered = [results[s] for s in sorted(results)]
-    if config.Execute.kernel_name != isolate.KERNEL_NAME:
+    if _kernel(config) != isolate.KERNEL_NAME:
         for res in ordered:
             res.notes.insert(0, UNSANDBOXED)
     run = GradingRun(lab, workspace.root, ordered, reports / "grades.csv", reports / "report.txt", 0.0,
-                     max_score, mode, sandboxed=config.Execute.kernel_name == isolate.KERNEL_NAME)
+                     max_score, mode, sandboxed=_kernel(config) == isolate.KERNEL_NAME)
     _remember_notes(reports / "notes.json", ordered)
     write_reports(run, coursedir, str(submissions))
     return run
