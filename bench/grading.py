@@ -238,7 +238,8 @@ def run(root: Path, *, count: int = SUBMISSIONS, timeout: float = 400.0, lab_pre
         "note": (f"{lab}, {count} synthetic submissions with {len(set(our_grades.values()))} different scores, "
                  f"both graded in the `{kernel}` kernel (the course's configuration); `make grade`'s time "
                  "includes preparing the release (generate_assignment), feedback pages and the CSV export; "
-                 "plain nbgrader's only autograde."),
+                 "plain nbgrader's only autograde. CPU: the command's own and what the OS counts of its children, "
+                 "which misses most of the sandboxed kernels' time."),
     }
     if bare is not None:
         result["unpatched"] = {
