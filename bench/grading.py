@@ -8,8 +8,8 @@ lab's ``solutions/``), so both grade in the kernel that configuration names
 
 - ``make grade``: the command it runs, ``python -m optilab grade LAB SUBMISSIONS --out DIR``
   (parallel worker processes, sandboxed), timed from start to exit. Its time includes
-  everything it does: preparing the release (``generate_assignment``: the workspace is new),
-  staging, autograding, feedback pages and the CSV export.
+  everything it does: preparing the release (see below), staging, autograding, feedback
+  pages and the CSV export.
 - plain nbgrader: ``nbgrader autograde LAB`` from the command line, one submission after
   another, in the course copy whose ``submitted/`` holds the same notebooks, timed from start
   to exit. Its ``generate_assignment`` is done beforehand and not timed; it writes no feedback.
@@ -18,6 +18,15 @@ lab's ``solutions/``), so both grade in the kernel that configuration names
   look-up and SQLAlchemy engines; ``optilab.kernel_polling.install``: jupyter_client's polling),
   to show how much of the speed-up they account for. Only the bench's own copy of the command
   skips them; the grades must not change.
+
+The order is ``make grade``, plain nbgrader, ``make grade`` without the patches, ``make grade``
+again. The first ``make grade`` in the course copy also prepares the release (nbgrader's
+``generate_assignment``, kept in ``grading/.cache/`` and reused while the lab is unchanged, as
+in a course that grades a lab more than once); its time is reported on its own, and the
+comparisons use the later runs, which, like the plain run, find the release done. Each
+``make grade`` run has a new workspace and starts without the feedback templates an earlier
+run compiled. Without the run without patches (``unpatched=False``), ``make grade`` runs once,
+after plain nbgrader, and prepares the release in its time.
 
 The grades must agree: each student's score from ``grades.csv`` and from the plain run's gradebook.
 """
@@ -184,27 +193,36 @@ def run(root: Path, *, count: int = SUBMISSIONS, timeout: float = 400.0, lab_pre
             shutil.copy2(submissions / student / f"{lab}.ipynb", target / f"{lab}.ipynb")
 
         kernel = _kernel_name(course)
-        plain_s, plain = _run([*nbgrader, "autograde", lab], course, env, timeout)
-        plain_grades = _gradebook_scores(course, lab) if plain.returncode == 0 else {}
         # Run from the course copy: optilab finds the course (nbgrader_config.py, solutions/) there.
         # Each run starts without the feedback templates a previous run compiled and kept there.
         templates = course / "grading" / ".cache" / "templates"
-        shutil.rmtree(templates, ignore_errors=True)
-        ours_s, ours = _run([python, "-m", "optilab", "grade", lab, str(submissions), "--out", str(tmp_path / "ws")],
-                            course, env, timeout)
-        our_grades, sandboxed = _run_grades(tmp_path / "ws", lab, ours)
+
+        def optilab_grade(out: str, command: list[str]) -> tuple[float, subprocess.CompletedProcess,
+                                                                 dict[str, float], bool | None]:
+            shutil.rmtree(templates, ignore_errors=True)
+            seconds, done = _run([*command, lab, str(submissions), "--out", str(tmp_path / out)], course, env, timeout)
+            return (seconds, done, *_run_grades(tmp_path / out, lab, done))
+
+        grade_command = [python, "-m", "optilab", "grade"]
+        # See the module docstring: a first run prepares the release, and is reported on its own.
+        runs = [optilab_grade("ws1", grade_command)] if unpatched else []
+        plain_s, plain = _run([*nbgrader, "autograde", lab], course, env, timeout)
+        plain_grades = _gradebook_scores(course, lab) if plain.returncode == 0 else {}
         bare = None
         if unpatched:
-            shutil.rmtree(templates, ignore_errors=True)
-            bare_s, bare = _run([python, "-c", _UNPATCHED, lab, str(submissions), "--out", str(tmp_path / "ws2")],
-                                course, env, timeout)
-            bare_grades, _ = _run_grades(tmp_path / "ws2", lab, bare)
+            bare_s, bare, bare_grades, _ = optilab_grade("ws2", [python, "-c", _UNPATCHED])
+        runs.append(optilab_grade("ws3", grade_command))
+    failed_runs = [r for r in runs if r[1].returncode != 0]
+    _, ours, our_grades, sandboxed = failed_runs[0] if failed_runs else runs[-1]
+    run_seconds = [r[0] for r in runs]
+    ours_s = run_seconds[-1]
+    between_runs = _agree(students, runs[0][2], runs[-1][2])
 
     records = [
         {"command": "make grade (python -m optilab grade)", "submissions": count, "seconds": ours_s,
          "per_submission_s": ours_s / count, "cpu_s": ours.cpu_s, "exit_status": ours.returncode,
          "graded": len(our_grades), "problem": None if ours.returncode == 0 else _tail(ours),
-         "output_tail": ours.stdout.splitlines()[-25:]},
+         "first_run_s": run_seconds[0] if len(runs) > 1 else None, "output_tail": ours.stdout.splitlines()[-25:]},
         {"command": "nbgrader autograde (command line)", "submissions": count, "seconds": plain_s,
          "per_submission_s": plain_s / count, "cpu_s": plain.cpu_s, "exit_status": plain.returncode,
          "graded": len(plain_grades), "problem": None if plain.returncode == 0 else _tail(plain)},
@@ -220,6 +238,7 @@ def run(root: Path, *, count: int = SUBMISSIONS, timeout: float = 400.0, lab_pre
         return {"status": "not available", "records": records,
                 "reason": "; ".join(f"{r['command']} failed: {r['problem']}" for r in failed)}
     disagreements = [f"make grade vs nbgrader: {d}" for d in _agree(students, our_grades, plain_grades)]
+    disagreements += [f"make grade, first vs second run: {d}" for d in between_runs]
     speedup = plain_s / ours_s
     result: dict[str, Any] = {
         "status": "ok",
@@ -237,8 +256,12 @@ def run(root: Path, *, count: int = SUBMISSIONS, timeout: float = 400.0, lab_pre
         "meets_target": bool(speedup >= TARGET_SPEEDUP and not disagreements),
         "note": (f"{lab}, {count} synthetic submissions with {len(set(our_grades.values()))} different scores, "
                  f"both graded in the `{kernel}` kernel (the course's configuration); `make grade`'s time "
-                 "includes preparing the release (generate_assignment), feedback pages and the CSV export; "
-                 "plain nbgrader's only autograde. CPU: the command's own and what the OS counts of its children, "
+                 "includes feedback pages and the CSV export; "
+                 "plain nbgrader's only autograde" + (f"; make grade's first run in the course copy, which also "
+                 f"prepared the release, took {run_seconds[0]:.1f} s: {plain_s / run_seconds[0]:.2f}× the plain "
+                 f"run, {(plain_s + setup_s) / run_seconds[0]:.2f}× counting nbgrader's generate_assignment "
+                 f"({setup_s:.1f} s); the table shows the second" if len(runs) > 1 else "")
+                 + ". CPU: the command's own and what the OS counts of its children, "
                  "which misses most of the sandboxed kernels' time."),
     }
     if bare is not None:
