@@ -1,8 +1,9 @@
 """``python -m bench``: measure the course's speed; print a table; write build/bench.json and bench.md.
 
-Four groups, each in a module of its own: ``kernels`` (update rules vs torch.optim),
+Five groups, each in a module of its own: ``kernels`` (update rules vs torch.optim),
 ``explorers`` (control change to redrawn figure), ``notebooks`` (lessons and solutions
-executed headless) and ``grading`` (``make grade`` vs plain ``nbgrader autograde``).
+executed headless), ``grading`` (``make grade`` vs plain ``nbgrader autograde``) and
+``sandbox`` (what the sandboxed kernel adds to grading one submission of each lab).
 A group that cannot run says why ("not available: ...") and the others still run, so the
 command always completes. Nothing here passes or fails: ratios are measured in one run.
 """
@@ -22,10 +23,10 @@ from typing import Any
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
-GROUPS = ("kernels", "explorers", "notebooks", "grading")
+GROUPS = ("kernels", "explorers", "notebooks", "grading", "sandbox")
 #: The order they run in: fixed amounts of work first, then the groups that fit their work
 #: to the time left (fewer explorer changes, notebooks skipped), so the whole stays in budget.
-RUN_ORDER = ("kernels", "grading", "notebooks", "explorers")
+RUN_ORDER = ("kernels", "grading", "sandbox", "notebooks", "explorers")
 #: Seconds the whole run may take (the issue asks for under 10 minutes on a fresh clone).
 BUDGET_S = 560.0
 #: The most the elastic groups take, and what notebooks leave for the explorers.

@@ -151,12 +151,32 @@ def _grading(group: dict[str, Any]) -> list[str]:
     rows = [[r["command"], str(r["submissions"]), fmt_seconds(r["seconds"]), fmt_seconds(r["per_submission_s"]),
              fmt_seconds(r.get("cpu_s"))] for r in group["records"]]
     lines = _table(header, rows)
+    target = group.get("target", 1.5)
     lines += ["", f"Speed-up of `make grade` over plain `nbgrader autograde`: {_ratio(group.get('speedup'))} "
-                  f"(target ≥ 2×: {_yes(group.get('meets_target'))}); same grades: {_yes(group.get('same_grades'))}. "
-                  f"{group.get('note', '')}"]
+                  f"(target ≥ {target:g}×: {_yes(group.get('meets_target'))}); same grades: "
+                  f"{_yes(group.get('same_grades'))}; kernel: `{group.get('kernel', '?')}`. {group.get('note', '')}"]
+    bare = group.get("unpatched")
+    if bare:
+        lines += ["", f"Without optilab's replacements of nbgrader/jupyter_client functions "
+                      f"(`speedups.install`, `kernel_polling.install`), `make grade` is "
+                      f"{_ratio(bare.get('speedup'))} as fast as plain nbgrader; the replacements account for "
+                      f"{_ratio(bare.get('patches_speedup'))} of `make grade`'s speed (same grades: "
+                      f"{_yes(bare.get('same_grades'))})."]
     for line in group.get("disagreements", [])[:10]:
         lines.append(f"- {line}")
     return lines
+
+
+def _sandbox(group: dict[str, Any]) -> list[str]:
+    plain, boxed = group["kernels"]
+    header = ["lab", f"`{plain}`", f"`{boxed}`", "cost per submission", "ratio", "score", "same score"]
+    start = group["kernel_start"]
+    rows = [["kernel start, one cell, stop", fmt_seconds(start["seconds"][plain]),
+             fmt_seconds(start["seconds"][boxed]), fmt_seconds(start["cost_s"]), _ratio(start["ratio"]), "–", "–"]]
+    rows += [[r["lab"], fmt_seconds(r["seconds"][plain]), fmt_seconds(r["seconds"][boxed]), fmt_seconds(r["cost_s"]),
+              _ratio(r["ratio"]), f"{'/'.join(f'{x:g}' for x in r['score'][boxed])} of {r['max_score']:g}",
+              _yes(r["same_score"])] for r in group["records"]]
+    return [*_table(header, rows), "", group.get("note", "")]
 
 
 TITLES = {
@@ -164,8 +184,10 @@ TITLES = {
     "explorers": "2. Interactivity: control change to redrawn figure",
     "notebooks": "3. Course execution: headless notebooks",
     "grading": "4. Grading throughput",
+    "sandbox": "5. Sandbox cost: nbgrader autograde of one submission, plain vs sandboxed kernel",
 }
-_RENDER = {"kernels": _kernels, "explorers": _explorers, "notebooks": _notebooks, "grading": _grading}
+_RENDER = {"kernels": _kernels, "explorers": _explorers, "notebooks": _notebooks, "grading": _grading,
+           "sandbox": _sandbox}
 
 
 def _machine_line(result: dict[str, Any]) -> str:
@@ -241,12 +263,30 @@ def summary(result: dict[str, Any]) -> str:
     grading = groups.get("grading", {})
     if grading.get("status") == "ok":
         ours, plain = grading["records"][0], grading["records"][1]
-        rows.append([f"grading: `make grade` vs `nbgrader autograde`, {ours['submissions']} submissions", "≥ 2×",
-                     f"{_ratio(grading['speedup'])} ({fmt_seconds(ours['per_submission_s'])} vs "
-                     f"{fmt_seconds(plain['per_submission_s'])} per submission; same grades: "
-                     f"{'yes' if grading['same_grades'] else '**no**'})", _yes(grading["meets_target"])])
+        target = grading.get("target", 1.5)
+        bare = grading.get("unpatched") or {}
+        rows.append([f"grading: `make grade` vs `nbgrader autograde`, {grading.get('lab', '')}, "
+                     f"{ours['submissions']} submissions, `{grading.get('kernel', '?')}` kernel", f"≥ {target:g}×",
+                     f"{_ratio(grading['speedup'])} ({fmt_seconds(ours['seconds'])} vs {fmt_seconds(plain['seconds'])}; "
+                     f"{fmt_seconds(ours['per_submission_s'])} vs {fmt_seconds(plain['per_submission_s'])} per "
+                     f"submission; same grades: {'yes' if grading['same_grades'] else '**no**'})"
+                     + (f"; without optilab's patches of nbgrader/jupyter_client {_ratio(bare.get('speedup'))}"
+                        if bare else ""),
+                     _yes(grading["meets_target"])])
     else:
-        unavailable("grading", "grading throughput, make grade vs nbgrader autograde", "≥ 2×")
+        unavailable("grading", "grading throughput, make grade vs nbgrader autograde", "≥ 1.5×")
+    sandbox = groups.get("sandbox", {})
+    if sandbox.get("status") == "ok" and sandbox.get("records"):
+        records = sandbox["records"]
+        low = min(records, key=lambda r: r["cost_s"])
+        high = max(records, key=lambda r: r["cost_s"])
+        rows.append([f"sandbox cost per graded submission (`optilab-sandboxed` − `python3` kernel), "
+                     f"{len(records)} labs", "–",
+                     f"{fmt_seconds(low['cost_s'])} ({low['lab']}, {_ratio(low['ratio'])}) to "
+                     f"{fmt_seconds(high['cost_s'])} ({high['lab']}, {_ratio(high['ratio'])}); same scores: "
+                     f"{'yes' if all(r['same_score'] for r in records) else '**no**'}", "–"])
+    else:
+        unavailable("sandbox", "sandbox cost per graded submission", "–")
     lines = [_machine_line(result), "", *_table(["measure", "target", "measured", "met"], rows)]
     if kernels.get("status") == "ok" and any(r["ratio"] for r in kernels["records"]):
         sizes = sorted({r["n"] for r in kernels["records"]})

@@ -1,13 +1,18 @@
-"""The cost of the sandbox (bubblewrap) that grading runs student code in.
+"""Group 5: the cost of the sandbox (bubblewrap) that grading runs student code in.
 
-- ``kernel_start``: start a kernel, run ``1``, stop it, with nbclient: the course's ``python3``
-  kernel and the sandboxed ``optilab-sandboxed`` one (the difference is what the sandbox adds
-  to every submission);
-- ``submission``: nbgrader's ``autograde`` of one lab's fully answered submission (the
-  instructor's answers in the student notebook), through its Python API, with each kernel.
+Measured for every lab, each time with the course's plain ``python3`` kernel and with the
+sandboxed ``optilab-sandboxed`` kernel (both installed by ``make setup``; grading uses the
+sandboxed one, ``Execute.kernel_name`` in ``nbgrader_config.py``), interleaved round by round so
+that a busy patch of the machine slows both alike, and the median of the rounds taken:
 
-Run it alone with ``python -c "from bench import sandbox; print(sandbox.main(ROOT))"``; it is not
-one of ``make bench``'s groups (yet). Nothing here passes or fails.
+- ``kernel_start``: start a kernel, run ``1``, stop it, with nbclient;
+- ``submission``: nbgrader's ``autograde`` of the lab's fully answered submission (the
+  instructor's answers in the student notebook), through its Python API, in a course folder of
+  its own; the two kernels are set with ``Execute.kernel_name``, nothing else differs. The
+  difference of the medians is what the sandbox adds to every graded submission; both kernels
+  must give the same score.
+
+Nothing here passes or fails.
 """
 
 from __future__ import annotations
@@ -19,76 +24,153 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KERNELS", "kernel_start", "submission", "main"]
+__all__ = ["KERNELS", "PLAIN", "SANDBOXED", "REPEATS", "labs", "kernel_start", "Course", "run", "main"]
 
-KERNELS = ("python3", "optilab-sandboxed")
+PLAIN, SANDBOXED = "python3", "optilab-sandboxed"
+KERNELS = (PLAIN, SANDBOXED)
+#: Rounds per lab (each grades the submission once with each kernel); the median is reported.
+REPEATS = 3
 
 
-def kernel_start(kernel: str, folder: Path, repeats: int = 5) -> list[float]:
-    """Seconds to start ``kernel`` in ``folder``, run one cell and stop it, ``repeats`` times."""
+def labs(root: Path) -> list[str]:
+    """The course's labs: ``solutions/labNN_*/labNN_*.ipynb``."""
+    return sorted(p.name for p in (root / "solutions").glob("lab*") if (p / f"{p.name}.ipynb").is_file())
+
+
+def kernel_start(kernel: str, folder: Path) -> float:
+    """Seconds to start ``kernel`` in ``folder``, run one cell and stop it."""
     import nbformat
     from nbclient import NotebookClient
 
-    times = []
-    for _ in range(repeats):
-        nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_code_cell("1")]
-        start = time.perf_counter()
-        NotebookClient(nb, kernel_name=kernel, timeout=60, resources={"metadata": {"path": str(folder)}}).execute()
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def submission(root: Path, lab: str, kernel: str, folder: Path) -> tuple[float, float]:
-    """(seconds, score) of ``nbgrader autograde`` of one fully answered ``lab`` submission with ``kernel``."""
-    from nbgrader.api import Gradebook
-
-    from bench.grading import make_submissions
-    from optilab.autograde.course import load_config, make_api
-
-    (folder / "exchange").mkdir(parents=True)
-    config = load_config(root, CourseDirectory={
-        "release_directory": str(folder / "release"), "submitted_directory": str(folder / "submitted"),
-        "autograded_directory": str(folder / "autograded"), "feedback_directory": str(folder / "feedback"),
-        "db_url": "sqlite:///" + str(folder / "gradebook.db")},
-        Exchange={"root": str(folder / "exchange")}, Execute={"kernel_name": kernel})
-    api = make_api(config)
-    api.generate_assignment(lab, force=True)
-    export = folder / "export"
-    student = make_submissions(root / "solutions" / lab / f"{lab}.ipynb",
-                               folder / "release" / lab / f"{lab}.ipynb", export, count=1)[0]
-    target = folder / "submitted" / student / lab
-    target.mkdir(parents=True)
-    (target / f"{lab}.ipynb").write_bytes((export / student / f"{lab}.ipynb").read_bytes())
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("1")]
     start = time.perf_counter()
-    result = api.autograde(lab, student, force=True, create=True)
-    seconds = time.perf_counter() - start
-    if not result["success"]:
-        raise RuntimeError(f"{lab} with {kernel} could not be graded: {result['log'][-300:]}")
-    with Gradebook(config.CourseDirectory.db_url) as gb:
-        return seconds, float(gb.find_submission(lab, student).score)
+    NotebookClient(nb, kernel_name=kernel, timeout=60, resources={"metadata": {"path": str(folder)}}).execute()
+    return time.perf_counter() - start
 
 
-def main(root: Path, quick: bool = False) -> dict[str, Any]:
-    """Both measures, for every lab (``quick``: lab 1 only, one kernel start)."""
+class Course:
+    """One lab in a course folder of its own, released once, with one fully answered submission.
+
+    :meth:`grade` autogrades that submission with a given kernel (nbgrader's Python API, the
+    course's configuration with only ``Execute.kernel_name`` changed) and returns (seconds, score).
+    """
+
+    def __init__(self, root: Path, lab: str, folder: Path) -> None:
+        from bench.grading import make_submissions
+        from optilab.autograde.course import load_config, make_api
+
+        self.lab, self.folder = lab, folder
+        (folder / "exchange").mkdir(parents=True)
+        self.db_url = "sqlite:///" + str(folder / "gradebook.db")
+        self.apis = {}
+        for kernel in KERNELS:
+            config = load_config(root, CourseDirectory={
+                "release_directory": str(folder / "release"), "submitted_directory": str(folder / "submitted"),
+                "autograded_directory": str(folder / "autograded"), "feedback_directory": str(folder / "feedback"),
+                "db_url": self.db_url}, Exchange={"root": str(folder / "exchange")}, Execute={"kernel_name": kernel})
+            self.apis[kernel] = make_api(config)
+        released = self.apis[PLAIN].generate_assignment(lab, force=True)
+        if not released["success"]:
+            raise RuntimeError(f"nbgrader generate_assignment {lab} failed: {released['log'][-300:]}")
+        export = folder / "export"
+        self.student = make_submissions(root / "solutions" / lab / f"{lab}.ipynb",
+                                        folder / "release" / lab / f"{lab}.ipynb", export, count=1)[0]
+        target = folder / "submitted" / self.student / lab
+        target.mkdir(parents=True)
+        (target / f"{lab}.ipynb").write_bytes((export / self.student / f"{lab}.ipynb").read_bytes())
+
+    def grade(self, kernel: str) -> tuple[float, float]:
+        from nbgrader.api import Gradebook
+
+        start = time.perf_counter()
+        result = self.apis[kernel].autograde(self.lab, self.student, force=True, create=True)
+        seconds = time.perf_counter() - start
+        if not result["success"]:
+            raise RuntimeError(f"{self.lab} with the {kernel} kernel could not be graded: "
+                               f"{(result.get('error') or result.get('log') or '')[-300:]}")
+        with Gradebook(self.db_url) as gb:
+            submission = gb.find_submission(self.lab, self.student)
+            return seconds, float(submission.score)
+
+    def max_score(self) -> float:
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.db_url) as gb:
+            return float(gb.find_assignment(self.lab).max_score)
+
+
+def _rounds(repeats: int) -> list[tuple[str, str]]:
+    """Kernel order per round, alternating which goes first, so neither always runs on a warmer machine."""
+    return [KERNELS if r % 2 == 0 else KERNELS[::-1] for r in range(repeats)]
+
+
+def run(root: Path, *, lab_names: list[str] | None = None, repeats: int = REPEATS,
+        start_repeats: int = 3) -> dict[str, Any]:
+    """Both measures; ``lab_names`` defaults to every lab of the course."""
+    chosen = labs(root) if lab_names is None else lab_names
+    if not (root / "nbgrader_config.py").is_file() or not chosen:
+        return {"status": "not available", "reason": "no nbgrader_config.py or no solutions/labNN_*/ in the course"}
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    for kernel in KERNELS:
+        try:
+            KernelSpecManager().get_kernel_spec(kernel)
+        except NoSuchKernel:
+            return {"status": "not available", "reason": f"no `{kernel}` kernel installed (`make setup` installs it)"}
     from optilab import isolate
 
     ok, reason = isolate.available()
     if not ok:
-        return {"status": "not available", "reason": reason}
-    labs = sorted(p.name for p in (root / "solutions").glob("lab*") if (p / f"{p.name}.ipynb").is_file())
-    labs = labs[:1] if quick else labs
-    out: dict[str, Any] = {"status": "ok", "kernel_start_s": {}, "submission_s": {}, "score": {}}
-    with tempfile.TemporaryDirectory(prefix="bench-sandbox-") as tmp:
-        for kernel in KERNELS:
-            times = kernel_start(kernel, Path(tmp), repeats=1 if quick else 5)
-            out["kernel_start_s"][kernel] = statistics.median(times)
-        for lab in labs:
-            for kernel in KERNELS:
-                seconds, score = submission(root, lab, kernel, Path(tmp) / lab / kernel)
-                out["submission_s"].setdefault(lab, {})[kernel] = seconds
-                out["score"].setdefault(lab, {})[kernel] = score
+        return {"status": "not available", "reason": f"the sandbox cannot run here: {reason}"}
+
+    out: dict[str, Any] = {"status": "ok", "kernels": list(KERNELS), "repeats": repeats,
+                           "kernel_start": {}, "records": []}
+    with tempfile.TemporaryDirectory(prefix="optilab-bench-sandbox-") as tmp:
+        tmp_path = Path(tmp)
+        starts: dict[str, list[float]] = {k: [] for k in KERNELS}
+        for order in _rounds(start_repeats):
+            for kernel in order:
+                starts[kernel].append(kernel_start(kernel, tmp_path))
+        out["kernel_start"] = _compare(starts)
+        for lab in chosen:
+            course = Course(root, lab, tmp_path / lab)
+            if lab == chosen[0]:  # untimed: the first autograde in this process pays nbgrader's imports
+                for kernel in KERNELS:
+                    course.grade(kernel)
+            times: dict[str, list[float]] = {k: [] for k in KERNELS}
+            scores: dict[str, set[float]] = {k: set() for k in KERNELS}
+            for order in _rounds(repeats):
+                for kernel in order:
+                    seconds, score = course.grade(kernel)
+                    times[kernel].append(seconds)
+                    scores[kernel].add(score)
+            all_scores = scores[PLAIN] | scores[SANDBOXED]
+            out["records"].append({
+                "lab": lab, **_compare(times),
+                "score": {k: sorted(v) for k, v in scores.items()}, "max_score": course.max_score(),
+                "same_score": len(all_scores) == 1,
+            })
+    costs = [r["cost_s"] for r in out["records"]]
+    out["note"] = (f"One fully answered submission per lab, graded {repeats} times with each kernel "
+                   "(interleaved; medians). cost = sandboxed − python3, per submission. Wall time only: the "
+                   "CPU time the OS reports for a process's finished children misses most of the sandboxed "
+                   "kernel's, so the kernels' CPU times cannot be compared.")
+    out["cost_range_s"] = [min(costs), max(costs)]
     return out
+
+
+def _compare(times: dict[str, list[float]]) -> dict[str, Any]:
+    median = {k: statistics.median(v) for k, v in times.items()}
+    return {"seconds": median, "all_seconds": times, "cost_s": median[SANDBOXED] - median[PLAIN],
+            "ratio": median[SANDBOXED] / median[PLAIN]}
+
+
+def main(root: Path, quick: bool = False, budget_s: float | None = None) -> dict[str, Any]:
+    """The group as ``python -m bench`` runs it (``quick``: the first lab, one round, one kernel start)."""
+    if quick:
+        return run(root, lab_names=labs(root)[:1], repeats=1, start_repeats=1)
+    return run(root)
 
 
 if __name__ == "__main__":

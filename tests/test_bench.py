@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # ``bench/`` sits at the repository root, beside ``lib/``
     sys.path.insert(0, str(ROOT))
 
-from bench import explorers, grading, kernels, notebooks, report  # noqa: E402
+from bench import explorers, grading, kernels, notebooks, report, sandbox  # noqa: E402
 from bench.__main__ import run_group  # noqa: E402
 from bench.timing import percentile  # noqa: E402
 
@@ -208,3 +208,109 @@ def test_bench_completes_and_says_why_when_the_course_has_nothing_to_measure(tmp
     assert list(result["groups"]) == ["explorers", "notebooks", "grading"]  # reported in the order
     assert {g["status"] for g in result["groups"].values()} == {"not available"}
     assert "not available: no explorers" in capsys.readouterr().out
+
+
+# --- group 4: grading lab 4; group 5: the sandbox's cost ----------------------------------
+
+def _toy_course(folder: Path, names: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "nbgrader_config.py").write_text("c = get_config()\n")
+    for name in names:
+        (folder / "solutions" / name).mkdir(parents=True)
+        (folder / "solutions" / name / f"{name}.ipynb").write_text("{}")
+    return folder
+
+
+def test_grading_group_grades_lab_4_or_else_the_first_lab(tmp_path):
+    with_lab4 = _toy_course(tmp_path / "a", ["lab01_gd", "lab04_adam", "lab05_exp"])
+    (with_lab4 / "solutions" / "lab04_notes").mkdir()  # a folder without its notebook is not a lab
+    assert grading.graded_lab(with_lab4) == "lab04_adam"
+    assert grading.graded_lab(_toy_course(tmp_path / "b", ["lab02_mom", "lab01_gd"])) == "lab01_gd"
+    assert grading.graded_lab(_toy_course(tmp_path / "c", [])) is None
+
+
+def test_sandbox_group_says_why_when_the_course_has_no_labs(tmp_path):
+    group = sandbox.run(tmp_path)
+    assert group["status"] == "not available" and "solutions" in group["reason"]
+    assert sandbox.main(_toy_course(tmp_path / "course", []), quick=True)["status"] == "not available"
+
+
+def test_sandbox_rounds_alternate_which_kernel_goes_first():
+    assert sandbox._rounds(3) == [("python3", "optilab-sandboxed"), ("optilab-sandboxed", "python3"),
+                                  ("python3", "optilab-sandboxed")]
+
+
+def _sandbox_record(lab, plain_s, boxed_s, scores=(6.0, 6.0)):
+    return {"lab": lab, "seconds": {"python3": plain_s, "optilab-sandboxed": boxed_s},
+            "cost_s": boxed_s - plain_s, "ratio": boxed_s / plain_s,
+            "score": {"python3": [scores[0]], "optilab-sandboxed": [scores[1]]}, "max_score": 6.0,
+            "same_score": scores[0] == scores[1]}
+
+
+def test_report_shows_grading_of_lab_4_and_the_sandbox_cost_of_every_lab(tmp_path):
+    grading_group = {
+        "status": "ok", "lab": "lab04_adam_adamw", "kernel": "optilab-sandboxed", "target": 1.5,
+        "speedup": 40.0 / 25.0, "same_grades": True, "meets_target": True, "disagreements": [],
+        "records": [{"command": "make grade", "submissions": 20, "seconds": 25.0, "per_submission_s": 1.25},
+                    {"command": "nbgrader autograde", "submissions": 20, "seconds": 40.0, "per_submission_s": 2.0},
+                    {"command": "make grade without patches", "submissions": 20, "seconds": 32.0,
+                     "per_submission_s": 1.6}],
+        "unpatched": {"speedup": 1.25, "patches_speedup": 1.28, "same_grades": True, "disagreements": []}}
+    sandbox_group = {
+        "status": "ok", "kernels": ["python3", "optilab-sandboxed"], "repeats": 3, "note": "",
+        "kernel_start": {"seconds": {"python3": 0.5, "optilab-sandboxed": 0.75}, "cost_s": 0.25, "ratio": 1.5},
+        "records": [_sandbox_record("lab01_gd", 2.0, 2.5), _sandbox_record("lab02_mom", 2.0, 3.0),
+                    _sandbox_record("lab03_ada", 4.0, 4.2, scores=(6.0, 5.0))]}
+    result = {"started_utc": "2026-01-01 00:00 UTC", "seconds": 1.0, "machine": report.machine(),
+              "groups": {"grading": {**grading_group, "seconds": 1.0}, "sandbox": {**sandbox_group, "seconds": 1.0}}}
+    json_path, md_path = report.write(result, tmp_path)
+    assert list(json.loads(json_path.read_text())["groups"]) == ["grading", "sandbox"]
+    text = md_path.read_text()
+    assert "| grading: `make grade` vs `nbgrader autograde`, lab04_adam_adamw, 20 submissions, " \
+           "`optilab-sandboxed` kernel | ≥ 1.5× | 1.60× (25 s vs 40 s;" in text
+    assert "without optilab's patches of nbgrader/jupyter_client 1.25×" in text
+    # The summary names the cheapest and the dearest lab, and that one lab's scores differ.
+    assert "200 ms (lab03_ada, 1.05×) to 1 s (lab02_mom, 1.50×); same scores: **no**" in text
+    assert "| lab01_gd | 2 s | 2.5 s | 500 ms | 1.25× | 6 of 6 | yes |" in text
+    assert "| lab03_ada | 4 s | 4.2 s | 200 ms | 1.05× | 5 of 6 | **no** |" in text
+    assert "| kernel start, one cell, stop | 500 ms | 750 ms | 250 ms | 1.50× |" in text
+
+
+def _sandbox_or_skip():
+    from optilab import isolate
+
+    ok, reason = isolate.available()
+    if not ok:
+        print(f"skipped: the sandbox cannot run here: {reason}")
+        pytest.skip(f"the sandbox cannot run here: {reason}")
+
+
+@pytest.mark.slow
+def test_sandbox_group_grades_the_first_lab_alike_in_both_kernels():
+    _sandbox_or_skip()
+    group = sandbox.main(ROOT, quick=True)
+    assert group["status"] == "ok", group.get("reason")
+    (record,) = group["records"]
+    assert record["lab"] == sandbox.labs(ROOT)[0]
+    # The instructor's answers earn the same points in the sandbox as outside it (written answers
+    # wait for a human, so not every point).
+    (score,) = record["score"]["python3"]
+    assert record["score"]["optilab-sandboxed"] == [score] and record["same_score"]
+    assert 0 < score <= record["max_score"]
+    for measure in (record, group["kernel_start"]):
+        plain, boxed = measure["seconds"]["python3"], measure["seconds"]["optilab-sandboxed"]
+        assert 0 < plain and 0 < boxed
+        assert measure["ratio"] == pytest.approx(boxed / plain) and measure["cost_s"] == pytest.approx(boxed - plain)
+
+
+@pytest.mark.slow
+def test_grading_group_grades_lab_4_in_the_sandboxed_kernel_both_ways_with_the_same_grades():
+    _sandbox_or_skip()
+    group = grading.run(ROOT, count=2, unpatched=False)
+    assert group["status"] == "ok", group.get("reason")
+    assert group["lab"].startswith("lab04_") and group["kernel"] == "optilab-sandboxed" and group["sandboxed"]
+    assert group["same_grades"], group["disagreements"]
+    # student_00 answers everything, student_01 nothing.
+    assert group["grades"]["student_00"] > 0 and group["grades"]["student_01"] == 0
+    assert [r["graded"] for r in group["records"]] == [2, 2]
+    assert group["speedup"] == pytest.approx(group["records"][1]["seconds"] / group["records"][0]["seconds"])
