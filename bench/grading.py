@@ -4,7 +4,7 @@ Both grade the same synthetic submissions of lab 4 (:data:`LAB`; the first lab i
 lab 4), 20 students, each answering the lab's exercises or leaving some of them unanswered, so
 the grades vary. Both run in one copy of the course folder (its ``nbgrader_config.py`` and the
 lab's ``solutions/``), so both grade in the kernel that configuration names
-(``Execute.kernel_name``: the sandboxed ``optilab-sandboxed`` kernel):
+(``BoundedExecute.kernel_name``: the sandboxed ``optilab-sandboxed`` kernel):
 
 - ``make grade``: the command it runs, ``python -m optilab grade LAB SUBMISSIONS --out DIR``
   (parallel worker processes, sandboxed), timed from start to exit. Its time includes
@@ -142,11 +142,13 @@ def graded_lab(root: Path, prefix: str = LAB) -> str | None:
 
 
 def _kernel_name(course: Path) -> str:
-    """The kernel nbgrader's ``Execute`` runs notebooks in, as ``course``'s configuration sets it."""
+    """The kernel autograding runs notebooks in, as ``course``'s configuration sets it."""
     from traitlets.config.loader import PyFileConfigLoader
 
+    from optilab.isolate.output import BoundedExecute
+
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
-    return str(config.Execute.kernel_name) if "kernel_name" in config.Execute else "(the notebook's own)"
+    return str(BoundedExecute(config=config).kernel_name or "(the notebook's own)")
 
 
 def _agree(students: list[str], a: dict[str, float], b: dict[str, float]) -> list[str]:

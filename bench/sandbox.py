@@ -2,13 +2,13 @@
 
 Measured for every lab, each time with the course's plain ``python3`` kernel and with the
 sandboxed ``optilab-sandboxed`` kernel (both installed by ``make setup``; grading uses the
-sandboxed one, ``Execute.kernel_name`` in ``nbgrader_config.py``), interleaved round by round so
+sandboxed one, ``BoundedExecute.kernel_name`` in ``nbgrader_config.py``), interleaved round by round so
 that a busy patch of the machine slows both alike, and the median of the rounds taken:
 
 - ``kernel_start``: start a kernel, run ``1``, stop it, with nbclient;
 - ``submission``: nbgrader's ``autograde`` of the lab's fully answered submission (the
   instructor's answers in the student notebook), through its Python API, in a course folder of
-  its own; the two kernels are set with ``Execute.kernel_name``, nothing else differs. The
+  its own; the two kernels are set with ``BoundedExecute.kernel_name``, nothing else differs. The
   difference of the medians is what the sandbox adds to every graded submission; both kernels
   must give the same score.
 
@@ -53,7 +53,7 @@ class Course:
     """One lab in a course folder of its own, released once, with one fully answered submission.
 
     :meth:`grade` autogrades that submission with a given kernel (nbgrader's Python API, the
-    course's configuration with only ``Execute.kernel_name`` changed) and returns (seconds, score).
+    course's configuration with only ``BoundedExecute.kernel_name`` changed) and returns (seconds, score).
     """
 
     def __init__(self, root: Path, lab: str, folder: Path) -> None:
@@ -68,7 +68,8 @@ class Course:
             config = load_config(root, CourseDirectory={
                 "release_directory": str(folder / "release"), "submitted_directory": str(folder / "submitted"),
                 "autograded_directory": str(folder / "autograded"), "feedback_directory": str(folder / "feedback"),
-                "db_url": self.db_url}, Exchange={"root": str(folder / "exchange")}, Execute={"kernel_name": kernel})
+                "db_url": self.db_url}, Exchange={"root": str(folder / "exchange")},
+            BoundedExecute={"kernel_name": kernel})
             self.apis[kernel] = make_api(config)
         released = self.apis[PLAIN].generate_assignment(lab, force=True)
         if not released["success"]:

@@ -70,3 +70,37 @@ def test_make_clean_keeps_the_gradebook_and_submissions(tmp_path):
     assert not (tmp_path / "grading" / ".cache").exists()
     for kept in ("grading/gradebook.db", "grading/submitted/ann/lab01/lab01.ipynb", "grading/backups/gradebook-1-lab01.db"):
         assert (tmp_path / kept).read_text() == "data", kept
+
+
+VALIDATE = """
+import json, os, sys
+from jupyter_core.paths import jupyter_config_path
+from nbgrader.apps import NbGrader
+from nbgrader.validator import Validator
+# as nbgrader's Validate button loads its configuration: the served folder's nbgrader_config.py too
+paths = jupyter_config_path()
+paths.insert(0, os.getcwd())
+app = NbGrader()
+app.config_file_paths.append(paths)
+app.load_config_file()
+print(json.dumps(Validator(config=app.config).validate(sys.argv[1])))
+"""
+
+
+def test_the_students_validate_button_works_without_bubblewrap(tmp_path):
+    """Grading runs in the sandboxed kernel; Validate, which reads the same nbgrader_config.py from the
+    folder JupyterLab serves (Binder, a laptop), must not need bubblewrap."""
+    import json
+    import os
+    import sys
+
+    from tests.support.submissions import WRITTEN_CELL, student, write
+
+    notebook = tmp_path / "lab01_gradient_descent.ipynb"
+    write(notebook, student(lambda cells: cells[WRITTEN_CELL].update(source="Close to 2/λ_max.")))
+    no_bwrap = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # the venv's tools, no bwrap
+    done = subprocess.run([sys.executable, "-c", VALIDATE, str(notebook)], cwd=ROOT, env=no_bwrap,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "failed" not in result and "changed" not in result, result

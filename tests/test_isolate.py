@@ -524,6 +524,7 @@ class Workspace:
             "db_url": "sqlite:///" + str(folder / "gradebook.db")},
             Exchange={"root": str(folder / "exchange")},
             Execute={"timeout": TIMEOUT, "kernel_name": kernel},
+            BoundedExecute={"kernel_name": kernel},  # autograding's Execute, set apart in nbgrader_config.py
             Autograde={"autograde_preprocessors": bounded(preprocessors) if bounded_output else preprocessors})
         self.api = make_api(config)
         result = self.api.generate_assignment(LAB, force=True)

@@ -61,7 +61,7 @@ WORKDIR = "/submission"
 HOME = "/home/sandbox"
 #: The user that runs student code when the grader is root.
 NOBODY = 65534
-#: The kernelspec whose kernels run sandboxed (``Execute.kernel_name`` for nbgrader).
+#: The kernelspec whose kernels run sandboxed (``BoundedExecute.kernel_name`` for nbgrader's autograding).
 KERNEL_NAME = "optilab-sandboxed"
 
 _ENTER = Path(__file__).with_name("_enter.py")

@@ -2,7 +2,7 @@
 
 jupyter_client starts a kernel through the provisioner its kernelspec names; the kernelspec
 ``optilab-sandboxed`` (:mod:`optilab.isolate.kernelspec`) names this one, so nbgrader's
-``Execute`` runs a submission's notebook sandboxed when ``Execute.kernel_name`` says
+``Execute`` runs a submission's notebook sandboxed when ``BoundedExecute.kernel_name`` says
 ``optilab-sandboxed``. It is jupyter_client's :class:`~jupyter_client.provisioning.LocalProvisioner`
 with three changes:
 
