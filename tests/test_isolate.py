@@ -16,7 +16,6 @@ which turns the skip into a failure.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -31,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from optilab import isolate
+from tests.support.submissions import FULL, MINIBATCHES, SGD, load as _load, student as _student
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB = "lab01_gradient_descent"
@@ -482,27 +482,7 @@ def test_endless_output_is_cut_as_it_arrives_and_the_next_cell_runs(sandbox, tmp
 
 # Lab 1's points (see tests/test_grading_pipeline.py): sgd's three hidden groups, minibatches
 # (2 + 1), the stability experiment (2); the written answer is graded by hand.
-SGD, MINIBATCHES, STABLE = 3, 3, 2
-FULL = SGD + MINIBATCHES + STABLE
 TIMEOUT = 10
-
-
-def _load(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _student(edit=None) -> dict:
-    """The released lab 1 with the instructor's answers, then ``edit(cells_by_id)``."""
-    solution = _load(ROOT / "solutions" / LAB / f"{LAB}.ipynb")
-    answers = {c["id"]: c["source"] for c in solution["cells"]
-               if c["metadata"].get("nbgrader", {}).get("solution") and c["cell_type"] == "code"}
-    nb = copy.deepcopy(_load(ROOT / "labs" / LAB / f"{LAB}.ipynb"))
-    for cell in nb["cells"]:
-        if cell["id"] in answers:
-            cell["source"] = answers[cell["id"]]
-    if edit:
-        edit({c["id"]: c for c in nb["cells"]})
-    return nb
 
 
 class Workspace:

@@ -19,6 +19,8 @@ import pytest
 
 from optilab.grading import cli
 
+from .test_cli import GOOD_ADAM
+
 DOES_NOTHING = """
 def sgd(param, grad, state, *, lr=1e-2):
     return param.copy(), {}
@@ -410,16 +412,6 @@ def test_an_error_names_the_students_exception_and_line(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------- the reference rules
-GOOD_ADAM = """
-import numpy as np
-
-def adam(param, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-    t = state.get("t", 0) + 1
-    m = beta1 * state.get("m", 0.0) + (1 - beta1) * grad
-    v = beta2 * state.get("v", 0.0) + (1 - beta2) * grad**2
-    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
-    return param - lr * m_hat / (np.sqrt(v_hat) + eps), {"t": t, "m": m, "v": v}
-"""
 
 
 @pytest.mark.parametrize("source, failed_at_load", [
