@@ -32,12 +32,10 @@ limited (``RLIMIT_AS``) and so is the size of files it writes.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -209,7 +207,7 @@ class _NotebookRule(sandbox.StudentRule):
             raise
 
 
-class StudentNotebook:
+class StudentNotebook(sandbox._TimeLimited):
     """The student's process holding a notebook's namespace (see the module's docstring).
 
     Use as a context manager, or call :meth:`close`. ``cells`` are ``(index, source)`` pairs.
@@ -231,7 +229,6 @@ class StudentNotebook:
             self.command = notebook_command(self.folder, memory=self.memory)
         self.gone: str | None = None
         self.outcomes: dict[int, dict] = {}
-        self._limit: tuple[float, float, str] | None = None
         self._process: sandbox._Process | None = None
         self._seq = 0
         # What the student's code prints is not kept: nbgrader's kernel shows it in the feedback,
@@ -305,19 +302,7 @@ class StudentNotebook:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    # -- time
-    @contextlib.contextmanager
-    def limit(self, seconds: float, what: str) -> Iterator[None]:
-        """Requests inside must answer within ``seconds`` in all; one that does not kills the
-        process (``what`` names the work in the message)."""
-        previous = self._limit
-        self._limit = (time.monotonic() + seconds, seconds, what)
-        try:
-            yield
-        finally:
-            self._limit = previous
-
-    # -- questions
+    # -- questions (time: sandbox._TimeLimited.limit)
     def _ask(self, header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
         if self.gone:
             raise ProcessGone(self.gone)

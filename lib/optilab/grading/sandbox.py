@@ -157,6 +157,14 @@ class _Closed(Exception):
     pass
 
 
+def _ready(sel: selectors.BaseSelector, deadline: float) -> bool:
+    """Wait until ``sel``'s end of the wire is ready (True) or a spurious wake-up (False); _Expired at ``deadline``."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise _Expired()
+    return bool(sel.select(remaining))
+
+
 class _Process:
     """One student process and the two ends of its wire, read and written with deadlines."""
 
@@ -176,10 +184,7 @@ class _Process:
         with selectors.DefaultSelector() as sel:
             sel.register(self.to_child, selectors.EVENT_WRITE)
             while view:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise _Expired()
-                if not sel.select(remaining):
+                if not _ready(sel, deadline):
                     continue
                 try:
                     view = view[os.write(self.to_child, view):]
@@ -192,10 +197,7 @@ class _Process:
         with selectors.DefaultSelector() as sel:
             sel.register(self.from_child, selectors.EVENT_READ)
             while len(self._buffer) < n:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise _Expired()
-                if not sel.select(remaining):
+                if not _ready(sel, deadline):
                     continue
                 try:
                     chunk = os.read(self.from_child, max(n - len(self._buffer), 65536))
@@ -347,7 +349,24 @@ def _refill(state: dict, contents: dict, same: Any = ()) -> None:
             state[key] = value
 
 
-class StudentRule:
+class _TimeLimited:
+    """A proxy whose requests answer within the limit of the innermost :meth:`limit` around them."""
+
+    _limit: tuple[float, float, str] | None = None  # (deadline, seconds, what), set by limit()
+
+    @contextlib.contextmanager
+    def limit(self, seconds: float, what: str) -> Iterator[None]:
+        """Requests inside must answer within ``seconds`` in all (``what`` names the work in the
+        message of the one that does not)."""
+        previous = self._limit
+        self._limit = (time.monotonic() + seconds, seconds, what)
+        try:
+            yield
+        finally:
+            self._limit = previous
+
+
+class StudentRule(_TimeLimited):
     """The student's rule as the grading process sees it: ``rule(param, grad, state, **hyper)``.
 
     Each call is a round trip to the student's process; nothing of the student's code runs
@@ -374,7 +393,6 @@ class StudentRule:
         self.load_seconds = load_seconds
         self.deadline = deadline  # the whole run's, time.monotonic()
         self.expired: list[str] = []
-        self._limit: tuple[float, float, str] | None = None
         self._process: _Process | None = None
         self._ready = False
         self._seq = 0
@@ -459,16 +477,6 @@ class StudentRule:
                 f"({sys.executable})?")
 
     # -- time
-    @contextlib.contextmanager
-    def limit(self, seconds: float, what: str) -> Iterator[None]:
-        """Calls inside end with TimeLimit once ``seconds`` have passed (``what`` names it)."""
-        previous = self._limit
-        self._limit = (time.monotonic() + seconds, seconds, what)
-        try:
-            yield
-        finally:
-            self._limit = previous
-
     def _deadline(self) -> float:
         return min(self.deadline, self._limit[0]) if self._limit else self.deadline
 
