@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 import nbformat
 
 __all__ = ["Submission", "find_submissions", "find_in_place", "stage", "check_in_place", "grade_ids",
-           "EXCHANGE_FILES"]
+           "EXCHANGE_FILES", "timestamp"]
 
 MAX_NOTEBOOK_BYTES = 50 * 2**20  # larger "notebooks" are refused rather than read
 _SKIP_PARTS = (".ipynb_checkpoints", "__MACOSX", "__pycache__")
@@ -158,6 +158,12 @@ def _choose(lab: str, items: dict[str, _Item], lab_ids: set[str]) -> tuple[str |
     return chosen, notes
 
 
+def timestamp(when: _dt.datetime | None = None) -> str:
+    """``when`` (default: now; naive means local time) as nbgrader's exchange writes ``timestamp.txt``."""
+    when = when or _dt.datetime.now(_dt.timezone.utc)
+    return when.astimezone(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
+
+
 def _exchange_files(chosen: str, items: dict[str, _Item]) -> dict[str, bytes]:
     """The exchange files that sit beside the chosen notebook."""
     folder = PurePosixPath(chosen).parent
@@ -216,7 +222,7 @@ def stage(sub: Submission, lab: str, submitted_dir: Path, lab_ids: set[str], arc
     # upload from elsewhere lacks: its time is the file's, its secret a new one (kept on regrades).
     if "timestamp.txt" not in files:
         when = items[chosen].modified or _dt.datetime.now()
-        files["timestamp.txt"] = when.astimezone(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z").encode()
+        files["timestamp.txt"] = timestamp(when).encode()
         sub.notes.append("submission time taken from the file's modification time")
     if "submission_secret.txt" not in files:
         earlier = dest / "submission_secret.txt"

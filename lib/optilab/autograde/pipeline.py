@@ -216,7 +216,7 @@ def _release_files(feedback: Path, staged: Path) -> None:
         if origin.is_file():
             target.write_bytes(origin.read_bytes())
         elif name == "timestamp.txt":  # nothing was ever staged: the page is dated now
-            target.write_text(_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
+            target.write_text(collect.timestamp())
         else:
             target.write_text(secrets.token_hex(16))
 
@@ -467,8 +467,8 @@ def write_reports(run: GradingRun, coursedir, submissions: str = "") -> None:
         if not st.submitted:
             notes.append("no submission")
         res = this_run.get(st.student)
-        memory = remembered.get(st.student, {})
-        notes += res.notes if res else memory.get("notes", [])
+        memory = remembered.get(st.student, {})  # this run's notes too: _remember_notes came first
+        notes += memory.get("notes", [])
         late = _late(st.seconds_late)
         if late:
             notes.append(late)
