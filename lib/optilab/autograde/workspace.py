@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from optilab.autograde.course import private_folder
+
 __all__ = ["Workspace", "Busy", "grading_mode", "COPY", "IN_PLACE", "PRIVATE_UMASK"]
 
 COPY = "copy"          # submissions copied in from a folder outside the workspace
@@ -90,14 +92,9 @@ class Workspace:
 
     def create(self) -> None:
         """Make the workspace's folders, private to this user; tighten an existing top folder to 700."""
-        old = os.umask(PRIVATE_UMASK)
-        try:
-            for folder in (self.root, self.state, self.submitted, self.autograded, self.feedback):
-                folder.mkdir(parents=True, exist_ok=True)
-            if self.gradebook is not None:
-                self.gradebook.parent.mkdir(parents=True, exist_ok=True)
-        finally:
-            os.umask(old)
+        gradebook = [self.gradebook.parent] if self.gradebook is not None else []
+        for folder in (self.root, self.state, self.submitted, self.autograded, self.feedback, *gradebook):
+            private_folder(folder)
         with contextlib.suppress(OSError):  # a folder we do not own (a shared course) stays as it is
             self.root.chmod(0o700)
 
