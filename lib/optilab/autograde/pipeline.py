@@ -93,6 +93,11 @@ def _kernel(config) -> str:
     return BoundedExecute(config=config).kernel_name
 
 
+def _workspace(coursedir, root: Path, out: Path | None) -> Workspace:
+    """The grading workspace: ``out``, or the course's ``grading/``."""
+    return Workspace.of(coursedir, Path(out).resolve() if out else root / "grading")
+
+
 def workspace_overrides(workspace: Path | None, timeout: float | None, *, sandbox: bool = True) -> dict:
     """Config overrides that put every nbgrader output of grading in ``workspace``.
 
@@ -283,7 +288,7 @@ def grade_lab(lab: str, submissions: Path, *, out: Path | None = None, timeout: 
         isolate.require()  # before anything is written: refuse, saying how to install bubblewrap
     api = make_api(config)
     coursedir = api.coursedir
-    workspace = Workspace.of(coursedir, Path(out).resolve() if out else root / "grading")
+    workspace = _workspace(coursedir, root, out)
     mode = grading_mode(submissions, workspace)  # refuses an overlap before anything is written
     found = (collect.find_in_place(submissions, lab) if mode == IN_PLACE
              else collect.find_submissions(submissions))
@@ -494,7 +499,7 @@ def report_lab(lab: str, *, out: Path | None = None, root: Path | None = None) -
     root = Path(root) if root else course_root()
     lab = resolve_lab(root, lab)
     coursedir = make_api(load_config(root, **workspace_overrides(out, None))).coursedir
-    workspace = Workspace.of(coursedir, Path(out).resolve() if out else root / "grading")
+    workspace = _workspace(coursedir, root, out)
     if workspace.gradebook is not None and not workspace.gradebook.is_file():
         raise FileNotFoundError(f"no gradebook at {workspace.gradebook}: grade {lab} first (make grade)")
     from nbgrader.api import Gradebook, MissingEntry
