@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import numpy as np
 import pytest
 
 from optilab.grading import student_process as wire
-from optilab.grading.labs import checks_for
+from optilab.grading.labs import checks_for, served_for
 from optilab.grading.notebook import Library, Opaque, ProcessGone, Ref, StudentNotebook
 from optilab.grading.verdicts import NOTE, _is_test_cell, judge, tampering_notes
 
@@ -67,7 +68,7 @@ def _autograded(lab: str, nb: dict) -> nbformat.NotebookNode:
 def _judge(nb: dict, folder: Path, lab: str, seconds: float = 20) -> dict[str, tuple]:
     node = nbformat.from_dict(nb)
     cells, tests = _cells(node)
-    verdicts = judge(cells, tests, checks_for(lab), str(folder), cell_seconds=seconds)
+    verdicts = judge(cells, tests, checks_for(lab), str(folder), cell_seconds=seconds, served=served_for(lab))
     return {gid: verdicts[i] for i, gid in tests}
 
 
@@ -145,6 +146,79 @@ def test_calls_take_the_notebooks_own_objects_and_library_objects(tmp_path):
                              "def limit(problem):\n    return 2 / max(problem.eigenvalues)") as nb:
         assert nb.call("twice", Ref("inc"), 1) == 3
         assert nb.call("limit", Library("problems.quadratic", eigenvalues=(1.0, 50.0))) == 2 / 50
+
+
+# --------------------------------------------------------------------------- optilab's rules in a graded notebook
+_ADAM_SERVED = ("adam", "adamw", "amsgrad")
+_CALLS_OPTILABS_ADAM = ("import optilab\n"
+                        "def adam(param, grad, state, **hyperparameters):\n"
+                        "    return optilab.RULES['adam'](param, grad, state, **hyperparameters)\n")
+
+
+def test_a_served_rule_is_computed_by_the_grader_but_not_while_a_rule_is_judged(tmp_path):
+    from optilab import kernels
+
+    start = ("import optilab\nfrom optilab.kernels import adamw\n"
+             "g = np.linspace(-1, 1, 5)\nearly = optilab.RULES['adam'](g, g, {}, lr=0.1)\n"
+             "early_w = adamw(g, g, {}, lr=0.1, weight_decay=0.5)\nsgd_is_here = optilab.RULES['sgd'].__module__\n")
+    with StudentNotebook(list(enumerate(["import numpy as np", start, _CALLS_OPTILABS_ADAM])), tmp_path,
+                         cell_seconds=20, served=_ADAM_SERVED) as nb:
+        assert all(o["ok"] for o in nb.outcomes.values()), nb.outcomes
+        g = np.linspace(-1, 1, 5)
+        (p, state), (pw, _) = nb.get("early"), nb.get("early_w")
+        (p_ref, state_ref), (pw_ref, _) = kernels.adam(g, g, {}, lr=0.1), kernels.adamw(g, g, {}, lr=0.1, weight_decay=0.5)
+        assert np.array_equal(p, p_ref) and state["t"] == 1 and np.array_equal(state["v"], state_ref["v"])
+        assert np.array_equal(pw, pw_ref)
+        assert nb.get("sgd_is_here") == "optilab.kernels", "a rule the lab does not grade stays in the library"
+        with pytest.raises(Exception, match="not available while your adam is graded") as raised:
+            nb.rule("adam")(g, g, {}, lr=0.1)
+        assert type(raised.value).__name__ == "ImportError"
+        # a served rule handed to a function of the notebook, outside any rule's judging: computed
+        assert np.array_equal(nb.call("adam", g, g, {}, lr=0.1)[0], p_ref)
+
+
+def test_optilab_check_in_a_graded_notebook_is_the_graders_own(tmp_path):
+    wrong = ("def adam(param, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):\n"
+             "    return param - lr * grad, {'t': 1, 'm': grad, 'v': grad ** 2}\n")
+    right = _solution(LAB4).cells[[c.get("id") for c in _solution(LAB4).cells].index("adam-answer")].source
+    checks = ("import optilab\nresult = optilab.check('adam', adam, quiet=True)\n"
+              "passed, text = result.passed, result.report()\n")
+    for source, expected in ((wrong, False), (right, True), (_CALLS_OPTILABS_ADAM, False)):
+        with StudentNotebook(list(enumerate(["import numpy as np", source, checks])), tmp_path,
+                             cell_seconds=20, served=_ADAM_SERVED) as nb:
+            assert nb.outcomes[2]["ok"], nb.outcomes[2]
+            assert nb.get("passed") is expected
+            assert ("✗" in nb.get("text")) is not expected and "check('adam')" in nb.get("text")
+
+
+def test_graded_code_sees_the_library_without_the_code_of_the_rules_it_is_graded_on(tmp_path):
+    import py_compile
+
+    from optilab import isolate, kernels
+    ok, reason = isolate.available()
+    if not ok:
+        if os.environ.get("OPTILAB_REQUIRE_SANDBOX"):
+            pytest.fail(f"OPTILAB_REQUIRE_SANDBOX is set but {reason}")
+        pytest.skip(f"without a sandbox the library's files are readable: {reason}")
+    compiled = Path(py_compile.compile(kernels.__file__))  # a compiled copy holds the code too,
+    compiled.parent.chmod(0o755)                           # readable by all as a usual umask makes it
+    compiled.chmod(0o644)
+    look = ("import os, importlib.util, optilab, optilab.kernels as kernels\n"
+            "root = os.path.dirname(optilab.__file__)\n"
+            "source = open(kernels.__file__).read()\n"
+            "adam_code = source.split('def adam(')[1].split('\\ndef ')[0]\n"
+            "sgd_code = source.split('def sgd(')[1].split('\\ndef ')[0]\n"
+            "compiled = len(open(importlib.util.cache_from_source(kernels.__file__), 'rb').read())\n"
+            "grading = sorted(os.listdir(os.path.join(root, 'grading')))\n"
+            "widgets = os.listdir(os.path.join(root, 'widgets'))\n"
+            "variants = open(os.path.join(root, 'variants.py')).read()\n")
+    with StudentNotebook(list(enumerate(["import numpy as np", look])), tmp_path, cell_seconds=20,
+                         served=_ADAM_SERVED) as nb:
+        assert nb.sandboxed and nb.outcomes[1]["ok"], nb.outcomes
+        assert "ImportError" in nb.get("adam_code") and "sqrt" not in nb.get("adam_code")
+        assert "lr" in nb.get("sgd_code") and "ImportError" not in nb.get("sgd_code"), "sgd is not graded here"
+        assert compiled.stat().st_size > 0 and nb.get("compiled") == 0
+        assert nb.get("grading") == ["student_process.py"] and nb.get("widgets") == [] and nb.get("variants") == ""
 
 
 def test_a_cell_that_fails_stops_there_and_the_next_cell_runs(tmp_path):
@@ -229,6 +303,18 @@ LAB4_PATCHED = {
     "after-decay-answer": "def after_decay(rule, weight_decay):\n    return 0.5\n",
 }
 
+# Rules that call optilab's own (through optilab.RULES, or imported from optilab.kernels) earn
+# none of the rules' 12 points: while the grader judges a rule, the reference is not there. The
+# lab's cells that fall back on optilab's rules when the student's fail their check still run
+# with it, so the helpers keep their 4.
+LAB4_IMPORTED = {
+    "adam-answer": ("def adam(param, grad, state, **hyperparameters):\n"
+                    "    return optilab.RULES['adam'](param, grad, state, **hyperparameters)\n"),
+    "adamw-answer": ("from optilab.kernels import adamw as _theirs\n"
+                     "def adamw(param, grad, state, **hyperparameters):\n"
+                     "    return _theirs(param, grad, state, **hyperparameters)\n"),
+}
+
 # Lab 1: sgd's three cells (1 point each), minibatches (2 + 1), the stability cell (2).
 # An sgd that returns param unchanged earns none of sgd's groups; the helpers earn their 5.
 LAB1_FORGED = {
@@ -297,6 +383,8 @@ HOSTILE = {  # lab -> student -> (answers, autograded points by hand, cells the 
         "fox_forged": (LAB4_FORGED, LAB4_HELPERS, [f"test-{r}-{g}" for r in ("adam", "adamw")
                                                    for g in ("first-step", "many-steps", "conventions", "contract")]),
         "pat_patched": (LAB4_PATCHED, LAB4_RULES, ["test-bias-correction", "test-decay"]),
+        "ivy_imported": (LAB4_IMPORTED, LAB4_HELPERS, [f"test-{r}-{g}" for r in ("adam", "adamw")
+                                                       for g in ("first-step", "many-steps", "conventions", "contract")]),
     },
     LAB1: {
         "ada_honest": ({}, 8, []),
@@ -317,7 +405,7 @@ def _without_forging(answers: dict[str, str]) -> dict[str, str]:
         lines = [line for line in source.splitlines()
                  if not any(s in line for s in ("optilab.grading", "builtins", "np.allclose", "np.isclose",
                                                 "training.train =", "sys.modules", "get_ipython",
-                                                "lambda lines"))]
+                                                "lambda lines", "RULES[", "optilab.kernels", "_theirs("))]
         out[key] = "\n".join(lines) + "\n"
     return out
 

@@ -59,15 +59,17 @@ def notebook_command(folder: Path, *, memory: int) -> list[str]:
     return [sys.executable, "-P", str(sandbox._STUDENT_PROCESS), "--notebook", str(int(memory))]
 
 
-def _sandboxed(folder: Path, *, memory: int, seconds: float) -> list[str]:
+def _sandboxed(folder: Path, *, memory: int, seconds: float, served: tuple[str, ...] = ()) -> list[str]:
     """:func:`notebook_command` inside bubblewrap (:func:`optilab.isolate.command`).
 
     The process sees the submission's folder read-only, through a copy in memory that it may
     change (256 MB at most), as the sandboxed kernel does; nothing else of the grading machine's
-    files but the system, the Python environment and the course library.
+    files but the system, the Python environment and the course library — without the code of
+    the reference rules ``served`` nor the grader's (:func:`~optilab.grading.sandbox.library_view`).
     """
     limits = isolate.Limits(memory=memory, cpu_seconds=int(seconds) + 5, disk=256 * 2**20)
-    return isolate.command(notebook_command(folder, memory=memory), workdir=folder, limits=limits)
+    return isolate.command(notebook_command(folder, memory=memory), workdir=folder, limits=limits,
+                           hide=sandbox.library_view(served))
 
 
 class ProcessGone(BaseException):
@@ -157,7 +159,7 @@ def _has_other(desc: Any) -> bool:
 class _NotebookRule(sandbox.StudentRule):
     """A rule of the notebook, called as ``python -m optilab check`` calls a file's rule."""
 
-    def __init__(self, notebook: "StudentNotebook", name: str):
+    def __init__(self, notebook: "StudentNotebook", name: str, *, handle: int | None = None):
         # Not StudentRule.__init__: the process is the notebook's, already started and loaded.
         self.rule = name
         self.path = notebook.folder
@@ -171,7 +173,7 @@ class _NotebookRule(sandbox.StudentRule):
         self._process = notebook._process
         self._ready = True
         self._seq = 0
-        self._header_extra = {"name": name}
+        self._header_extra = {"name": name} if handle is None else {"handle": handle}
 
     def _deadline(self) -> float:
         own = super()._deadline()
@@ -190,6 +192,7 @@ class _NotebookRule(sandbox.StudentRule):
         if self._notebook.gone:
             raise ProcessGone(self._notebook.gone)
         self._process = self._notebook._process
+        judging, self._notebook._judging = self._notebook._judging, self.rule
         try:
             return super().__call__(*args, **kwargs)
         except sandbox.OutOfTime:
@@ -205,6 +208,8 @@ class _NotebookRule(sandbox.StudentRule):
                 self._notebook._kill(None)
                 self._notebook.gone = self._notebook.gone or "your notebook's process was stopped"
             raise
+        finally:
+            self._notebook._judging = judging
 
 
 class StudentNotebook(sandbox._TimeLimited):
@@ -214,8 +219,11 @@ class StudentNotebook(sandbox._TimeLimited):
     """
 
     def __init__(self, cells: list[tuple[int, str]], folder: str | os.PathLike, *, cell_seconds: float = 30.0,
-                 memory: int = 3 * 2**30, command: list[str] | None = None):
+                 memory: int = 3 * 2**30, command: list[str] | None = None, served: tuple[str, ...] = ()):
         self.folder = Path(folder).resolve()
+        self.served = tuple(served)
+        #: The rule being judged now (its reference is then answered to nobody), or None.
+        self._judging: str | None = None
         self.cells = [(int(i), s if isinstance(s, str) else "".join(s)) for i, s in cells]
         self.cell_seconds = float(cell_seconds)
         self.memory = int(memory)
@@ -223,7 +231,7 @@ class StudentNotebook(sandbox._TimeLimited):
         if command is not None:
             self.command = command
         elif self.sandboxed:
-            self.command = _sandboxed(self.folder, memory=self.memory,
+            self.command = _sandboxed(self.folder, memory=self.memory, served=self.served,
                                       seconds=self.cell_seconds * (len(self.cells) + 1) + 10)
         else:
             self.command = notebook_command(self.folder, memory=self.memory)
@@ -241,7 +249,7 @@ class StudentNotebook(sandbox._TimeLimited):
     def start(self) -> "StudentNotebook":
         """Start the process and run the cells in it; the outcome of each is in :attr:`outcomes`."""
         try:
-            load = wire.pack({"op": "load", "seconds": self.cell_seconds,
+            load = wire.pack({"op": "load", "seconds": self.cell_seconds, "served": list(self.served),
                               "cells": [{"index": i, "source": s} for i, s in self.cells]})
         except wire.WireError:
             self.gone = (f"your notebook's code is more than {wire.MAX_HEADER // 2**20} MB, more than the "
@@ -249,6 +257,7 @@ class StudentNotebook(sandbox._TimeLimited):
             return self
         self._process = sandbox._Process(self.command, cwd=self.folder, output=self._output,
                                          sandboxed=self.sandboxed)
+        self._process.answer_asks = self._answer
         load_deadline = time.monotonic() + self.cell_seconds * (len(self.cells) + 1) + 10
         try:
             started, _ = self._process.receive(load_deadline)
@@ -263,6 +272,9 @@ class StudentNotebook(sandbox._TimeLimited):
         except (sandbox._Closed, wire.WireError):
             code = self._process.ended(time.monotonic() + 1.0) if self._process else None
             self._kill(self._ended_cause(code) + " while its cells ran")
+            return self
+        except ProcessGone:  # while the grader checked a rule for optilab.check: it says why
+            self._kill(None)
             return self
         if hello.get("status") != "ready" or not isinstance(hello.get("cells"), list):
             self._kill("your notebook's process sent something unreadable instead of running its cells")
@@ -295,6 +307,59 @@ class StudentNotebook(sandbox._TimeLimited):
             self._process = None
         if self.sandboxed:  # a root grader handed the folder to the sandbox's user: take it back
             isolate.give_back(self.folder)
+
+    # -- the questions the student's process asks (sandbox._Process.answer_asks)
+    def _answer(self, header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
+        """Answer a question of the student's process: ``rule`` (compute a served reference
+        rule on plain inputs) or ``check`` (optilab.check of a function of the notebook)."""
+        try:
+            if header.get("ask") == "rule":
+                return self._served_rule(header, blobs)
+            if header.get("ask") == "check":
+                return self._served_check(header)
+            raise ValueError("the grader answers questions about rules and checks only")
+        except (ProcessGone, sandbox._Expired, sandbox._Closed, wire.WireError):
+            raise
+        except Exception as exc:  # the student's inputs made the reference fail: their error
+            return {"error": {"type": type(exc).__name__, "message": str(exc)[:400]}}, []
+
+    def _served_rule(self, header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
+        name = header.get("name")
+        if name not in self.served:
+            raise ImportError(f"the grader does not compute optilab's {str(name)[:40]} here")
+        if self._judging is not None:
+            raise ImportError(
+                f"optilab.kernels.{name} is a reference rule, and reference rules are not available "
+                f"while your {self._judging} is graded: compute the update yourself, from the formula in "
+                "the lesson or CONTRACT.md.")
+        from optilab import kernels
+        args = [wire.decode_plain(a, blobs) for a in header.get("args", [])]
+        kwargs = {str(k): wire.decode_plain(v, blobs) for k, v in dict(header.get("kwargs", {})).items()}
+        if any(wire.is_other(v) for v in [*args, *kwargs.values()]):
+            raise TypeError(f"optilab's {name} takes arrays, numbers and a state dict of those")
+        import warnings
+
+        import numpy as np
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            value = kernels.RULES[name](*args, **kwargs)
+        answer_blobs: list[bytes] = []
+        return {"value": wire.encode_plain(value, answer_blobs)}, answer_blobs
+
+    def _served_check(self, header: dict) -> tuple[dict, list[bytes]]:
+        import contextlib
+        import io
+
+        from optilab.grading import visible
+        rule, handle = header.get("rule"), header.get("handle")
+        if type(handle) is not int or not isinstance(rule, str):
+            raise ValueError("optilab.check(rule, func) needs the rule's name and a function")
+        if self._judging is not None:
+            raise ImportError(f"optilab.check is not available while your {self._judging} is graded")
+        text = io.StringIO()
+        with contextlib.redirect_stdout(text):
+            result = visible.check(rule, _NotebookRule(self, rule, handle=handle), quiet=False)
+        return {"passed": bool(result.passed), "text": text.getvalue().rstrip("\n")}, []
 
     def __enter__(self) -> "StudentNotebook":
         return self.start()

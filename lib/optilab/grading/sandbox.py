@@ -39,6 +39,7 @@ on the caller, which only ever gets copies.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import selectors
@@ -48,7 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -178,6 +179,9 @@ class _Process:
         os.set_blocking(self.to_child, False)
         os.set_blocking(self.from_child, False)
         self._buffer = bytearray()
+        #: Who answers the questions the process asks while the grader waits for a reply
+        #: (``answer(header, blobs) -> (header, blobs)``); None: every question is refused.
+        self.answer_asks: Any = None
 
     def send(self, data: bytes, deadline: float) -> None:
         view = memoryview(data)
@@ -214,9 +218,25 @@ class _Process:
         return out
 
     def receive(self, deadline: float) -> tuple[dict, list[bytes]]:
-        """The next frame; raises _Expired, _Closed or :class:`~.student_process.WireError`."""
-        n = wire.frame_length(self._take(4, deadline))
-        return wire.read_frame_body(self._take(n, deadline))
+        """The next frame that is not a question of the process; raises _Expired, _Closed or
+        :class:`~.student_process.WireError`. Questions (frames marked ``ask``) are answered
+        by :attr:`answer_asks` on the way, each before the process may go on."""
+        while True:
+            n = wire.frame_length(self._take(4, deadline))
+            header, blobs = wire.read_frame_body(self._take(n, deadline))
+            if "ask" not in header:
+                return header, blobs
+            if self.answer_asks is None:
+                answer, answer_blobs = {"error": {"type": "ImportError", "message": (
+                    "the grader answers no questions here")}}, []
+            else:
+                answer, answer_blobs = self.answer_asks(header, blobs)
+            try:
+                frame = wire.pack({**answer, "answer": True}, answer_blobs)
+            except wire.WireError:
+                frame = wire.pack({"answer": True, "error": {"type": "ValueError", "message": (
+                    "the answer is larger than the wire carries")}})
+            self.send(frame, deadline)
 
     def stop(self) -> int:
         """Kill the process and everything it started; its return code."""
@@ -240,6 +260,61 @@ class _Process:
     def _code(self, code: int) -> int:
         """``code`` as Python reports a child's: bwrap reports a child killed by signal N as 128 + N."""
         return 128 - code if self.sandboxed and code > 128 else code
+
+
+# --------------------------------------------------------------------------- the library it sees
+#: Parts of the course library a sandbox for graded code shows empty: the grader (its suites,
+#: and its mistakes, whose versions with every knob right are the reference rules) and the
+#: library's other implementations of the rules (the explorers', the rules' other forms).
+_NOT_SHOWN = ("grading", "widgets", "variants.py")
+
+
+def library_view(hidden_rules: Iterable[str]) -> dict[str, str | None]:
+    """``hide`` for :func:`optilab.isolate.command`: the course library without the code of the
+    reference rules ``hidden_rules`` (``optilab/kernels.py`` shown with their bodies replaced by a
+    ``raise ImportError``, and its compiled copies empty), nor the parts of :data:`_NOT_SHOWN`;
+    the student's process itself stays."""
+    import optilab
+
+    root = Path(optilab.__file__).resolve().parent
+    hide: dict[str, str | None] = {str(root / part): None for part in _NOT_SHOWN}
+    hide[str(_STUDENT_PROCESS)] = str(_STUDENT_PROCESS)
+    hide[str(root / "kernels.py")] = _stripped_kernels(tuple(sorted(set(hidden_rules))))
+    for module in ("kernels", "variants"):
+        for compiled in (root / "__pycache__").glob(f"{module}.*.pyc"):
+            hide[str(compiled)] = None
+    return hide
+
+
+def _all_rules() -> tuple[str, ...]:
+    from optilab import kernels
+    return tuple(kernels.RULES)
+
+
+@functools.lru_cache(maxsize=None)
+def _stripped_kernels(names: tuple[str, ...]) -> str:
+    """A copy of ``optilab/kernels.py`` whose functions ``names`` only raise ImportError; its path
+    (in a folder of this process's, removed when it exits)."""
+    import ast
+    import atexit
+
+    from optilab import kernels
+
+    tree = ast.parse(Path(kernels.__file__).read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name in names:
+            message = (f"optilab.kernels.{node.name} is a reference rule, and its code is not available "
+                       "to code being graded: compute the update yourself, from the formula in the "
+                       "lesson or CONTRACT.md.")
+            node.body = ast.parse(f"raise ImportError({message!r})").body
+    folder = tempfile.mkdtemp(prefix="optilab-library-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    os.chmod(folder, 0o755)  # the sandbox's user reads it
+    path = Path(folder) / "kernels.py"
+    path.write_text("# optilab.kernels as code being graded sees it.\n" + ast.unparse(tree) + "\n",
+                    encoding="utf-8")
+    path.chmod(0o644)
+    return str(path)
 
 
 # --------------------------------------------------------------------------- the proxy
@@ -407,7 +482,8 @@ class StudentRule(_TimeLimited):
             limits = isolate.Limits(memory=self.memory, processes=16,
                                     cpu_seconds=int(max(1.0, self.deadline - time.monotonic())) + 5)
             command = isolate.command(_student_command(self.rule, inside, memory=self.memory),
-                                      workdir=self.sandbox, limits=limits)
+                                      workdir=self.sandbox, limits=limits,
+                                      hide=library_view(_all_rules()))
             cwd = self.sandbox
         self._process = _Process(command, cwd=cwd, output=self.output, sandboxed=self.sandbox is not None)
         self._ready = False

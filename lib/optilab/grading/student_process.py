@@ -497,6 +497,11 @@ def _write_all(fd: int, data: bytes) -> None:
 #: Modules that graded code does not get: the grader (its mutants with every knob right are
 #: the reference rules, and its visible checks call them).
 REFUSED = ("optilab.grading",)
+#: Library modules graded code does not get either: each holds another implementation of the
+#: rules (the lessons' explorers, the rules' other forms); no lab needs them.
+OTHER_IMPLEMENTATIONS = ("optilab.widgets", "optilab.variants")
+_OTHER_MESSAGE = ("{name} is not available to code being graded (it computes update rules the "
+                  "course grades); graded work does not need it.")
 
 
 class _Refuse:
@@ -509,7 +514,7 @@ class _Refuse:
         return None
 
     def exec_module(self, module: Any) -> None:
-        raise ImportError(self.message)
+        raise ImportError(self.message.replace("{name}", module.__name__))
 
 
 class _Then:
@@ -529,6 +534,54 @@ class _Then:
         return getattr(self.loader, name)
 
 
+def _install(refused: dict[str, str], after: dict[str, Any]) -> None:
+    """Import hooks for graded code: a module named in ``refused`` (or inside one) raises
+    ImportError with its message; ``after[name](module)`` runs once module ``name`` is loaded."""
+    import importlib.util
+
+    class Finder:
+        def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+            for prefix, message in refused.items():
+                if name == prefix or name.startswith(prefix + "."):
+                    return importlib.util.spec_from_loader(name, _Refuse(message))
+            then = after.get(name)
+            if then is None:
+                return None
+            for finder in sys.meta_path:
+                if finder is self or not hasattr(finder, "find_spec"):
+                    continue
+                spec = finder.find_spec(name, path, target)
+                if spec is not None:
+                    if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                        spec.loader = _Then(spec.loader, then)
+                    return spec
+            return None
+
+    sys.meta_path.insert(0, Finder())
+
+
+def _replace_rules(replacement: Any, names: Any = None, *, refused: str | None = None) -> Any:
+    """What to run after ``optilab.kernels`` loads: each of its rules in ``names`` (default: all)
+    becomes ``replacement(name)`` in ``RULES``, and as an attribute too — or, given ``refused``,
+    getting the attribute (``from optilab.kernels import adam``) raises ImportError with that
+    message (``{name}``: the rule's)."""
+    def after_kernels(module: Any) -> None:
+        replaced = [name for name in list(getattr(module, "RULES", {})) if names is None or name in names]
+        for name in replaced:
+            module.RULES[name] = replacement(name)
+            if refused is None:
+                module.__dict__[name] = module.RULES[name]
+            else:
+                module.__dict__.pop(name, None)
+        if refused is not None:
+            def __getattr__(attr: str) -> Any:
+                if attr in replaced:
+                    raise ImportError(refused.replace("{name}", attr))
+                raise AttributeError(f"module 'optilab.kernels' has no attribute {attr!r}")
+            module.__getattr__ = __getattr__
+    return after_kernels
+
+
 def hide_reference_rules(rule: str) -> None:
     """Make ``optilab`` in this process a build without the answers, for grading ``rule``.
 
@@ -538,10 +591,9 @@ def hide_reference_rules(rule: str) -> None:
     called through ``optilab.RULES``; ``optilab.grading`` cannot be imported; ``optilab.check``
     does nothing (a file that checks itself still loads). The library's other helpers stay.
 
-    This holds against imports; the files of the library are hidden by the sandbox, if any.
+    This holds against imports; the sandbox shows a copy of the library without the rules'
+    code (:func:`optilab.isolate.student_library`).
     """
-    import importlib.util
-
     hidden_because = (f"is a reference rule, and reference rules are not available to code "
                       f"being graded (your {rule} is graded): compute the update yourself, "
                       "from the formula in the lesson or CONTRACT.md.")
@@ -551,43 +603,111 @@ def hide_reference_rules(rule: str) -> None:
             raise ImportError(f"optilab.kernels.{name} {hidden_because}")
         return reference_rule_not_available
 
-    def after_kernels(module: Any) -> None:
-        names = list(getattr(module, "RULES", {}))
-        for name in names:
-            module.RULES[name] = stub(name)
-            module.__dict__.pop(name, None)
-
-        def __getattr__(attr: str) -> Any:
-            if attr in names:
-                raise ImportError(f"optilab.kernels.{attr} {hidden_because}")
-            raise AttributeError(f"module 'optilab.kernels' has no attribute {attr!r}")
-        module.__getattr__ = __getattr__
-
     def after_optilab(module: Any) -> None:
         def check(rule: str, func: Any = None, **kwargs: Any) -> None:
             print(f"optilab.check({rule!r}, ...) is skipped while your file is graded.")
         module.check = check
 
-    class Finder:
-        def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-            if any(name == r or name.startswith(r + ".") for r in REFUSED):
-                return importlib.util.spec_from_loader(name, _Refuse(
-                    f"{name} (the grader) is not available to code being graded: check your "
-                    "rule with `python -m optilab check` or optilab.check(...) in a notebook."))
-            after = {"optilab": after_optilab, "optilab.kernels": after_kernels}.get(name)
-            if after is None:
-                return None
-            for finder in sys.meta_path:
-                if finder is self or not hasattr(finder, "find_spec"):
-                    continue
-                spec = finder.find_spec(name, path, target)
-                if spec is not None:
-                    if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                        spec.loader = _Then(spec.loader, after)
-                    return spec
-            return None
+    _install({**dict.fromkeys(REFUSED, _REFUSED_MESSAGE), **dict.fromkeys(OTHER_IMPLEMENTATIONS, _OTHER_MESSAGE)},
+             {"optilab": after_optilab,
+              "optilab.kernels": _replace_rules(stub, refused="optilab.kernels.{name} " + hidden_because)})
 
-    sys.meta_path.insert(0, Finder())
+
+_REFUSED_MESSAGE = ("{name} (the grader) is not available to code being graded: check your rule with "
+                    "`python -m optilab check` or optilab.check(...) in a notebook.")
+
+
+# --------------------------------------------------------------------------- asking the grader
+#: A notebook's process: the wire's two ends and the notebook's namespace (set by serve_notebook).
+_GRADER: dict[str, Any] = {}
+#: Objects a question to the grader names by number (the functions given to optilab.check).
+_HANDLES: list[Any] = []
+#: Exceptions the grader's answer may raise here, by name; any other is a RuntimeError.
+_ANSWER_ERRORS = {"ImportError": ImportError, "TypeError": TypeError, "ValueError": ValueError,
+                  "KeyError": KeyError, "ZeroDivisionError": ZeroDivisionError}
+
+
+def ask_grader(header: dict, blobs: list[bytes] = ()) -> tuple[dict, list[bytes]]:
+    """Ask the grader a question (in a notebook's process): ``header["ask"]`` names its kind
+    (``"rule"``, ``"check"``); the answer ``(header, blobs)``.
+
+    While the grader works on it, it may ask this process questions of its own (it judges a
+    function given to ``optilab.check`` by calling it): they are answered here, in turn.
+    """
+    if not _GRADER:
+        raise ImportError("this process has no grader to ask")
+    _write_all(_GRADER["out"], pack(header, list(blobs)))
+    while True:
+        prefix = _read_exact(_GRADER["in"], 4)
+        body = _read_exact(_GRADER["in"], frame_length(prefix)) if prefix is not None else None
+        if body is None:  # the grader is gone: nothing is left to do
+            os._exit(0)
+        answer, answer_blobs = read_frame_body(body)
+        if "answer" not in answer:
+            _answer(answer, answer_blobs, _GRADER["out"], _GRADER["serve"])
+            continue
+        error = answer.get("error")
+        if isinstance(error, dict):
+            kind = _ANSWER_ERRORS.get(str(error.get("type")), RuntimeError)
+            raise kind(str(error.get("message", ""))[:_MAX_TEXT])
+        return answer, answer_blobs
+
+
+def served_rule(name: str) -> Any:
+    """The reference rule ``name`` as graded code gets it in a notebook's process: each call
+    sends its plain inputs to the grader, which computes the update and sends it back, except
+    while it is judging one of the notebook's rules (then the call raises ImportError)."""
+    def rule(*args: Any, **kwargs: Any) -> Any:
+        blobs: list[bytes] = []
+        header = {"ask": "rule", "name": name, "args": [encode_plain(a, blobs) for a in args],
+                  "kwargs": {str(k): encode_plain(v, blobs) for k, v in kwargs.items()}}
+        answer, answer_blobs = ask_grader(header, blobs)
+        return decode_plain(answer.get("value"), answer_blobs)
+    rule.__name__ = rule.__qualname__ = name
+    rule.__doc__ = (f"optilab's {name}, computed by the grader: its code is not in this process, "
+                    "and it is not available while one of your rules is graded.")
+    return rule
+
+
+class ServedCheck:
+    """What ``optilab.check`` gives in a notebook's process: the grader's own check of the rule."""
+
+    def __init__(self, rule: str, passed: bool, text: str):
+        self.rule, self.passed, self.text = rule, passed, text
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def report(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"<check of {self.rule!r}: {'passed' if self.passed else 'not passed'}>"
+
+
+def served_check(rule: str, func: Any, *, quiet: bool = False) -> ServedCheck:
+    """``optilab.check`` in a notebook's process: the grader checks ``func`` by calling it here."""
+    _HANDLES.append(func)
+    answer, _ = ask_grader({"ask": "check", "rule": str(rule), "handle": len(_HANDLES) - 1})
+    text = answer.get("text") if isinstance(answer.get("text"), str) else ""
+    if not quiet and text:
+        print(text)
+    return ServedCheck(str(rule), answer.get("passed") is True, text)
+
+
+
+
+def serve_reference_rules(served: list[str]) -> None:
+    """Make ``optilab`` in a notebook's process a build whose rules ``served`` (those the lab
+    grades, and those that give them) are answered by the grader (:func:`served_rule`), whose
+    ``optilab.check`` is the grader's (:func:`served_check`), and without the grader's modules
+    or the library's other implementations of the rules."""
+    def after_optilab(module: Any) -> None:
+        module.check = served_check
+
+    refused = {**dict.fromkeys(REFUSED, _REFUSED_MESSAGE), **dict.fromkeys(OTHER_IMPLEMENTATIONS, _OTHER_MESSAGE)}
+    _install(refused, {"optilab": after_optilab,
+                       "optilab.kernels": _replace_rules(served_rule, set(served))})
 
 
 def _load(rule: str, path: str) -> tuple[Any, dict]:
@@ -770,11 +890,19 @@ def _listed(value: Any) -> Any:
 
 def _serve_notebook_request(header: dict, blobs: list[bytes], namespace: dict) -> tuple[dict, list[bytes]]:
     op = header.get("op")
-    if op == "call":  # a rule, as python -m optilab check calls one
+    if op == "call":  # a rule, as python -m optilab check calls one (by its name or handle)
+        handle = header.get("handle")
         try:
-            func = _lookup(namespace, header.get("name"))
+            if "handle" in header:
+                if type(handle) is not int or not 0 <= handle < len(_HANDLES):
+                    raise WireError("no such handle")
+                func = _HANDLES[handle]
+            else:
+                func = _lookup(namespace, header.get("name"))
         except NameError as exc:
             return {"error": _cell_exception(exc)}, []
+        except WireError as exc:
+            return {"error": {"type": "WireError", "message": _text(exc)}}, []
         return _serve_call(func, header, blobs, CELL_FILE)
     reply_blobs: list[bytes] = []
     try:
@@ -820,10 +948,18 @@ def serve_notebook(memory: int, wire_in: int, wire_out: int) -> int:
     seconds = header.get("seconds")
     if header.get("op") != "load" or not isinstance(cells, list) or type(seconds) not in (int, float):
         raise WireError("the first request is not the notebook's cells")
+    served = header.get("served", [])
+    if not isinstance(served, list) or not all(isinstance(name, str) for name in served):
+        raise WireError("the rules to serve are not a list of names")
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
+
+    def serve(header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
+        return _serve_notebook_request(header, blobs, namespace)
+    _GRADER.update({"in": wire_in, "out": wire_out, "serve": serve})
+    serve_reference_rules(served)
     outcomes = run_cells(cells, namespace, float(seconds))
     _write_all(wire_out, pack({"status": "ready", "cells": outcomes}))
-    return _serve(wire_in, wire_out, lambda header, blobs: _serve_notebook_request(header, blobs, namespace))
+    return _serve(wire_in, wire_out, serve)
 
 
 def _serve(wire_in: int, wire_out: int, answer: Any) -> int:
@@ -836,18 +972,23 @@ def _serve(wire_in: int, wire_out: int, answer: Any) -> int:
         if body is None:
             return 0
         header, blobs = read_frame_body(body)
-        seq = header.get("seq")
-        reply, reply_blobs = answer(header, blobs)
-        reply["seq"] = seq
-        try:
-            frame = pack(reply, reply_blobs)
-        except WireError:
-            frame = pack({"seq": seq, "too_large": True})
-        try:  # what the student's code printed, before its answer
-            sys.stdout.flush()
-        except BaseException:
-            pass
-        _write_all(wire_out, frame)
+        _answer(header, blobs, wire_out, answer)
+
+
+def _answer(header: dict, blobs: list[bytes], wire_out: int, answer: Any) -> None:
+    """Answer one request of the grader."""
+    seq = header.get("seq")
+    reply, reply_blobs = answer(header, blobs)
+    reply["seq"] = seq
+    try:
+        frame = pack(reply, reply_blobs)
+    except WireError:
+        frame = pack({"seq": seq, "too_large": True})
+    try:  # what the student's code printed, before its answer
+        sys.stdout.flush()
+    except BaseException:
+        pass
+    _write_all(wire_out, frame)
 
 
 def _wire_ends() -> tuple[int, int]:

@@ -36,7 +36,7 @@ from traitlets import Integer, Unicode
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from optilab.grading.labs import cell_digest, checks_for, derived_from
+from optilab.grading.labs import cell_digest, checks_for, derived_from, served_for
 from optilab.grading.notebook import ProcessGone, StudentNotebook
 
 __all__ = ["OutsideVerdicts", "judge", "tampering_notes", "NOTE", "STALE"]
@@ -65,11 +65,13 @@ def _message(exc: BaseException) -> tuple[str, str]:
 
 
 def judge(cells: list[tuple[int, str]], tests: list[tuple[int, str]], checks: dict, folder: str, *,
-          cell_seconds: float = 30.0, memory: int = 3 * 2**30) -> dict[int, tuple[bool, str, str]]:
+          cell_seconds: float = 30.0, memory: int = 3 * 2**30,
+          served: tuple[str, ...] = ()) -> dict[int, tuple[bool, str, str]]:
     """Run the notebook's ``cells`` (index, source) in the student's process, then the checks of
-    the test cells ``tests`` (index, grade_id) here; index -> (passed, ename, evalue)."""
+    the test cells ``tests`` (index, grade_id) here; index -> (passed, ename, evalue). The
+    reference rules ``served`` are computed by this process, not in the student's."""
     verdicts: dict[int, tuple[bool, str, str]] = {}
-    with StudentNotebook(cells, folder, cell_seconds=cell_seconds, memory=memory) as notebook:
+    with StudentNotebook(cells, folder, cell_seconds=cell_seconds, memory=memory, served=served) as notebook:
         for index, grade_id in tests:
             check = checks.get(grade_id)
             if check is None:
@@ -126,7 +128,8 @@ class OutsideVerdicts(NbGraderPreprocessor):
         written_for = derived_from(assignment)
         stale = [gid for i, gid in tests if gid in written_for and cell_digest(nb.cells[i].source) != written_for[gid]]
         start = time.perf_counter()
-        verdicts = judge(cells, tests, checks, folder, cell_seconds=self._seconds(), memory=self.memory)
+        verdicts = judge(cells, tests, checks, folder, cell_seconds=self._seconds(), memory=self.memory,
+                         served=served_for(assignment))
         notes = []
         for index, grade_id in tests:
             cell = nb.cells[index]

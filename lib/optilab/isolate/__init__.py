@@ -232,6 +232,40 @@ def _views(paths: Iterable[str]) -> list[tuple[str, str]]:
     return [(src, dest) for dest, src in keep]
 
 
+def _hidden(hide: Mapping[str, str | None], views: list[tuple[str, str]]) -> list[str]:
+    """bwrap options that show each path of ``hide`` as :func:`command` says, at every name the
+    views give it."""
+    args = []
+    for path, replacement in hide.items():
+        real = os.path.realpath(path)
+        if not os.path.exists(real):
+            continue
+        for src, dest in views:
+            if not _inside(real, src):
+                continue
+            target = dest + real[len(src):]
+            if replacement is not None:
+                args += ["--ro-bind", os.path.realpath(replacement), target]
+            elif os.path.isdir(real):
+                args += ["--perms", "0755", "--size", str(2**20), "--tmpfs", target]
+            else:  # (not /dev/null: a device bound outside /dev cannot be opened)
+                args += ["--ro-bind", _empty_file(), target]
+    return args
+
+
+@functools.lru_cache(maxsize=None)
+def _empty_file() -> str:
+    """An empty file everyone may read (removed when this process exits)."""
+    import atexit
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="optilab-empty-")
+    os.close(fd)
+    os.chmod(path, 0o444)
+    atexit.register(lambda: os.path.exists(path) and os.remove(path))
+    return path
+
+
 def _parents(dests: Iterable[str], made: set[str]) -> list[str]:
     """``--dir`` options for the missing parents of ``dests``, readable by everyone (bwrap makes 0700)."""
     args = []
@@ -268,7 +302,7 @@ def _default_env() -> dict[str, str]:
 
 def command(argv: Sequence[str], *, workdir: str | os.PathLike, readonly: Iterable[str | os.PathLike] = (),
             shared: Iterable[str | os.PathLike] = (), env: Mapping[str, str] | None = None,
-            limits: Limits = Limits()) -> list[str]:
+            limits: Limits = Limits(), hide: Mapping[str, str | None] | None = None) -> list[str]:
     """``argv`` wrapped in bubblewrap: run it with this, and it runs sandboxed.
 
     Parameters
@@ -291,6 +325,10 @@ def command(argv: Sequence[str], *, workdir: str | os.PathLike, readonly: Iterab
         thread, ``MPLBACKEND=Agg``); nothing else of the grader's environment goes in.
     limits : Limits
         Memory, processes, file size and CPU time.
+    hide : mapping, optional
+        Paths inside what it may read (the course library, say) shown otherwise, in this order:
+        path -> None shows a folder empty and a file empty; path -> another file shows that
+        file's content there (a path mapped to itself shows again what an earlier entry hid).
 
     Returns
     -------
@@ -343,6 +381,7 @@ def command(argv: Sequence[str], *, workdir: str | os.PathLike, readonly: Iterab
     args += _parents([dest for _, dest in views], made)
     for src, dest in views:
         args += ["--ro-bind", src, dest]
+    args += _hidden(hide or {}, views)
     args += _parents(shared, made)
     for folder in shared:
         args += ["--bind", folder, folder]

@@ -30,7 +30,7 @@ import numpy as np
 
 from optilab.grading.runner import hidden
 
-__all__ = ["checks_for", "derived_from", "cell_digest", "rule_cell", "Checks"]
+__all__ = ["checks_for", "derived_from", "served_for", "cell_digest", "rule_cell", "Checks"]
 
 Checks = dict[str, Callable[[Any], None]]
 
@@ -55,6 +55,15 @@ def _shape_of_first_step(rule: str, student_rule: Any) -> None:
         assert np.shape(p) == (3,) and set(keys) <= set(s), f"{rule} must return {what}"
 
 
+#: The reference rules that compute each rule with some settings (momentum with momentum=0 is
+#: sgd; adam with lr and eps rescaled by the bias correction is rmsprop; adam on
+#: param·(1 − lr·λ) is adamw): while a lab grades a rule, none of these is in the student's process.
+_GIVEN_BY = {"sgd": ("sgd", "momentum", "nesterov"), "momentum": ("momentum", "nesterov"),
+             "nesterov": ("momentum", "nesterov"), "adagrad": ("adagrad",),
+             "rmsprop": ("rmsprop", "adam", "adamw", "amsgrad"), "adam": ("adam", "adamw", "amsgrad"),
+             "adamw": ("adam", "adamw", "amsgrad")}
+
+
 def rule_cell(rule: str, group: str) -> Callable[[Any], None]:
     """The check of the test cell of ``group`` of ``rule``'s hidden suite."""
     def check(notebook: Any) -> None:
@@ -62,6 +71,7 @@ def rule_cell(rule: str, group: str) -> Callable[[Any], None]:
         if group == "first-step":
             _shape_of_first_step(rule, student_rule)
         hidden(rule, student_rule, group)
+    check.rule = rule
     check.__name__ = f"check_{rule}_{group.replace('-', '_')}"
     check.__doc__ = f"Group {group!r} of the hidden suite of {rule}."
     return check
@@ -93,3 +103,13 @@ def derived_from(assignment: str) -> dict[str, str]:
     """grade_id -> :func:`cell_digest` of the test cell the check was written from."""
     module = _module(assignment)
     return {} if module is None else dict(getattr(module, "DERIVED_FROM", {}))
+
+
+def served_for(assignment: str) -> tuple[str, ...]:
+    """The reference rules whose code the student's process of ``assignment`` does not get: the
+    grader computes them on request, except while it judges one of the student's rules (see
+    :func:`optilab.grading.student_process.served_rule`). They are the rules the lab grades and
+    those that compute them."""
+    checks = checks_for(assignment) or {}
+    graded = {getattr(check, "rule", None) for check in checks.values()} - {None}
+    return tuple(sorted({name for rule in graded for name in _GIVEN_BY.get(rule, (rule,))}))
