@@ -622,6 +622,70 @@ def test_nbgrader_autograde_of_a_hostile_submission_fails_only_itself(sandbox, t
     assert ws.grade("zoe")[:2] == (True, FULL)
 
 
+@pytest.mark.slow
+def test_make_grade_of_a_hostile_class_fails_only_the_hostile_work(sandbox, tmp_path):
+    """The same attempts through ``make grade`` (optilab.autograde.grade_lab), in a class."""
+    import csv
+
+    from optilab.autograde import grade_lab
+
+    out = tmp_path / "course" / "grading"
+    home_secret = Path.home() / f".optilab-test-secret-{os.getpid()}-grade"
+    home_secret.write_text("the instructor's private notes")
+    listener = Listener()
+    solutions = ROOT / "solutions" / LAB / f"{LAB}.ipynb"
+    targets = {
+        "gradebook": str(out / "gradebook.db"),
+        "gradebook_relative": "../../../gradebook.db",
+        "classmate": str(out / "submitted" / "classmate" / LAB / f"{LAB}.ipynb"),
+        "classmate_relative": f"../../../submitted/classmate/{LAB}/{LAB}.ipynb",
+        "solutions": str(solutions),
+        "home_secret": str(home_secret),
+        "outside": str(out / "autograded" / "owned.txt"),
+        "library": str(Path(isolate.__file__).parents[1]),
+        "environment": sys.prefix,
+        "grader_pid": os.getpid(),
+        "port": listener.port,
+    }
+
+    def hostile(cells):
+        cells["sgd-answer"]["source"] = _probes(targets) + "\n" + "".join(cells["sgd-answer"]["source"])
+        cells["largest-stable-lr-answer"]["source"] = "while True:\n    print('spam ' * 100)\n"
+
+    export = tmp_path / "export"
+    class_work = {"classmate": _student(), "mallory": _student(hostile), "zoe": _student(),
+                  "killer": _student(lambda cells: cells["sgd-answer"].update(source="import os\nos._exit(1)\n"))}
+    for name, nb in class_work.items():
+        (export / name).mkdir(parents=True)
+        (export / name / f"{LAB}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    around = [export, solutions.parent, Path(targets["library"])]
+    before = _tree_digest(*around)
+    try:
+        grade_lab(LAB, export, out=out, timeout=15)
+        accepted = listener.accepted
+    finally:
+        listener.close()
+        secret_after = home_secret.read_text()
+        home_secret.unlink()
+    with open(out / "reports" / LAB / "grades.csv", newline="") as f:
+        scores = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(f)}
+    # mallory: her own sgd (3) and minibatches (3); the stability answer printed until its time
+    # limit (0 of 2). killer's kernel died in its first answer: that attempt scores 0.
+    assert scores == {"classmate": FULL, "zoe": FULL, "mallory": SGD + MINIBATCHES, "killer": 0}
+    graded = json.loads((out / "autograded" / "mallory" / LAB / f"{LAB}.ipynb").read_text(encoding="utf-8"))
+    text = "".join("".join(o.get("text", "")) for c in graded["cells"] if c.get("id") == "sgd-answer"
+                   for o in c.get("outputs", []))
+    verdicts = _verdicts(text)
+    assert set(verdicts) == set(ATTEMPTS), text
+    assert {name: v for name, v in verdicts.items() if not v.startswith("blocked")} == {}
+    assert accepted == 0 and secret_after == "the instructor's private notes"
+    assert not (Path(sys.prefix) / "owned.pth").exists() and not Path(targets["outside"]).exists()
+    assert _tree_digest(*around) == before            # what it read, the solutions and the library
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:  # every student has its row
+        assert {sub.student.id for sub in gb.find_assignment(LAB).submissions} == set(class_work)
+
+
 def test_the_kernelspec_is_readable_by_every_user_of_a_shared_environment(tmp_path):
     """Found on a hub: installed from a 700 temporary folder, the kernelspec was 700 too, and the
     instructor's grading found "No such kernel named optilab-sandboxed" in the shared environment."""
