@@ -191,6 +191,16 @@ def test_optilab_check_in_a_graded_notebook_is_the_graders_own(tmp_path):
             assert ("✗" in nb.get("text")) is not expected and "check('adam')" in nb.get("text")
 
 
+def test_the_librarys_figures_are_not_drawn_where_answers_are_judged_and_cells_go_on(tmp_path):
+    from optilab import plots
+    cell = ("import sys\nfrom optilab import plots\nfig = plots.loss_curves({'a': [3.0, 2.0, 1.0]}, title='t')\n"
+            "fig.axes[0].set_ylim(0, 1)\nfor ax in fig.axes:\n    ax.grid()\n"
+            "names = sorted(plots.__all__)\ndrawn = 'matplotlib' in sys.modules\nafter = 42\n")
+    with _notebook(tmp_path, cell) as nb:
+        assert nb.outcomes[1]["ok"], nb.outcomes
+        assert nb.get("names") == sorted(plots.__all__) and nb.get("drawn") is False and nb.get("after") == 42
+
+
 def test_graded_code_sees_the_library_without_the_code_of_the_rules_it_is_graded_on(tmp_path):
     import py_compile
 

@@ -19,6 +19,13 @@ and every array is one blob in NumPy's ``.npy`` format, read back with
 ``allow_pickle=False``-strictness: a header the reader checks first, then exactly the bytes it
 announces. Never a pickle, never code. Numbers travel as JSON, tagged with their Python type.
 
+With ``--notebook MEMORY_BYTES`` it is the student's process of a notebook instead
+(:mod:`optilab.grading.notebook`): it runs the cells it is sent, then answers plain-data
+questions about their namespace. There, the reference rules the lab grades are the grader's
+(:func:`serve_reference_rules`): calling one asks the grader over the same wire
+(:func:`ask_grader`), which answers except while it judges one of the student's rules; and
+``optilab.check`` asks the grader to check the function given, which it does by calling it here.
+
 This file imports nothing of optilab (so the grader's modules are not in the student's
 process) and only the standard library and NumPy; the grader imports the same file for its
 side of the wire (:func:`pack`, :func:`read_frame_body`, :func:`decode_value`, ...), always
@@ -534,9 +541,53 @@ class _Then:
         return getattr(self.loader, name)
 
 
-def _install(refused: dict[str, str], after: dict[str, Any]) -> None:
+class _NotDrawn:
+    """A figure of the library in a notebook's process: nothing is drawn (figures are not graded,
+    and drawing them would cost the grader time); whatever is asked of it gives it again."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> "_NotDrawn":
+        return self
+
+    def __getattr__(self, name: str) -> "_NotDrawn":
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self
+
+    def __getitem__(self, key: Any) -> "_NotDrawn":
+        return self
+
+    def __iter__(self) -> Any:
+        return iter(())
+
+    def __repr__(self) -> str:
+        return "<a figure, not drawn while the notebook is graded>"
+
+
+class _Undrawn:
+    """The loader of a module of figures whose every public name is :class:`_NotDrawn`."""
+
+    def create_module(self, spec: Any) -> None:
+        return None
+
+    def exec_module(self, module: Any) -> None:
+        import ast
+        names: list[str] = []
+        try:
+            tree = ast.parse(open(module.__spec__.origin, encoding="utf-8").read())
+            for node in tree.body:
+                if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in node.targets):
+                    names = [str(n) for n in ast.literal_eval(node.value)]
+        except (OSError, SyntaxError, ValueError, TypeError):
+            pass
+        module.__all__ = names
+        for name in names:
+            setattr(module, name, _NotDrawn())
+
+
+def _install(refused: dict[str, str], after: dict[str, Any], undrawn: tuple[str, ...] = ()) -> None:
     """Import hooks for graded code: a module named in ``refused`` (or inside one) raises
-    ImportError with its message; ``after[name](module)`` runs once module ``name`` is loaded."""
+    ImportError with its message; ``after[name](module)`` runs once module ``name`` is loaded; a
+    module of ``undrawn`` has its public names (its ``__all__``) and draws nothing (:class:`_NotDrawn`)."""
     import importlib.util
 
     class Finder:
@@ -545,6 +596,8 @@ def _install(refused: dict[str, str], after: dict[str, Any]) -> None:
                 if name == prefix or name.startswith(prefix + "."):
                     return importlib.util.spec_from_loader(name, _Refuse(message))
             then = after.get(name)
+            if name in undrawn:
+                then = "undrawn"
             if then is None:
                 return None
             for finder in sys.meta_path:
@@ -552,7 +605,9 @@ def _install(refused: dict[str, str], after: dict[str, Any]) -> None:
                     continue
                 spec = finder.find_spec(name, path, target)
                 if spec is not None:
-                    if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    if then == "undrawn":
+                        spec.loader = _Undrawn()
+                    elif spec.loader is not None and hasattr(spec.loader, "exec_module"):
                         spec.loader = _Then(spec.loader, then)
                     return spec
             return None
@@ -697,17 +752,22 @@ def served_check(rule: str, func: Any, *, quiet: bool = False) -> ServedCheck:
 
 
 
+#: The library's modules of figures: in a notebook's process they draw nothing (:class:`_NotDrawn`).
+UNDRAWN = ("optilab.plots",)
+
+
 def serve_reference_rules(served: list[str]) -> None:
     """Make ``optilab`` in a notebook's process a build whose rules ``served`` (those the lab
     grades, and those that give them) are answered by the grader (:func:`served_rule`), whose
-    ``optilab.check`` is the grader's (:func:`served_check`), and without the grader's modules
-    or the library's other implementations of the rules."""
+    ``optilab.check`` is the grader's (:func:`served_check`), without the grader's modules
+    or the library's other implementations of the rules, and whose figures are not drawn
+    (:data:`UNDRAWN`)."""
     def after_optilab(module: Any) -> None:
         module.check = served_check
 
     refused = {**dict.fromkeys(REFUSED, _REFUSED_MESSAGE), **dict.fromkeys(OTHER_IMPLEMENTATIONS, _OTHER_MESSAGE)}
     _install(refused, {"optilab": after_optilab,
-                       "optilab.kernels": _replace_rules(served_rule, set(served))})
+                       "optilab.kernels": _replace_rules(served_rule, set(served))}, undrawn=UNDRAWN)
 
 
 def _load(rule: str, path: str) -> tuple[Any, dict]:
