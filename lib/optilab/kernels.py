@@ -25,17 +25,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = [
-    "sgd",
-    "momentum",
-    "nesterov",
-    "adagrad",
-    "rmsprop",
-    "adam",
-    "adamw",
-    "amsgrad",
-    "RULES",
-]
+from optilab import rules as _table
+
+__all__ = [*_table.names(), "RULES"]
 
 State = dict[str, Any]
 
@@ -317,14 +309,6 @@ def amsgrad(param, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, we
                 weight_decay=weight_decay, amsgrad=True)
 
 
-#: Every reference rule by name: the contract's seven and AMSGrad.
-RULES: dict[str, Callable[..., tuple[np.ndarray, State]]] = {
-    "sgd": sgd,
-    "momentum": momentum,
-    "nesterov": nesterov,
-    "adagrad": adagrad,
-    "rmsprop": rmsprop,
-    "adam": adam,
-    "adamw": adamw,
-    "amsgrad": amsgrad,
-}
+#: Every reference rule by name, in the order of the rule table (:mod:`optilab.rules`), which
+#: holds each rule's other facts.
+RULES: dict[str, Callable[..., tuple[np.ndarray, State]]] = {name: globals()[name] for name in _table.names()}
