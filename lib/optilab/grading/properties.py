@@ -3,7 +3,7 @@ r"""The properties a rule must have, as functions that raise :class:`RuleFailure
 Each function runs a student's rule beside the reference rule of :mod:`optilab.kernels` on
 inputs it is given and raises :class:`RuleFailure` (an ``AssertionError``) at the first
 disagreement, with a message in the student's terms: which step, which array, which entry,
-their number beside the expected one. The hidden suites (``tests/hidden``) and the visible
+their number beside the expected one. The hidden suites (:mod:`.suites`) and the visible
 checks (:func:`optilab.check`) are both written with these functions; only their inputs differ.
 
 Values are compared on the *update*: an entry of the new parameter passes when
