@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Slot", "Spelling", "Rule", "TABLE", "BY_NAME", "SYMBOLS", "get", "graded", "names"]
+__all__ = ["Slot", "Spelling", "Rule", "TABLE", "BY_NAME", "SYMBOLS", "get", "graded", "names", "number",
+           "contract_markdown", "write_contract"]
 
 #: The lessons' symbol of each hyperparameter (test titles, messages).
 SYMBOLS: dict[str, str] = {"lr": "lr", "momentum": "μ", "rho": "ρ", "beta1": "β₁", "beta2": "β₂",
@@ -57,13 +59,18 @@ class Slot:
     shape : str
         ``"param"`` (the parameter's shape, the usual case), ``"rows"`` or ``"cols"`` (the
         parameter's shape without its last or its second-to-last axis: the factored moments of
-        Adafactor) or ``"scalar"`` (a 0-d value). See CONTRACT.md, "State that is not one array".
+        Adafactor) or ``"scalar"`` (a 0-d value). See CONTRACT.md, "Rules that do not fit one array".
+    ndim : str
+        For which parameters the entry is there: ``"any"``, ``"2+"`` (parameters of two or more
+        dimensions: Adafactor's factored moments) or ``"0-1"`` (scalars and vectors: Adafactor's
+        unfactored one).
     """
 
     name: str
     kind: str = "signed"
     scale: float = 1.0
     shape: str = "param"
+    ndim: str = "any"
 
     def __post_init__(self) -> None:
         if self.kind not in ("count", "signed", "positive", "sum"):
@@ -72,6 +79,8 @@ class Slot:
         if self.shape not in ("param", "rows", "cols", "scalar"):
             raise ValueError(f"state slot {self.name!r}: shape {self.shape!r} is not one of "
                              "param, rows, cols, scalar")
+        if self.ndim not in ("any", "2+", "0-1"):
+            raise ValueError(f"state slot {self.name!r}: ndim {self.ndim!r} is not one of any, 2+, 0-1")
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,8 @@ class Rule:
     ----------
     name : str
         The rule's name, also the name of its function in :mod:`optilab.kernels`.
+    update : str
+        One step in the lessons' symbols (g = grad, p = param), as CONTRACT.md shows it.
     hyperparameters : tuple of str
         The contract's hyperparameters, ``lr`` first: the ones the labs ask for and the grader
         checks. The function may accept more (weight decay, AMSGrad, ...) whose defaults reduce
@@ -157,6 +168,7 @@ class Rule:
     """
 
     name: str
+    update: str
     hyperparameters: tuple[str, ...]
     state: tuple[Slot, ...] = ()
     groups: dict[str, int] | None = None
@@ -213,14 +225,14 @@ _T, _M, _V = Slot("t", "count"), Slot("m", "signed", 0.3), Slot("v", "positive")
 
 #: One record per rule, in the order the course teaches them (new rules go at the end).
 TABLE: tuple[Rule, ...] = (
-    Rule("sgd", ("lr",),
+    Rule("sgd", "p ← p − lr·g", ("lr",),
          groups={"first-step": 1, "many-steps": 1, "contract": 1},
          torch=Spelling("SGD", defaults={"lr": 1e-3, "momentum": 0}),
          keras=Spelling("SGD", defaults={"learning_rate": 0.01, "momentum": 0.0}),
          color="#000000",  # black
          lesson=1, torch_ranges={"weight_decay": (0.0, 0.1)},
          paper='Robbins & Monro (1951), "A Stochastic Approximation Method"'),
-    Rule("momentum", ("lr", "momentum"), (Slot("velocity"),),
+    Rule("momentum", "v ← μ·v + g (v starts at 0); p ← p − lr·v", ("lr", "momentum"), (Slot("velocity"),),
          groups=dict(_FOUR_GROUPS),
          torch=Spelling("SGD", defaults={"lr": 1e-3, "momentum": 0, "dampening": 0}, always=("momentum",)),
          keras=Spelling("SGD", defaults={"learning_rate": 0.01, "momentum": 0.0}, always=("momentum",),
@@ -230,7 +242,7 @@ TABLE: tuple[Rule, ...] = (
          lesson=3,
          torch_ranges={"momentum": (0.0, 0.99), "dampening": (0.0, 0.5), "weight_decay": (0.0, 0.1)},
          paper="Polyak (1964), \"Some methods of speeding up the convergence of iteration methods\""),
-    Rule("nesterov", ("lr", "momentum"), (Slot("velocity"),),
+    Rule("nesterov", "v ← μ·v + g; p ← p − lr·(g + μ·v)", ("lr", "momentum"), (Slot("velocity"),),
          groups=dict(_FOUR_GROUPS),
          torch=Spelling("SGD", fixed={"nesterov": True}, always=("momentum",),
                         defaults={"lr": 1e-3, "momentum": 0, "nesterov": False}),
@@ -240,7 +252,7 @@ TABLE: tuple[Rule, ...] = (
          color="#D55E00",  # vermillion
          lesson=3, torch_ranges={"momentum": (0.0, 0.99), "weight_decay": (0.0, 0.1)},
          paper="Nesterov (1983); Sutskever, Martens, Dahl & Hinton (2013)"),
-    Rule("adagrad", ("lr", "eps"), (Slot("sum_sq", "sum"),),
+    Rule("adagrad", "s ← s + g²; p ← p − lr·g / (√s + ε)", ("lr", "eps"), (Slot("sum_sq", "sum"),),
          groups=dict(_FOUR_GROUPS),
          torch=Spelling("Adagrad", defaults={"lr": 1e-2, "eps": 1e-10, "initial_accumulator_value": 0}),
          keras=Spelling("Adagrad", fixed={"initial_accumulator_value": 0.0},
@@ -249,7 +261,8 @@ TABLE: tuple[Rule, ...] = (
          color="#009E73",  # bluish green
          lesson=4, accumulator="sum_sq", torch_ranges={"eps": (1e-10, 1e-3), "weight_decay": (0.0, 0.1)},
          paper="Duchi, Hazan & Singer (2011)"),
-    Rule("rmsprop", ("lr", "rho", "eps"), (Slot("sq_avg", "positive"),),
+    Rule("rmsprop", "s ← ρ·s + (1−ρ)·g²; p ← p − lr·g / (√s + ε)", ("lr", "rho", "eps"),
+         (Slot("sq_avg", "positive"),),
          groups=dict(_FOUR_GROUPS),
          torch=Spelling("RMSprop", defaults={"lr": 1e-2, "alpha": 0.99, "eps": 1e-8}, names={"rho": "alpha"}),
          keras=Spelling("RMSprop", defaults={"learning_rate": 1e-3, "rho": 0.9, "epsilon": 1e-7},
@@ -259,7 +272,9 @@ TABLE: tuple[Rule, ...] = (
          torch_ranges={"rho": (0.5, 0.999), "eps": (1e-8, 1e-3), "momentum": (0.0, 0.9),
                        "centered": (False, True), "weight_decay": (0.0, 0.1)},
          paper="Tieleman & Hinton (2012), Coursera lecture 6.5"),
-    Rule("adam", ("lr", "beta1", "beta2", "eps"), (_T, _M, _V),
+    Rule("adam", "t ← t+1; m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; m̂ = m/(1−β₁ᵗ); v̂ = v/(1−β₂ᵗ); "
+                 "p ← p − lr·m̂ / (√v̂ + ε)",
+         ("lr", "beta1", "beta2", "eps"), (_T, _M, _V),
          groups=dict(_FOUR_GROUPS),
          torch=Spelling("Adam", defaults={"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0}),
          keras=Spelling("Adam", defaults={"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
@@ -269,7 +284,8 @@ TABLE: tuple[Rule, ...] = (
          color="#0072B2",  # blue
          lesson=6, torch_ranges={**_ADAM_RANGES, "weight_decay": (0.0, 0.1), "amsgrad": (False, True)},
          paper='Kingma & Ba (2015), "Adam: A Method for Stochastic Optimization"'),
-    Rule("adamw", ("lr", "beta1", "beta2", "eps", "weight_decay"), (_T, _M, _V),
+    Rule("adamw", "p ← p − lr·λ·p, then the Adam step", ("lr", "beta1", "beta2", "eps", "weight_decay"),
+         (_T, _M, _V),
          groups=dict(_FOUR_GROUPS),
          torch=Spelling("AdamW", defaults={"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2}),
          keras=Spelling("AdamW", defaults={"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7,
@@ -278,7 +294,8 @@ TABLE: tuple[Rule, ...] = (
          color="#CC79A7",  # reddish purple
          lesson=7, torch_ranges={**_ADAM_RANGES, "weight_decay": (0.0, 0.5), "amsgrad": (False, True)},
          paper='Loshchilov & Hutter (2019), "Decoupled Weight Decay Regularization"'),
-    Rule("amsgrad", ("lr", "beta1", "beta2", "eps"), (_T, _M, _V, Slot("v_max", "positive")),
+    Rule("amsgrad", "as Adam, dividing by √(v_max/(1−β₂ᵗ)) + ε with v_max ← max(v_max, v)",
+         ("lr", "beta1", "beta2", "eps"), (_T, _M, _V, Slot("v_max", "positive")),
          torch=Spelling("Adam", fixed={"amsgrad": True},
                         defaults={"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "amsgrad": False}),
          keras=Spelling("Adam", fixed={"amsgrad": True},
@@ -313,3 +330,66 @@ def get(name: str, *, among: Mapping[str, Any] | None = None) -> Rule:
     close = difflib.get_close_matches(str(name), list(valid), n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     raise ValueError(f"unknown rule {name!r}: choose one of {', '.join(valid)}.{hint}")
+
+
+def number(x: Any) -> str:
+    """A default as the course writes it: 0.9 -> '0.9', 0.01 -> '1e-2', 1e-08 -> '1e-8'."""
+    if isinstance(x, float) and x and abs(x) <= 1e-2:
+        exponent = math.floor(math.log10(abs(x)))
+        mantissa = x / 10.0**exponent
+        if abs(mantissa - round(mantissa)) < 1e-9:
+            return f"{round(mantissa)}e{exponent}"
+    return f"{x:g}" if isinstance(x, float) else repr(x)
+
+
+def _torch_call(rule: Rule) -> str:
+    if rule.torch is None:
+        return "—"
+    args, betas = [], False
+    for h in rule.hyperparameters:
+        if h == "lr":
+            args.append("lr")
+        elif h in ("beta1", "beta2"):
+            if not betas:
+                args.append("betas=(beta1, beta2)")
+            betas = True
+        else:
+            args.append(f"{rule.torch.names.get(h, h)}={h}")
+    args += [f"{k}={v!r}" for k, v in rule.torch.fixed.items()]
+    return f"`{rule.torch.cls}({', '.join(args)})`"
+
+
+#: The lines that enclose the generated rule table in CONTRACT.md.
+CONTRACT_MARKERS = ("<!-- the rule table: generated from lib/optilab/rules.py by "
+                    "optilab.rules.write_contract(\"CONTRACT.md\") -->", "<!-- end of the rule table -->")
+
+
+def contract_markdown() -> str:
+    """CONTRACT.md's table of the graded rules: defaults, state keys, one step, PyTorch's spelling."""
+    lines = ["| rule | hyperparameters (defaults) | state keys after a step | one step (g = grad, p = param) "
+             "| PyTorch equivalent |", "|---|---|---|---|---|"]
+    for rule in TABLE:
+        if not rule.graded:
+            continue
+        defaults = ", ".join(f"{k}={number(v)}" for k, v in rule.defaults.items())
+        keys = ", ".join(f"`{k}`" for k in rule.state_keys) or "—"
+        lines.append(f"| `{rule.name}` | `{defaults}` | {keys} | {rule.update} | {_torch_call(rule)} |")
+    return "\n".join(lines)
+
+
+def write_contract(path: str) -> bool:
+    """Rewrite the rule table between :data:`CONTRACT_MARKERS` in ``path``; True if it changed."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    start, end = CONTRACT_MARKERS
+    if start not in text or end not in text:
+        raise ValueError(f"{path} has no generated rule table: put the lines {start!r} and {end!r} "
+                         "where it goes")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    new = f"{head}{start}\n{contract_markdown()}\n{end}{tail}"
+    if new != text:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(new)
+    return new != text
+

@@ -160,14 +160,14 @@ def _first_difference_quiet(y: np.ndarray, e: np.ndarray, base: np.ndarray | Non
 
 def _check_state(rule: str, yours: dict, expected: dict, param_dtype: np.dtype, shape: tuple,
                  where: str) -> None:
-    keys = STATE_KEYS[rule]
+    keys = tuple(slot.name for slot in slots_for(rule, shape))
     missing = [k for k in keys if k not in yours]
     if missing:
         has = ", ".join(repr(k) for k in yours) or "no keys"
         want = ", ".join(repr(k) for k in keys)
         raise RuleFailure(f"{where}: your state has no key {missing[0]!r} (it has {has}); "
                           f"the contract's state keys for {rule} are {want}.", kind="missing-state-key")
-    for slot in record(rule).state:
+    for slot in slots_for(rule, shape):
         key = slot.name
         e, y = expected[key], yours[key]
         if slot.kind == "count":
@@ -203,7 +203,7 @@ def given_state(rule: str, rng: np.random.Generator, shape: tuple[int, ...], dty
     """
     d = np.dtype(dtype)
     state: dict[str, Any] = {}
-    for slot in record(rule).state:
+    for slot in slots_for(rule, shape):
         where = slot_shape(slot, shape)
         if slot.kind == "count":
             state[slot.name] = t
@@ -214,6 +214,13 @@ def given_state(rule: str, rng: np.random.Generator, shape: tuple[int, ...], dty
         else:  # positive: an average of non-negative numbers
             state[slot.name] = rng.uniform(0.01, 1.0, where).astype(d)
     return state
+
+
+def slots_for(rule: str, shape: tuple[int, ...]) -> list:
+    """The state slots of ``rule`` that a parameter of ``shape`` has (CONTRACT.md: ``ndim``)."""
+    ndim = len(tuple(shape))
+    return [slot for slot in record(rule).state
+            if slot.ndim == "any" or (slot.ndim == "2+") == (ndim >= 2)]
 
 
 def slot_shape(slot: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -365,7 +372,7 @@ def keeps_dtype_and_shape(rule: str, func: Rule, *, param: np.ndarray, grads: Se
             raise RuleFailure(f"{where}: new_param is {np.asarray(new_p).dtype} for a {dtype} param; "
                               "keep param's dtype (a float64 constant can promote float32: cast "
                               "back with `.astype(param.dtype)`).", kind="dtype")
-        for slot in record(rule).state:
+        for slot in slots_for(rule, shape):
             key = slot.name
             if key not in new_s:
                 raise RuleFailure(f"{where}: your state has no key {key!r}; the contract's state keys "

@@ -20,7 +20,6 @@ the cases of its conventions.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -177,16 +176,6 @@ def _and(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def _value(x: Any) -> str:
-    """0.9 -> '0.9', 0.001 -> '1e-3', 1e-08 -> '1e-8'."""
-    if isinstance(x, float) and x and abs(x) <= 1e-2:
-        exponent = math.floor(math.log10(abs(x)))
-        mantissa = x / 10.0**exponent
-        if abs(mantissa - round(mantissa)) < 1e-9:
-            return f"{round(mantissa)}e{exponent}"
-    return f"{x:g}" if isinstance(x, float) else repr(x)
-
-
 def tests_of(rule: str) -> list[Test]:
     """The hidden suite of ``rule``, built from its entry in :data:`SUITES` and its record."""
     record = _table.get(rule)
@@ -267,7 +256,23 @@ def tests_of(rule: str) -> list[Test]:
         param, grads = P.case(base + 156, (5,), steps=3)
         P.uses_defaults(rule, student, param=param, grads=grads)
 
-    dims = ", ".join(f"{len(s)}-d" for s in shapes[:-1]) + f" and {len(shapes[-1])}-d params"
+    def refuses_a_vector(student: Callable) -> None:
+        param, grads = P.case(base + 157, (5,))
+        try:
+            student(param, grads[0], {}, lr=0.05)
+        except ValueError:
+            return
+        except Exception as exc:
+            raise AssertionError(f"a 5-vector param raised {type(exc).__name__}, not ValueError: {rule} takes "
+                                 "matrices only and must say so with a ValueError") from None
+        raise AssertionError(f"a 5-vector param was accepted: {rule} takes matrices only; raise ValueError "
+                             "naming the shape and the rule to use for it")
+
+    if record.params == "matrix":
+        add("contract", "test_a_vector_is_refused", "A vector param is refused with a ValueError",
+            refuses_a_vector)
+    dims = (", ".join(f"{len(s)}-d" for s in shapes[:-1]) + f" and {len(shapes[-1])}-d params"
+            if record.params == "any" else "Matrices of three shapes")
     add("contract", "test_float32_stays_float32", "float32 in, float32 out" + arrays, float32)
     add("contract", "test_0d_1d_and_nd_params",
         dims + (f"; {_and(held)} {'have' if len(held) > 1 else 'has'} param's shape" if held
@@ -278,7 +283,7 @@ def tests_of(rule: str) -> list[Test]:
     add("contract", "test_returns_new_arrays",
         f"The returned {_and(['param', *held])} are new arrays" if held else "The returned param is a new array",
         new_arrays)
-    used = ", ".join(f"{_table.SYMBOLS.get(h, h)} = {_value(v)}" for h, v in record.defaults.items())
+    used = ", ".join(f"{_table.SYMBOLS.get(h, h)} = {_table.number(v)}" for h, v in record.defaults.items())
     add("contract", "test_defaults", f"Called without hyperparameters it uses {used}", defaults)
 
     groups = {t.group for t in out}
