@@ -105,3 +105,11 @@ def test_reading_the_table_loads_neither_the_grader_nor_the_widgets_nor_matplotl
             "'matplotlib'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_typo_is_matched_to_the_rule_it_most_likely_meant():
+    names = list(rules.names()) + ["adamax"]
+    assert rules.suggest("adma", names) == "adam"  # one swap, not the longer adamax
+    assert rules.suggest("rmsporp", names) == "rmsprop"
+    assert rules.suggest("Nesterov", names) == "nesterov"
+    assert rules.suggest("lbfgs", names) is None

@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Slot", "Spelling", "Rule", "TABLE", "BY_NAME", "SYMBOLS", "get", "graded", "names", "number",
+__all__ = ["Slot", "Spelling", "Rule", "TABLE", "BY_NAME", "SYMBOLS", "get", "graded", "names", "number", "suggest",
            "contract_markdown", "write_contract"]
 
 #: The lessons' symbol of each hyperparameter (test titles, messages).
@@ -321,14 +321,35 @@ def graded() -> tuple[str, ...]:
     return tuple(rule.name for rule in TABLE if rule.graded)
 
 
+def _typos(a: str, b: str) -> int:
+    """Edits (insert, delete, replace, swap two neighbours) that turn ``a`` into ``b``."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
+
+
+def suggest(name: str, valid: list[str]) -> str | None:
+    """The valid name ``name`` is most likely a typo of (fewest edits, a swap counting one), or None."""
+    key = name.strip().lower()
+    scored = sorted((_typos(key, v), -difflib.SequenceMatcher(None, key, v).ratio(), v) for v in valid)
+    if scored and scored[0][0] <= max(1, len(key) // 3):
+        return scored[0][2]
+    close = difflib.get_close_matches(key, valid, n=1)
+    return close[0] if close else None
+
+
 def get(name: str, *, among: Mapping[str, Any] | None = None) -> Rule:
     """The record of ``name``; a name not in the table (or not in ``among``) is a ValueError
     that lists the valid names and suggests the closest one."""
     valid = BY_NAME if among is None else among
     if isinstance(name, str) and name in valid:
         return BY_NAME[name]
-    close = difflib.get_close_matches(str(name), list(valid), n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    close = suggest(str(name), list(valid))
+    hint = f" Did you mean {close!r}?" if close else ""
     raise ValueError(f"unknown rule {name!r}: choose one of {', '.join(valid)}.{hint}")
 
 
