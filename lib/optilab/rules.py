@@ -305,6 +305,16 @@ TABLE: tuple[Rule, ...] = (
          color="#F0E442",  # yellow
          lesson=6, torch_ranges={**_ADAM_RANGES, "weight_decay": (0.0, 0.1)},
          paper='Reddi, Kale & Kumar (2018), "On the Convergence of Adam and Beyond"'),
+    Rule("adamax", "t ← t+1; m ← β₁m + (1−β₁)g; u ← max(β₂·u, |g| + ε); p ← p − lr/(1−β₁ᵗ)·m/u",
+         ("lr", "beta1", "beta2", "eps"), (_T, _M, Slot("u", "positive")),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("Adamax", defaults={"lr": 2e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0}),
+         keras=Spelling("Adamax", defaults={"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
+                        exact=False, differences="ε is added to u outside the maximum (m/(u + ε)), default 1e-7; "
+                                                 "lr defaults to 1e-3, not 2e-3"),
+         color="#999999",  # grey
+         torch_ranges={**_ADAM_RANGES, "weight_decay": (0.0, 0.1)},
+         paper='Kingma & Ba (2015), "Adam: A Method for Stochastic Optimization", section 7.1'),
 )
 
 #: The records by name.

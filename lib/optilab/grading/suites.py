@@ -167,6 +167,20 @@ SUITES: dict[str, Suite] = {
              126, steps=3, scale=10.0, lrs=(0.2, 0.05, 0.1),
              hyper={"weight_decay": 0.3, "beta1": 0.8, "beta2": 0.95}),
     )),
+    "adamax": Suite(38_000, (
+        Case("test_tiny_gradients_beside_a_large_eps",
+             "Tiny gradients (1e-6) beside ε = 1e-3: ε is added to |g| inside the maximum",
+             112, steps=3, scale=1e-6, hyper={"eps": 1e-3}),
+        Case("test_the_maximum_decays_by_beta2",
+             "From a given u, with β₂ = 0.9: u is the larger of β₂·u and |g| + ε, key by key",
+             113, steps=4, scale="mixed", state_t=5, lrs=(0.05, 0.2, 0.1, 0.03), hyper={"beta2": 0.9}),
+        Case("test_only_m_is_bias_corrected",
+             "The first four steps with β₁ = 0.8: lr/(1 − β₁ᵗ) corrects m, and u is not corrected",
+             115, steps=4, scale="mixed", lrs=(0.05, 0.2, 0.1, 0.03), hyper={"beta1": 0.8, "beta2": 0.95}),
+        Case("test_the_step_count_after_a_resume",
+             "From t = 11 the next steps correct with t = 12 and 13, and store them",
+             116, steps=2, state_t=11, hyper={"beta1": 0.7}),
+    )),
 }
 
 
