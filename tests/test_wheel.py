@@ -101,6 +101,16 @@ def test_the_installed_wheel_is_the_library_that_runs(installed, outside):
     assert not Path(out.stdout.strip()).is_relative_to(ROOT)
 
 
+def test_the_installed_wheel_holds_its_data(installed, outside):
+    code = ("from optilab import data, rules; X, y = data.load_digits(); print(X.shape[0]); "
+            "import optilab.autograde.feedback as f, pathlib; "
+            "print(len(list(pathlib.Path(f.__file__).parent.glob('templates/*/*'))))")
+    out = _run([installed, "-c", code], cwd=outside, env=_env())
+    assert out.returncode == 0, out.stderr
+    digits, templates = map(int, out.stdout.split())
+    assert digits > 1000 and templates >= 3
+
+
 def test_the_installed_wheel_grades_a_file_outside_the_repository(installed, outside):
     good = _run([installed, "-m", "optilab", "check", "sgd", "good.py", "--json"], cwd=outside, env=_env())
     assert good.returncode == 0, good.stdout + good.stderr
