@@ -29,23 +29,17 @@ from typing import Any, Callable
 import numpy as np
 
 from bench.timing import compare
+from optilab import frameworks, rules
 
 __all__ = ["SIZES", "TORCH_EQUIVALENTS", "bound_seconds", "faults_per_call", "finite", "main", "measure", "run",
            "state_arrays", "step_bytes", "ufunc_traffic"]
 
 SIZES = (10**2, 10**4, 10**6)
 
-#: The torch.optim optimizer and arguments that match each rule at its default hyperparameters.
+#: The torch.optim optimizer and arguments that match each rule at its default hyperparameters
+#: (the rule table's spelling, translated by :func:`optilab.frameworks.to_torch`).
 TORCH_EQUIVALENTS: dict[str, tuple[str, dict[str, Any]]] = {
-    "sgd": ("SGD", {"lr": 1e-2}),
-    "momentum": ("SGD", {"lr": 1e-2, "momentum": 0.9}),
-    "nesterov": ("SGD", {"lr": 1e-2, "momentum": 0.9, "nesterov": True}),
-    "adagrad": ("Adagrad", {"lr": 1e-2, "eps": 1e-10}),
-    "rmsprop": ("RMSprop", {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8}),
-    "adam": ("Adam", {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8}),
-    "adamw": ("AdamW", {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2}),
-    "amsgrad": ("Adam", {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "amsgrad": True}),
-}
+    rule.name: frameworks.to_torch(rule.name, **rule.defaults) for rule in rules.TABLE if rule.torch is not None}
 
 #: PyTorch's implementations of a step, by the name used in the report.
 TORCH_IMPLEMENTATIONS = {"single": {"foreach": False}, "foreach": {"foreach": True}, "fused": {"fused": True}}

@@ -52,8 +52,8 @@ def test_translation_renames_and_packs_betas():
 
 
 def test_unknown_rule_or_hyperparameter_is_named_in_the_error():
-    with pytest.raises(KeyError, match="no rule named 'adamax'"):
-        frameworks.to_torch("adamax")
+    with pytest.raises(KeyError, match="no rule named 'adamux'"):
+        frameworks.to_torch("adamux")
     with pytest.raises(TypeError, match=r"sgd has no hyperparameter \['momentum'\]"):
         frameworks.to_torch("sgd", momentum=0.9)
 

@@ -53,7 +53,6 @@ def test_the_kubernetes_values_lift_the_students_switches_for_graders_only() -> 
     assert [o["groups"] for o in overrides.values()] == [["formgrade-optilab"]]
     environment = next(iter(overrides.values()))["spawner_override"]["environment"]
     assert environment["JUPYTER_CONFIG_PATH"] is None  # removed: formgrader and Create Assignment come back
-    assert environment["OPTILAB_HIDDEN_TESTS"].endswith("/optilab/tests/hidden")
     groups = values["hub"]["config"]["JupyterHub"]["load_groups"]
     assert not set(groups["formgrade-optilab"]["users"]) & set(groups["nbgrader-optilab"]["users"])
 
@@ -66,7 +65,6 @@ def test_the_hub_config_opens_the_course_service_to_its_graders_only(monkeypatch
     (service,) = config.JupyterHub.services
     assert (service["name"], service["user"], service["cwd"]) == ("optilab", "instructor", "/home/instructor/optilab")
     assert "JUPYTER_CONFIG_PATH" not in service["environment"]
-    assert service["environment"]["OPTILAB_HIDDEN_TESTS"] == "/home/instructor/optilab/tests/hidden"
     assert config.Spawner.environment["JUPYTER_CONFIG_PATH"] == "/etc/jupyter/optilab-students"
     assert config.JupyterHub.load_groups == {"formgrade-optilab": {"users": ["instructor"]}}
     assert config.JupyterHub.load_roles == [{"name": "formgrade-optilab", "groups": ["formgrade-optilab"],

@@ -49,8 +49,6 @@ c.JupyterHub.services = [
         "environment": {
             "PATH": PATH,
             "OPTILAB_EXCHANGE": EXCHANGE,
-            # The hidden test suites stay in the instructor's clone; the shared environment has none.
-            "OPTILAB_HIDDEN_TESTS": f"{COURSE_DIR}/tests/hidden",
             "JUPYTERHUB_DEFAULT_URL": "/formgrader",
         },
         "oauth_no_confirm": True,

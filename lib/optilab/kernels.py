@@ -25,17 +25,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = [
-    "sgd",
-    "momentum",
-    "nesterov",
-    "adagrad",
-    "rmsprop",
-    "adam",
-    "adamw",
-    "amsgrad",
-    "RULES",
-]
+from optilab import rules as _table
+
+__all__ = [*_table.names(), "RULES"]
 
 State = dict[str, Any]
 
@@ -317,14 +309,44 @@ def amsgrad(param, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, we
                 weight_decay=weight_decay, amsgrad=True)
 
 
-#: Every reference rule by name: the contract's seven and AMSGrad.
-RULES: dict[str, Callable[..., tuple[np.ndarray, State]]] = {
-    "sgd": sgd,
-    "momentum": momentum,
-    "nesterov": nesterov,
-    "adagrad": adagrad,
-    "rmsprop": rmsprop,
-    "adam": adam,
-    "adamw": adamw,
-    "amsgrad": amsgrad,
-}
+def adamax(param, grad, state, *, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
+    r"""Adamax: Adam with the infinity norm of past gradients in place of the root mean square.
+
+    .. math::
+        t &\leftarrow t + 1 \\
+        m &\leftarrow \beta_1 m + (1-\beta_1)\, g \qquad (m_0 = 0) \\
+        u &\leftarrow \max(\beta_2\, u,\ |g| + \epsilon) \qquad (u_0 = 0) \\
+        p &\leftarrow p - \frac{\alpha}{1-\beta_1^t}\, \frac{m}{u}
+
+    :math:`u` is an exponentially weighted maximum of :math:`|g|`: it needs no bias correction
+    (a maximum is not pulled towards its zero start the way an average is), and the step of each
+    entry is at most about :math:`\alpha` whatever the scale of the gradients.
+
+    Parameters
+    ----------
+    lr : float
+        Step size :math:`\alpha` (2e-3, the paper's and PyTorch's default).
+    beta1, beta2 : float
+        Decay rates of the first moment and of the maximum (PyTorch: ``betas=(beta1, beta2)``).
+    eps : float
+        :math:`\epsilon`, added to :math:`|g|` inside the maximum, as PyTorch does, so that
+        :math:`u > 0` (the paper has no ε).
+    weight_decay : float
+        L2 penalty :math:`\lambda`, added to the gradient.
+
+    State: ``t``, ``m``, ``u``.
+
+    PyTorch: ``torch.optim.Adamax(params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8)``.
+    Keras: ``keras.optimizers.Adamax(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7)``.
+    Reference: Kingma & Ba (2015), "Adam: A Method for Stochastic Optimization", section 7.1.
+    """
+    g = _l2(grad, param, weight_decay)
+    t = int(state.get("t", 0)) + 1
+    m = beta1 * state.get("m", 0.0) + (1.0 - beta1) * g
+    u = np.maximum(beta2 * state.get("u", 0.0), np.abs(g) + eps)
+    return param - (lr / (1.0 - beta1**t)) * m / u, {"t": t, "m": m, "u": u}
+
+
+#: Every reference rule by name, in the order of the rule table (:mod:`optilab.rules`), which
+#: holds each rule's other facts.
+RULES: dict[str, Callable[..., tuple[np.ndarray, State]]] = {name: globals()[name] for name in _table.names()}

@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping, Sequence, Union
 import numpy as np
 
 from optilab.kernels import RULES
+from optilab.rules import suggest
 
 __all__ = ["Optimizer", "Schedule"]
 
@@ -28,8 +29,8 @@ def _rule_by_name(rule: Callable | str) -> tuple[Callable, str]:
         return rule, getattr(rule, "__name__", "rule")
     if rule in RULES:
         return RULES[rule], rule
-    close = difflib.get_close_matches(str(rule), RULES, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    close = suggest(str(rule), list(RULES))
+    hint = f" Did you mean {close!r}?" if close else ""
     raise ValueError(f"unknown rule {rule!r}.{hint} Known rules: {', '.join(RULES)}.")
 
 

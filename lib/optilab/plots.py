@@ -24,6 +24,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from optilab import rules as _table
 from optilab.problems import Problem
 
 __all__ = [
@@ -53,17 +54,8 @@ OKABE_ITO: dict[str, str] = {
 #: The palette as a sequence, in Okabe & Ito's order.
 COLORS: tuple[str, ...] = tuple(OKABE_ITO.values())
 
-#: The fixed colour of each reference rule.
-RULE_COLORS: dict[str, str] = {
-    "sgd": OKABE_ITO["black"],
-    "momentum": OKABE_ITO["orange"],
-    "nesterov": OKABE_ITO["vermillion"],
-    "adagrad": OKABE_ITO["bluish green"],
-    "rmsprop": OKABE_ITO["sky blue"],
-    "adam": OKABE_ITO["blue"],
-    "adamw": OKABE_ITO["reddish purple"],
-    "amsgrad": OKABE_ITO["yellow"],
-}
+#: The fixed colour of each reference rule (the rule table's, :attr:`optilab.rules.Rule.color`).
+RULE_COLORS: dict[str, str] = {rule.name: rule.color for rule in _table.TABLE}
 
 _ALIASES = {"gd": "sgd", "heavy_ball": "momentum", "heavy-ball": "momentum", "nag": "nesterov"}
 

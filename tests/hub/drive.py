@@ -408,7 +408,6 @@ def main() -> int:
             f"{COURSE_DIR}/grading",
             f"{COURSE_DIR}/solutions/{LAB}/{NOTEBOOK}",
             f"{COURSE_DIR}/solutions",
-            f"{COURSE_DIR}/tests/hidden/test_sgd.py",
             f"{COURSE_DIR}/.git",
             f"/home/{other}/{LAB}/{NOTEBOOK}",
             f"{EXCHANGE}/{COURSE}/inbound",

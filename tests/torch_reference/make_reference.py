@@ -6,6 +6,9 @@ Run from the repository root with torch installed (``pip install torch==2.13.0``
 
 The cases' inputs are stored beside torch's outputs, so the test suite checks optilab's
 kernels against torch even where torch is not installed (tests/test_torch_agreement.py).
+
+The cases of the rules already in reference.npz are kept as they are (a new rule adds its own
+cases and changes no other); ``--all`` makes every case again.
 """
 
 from __future__ import annotations
@@ -23,17 +26,32 @@ CASES_PER_RULE = 6
 SEED = 20261121
 
 
-def build() -> dict[str, np.ndarray]:
+def _committed() -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+    """The arrays and index entries of reference.npz, by case key (empty if there is none)."""
+    if not PATH.exists():
+        return {}, {}
+    with np.load(PATH) as data:
+        arrays = {k: data[k] for k in data.files if k != "index"}
+        cases = {case["key"]: case for case in json.loads(str(data["index"]))["cases"]}
+    return arrays, cases
+
+
+def build(keep: bool = True) -> dict[str, np.ndarray]:
     import torch
 
     torch.set_default_dtype(torch.float64)
     rng = np.random.default_rng(SEED)
+    old_arrays, old_cases = _committed() if keep else ({}, {})
     arrays: dict[str, np.ndarray] = {}
     index = []
     for rule in HYPERPARAMETER_RANGES:
         for k in range(CASES_PER_RULE):
-            case = random_case(rule, rng)
+            case = random_case(rule, rng)  # drawn for every case, so that later rules' draws stay the same
             key = f"{rule}-{k}"
+            if key in old_cases:
+                index.append(old_cases[key])
+                arrays.update({f"{key}/{part}": old_arrays[f"{key}/{part}"] for part in ("p0", "grads", "lrs", "torch")})
+                continue
             arrays[f"{key}/p0"] = case["p0"]
             arrays[f"{key}/grads"] = case["grads"]
             arrays[f"{key}/lrs"] = case["lrs"]
@@ -44,7 +62,7 @@ def build() -> dict[str, np.ndarray]:
 
 
 def main() -> int:
-    arrays = build()
+    arrays = build(keep="--all" not in sys.argv[1:])
     np.savez_compressed(PATH, **arrays)
     print(f"wrote {PATH.name}: {len(json.loads(str(arrays['index']))['cases'])} cases")
     return 0

@@ -8,22 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from optilab import frameworks, kernels
+from optilab import frameworks, kernels, rules
 
-#: hyperparameters of each rule that the generated cases vary, with the range drawn from.
+#: hyperparameters of each rule that the generated cases vary, with the range drawn from: the
+#: rule table's ``torch_ranges``, for every rule that torch.optim has.
 HYPERPARAMETER_RANGES: dict[str, dict[str, tuple]] = {
-    "sgd": {"weight_decay": (0.0, 0.1)},
-    "momentum": {"momentum": (0.0, 0.99), "dampening": (0.0, 0.5), "weight_decay": (0.0, 0.1)},
-    "nesterov": {"momentum": (0.0, 0.99), "weight_decay": (0.0, 0.1)},
-    "adagrad": {"eps": (1e-10, 1e-3), "weight_decay": (0.0, 0.1)},
-    "rmsprop": {"rho": (0.5, 0.999), "eps": (1e-8, 1e-3), "momentum": (0.0, 0.9), "centered": (False, True),
-                "weight_decay": (0.0, 0.1)},
-    "adam": {"beta1": (0.0, 0.99), "beta2": (0.9, 0.9999), "eps": (1e-8, 1e-3), "weight_decay": (0.0, 0.1),
-             "amsgrad": (False, True)},
-    "adamw": {"beta1": (0.0, 0.99), "beta2": (0.9, 0.9999), "eps": (1e-8, 1e-3), "weight_decay": (0.0, 0.5),
-              "amsgrad": (False, True)},
-    "amsgrad": {"beta1": (0.0, 0.99), "beta2": (0.9, 0.9999), "eps": (1e-8, 1e-3), "weight_decay": (0.0, 0.1)},
-}
+    rule.name: dict(rule.torch_ranges) for rule in rules.TABLE if rule.torch is not None}
 
 
 def torch_optimizer(rule: str, tensor, lr: float, hyper: dict):

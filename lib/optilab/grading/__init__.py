@@ -1,7 +1,7 @@
 r"""Grading update rules: the hidden suites, the visible checks and the diagnoses.
 
 - :data:`GROUPS`: rule -> {point group: points}; one nbgrader hidden-test cell per group.
-- :func:`hidden`: run one group of ``tests/hidden/test_<rule>.py`` on a student's rule
+- :func:`hidden`: run one group of a rule's hidden suite (:mod:`.suites`) on a student's rule
   (inside nbgrader's ``### BEGIN HIDDEN TESTS`` blocks); raises AssertionError naming the
   failed tests and the recognised mistakes.
 - :func:`check`: the students' visible check, ✓/✗ per property with the first disagreeing

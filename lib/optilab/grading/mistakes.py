@@ -356,6 +356,8 @@ def mutant(rule: str, **knobs: Any) -> Callable[..., tuple[Any, dict]]:
     >>> no_bias = mutant("adam", bias="none")    # Adam without bias correction
     """
     require_rule(rule)
+    if rule not in KNOBS:
+        raise ValueError(f"{rule} has no catalogue of mutants; the rules that have one: {', '.join(KNOBS)}")
     unknown = set(knobs) - set(KNOBS[rule])
     if unknown:
         raise ValueError(f"{rule} has no knob {sorted(unknown)[0]!r}; its knobs: {', '.join(KNOBS[rule])}")
@@ -383,5 +385,5 @@ def mistakes_of(rule: str, knobs: dict[str, Any]) -> list[str]:
     return [KNOBS[rule][k][1][pos] for k, pos in knobs.items()]
 
 
-assert all(rule in KNOBS for rule in RULES)
+assert set(KNOBS) <= set(RULES), "a rule with mutants must be graded"
 assert all(mid in MISTAKES for knobs in KNOBS.values() for _, bad in knobs.values() for mid in bad.values())

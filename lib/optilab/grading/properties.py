@@ -3,7 +3,7 @@ r"""The properties a rule must have, as functions that raise :class:`RuleFailure
 Each function runs a student's rule beside the reference rule of :mod:`optilab.kernels` on
 inputs it is given and raises :class:`RuleFailure` (an ``AssertionError``) at the first
 disagreement, with a message in the student's terms: which step, which array, which entry,
-their number beside the expected one. The hidden suites (``tests/hidden``) and the visible
+their number beside the expected one. The hidden suites (:mod:`.suites`) and the visible
 checks (:func:`optilab.check`) are both written with these functions; only their inputs differ.
 
 Values are compared on the *update*: an entry of the new parameter passes when
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from optilab.grading.spec import DEFAULTS, STATE_KEYS, reference
+from optilab.grading.spec import DEFAULTS, STATE_KEYS, record, reference
 
 __all__ = [
     "RuleFailure",
@@ -160,25 +160,27 @@ def _first_difference_quiet(y: np.ndarray, e: np.ndarray, base: np.ndarray | Non
 
 def _check_state(rule: str, yours: dict, expected: dict, param_dtype: np.dtype, shape: tuple,
                  where: str) -> None:
-    keys = STATE_KEYS[rule]
+    keys = tuple(slot.name for slot in slots_for(rule, shape))
     missing = [k for k in keys if k not in yours]
     if missing:
         has = ", ".join(repr(k) for k in yours) or "no keys"
         want = ", ".join(repr(k) for k in keys)
         raise RuleFailure(f"{where}: your state has no key {missing[0]!r} (it has {has}); "
                           f"the contract's state keys for {rule} are {want}.", kind="missing-state-key")
-    for key in keys:
+    for slot in slots_for(rule, shape):
+        key = slot.name
         e, y = expected[key], yours[key]
-        if key == "t":
+        if slot.kind == "count":
             ok = isinstance(y, (int, np.integer, float, np.floating)) and not isinstance(y, bool) \
                 and float(y) == float(e)
             if not ok:
-                raise RuleFailure(f"{where}: state['t'] is {y!r}; it must be the number of steps "
-                                  f"taken so far, {e} (t is 1 after the first step).")
+                raise RuleFailure(f"{where}: state[{key!r}] is {y!r}; it must be the number of steps "
+                                  f"taken so far, {e} ({key} is 1 after the first step).")
             continue
-        if np.shape(y) != shape:
-            raise RuleFailure(f"{where}: state[{key!r}] has shape {np.shape(y)}; state arrays have "
-                              f"param's shape, {shape}.")
+        want = slot_shape(slot, shape)
+        if np.shape(y) != want:
+            rule_of = "state arrays have param's shape," if slot.shape == "param" else "it must have shape"
+            raise RuleFailure(f"{where}: state[{key!r}] has shape {np.shape(y)}; {rule_of} {want}.")
         bad = first_difference(y, e, None, param_dtype)
         if bad is not None:
             y_, e_ = np.asarray(y)[bad], np.asarray(e)[bad]
@@ -195,17 +197,42 @@ def draw(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float
 
 def given_state(rule: str, rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float64,
                 t: int = 5) -> dict:
-    """A plausible state after ``t`` steps, drawn at random (for resuming from a given state)."""
+    """A plausible state after ``t`` steps, drawn at random (for resuming from a given state).
+
+    Each entry is drawn by the kind of its slot in the rule table (:class:`optilab.rules.Slot`).
+    """
     d = np.dtype(dtype)
-    if rule in ("momentum", "nesterov"):
-        return {"velocity": draw(rng, shape, d)}
-    if rule == "adagrad":
-        return {"sum_sq": (rng.uniform(0.05, 2.0, shape) * t).astype(d)}
-    if rule == "rmsprop":
-        return {"sq_avg": rng.uniform(0.01, 1.0, shape).astype(d)}
-    if rule in ("adam", "adamw"):
-        return {"t": t, "m": draw(rng, shape, d, 0.3), "v": rng.uniform(0.01, 1.0, shape).astype(d)}
-    return {}
+    state: dict[str, Any] = {}
+    for slot in slots_for(rule, shape):
+        where = slot_shape(slot, shape)
+        if slot.kind == "count":
+            state[slot.name] = t
+        elif slot.kind == "signed":
+            state[slot.name] = draw(rng, where, d, slot.scale)
+        elif slot.kind == "sum":
+            state[slot.name] = (rng.uniform(0.05, 2.0, where) * t).astype(d)
+        else:  # positive: an average of non-negative numbers
+            state[slot.name] = rng.uniform(0.01, 1.0, where).astype(d)
+    return state
+
+
+def slots_for(rule: str, shape: tuple[int, ...]) -> list:
+    """The state slots of ``rule`` that a parameter of ``shape`` has (CONTRACT.md: ``ndim``)."""
+    ndim = len(tuple(shape))
+    return [slot for slot in record(rule).state
+            if slot.ndim == "any" or (slot.ndim == "2+") == (ndim >= 2)]
+
+
+def slot_shape(slot: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of a state slot for a parameter of ``shape`` (CONTRACT.md: state that is not one array)."""
+    shape = tuple(shape)
+    if slot.shape == "rows":
+        return shape[:-1]
+    if slot.shape == "cols":
+        return shape[:-2] + shape[-1:]
+    if slot.shape == "scalar":
+        return ()
+    return shape
 
 
 # --------------------------------------------------------------------------- properties
@@ -345,24 +372,28 @@ def keeps_dtype_and_shape(rule: str, func: Rule, *, param: np.ndarray, grads: Se
             raise RuleFailure(f"{where}: new_param is {np.asarray(new_p).dtype} for a {dtype} param; "
                               "keep param's dtype (a float64 constant can promote float32: cast "
                               "back with `.astype(param.dtype)`).", kind="dtype")
-        for key in STATE_KEYS[rule]:
+        for slot in slots_for(rule, shape):
+            key = slot.name
             if key not in new_s:
                 raise RuleFailure(f"{where}: your state has no key {key!r}; the contract's state keys "
                                   f"for {rule} are {', '.join(map(repr, STATE_KEYS[rule]))}.", kind="missing-state-key")
             v = new_s[key]
-            if key == "t":
+            if slot.kind == "count":
                 if isinstance(v, bool) or not isinstance(v, (int, np.integer, float, np.floating)) \
                         or float(v) != k:
-                    raise RuleFailure(f"{where}: state['t'] is {v!r}; it must be the number of steps "
+                    raise RuleFailure(f"{where}: state[{key!r}] is {v!r}; it must be the number of steps "
                                       f"taken, {k}.")
                 continue
             if not isinstance(v, (np.ndarray, np.generic)):
                 raise RuleFailure(f"{where}: state[{key!r}] is a {type(v).__name__}; keep it a NumPy "
                                   "array of param's shape and dtype.", kind="dtype")
-            if np.shape(v) != shape or np.asarray(v).dtype != dtype:
+            want = slot_shape(slot, shape)
+            if np.shape(v) != want or np.asarray(v).dtype != dtype:
                 raise RuleFailure(f"{where}: state[{key!r}] has shape {np.shape(v)} and dtype "
-                                  f"{np.asarray(v).dtype}; state arrays have param's shape {shape} and "
-                                  f"dtype {dtype}.", kind="dtype")
+                                  f"{np.asarray(v).dtype}; "
+                                  + ("state arrays have param's shape" if slot.shape == "param"
+                                     else "it must have shape")
+                                  + f" {want} and dtype {dtype}.", kind="dtype")
         p, s = np.asarray(new_p), new_s
 
 

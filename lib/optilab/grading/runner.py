@@ -1,24 +1,17 @@
 r"""Run the hidden suites: for nbgrader cells, the ``check`` command and the grader's tests.
 
-A hidden suite is ``tests/hidden/test_<rule>.py``: a pytest file whose tests take one
-fixture, ``student`` (the rule under test), and carry a point group::
-
-    @group("first-step")
-    def test_one_step_from_an_empty_state(student):
-        ...
-
-Under pytest the ``student`` fixture is the reference rule (``tests/hidden/conftest.py``), so
-``make test`` proves the suites give the reference full marks. Here the same functions are
-called directly with a student's rule, which is how :func:`hidden` (nbgrader),
+A hidden suite is built from data inside the package (:mod:`optilab.grading.suites`: tests
+shared by every rule plus each rule's own cases), so an installed wheel grades anywhere. Each
+test takes the rule under test and belongs to a point group of the rule table
+(:attr:`optilab.rules.Rule.groups`). :func:`hidden` (nbgrader's hidden cells),
 ``python -m optilab check`` (with a proxy whose calls go to the student's own process,
-:class:`optilab.grading.sandbox.StudentRule`) and the grader's own tests run them.
+:class:`optilab.grading.sandbox.StudentRule`) and the grader's own tests all run them here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
-import os
+import functools
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -28,17 +21,19 @@ from typing import Any, ContextManager
 
 import numpy as np
 
+from optilab.grading import suites
 from optilab.grading.spec import GROUPS, require_rule
 
 __all__ = ["group", "TestResult", "HiddenTest", "TimeLimit", "suite_dir", "load_suite", "run_tests",
            "score", "hidden", "format_results"]
 
-#: Environment variable naming another folder of hidden suites (default: the repository's).
+#: Kept for the kernel provisioner, which gives the suites' folder to the sandboxed kernel; the
+#: suites are part of the package, so nothing reads this variable any more.
 SUITE_ENV = "OPTILAB_HIDDEN_TESTS"
 
 
 def group(name: str) -> Callable[[Callable], Callable]:
-    """Mark a hidden test as part of the point group ``name`` (see :data:`~.spec.GROUPS`)."""
+    """Mark a test function as part of the point group ``name`` (see :data:`~.spec.GROUPS`)."""
     def mark(test: Callable) -> Callable:
         test.optilab_group = name
         return test
@@ -52,17 +47,17 @@ class TimeLimit(BaseException):
 
 @dataclass
 class HiddenTest:
-    """One test of a hidden suite."""
+    """One test of a hidden suite: ``func(student)`` raises AssertionError when it fails."""
 
     name: str
     group: str
     func: Callable[[Callable], None]
+    title: str = ""
 
-    @property
-    def title(self) -> str:
-        """The test's docstring's first line, or its name in words."""
-        doc = (self.func.__doc__ or "").strip().splitlines()
-        return doc[0].rstrip(".") if doc else self.name.removeprefix("test_").replace("_", " ")
+    def __post_init__(self) -> None:
+        if not self.title:
+            doc = (self.func.__doc__ or "").strip().splitlines()
+            self.title = doc[0].rstrip(".") if doc else self.name.removeprefix("test_").replace("_", " ")
 
 
 @dataclass
@@ -83,44 +78,19 @@ class TestResult:
 
 
 def suite_dir() -> Path:
-    """The folder of the hidden suites: ``$OPTILAB_HIDDEN_TESTS`` or the repository's ``tests/hidden``."""
-    if os.environ.get(SUITE_ENV):
-        path = Path(os.environ[SUITE_ENV])
-    else:
-        import optilab
-        path = Path(optilab.__file__).resolve().parents[2] / "tests" / "hidden"
-    if not path.is_dir():
-        raise FileNotFoundError(
-            f"the hidden test suites are not here: {path} does not exist. They ship with the "
-            "course repository (tests/hidden/), which only instructors grade from: install the "
-            f"repository with `pip install -e .`, or set {SUITE_ENV} to the folder that holds them.")
-    return path
+    """The folder of the module that holds the suites (inside the installed package)."""
+    return Path(suites.__file__).resolve().parent
 
 
-_CACHE: dict[tuple[str, float], list[HiddenTest]] = {}
+@functools.lru_cache(maxsize=None)
+def _suite(rule: str) -> tuple[HiddenTest, ...]:
+    return tuple(HiddenTest(t.name, t.group, t.func, t.title) for t in suites.tests_of(rule))
 
 
 def load_suite(rule: str) -> list[HiddenTest]:
-    """The tests of ``tests/hidden/test_<rule>.py``, in file order."""
+    """The tests of the hidden suite of ``rule``, in order (built once per process)."""
     require_rule(rule)
-    path = suite_dir() / f"test_{rule}.py"
-    if not path.is_file():
-        raise FileNotFoundError(f"no hidden suite for {rule!r}: {path} does not exist.")
-    key = (str(path), path.stat().st_mtime)
-    if key not in _CACHE:
-        spec = importlib.util.spec_from_file_location(f"optilab_hidden_{rule}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        tests = []
-        for name, obj in vars(module).items():
-            if name.startswith("test_") and callable(obj):
-                grp = getattr(obj, "optilab_group", None)
-                if grp not in GROUPS[rule]:
-                    raise ValueError(f"{path.name}: {name} has group {grp!r}; use @group(...) with "
-                                     f"one of {', '.join(GROUPS[rule])}.")
-                tests.append(HiddenTest(name, grp, obj))
-        _CACHE[key] = tests
-    return list(_CACHE[key])
+    return list(_suite(rule))
 
 
 def run_tests(rule: str, func: Callable, groups: Iterable[str] | None = None, *,

@@ -25,6 +25,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from optilab import plots, problems, theory, training
+from optilab import rules as _table
 from optilab.kernels import RULES
 from optilab.widgets.explorer import Explorer, register
 
@@ -224,7 +225,8 @@ def switching_target(points: tuple = ((2.0, 1.0), (-2.0, -1.0)), curvatures: tup
     )
 
 
-_ACCUMULATOR = {"adagrad": "sum_sq", "rmsprop": "sq_avg"}
+#: The state key each rule divides by, for the rules that have one (the rule table's).
+_ACCUMULATOR = {rule.name: rule.accumulator for rule in _table.TABLE if rule.accumulator}
 
 
 @dataclass

@@ -4,7 +4,7 @@ The runs are made once, for every rule and every learning rate of a coarse grid,
 (:func:`sweep`); the figures and the explorer only choose among them, so the explorer redraws
 in milliseconds.
 
-* :func:`sweep` — ``{(rule, lr): History}`` for the rules of :data:`optilab.kernels.RULES` and the
+* :func:`sweep` — ``{(rule, lr): History}`` for the rules the lessons teach (:data:`RULES`, from :mod:`optilab.rules`) and the
   learning rates of :data:`LRS`.
 * :func:`summary`, :func:`curves_figure`, :func:`sweep_figure` — what the lesson shows.
 * :func:`optimizer_explorer` — choose the optimizers to show, the learning rate and the metric.
@@ -24,7 +24,8 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from optilab import data, kernels, models, plots, training
+from optilab import data, models, plots, training
+from optilab import rules as _table
 from optilab.widgets.explorer import Explorer, register
 
 __all__ = [
@@ -45,8 +46,8 @@ __all__ = [
     "optimizer_explorer",
 ]
 
-#: The optimizers compared: every reference rule.
-RULES: tuple[str, ...] = tuple(kernels.RULES)
+#: The optimizers compared: every rule a lesson teaches (the rule table's ``lesson``).
+RULES: tuple[str, ...] = tuple(rule.name for rule in _table.TABLE if rule.lesson is not None)
 #: The learning-rate grid of the sweep: one point per decade.
 LRS: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0)
 #: The MLP: 64 pixels, one hidden layer of 32 tanh units, 10 classes.

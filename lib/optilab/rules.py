@@ -1,0 +1,426 @@
+r"""The rule table: every fact about each update rule, in one record per rule.
+
+Every other module reads these records: :mod:`optilab.kernels` (``RULES``), the grader
+(:mod:`optilab.grading.spec`: defaults, state keys, point groups), the framework table
+(:mod:`optilab.frameworks`), the plots' colours, the lessons' explorers, and the tests that
+compare the rules with ``torch.optim``. CONTRACT.md's rule table is tested against it.
+
+A record holds what cannot be read from the rule's function; what can, it reads:
+the defaults come from the function's signature (:attr:`Rule.defaults`). The function
+itself is looked up in :mod:`optilab.kernels` by the record's name when it is asked for.
+
+Adding a rule is one record here, one function in :mod:`optilab.kernels`, and one entry of
+the graded suites (:mod:`optilab.grading.suites`) if students are to write it.
+
+This module imports nothing else of optilab at import time, so any module may read it.
+
+Examples
+--------
+>>> get("rmsprop").defaults
+{'lr': 0.01, 'rho': 0.99, 'eps': 1e-08}
+>>> get("adam").state_keys
+('t', 'm', 'v')
+>>> [rule.name for rule in TABLE if rule.groups][:3]
+['sgd', 'momentum', 'nesterov']
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Slot", "Spelling", "Rule", "TABLE", "BY_NAME", "SYMBOLS", "get", "graded", "names", "number", "suggest",
+           "contract_markdown", "write_contract"]
+
+#: The lessons' symbol of each hyperparameter (test titles, messages).
+SYMBOLS: dict[str, str] = {"lr": "lr", "momentum": "μ", "rho": "ρ", "beta1": "β₁", "beta2": "β₂",
+                           "eps": "ε", "weight_decay": "λ"}
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One entry of a rule's state.
+
+    Attributes
+    ----------
+    name : str
+        The key in the state dict.
+    kind : str
+        What it holds, which says how a plausible value is drawn for a test that resumes
+        from a given state: ``"count"`` (the step count ``t``, an int), ``"signed"`` (a signed
+        average such as a velocity or first moment), ``"positive"`` (an average of
+        non-negative numbers, e.g. of g²), ``"sum"`` (a running sum of non-negative numbers).
+    scale : float
+        The typical size of a ``"signed"`` entry, relative to the gradients.
+    shape : str
+        ``"param"`` (the parameter's shape, the usual case), ``"rows"`` or ``"cols"`` (the
+        parameter's shape without its last or its second-to-last axis: the factored moments of
+        Adafactor) or ``"scalar"`` (a 0-d value). See CONTRACT.md, "Rules that do not fit one array".
+    ndim : str
+        For which parameters the entry is there: ``"any"``, ``"2+"`` (parameters of two or more
+        dimensions: Adafactor's factored moments) or ``"0-1"`` (scalars and vectors: Adafactor's
+        unfactored one).
+    """
+
+    name: str
+    kind: str = "signed"
+    scale: float = 1.0
+    shape: str = "param"
+    ndim: str = "any"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("count", "signed", "positive", "sum"):
+            raise ValueError(f"state slot {self.name!r}: kind {self.kind!r} is not one of "
+                             "count, signed, positive, sum")
+        if self.shape not in ("param", "rows", "cols", "scalar"):
+            raise ValueError(f"state slot {self.name!r}: shape {self.shape!r} is not one of "
+                             "param, rows, cols, scalar")
+        if self.ndim not in ("any", "2+", "0-1"):
+            raise ValueError(f"state slot {self.name!r}: ndim {self.ndim!r} is not one of any, 2+, 0-1")
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """How one framework (``torch.optim`` or ``keras.optimizers``) computes a rule.
+
+    Attributes
+    ----------
+    cls : str
+        The class name.
+    fixed : dict
+        Arguments that select the rule and are not optilab hyperparameters
+        (e.g. ``{"nesterov": True}``, or Keras's ``initial_accumulator_value=0.0``).
+    defaults : dict
+        The class's own defaults for the arguments that matter, in the framework's names.
+    exact : bool
+        True when, with optilab's hyperparameters translated, the framework computes the same
+        numbers as the optilab rule (to round-off, for a constant lr).
+    differences : str
+        What differs from optilab's rule, in one sentence ('' when nothing does).
+    names : dict
+        optilab hyperparameter -> the framework's argument name, where they differ
+        (``beta1``/``beta2`` become torch's ``betas`` pair without being listed).
+    always : tuple
+        Hyperparameters passed even when not given, because the framework's default would
+        select another rule (``momentum`` for ``torch.optim.SGD``).
+    """
+
+    cls: str
+    fixed: dict[str, Any] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
+    exact: bool = True
+    differences: str = ""
+    names: dict[str, str] = field(default_factory=dict)
+    always: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Every fact about one update rule.
+
+    Attributes
+    ----------
+    name : str
+        The rule's name, also the name of its function in :mod:`optilab.kernels`.
+    update : str
+        One step in the lessons' symbols (g = grad, p = param), as CONTRACT.md shows it.
+    hyperparameters : tuple of str
+        The contract's hyperparameters, ``lr`` first: the ones the labs ask for and the grader
+        checks. The function may accept more (weight decay, AMSGrad, ...) whose defaults reduce
+        it to the contract's rule.
+    state : tuple of Slot
+        The keys the returned state must hold (it may hold more), in order.
+    groups : dict or None
+        Point group -> points of the graded suite (one nbgrader test cell per group), or None
+        for a rule that is not graded.
+    torch, keras : Spelling or None
+        How the frameworks spell the rule.
+    color : str
+        The rule's fixed colour in every figure (hex; Okabe–Ito's palette for the first eight).
+    lesson : int or None
+        The lesson that teaches the rule; the lessons' explorers that show "every rule of the
+        course" show the rules with a lesson.
+    accumulator : str or None
+        The state key the adaptive-step explorers divide by (``α/(√s + ε)``), for rules that
+        have one.
+    torch_ranges : dict
+        Hyperparameter -> (low, high): the ranges over which the rule is compared with its
+        ``torch.optim`` class (tests/torch_reference).
+    paper : str
+        Where the rule comes from.
+    params : str
+        The parameters the rule accepts: ``"any"`` shape (0-d to n-d), or ``"matrix"`` only
+        (2-d; Muon). See CONTRACT.md, "Rules that do not fit one array".
+    evaluate_at : str or None
+        For rules whose gradient is taken at one point and whose model is judged at another
+        (schedule-free): the state key holding the point to evaluate the model at. None when
+        it is the returned parameter.
+    scope : str
+        ``"parameter"``: the rule steps one array at a time; ``"model"``: it needs every
+        parameter at once (global-norm clipping, SAM) and takes dicts of arrays.
+    needs : tuple of str
+        Inputs beyond ``(param, grad, state)``, e.g. ``("grad_fn",)`` for a rule that takes a
+        second gradient at another point (SAM).
+    """
+
+    name: str
+    update: str
+    hyperparameters: tuple[str, ...]
+    state: tuple[Slot, ...] = ()
+    groups: dict[str, int] | None = None
+    torch: Spelling | None = None
+    keras: Spelling | None = None
+    color: str = "#999999"
+    lesson: int | None = None
+    accumulator: str | None = None
+    torch_ranges: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    paper: str = ""
+    params: str = "any"
+    evaluate_at: str | None = None
+    scope: str = "parameter"
+    needs: tuple[str, ...] = ()
+
+    @property
+    def function(self) -> Callable[..., tuple[Any, dict]]:
+        """The reference rule, ``optilab.kernels.<name>``."""
+        from optilab import kernels
+
+        return getattr(kernels, self.name)
+
+    @property
+    def signature_defaults(self) -> dict[str, Any]:
+        """Every keyword-only argument of the function with its default, read from its signature."""
+        parameters = inspect.signature(self.function).parameters.values()
+        return {p.name: p.default for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """The contract's hyperparameters with their defaults (from the function's signature)."""
+        everything = self.signature_defaults
+        missing = [h for h in self.hyperparameters if h not in everything]
+        if missing:
+            raise TypeError(f"optilab.kernels.{self.name} has no keyword argument {missing[0]!r} "
+                            f"with a default, which the rule table lists")
+        return {h: everything[h] for h in self.hyperparameters}
+
+    @property
+    def state_keys(self) -> tuple[str, ...]:
+        """The names of :attr:`state`."""
+        return tuple(slot.name for slot in self.state)
+
+    @property
+    def graded(self) -> bool:
+        """True when the rule has a graded suite (students write it in a lab or file)."""
+        return bool(self.groups)
+
+
+_FOUR_GROUPS = {"first-step": 1, "many-steps": 2, "conventions": 2, "contract": 1}
+_KERAS_EPS = "ε is added inside the square root (√(s + ε)), and Keras's default ε is 1e-7"
+_ADAM_RANGES = {"beta1": (0.0, 0.99), "beta2": (0.9, 0.9999), "eps": (1e-8, 1e-3)}
+_T, _M, _V = Slot("t", "count"), Slot("m", "signed", 0.3), Slot("v", "positive")
+
+#: One record per rule, in the order the course teaches them (new rules go at the end).
+TABLE: tuple[Rule, ...] = (
+    Rule("sgd", "p ← p − lr·g", ("lr",),
+         groups={"first-step": 1, "many-steps": 1, "contract": 1},
+         torch=Spelling("SGD", defaults={"lr": 1e-3, "momentum": 0}),
+         keras=Spelling("SGD", defaults={"learning_rate": 0.01, "momentum": 0.0}),
+         color="#000000",  # black
+         lesson=1, torch_ranges={"weight_decay": (0.0, 0.1)},
+         paper='Robbins & Monro (1951), "A Stochastic Approximation Method"'),
+    Rule("momentum", "v ← μ·v + g (v starts at 0); p ← p − lr·v", ("lr", "momentum"), (Slot("velocity"),),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("SGD", defaults={"lr": 1e-3, "momentum": 0, "dampening": 0}, always=("momentum",)),
+         keras=Spelling("SGD", defaults={"learning_rate": 0.01, "momentum": 0.0}, always=("momentum",),
+                        differences="Sutskever's form, velocity ← μ·velocity − α·g; "
+                                    "the same steps for a constant α, not under a schedule"),
+         color="#E69F00",  # orange
+         lesson=3,
+         torch_ranges={"momentum": (0.0, 0.99), "dampening": (0.0, 0.5), "weight_decay": (0.0, 0.1)},
+         paper="Polyak (1964), \"Some methods of speeding up the convergence of iteration methods\""),
+    Rule("nesterov", "v ← μ·v + g; p ← p − lr·(g + μ·v)", ("lr", "momentum"), (Slot("velocity"),),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("SGD", fixed={"nesterov": True}, always=("momentum",),
+                        defaults={"lr": 1e-3, "momentum": 0, "nesterov": False}),
+         keras=Spelling("SGD", fixed={"nesterov": True}, always=("momentum",),
+                        defaults={"learning_rate": 0.01, "momentum": 0.0, "nesterov": False},
+                        differences="Sutskever's form, as for momentum; the same steps for a constant α"),
+         color="#D55E00",  # vermillion
+         lesson=3, torch_ranges={"momentum": (0.0, 0.99), "weight_decay": (0.0, 0.1)},
+         paper="Nesterov (1983); Sutskever, Martens, Dahl & Hinton (2013)"),
+    Rule("adagrad", "s ← s + g²; p ← p − lr·g / (√s + ε)", ("lr", "eps"), (Slot("sum_sq", "sum"),),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("Adagrad", defaults={"lr": 1e-2, "eps": 1e-10, "initial_accumulator_value": 0}),
+         keras=Spelling("Adagrad", fixed={"initial_accumulator_value": 0.0},
+                        defaults={"learning_rate": 1e-3, "epsilon": 1e-7, "initial_accumulator_value": 0.1},
+                        exact=False, differences=_KERAS_EPS + "; the sum of squares starts at 0.1, not 0"),
+         color="#009E73",  # bluish green
+         lesson=4, accumulator="sum_sq", torch_ranges={"eps": (1e-10, 1e-3), "weight_decay": (0.0, 0.1)},
+         paper="Duchi, Hazan & Singer (2011)"),
+    Rule("rmsprop", "s ← ρ·s + (1−ρ)·g²; p ← p − lr·g / (√s + ε)", ("lr", "rho", "eps"),
+         (Slot("sq_avg", "positive"),),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("RMSprop", defaults={"lr": 1e-2, "alpha": 0.99, "eps": 1e-8}, names={"rho": "alpha"}),
+         keras=Spelling("RMSprop", defaults={"learning_rate": 1e-3, "rho": 0.9, "epsilon": 1e-7},
+                        exact=False, differences=_KERAS_EPS + "; ρ defaults to 0.9, not 0.99"),
+         color="#56B4E9",  # sky blue
+         lesson=5, accumulator="sq_avg",
+         torch_ranges={"rho": (0.5, 0.999), "eps": (1e-8, 1e-3), "momentum": (0.0, 0.9),
+                       "centered": (False, True), "weight_decay": (0.0, 0.1)},
+         paper="Tieleman & Hinton (2012), Coursera lecture 6.5"),
+    Rule("adam", "t ← t+1; m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; m̂ = m/(1−β₁ᵗ); v̂ = v/(1−β₂ᵗ); "
+                 "p ← p − lr·m̂ / (√v̂ + ε)",
+         ("lr", "beta1", "beta2", "eps"), (_T, _M, _V),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("Adam", defaults={"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0}),
+         keras=Spelling("Adam", defaults={"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
+                        exact=False,
+                        differences="ε is added to √v before bias correction (the same as ε/√(1−β₂ᵗ) added "
+                                    "to √v̂), default 1e-7; weight_decay= is decoupled, as in AdamW"),
+         color="#0072B2",  # blue
+         lesson=6, torch_ranges={**_ADAM_RANGES, "weight_decay": (0.0, 0.1), "amsgrad": (False, True)},
+         paper='Kingma & Ba (2015), "Adam: A Method for Stochastic Optimization"'),
+    Rule("adamw", "p ← p − lr·λ·p, then the Adam step", ("lr", "beta1", "beta2", "eps", "weight_decay"),
+         (_T, _M, _V),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("AdamW", defaults={"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2}),
+         keras=Spelling("AdamW", defaults={"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7,
+                                           "weight_decay": 0.004},
+                        exact=False, differences="ε as in Keras's Adam; λ defaults to 0.004, not 0.01"),
+         color="#CC79A7",  # reddish purple
+         lesson=7, torch_ranges={**_ADAM_RANGES, "weight_decay": (0.0, 0.5), "amsgrad": (False, True)},
+         paper='Loshchilov & Hutter (2019), "Decoupled Weight Decay Regularization"'),
+    Rule("amsgrad", "as Adam, dividing by √(v_max/(1−β₂ᵗ)) + ε with v_max ← max(v_max, v)",
+         ("lr", "beta1", "beta2", "eps"), (_T, _M, _V, Slot("v_max", "positive")),
+         torch=Spelling("Adam", fixed={"amsgrad": True},
+                        defaults={"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "amsgrad": False}),
+         keras=Spelling("Adam", fixed={"amsgrad": True},
+                        defaults={"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7,
+                                  "amsgrad": False},
+                        exact=False, differences="ε as in Keras's Adam"),
+         color="#F0E442",  # yellow
+         lesson=6, torch_ranges={**_ADAM_RANGES, "weight_decay": (0.0, 0.1)},
+         paper='Reddi, Kale & Kumar (2018), "On the Convergence of Adam and Beyond"'),
+    Rule("adamax", "t ← t+1; m ← β₁m + (1−β₁)g; u ← max(β₂·u, |g| + ε); p ← p − lr/(1−β₁ᵗ)·m/u",
+         ("lr", "beta1", "beta2", "eps"), (_T, _M, Slot("u", "positive")),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("Adamax", defaults={"lr": 2e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0}),
+         keras=Spelling("Adamax", defaults={"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
+                        exact=False, differences="ε is added to u outside the maximum (m/(u + ε)), default 1e-7; "
+                                                 "lr defaults to 1e-3, not 2e-3"),
+         color="#999999",  # grey
+         torch_ranges={**_ADAM_RANGES, "weight_decay": (0.0, 0.1)},
+         paper='Kingma & Ba (2015), "Adam: A Method for Stochastic Optimization", section 7.1'),
+)
+
+#: The records by name.
+BY_NAME: dict[str, Rule] = {rule.name: rule for rule in TABLE}
+
+
+def names() -> tuple[str, ...]:
+    """Every rule's name, in the table's order."""
+    return tuple(BY_NAME)
+
+
+def graded() -> tuple[str, ...]:
+    """The names of the rules that have a graded suite (the contract's rules), in order."""
+    return tuple(rule.name for rule in TABLE if rule.graded)
+
+
+def _typos(a: str, b: str) -> int:
+    """Edits (insert, delete, replace, swap two neighbours) that turn ``a`` into ``b``."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
+
+
+def suggest(name: str, valid: list[str]) -> str | None:
+    """The valid name ``name`` is most likely a typo of (fewest edits, a swap counting one), or None."""
+    key = name.strip().lower()
+    scored = sorted((_typos(key, v), -difflib.SequenceMatcher(None, key, v).ratio(), v) for v in valid)
+    if scored and scored[0][0] <= max(1, len(key) // 3):
+        return scored[0][2]
+    close = difflib.get_close_matches(key, valid, n=1)
+    return close[0] if close else None
+
+
+def get(name: str, *, among: Mapping[str, Any] | None = None) -> Rule:
+    """The record of ``name``; a name not in the table (or not in ``among``) is a ValueError
+    that lists the valid names and suggests the closest one."""
+    valid = BY_NAME if among is None else among
+    if isinstance(name, str) and name in valid:
+        return BY_NAME[name]
+    close = suggest(str(name), list(valid))
+    hint = f" Did you mean {close!r}?" if close else ""
+    raise ValueError(f"unknown rule {name!r}: choose one of {', '.join(valid)}.{hint}")
+
+
+def number(x: Any) -> str:
+    """A default as the course writes it: 0.9 -> '0.9', 0.01 -> '1e-2', 1e-08 -> '1e-8'."""
+    if isinstance(x, float) and x and abs(x) <= 1e-2:
+        exponent = math.floor(math.log10(abs(x)))
+        mantissa = x / 10.0**exponent
+        if abs(mantissa - round(mantissa)) < 1e-9:
+            return f"{round(mantissa)}e{exponent}"
+    return f"{x:g}" if isinstance(x, float) else repr(x)
+
+
+def _torch_call(rule: Rule) -> str:
+    if rule.torch is None:
+        return "—"
+    args, betas = [], False
+    for h in rule.hyperparameters:
+        if h == "lr":
+            args.append("lr")
+        elif h in ("beta1", "beta2"):
+            if not betas:
+                args.append("betas=(beta1, beta2)")
+            betas = True
+        else:
+            args.append(f"{rule.torch.names.get(h, h)}={h}")
+    args += [f"{k}={v!r}" for k, v in rule.torch.fixed.items()]
+    return f"`{rule.torch.cls}({', '.join(args)})`"
+
+
+#: The lines that enclose the generated rule table in CONTRACT.md.
+CONTRACT_MARKERS = ("<!-- the rule table: generated from lib/optilab/rules.py by "
+                    "optilab.rules.write_contract(\"CONTRACT.md\") -->", "<!-- end of the rule table -->")
+
+
+def contract_markdown() -> str:
+    """CONTRACT.md's table of the graded rules: defaults, state keys, one step, PyTorch's spelling."""
+    lines = ["| rule | hyperparameters (defaults) | state keys after a step | one step (g = grad, p = param) "
+             "| PyTorch equivalent |", "|---|---|---|---|---|"]
+    for rule in TABLE:
+        if not rule.graded:
+            continue
+        defaults = ", ".join(f"{k}={number(v)}" for k, v in rule.defaults.items())
+        keys = ", ".join(f"`{k}`" for k in rule.state_keys) or "—"
+        lines.append(f"| `{rule.name}` | `{defaults}` | {keys} | {rule.update} | {_torch_call(rule)} |")
+    return "\n".join(lines)
+
+
+def write_contract(path: str) -> bool:
+    """Rewrite the rule table between :data:`CONTRACT_MARKERS` in ``path``; True if it changed."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    start, end = CONTRACT_MARKERS
+    if start not in text or end not in text:
+        raise ValueError(f"{path} has no generated rule table: put the lines {start!r} and {end!r} "
+                         "where it goes")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    new = f"{head}{start}\n{contract_markdown()}\n{end}{tail}"
+    if new != text:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(new)
+    return new != text
+
