@@ -165,6 +165,10 @@ class Rule:
     needs : tuple of str
         Inputs beyond ``(param, grad, state)``, e.g. ``("grad_fn",)`` for a rule that takes a
         second gradient at another point (SAM).
+    given_by : tuple of str
+        The other reference rules that compute this one with some settings (momentum with
+        ``momentum=0`` is sgd; adam on ``param·(1 − lr·λ)`` is adamw): where this rule is graded,
+        their code is kept from the student's too.
     """
 
     name: str
@@ -183,6 +187,7 @@ class Rule:
     evaluate_at: str | None = None
     scope: str = "parameter"
     needs: tuple[str, ...] = ()
+    given_by: tuple[str, ...] = ()
 
     @property
     def function(self) -> Callable[..., tuple[Any, dict]]:
@@ -231,6 +236,7 @@ TABLE: tuple[Rule, ...] = (
          keras=Spelling("SGD", defaults={"learning_rate": 0.01, "momentum": 0.0}),
          color="#000000",  # black
          lesson=1, torch_ranges={"weight_decay": (0.0, 0.1)},
+         given_by=("momentum", "nesterov"),
          paper='Robbins & Monro (1951), "A Stochastic Approximation Method"'),
     Rule("momentum", "v ← μ·v + g (v starts at 0); p ← p − lr·v", ("lr", "momentum"), (Slot("velocity"),),
          groups=dict(_FOUR_GROUPS),
@@ -241,6 +247,7 @@ TABLE: tuple[Rule, ...] = (
          color="#E69F00",  # orange
          lesson=3,
          torch_ranges={"momentum": (0.0, 0.99), "dampening": (0.0, 0.5), "weight_decay": (0.0, 0.1)},
+         given_by=("nesterov",),
          paper="Polyak (1964), \"Some methods of speeding up the convergence of iteration methods\""),
     Rule("nesterov", "v ← μ·v + g; p ← p − lr·(g + μ·v)", ("lr", "momentum"), (Slot("velocity"),),
          groups=dict(_FOUR_GROUPS),
@@ -251,6 +258,7 @@ TABLE: tuple[Rule, ...] = (
                         differences="Sutskever's form, as for momentum; the same steps for a constant α"),
          color="#D55E00",  # vermillion
          lesson=3, torch_ranges={"momentum": (0.0, 0.99), "weight_decay": (0.0, 0.1)},
+         given_by=("momentum",),
          paper="Nesterov (1983); Sutskever, Martens, Dahl & Hinton (2013)"),
     Rule("adagrad", "s ← s + g²; p ← p − lr·g / (√s + ε)", ("lr", "eps"), (Slot("sum_sq", "sum"),),
          groups=dict(_FOUR_GROUPS),
@@ -271,6 +279,7 @@ TABLE: tuple[Rule, ...] = (
          lesson=5, accumulator="sq_avg",
          torch_ranges={"rho": (0.5, 0.999), "eps": (1e-8, 1e-3), "momentum": (0.0, 0.9),
                        "centered": (False, True), "weight_decay": (0.0, 0.1)},
+         given_by=("adam", "adamw", "amsgrad"),  # adam with lr and ε rescaled by √(1−β₂ᵗ), β₁ = 0
          paper="Tieleman & Hinton (2012), Coursera lecture 6.5"),
     Rule("adam", "t ← t+1; m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; m̂ = m/(1−β₁ᵗ); v̂ = v/(1−β₂ᵗ); "
                  "p ← p − lr·m̂ / (√v̂ + ε)",
@@ -283,6 +292,7 @@ TABLE: tuple[Rule, ...] = (
                                     "to √v̂), default 1e-7; weight_decay= is decoupled, as in AdamW"),
          color="#0072B2",  # blue
          lesson=6, torch_ranges={**_ADAM_RANGES, "weight_decay": (0.0, 0.1), "amsgrad": (False, True)},
+         given_by=("adamw", "amsgrad"),
          paper='Kingma & Ba (2015), "Adam: A Method for Stochastic Optimization"'),
     Rule("adamw", "p ← p − lr·λ·p, then the Adam step", ("lr", "beta1", "beta2", "eps", "weight_decay"),
          (_T, _M, _V),
@@ -293,6 +303,7 @@ TABLE: tuple[Rule, ...] = (
                         exact=False, differences="ε as in Keras's Adam; λ defaults to 0.004, not 0.01"),
          color="#CC79A7",  # reddish purple
          lesson=7, torch_ranges={**_ADAM_RANGES, "weight_decay": (0.0, 0.5), "amsgrad": (False, True)},
+         given_by=("adam", "amsgrad"),
          paper='Loshchilov & Hutter (2019), "Decoupled Weight Decay Regularization"'),
     Rule("amsgrad", "as Adam, dividing by √(v_max/(1−β₂ᵗ)) + ε with v_max ← max(v_max, v)",
          ("lr", "beta1", "beta2", "eps"), (_T, _M, _V, Slot("v_max", "positive")),
@@ -304,6 +315,7 @@ TABLE: tuple[Rule, ...] = (
                         exact=False, differences="ε as in Keras's Adam"),
          color="#F0E442",  # yellow
          lesson=6, torch_ranges={**_ADAM_RANGES, "weight_decay": (0.0, 0.1)},
+         given_by=("adam", "adamw"),
          paper='Reddi, Kale & Kumar (2018), "On the Convergence of Adam and Beyond"'),
     Rule("adamax", "t ← t+1; m ← β₁m + (1−β₁)g; u ← max(β₂·u, |g| + ε); p ← p − lr/(1−β₁ᵗ)·m/u",
          ("lr", "beta1", "beta2", "eps"), (_T, _M, Slot("u", "positive")),

@@ -24,13 +24,8 @@ import numpy as np
 from optilab.grading import suites
 from optilab.grading.spec import GROUPS, require_rule
 
-__all__ = ["group", "TestResult", "HiddenTest", "TimeLimit", "suite_dir", "load_suite", "run_tests",
+__all__ = ["group", "TestResult", "HiddenTest", "TimeLimit", "load_suite", "run_tests",
            "score", "hidden", "format_results"]
-
-#: Kept for the kernel provisioner, which gives the suites' folder to the sandboxed kernel; the
-#: suites are part of the package, so nothing reads this variable any more.
-SUITE_ENV = "OPTILAB_HIDDEN_TESTS"
-
 
 def group(name: str) -> Callable[[Callable], Callable]:
     """Mark a test function as part of the point group ``name`` (see :data:`~.spec.GROUPS`)."""
@@ -75,11 +70,6 @@ class TestResult:
     def as_dict(self) -> dict[str, Any]:
         """The ``{"name", "passed", "message"}`` object of the ``--json`` report."""
         return {"name": f"{self.group}::{self.name}", "passed": self.passed, "message": self.message}
-
-
-def suite_dir() -> Path:
-    """The folder of the module that holds the suites (inside the installed package)."""
-    return Path(suites.__file__).resolve().parent
 
 
 @functools.lru_cache(maxsize=None)

@@ -28,15 +28,14 @@ from typing import Any
 
 import numpy as np
 
+from optilab import rules
 from optilab.grading.runner import hidden
+from optilab.grading.spec import STATE_KEYS
 
 __all__ = ["checks_for", "derived_from", "served_for", "cell_digest", "rule_cell", "Checks"]
 
 Checks = dict[str, Callable[[Any], None]]
 
-#: The keys each rule's state must hold after a step (the test cells' visible asserts).
-_STATE_KEYS = {"sgd": (), "momentum": ("velocity",), "nesterov": ("velocity",), "adagrad": ("sum_sq",),
-               "rmsprop": ("sq_avg",), "adam": ("t", "m", "v"), "adamw": ("t", "m", "v")}
 _FIRST_CALL = {"sgd": ((0.0, {"lr": 0.1})), "momentum": (0.0, {"lr": 0.1, "momentum": 0.9}),
                "nesterov": (0.0, {"lr": 0.1, "momentum": 0.9}), "adagrad": (0.0, {"lr": 0.1}),
                "rmsprop": (0.0, {"lr": 0.1}), "adam": (0.0, {"lr": 0.1}), "adamw": (1.0, {"lr": 0.1})}
@@ -46,22 +45,13 @@ def _shape_of_first_step(rule: str, student_rule: Any) -> None:
     """The visible assert of a rule's first test cell: one step returns (new_param, new_state)."""
     start, hyper = _FIRST_CALL[rule]
     p, s = student_rule(np.full(3, start), np.ones(3), {}, **hyper)
-    keys = _STATE_KEYS[rule]
+    keys = STATE_KEYS[rule]
     if rule == "sgd":
         assert np.shape(p) == (3,) and isinstance(s, dict), "sgd must return (new_param, new_state)"
     else:
         shown = ", ".join(f"'{k}': {k}" for k in keys)
         what = f"(new_param, {{{shown}}})"
         assert np.shape(p) == (3,) and set(keys) <= set(s), f"{rule} must return {what}"
-
-
-#: The reference rules that compute each rule with some settings (momentum with momentum=0 is
-#: sgd; adam with lr and eps rescaled by the bias correction is rmsprop; adam on
-#: param·(1 − lr·λ) is adamw): while a lab grades a rule, none of these is in the student's process.
-_GIVEN_BY = {"sgd": ("sgd", "momentum", "nesterov"), "momentum": ("momentum", "nesterov"),
-             "nesterov": ("momentum", "nesterov"), "adagrad": ("adagrad",),
-             "rmsprop": ("rmsprop", "adam", "adamw", "amsgrad"), "adam": ("adam", "adamw", "amsgrad"),
-             "adamw": ("adam", "adamw", "amsgrad")}
 
 
 def rule_cell(rule: str, group: str) -> Callable[[Any], None]:
@@ -109,7 +99,7 @@ def served_for(assignment: str) -> tuple[str, ...]:
     """The reference rules whose code the student's process of ``assignment`` does not get: the
     grader computes them on request, except while it judges one of the student's rules (see
     :func:`optilab.grading.student_process.served_rule`). They are the rules the lab grades and
-    those that compute them."""
+    those that compute them (each record's ``given_by`` in :mod:`optilab.rules`)."""
     checks = checks_for(assignment) or {}
     graded = {getattr(check, "rule", None) for check in checks.values()} - {None}
-    return tuple(sorted({name for rule in graded for name in _GIVEN_BY.get(rule, (rule,))}))
+    return tuple(sorted({name for rule in graded for name in (rule, *rules.get(rule).given_by)}))
