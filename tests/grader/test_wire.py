@@ -15,7 +15,7 @@ import struct
 import numpy as np
 import pytest
 
-from optilab.grading import student_process as wire
+from optilab.grading import wire
 
 
 @pytest.mark.parametrize("array", [

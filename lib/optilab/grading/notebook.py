@@ -41,7 +41,7 @@ from typing import Any
 
 from optilab import isolate
 from optilab.grading import sandbox
-from optilab.grading import student_process as wire
+from optilab.grading import wire
 
 __all__ = ["StudentNotebook", "Ref", "Reference", "Library", "Opaque", "ProcessGone", "notebook_command"]
 

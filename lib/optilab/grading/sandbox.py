@@ -57,7 +57,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from optilab import isolate
-from optilab.grading import student_process as wire
+from optilab.grading import wire
 from optilab.grading.diagnose import Diagnosis, diagnose
 from optilab.grading.mistakes import MISTAKES
 from optilab.grading.properties import RuleFailure
@@ -69,7 +69,7 @@ __all__ = ["CannotGrade", "Outcome", "grade_file", "StudentRule", "StudentEnded"
 #: How many tests may run out of time before the others are not run at all.
 MAX_TIMEOUTS = 2
 
-_STUDENT_PROCESS = Path(wire.__file__).resolve()
+_STUDENT_PROCESS = Path(wire.__file__).resolve().with_name("student_process.py")
 
 
 class CannotGrade(Exception):
@@ -219,7 +219,7 @@ class _Process:
 
     def receive(self, deadline: float) -> tuple[dict, list[bytes]]:
         """The next frame that is not a question of the process; raises _Expired, _Closed or
-        :class:`~.student_process.WireError`. Questions (frames marked ``ask``) are answered
+        :class:`~.wire.WireError`. Questions (frames marked ``ask``) are answered
         by :attr:`answer_asks` on the way, each before the process may go on."""
         while True:
             n = wire.frame_length(self._take(4, deadline))
@@ -278,7 +278,8 @@ def library_view(hidden_rules: Iterable[str]) -> dict[str, str | None]:
 
     root = Path(optilab.__file__).resolve().parent
     hide: dict[str, str | None] = {str(root / part): None for part in _NOT_SHOWN}
-    hide[str(_STUDENT_PROCESS)] = str(_STUDENT_PROCESS)
+    for shown in (_STUDENT_PROCESS, Path(wire.__file__).resolve()):  # the student's process and its wire
+        hide[str(shown)] = str(shown)
     hide[str(root / "kernels.py")] = _stripped_kernels(tuple(sorted(set(hidden_rules))))
     for module in ("kernels", "variants"):
         for compiled in (root / "__pycache__").glob(f"{module}.*.pyc"):
