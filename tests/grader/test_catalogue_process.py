@@ -17,7 +17,7 @@ import pytest
 
 from optilab.grading import GROUPS
 from optilab.grading.runner import run_tests
-from optilab.grading.sandbox import grade_file
+from optilab.grading.files import grade_file
 
 from . import buggy_rules, correct_rules  # noqa: F401  (they register their rules)
 from .cases import BUGGY, CORRECT

@@ -2,7 +2,7 @@ r"""``python -m optilab check RULE FILE.py [--json]``: grade one update rule wri
 
 Runs the whole hidden suite of ``RULE`` in this process on the function ``RULE`` of
 ``FILE.py``, which runs in a separate, limited process that only ever sends back plain values
-(:mod:`optilab.grading.sandbox`): nothing in the file can change how it is judged.
+(:mod:`optilab.grading.files`): nothing in the file can change how it is judged.
 
 Exit status: 0 when every test passes; 1 when any test fails (an endless loop, a crash or
 ``sys.exit`` in the student's code is a failing grade); 2 when the file cannot be graded (no
@@ -20,7 +20,8 @@ import json
 import sys
 
 from optilab.grading.runner import format_results
-from optilab.grading.sandbox import CannotGrade, Outcome, grade_file
+from optilab.grading.proxy import CannotGrade
+from optilab.grading.files import Outcome, grade_file
 from optilab.grading.spec import GROUPS, RULES
 
 __all__ = ["main", "report"]

@@ -13,14 +13,14 @@ cell is interrupted after the cell time limit), and then asks it plain-data ques
   problem); the result comes back as plain values; ``listed=True`` asks for the items of a
   generator or iterator.
 - :meth:`StudentNotebook.get`: a variable's plain value, or a key or attribute inside it.
-- :meth:`StudentNotebook.rule`: a :class:`~optilab.grading.sandbox.StudentRule` for a rule of
+- :meth:`StudentNotebook.rule`: a :class:`~optilab.grading.proxy.StudentRule` for a rule of
   the notebook, so that the hidden suites judge it exactly as ``python -m optilab check`` does.
 
 It is the same wire as ``python -m optilab check`` (``.npy`` without pickle, type-tagged JSON):
 what comes back is decoded strictly, and a value that cannot travel (a function, a generator
 not asked to be listed, an object of the student's) arrives as an :class:`Opaque` that only
 names its type. An exception raised by the student's code arrives as an exception of the same
-type's name and message (:class:`~optilab.grading.sandbox.StudentError`).
+type's name and message (:class:`~optilab.grading.proxy.StudentError`).
 
 Limits: each request has a deadline (:meth:`StudentNotebook.limit`); a request that misses it
 kills the process, and every later request fails with :class:`ProcessGone` saying why, so the
@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from optilab import isolate
-from optilab.grading import sandbox
+from optilab.grading import process as processes
+from optilab.grading import proxy
 from optilab.grading import wire
 
 __all__ = ["StudentNotebook", "Ref", "Reference", "Library", "Opaque", "ProcessGone", "notebook_command"]
@@ -56,7 +57,7 @@ def notebook_command(folder: Path, *, memory: int) -> list[str]:
     it in a sandbox.
     """
     del folder  # the working directory is set by whoever starts it; a sandbox needs to know it
-    return [sys.executable, "-P", str(sandbox._STUDENT_PROCESS), "--notebook", str(int(memory))]
+    return [sys.executable, "-P", str(processes._STUDENT_PROCESS), "--notebook", str(int(memory))]
 
 
 def _sandboxed(folder: Path, *, memory: int, seconds: float, served: tuple[str, ...] = ()) -> list[str]:
@@ -65,11 +66,11 @@ def _sandboxed(folder: Path, *, memory: int, seconds: float, served: tuple[str, 
     The process sees the submission's folder read-only, through a copy in memory that it may
     change (256 MB at most), as the sandboxed kernel does; nothing else of the grading machine's
     files but the system, the Python environment and the course library — without the code of
-    the reference rules ``served`` nor the grader's (:func:`~optilab.grading.sandbox.library_view`).
+    the reference rules ``served`` nor the grader's (:func:`~optilab.grading.process.library_view`).
     """
     limits = isolate.Limits(memory=memory, cpu_seconds=int(seconds) + 5, disk=256 * 2**20)
     return isolate.command(notebook_command(folder, memory=memory), workdir=folder, limits=limits,
-                           hide=sandbox.library_view(served))
+                           hide=processes.library_view(served))
 
 
 class ProcessGone(BaseException):
@@ -121,7 +122,7 @@ class Opaque:
 def _decoded(value: Any) -> Any:
     """Replace the ``"other"`` descriptions inside a decoded value by :class:`Opaque`."""
     if wire.is_other(value):
-        name = sandbox._clean_name(value.get("type"), "object")
+        name = proxy._clean_name(value.get("type"), "object")
         return None if name == "NoneType" else Opaque(name, value.get("len"))
     if isinstance(value, list):
         return [_decoded(v) for v in value]
@@ -156,7 +157,7 @@ def _has_other(desc: Any) -> bool:
     return False
 
 
-class _NotebookRule(sandbox.StudentRule):
+class _NotebookRule(proxy.StudentRule):
     """A rule of the notebook, called as ``python -m optilab check`` calls a file's rule."""
 
     def __init__(self, notebook: "StudentNotebook", name: str, *, handle: int | None = None):
@@ -195,11 +196,11 @@ class _NotebookRule(sandbox.StudentRule):
         judging, self._notebook._judging = self._notebook._judging, self.rule
         try:
             return super().__call__(*args, **kwargs)
-        except sandbox.OutOfTime:
+        except proxy.OutOfTime:
             self._notebook._kill(None)
             self._notebook.gone = self._notebook._out_of_time()
             raise ProcessGone(self._notebook.gone) from None
-        except sandbox.StudentEnded as exc:
+        except processes.StudentEnded as exc:
             self._notebook._kill(None)
             self._notebook.gone = exc.cause
             raise ProcessGone(exc.cause) from None
@@ -212,7 +213,7 @@ class _NotebookRule(sandbox.StudentRule):
             self._notebook._judging = judging
 
 
-class StudentNotebook(sandbox._TimeLimited):
+class StudentNotebook(proxy._TimeLimited):
     """The student's process holding a notebook's namespace (see the module's docstring).
 
     Use as a context manager, or call :meth:`close`. ``cells`` are ``(index, source)`` pairs.
@@ -237,7 +238,7 @@ class StudentNotebook(sandbox._TimeLimited):
             self.command = notebook_command(self.folder, memory=self.memory)
         self.gone: str | None = None
         self.outcomes: dict[int, dict] = {}
-        self._process: sandbox._Process | None = None
+        self._process: processes._Process | None = None
         self._seq = 0
         # What the student's code prints is not kept: nbgrader's kernel shows it in the feedback,
         # and a notebook that prints a lot must not reach the process's file size limit.
@@ -255,7 +256,7 @@ class StudentNotebook(sandbox._TimeLimited):
             self.gone = (f"your notebook's code is more than {wire.MAX_HEADER // 2**20} MB, more than the "
                          "grader accepts: keep data in files, not in cells")
             return self
-        self._process = sandbox._Process(self.command, cwd=self.folder, output=self._output,
+        self._process = processes._Process(self.command, cwd=self.folder, output=self._output,
                                          sandboxed=self.sandboxed)
         self._process.answer_asks = self._answer
         load_deadline = time.monotonic() + self.cell_seconds * (len(self.cells) + 1) + 10
@@ -265,11 +266,11 @@ class StudentNotebook(sandbox._TimeLimited):
                 raise wire.WireError("no start")
             self._process.send(load, load_deadline)
             hello, _ = self._process.receive(load_deadline)
-        except sandbox._Expired:
+        except processes._Expired:
             self._kill("your notebook did not finish running within the time limit "
                        f"({self.cell_seconds:g} s per cell)")
             return self
-        except (sandbox._Closed, wire.WireError):
+        except (processes._Closed, wire.WireError):
             code = self._process.ended(time.monotonic() + 1.0) if self._process else None
             self._kill(self._ended_cause(code) + " while its cells ran")
             return self
@@ -287,7 +288,7 @@ class StudentNotebook(sandbox._TimeLimited):
     def _ended_cause(self, code: int | None) -> str:
         if code is None:
             return "your notebook's process stopped answering"
-        return sandbox._ended(code).cause.replace("your code", "your notebook's code")
+        return processes._ended(code).cause.replace("your code", "your notebook's code")
 
     def _out_of_time(self) -> str:
         seconds, what = (self._limit[1], self._limit[2]) if self._limit else (self.cell_seconds, "This")
@@ -308,7 +309,7 @@ class StudentNotebook(sandbox._TimeLimited):
         if self.sandboxed:  # a root grader handed the folder to the sandbox's user: take it back
             isolate.give_back(self.folder)
 
-    # -- the questions the student's process asks (sandbox._Process.answer_asks)
+    # -- the questions the student's process asks (processes._Process.answer_asks)
     def _answer(self, header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
         """Answer a question of the student's process: ``rule`` (compute a served reference
         rule on plain inputs) or ``check`` (optilab.check of a function of the notebook)."""
@@ -318,7 +319,7 @@ class StudentNotebook(sandbox._TimeLimited):
             if header.get("ask") == "check":
                 return self._served_check(header)
             raise ValueError("the grader answers questions about rules and checks only")
-        except (ProcessGone, sandbox._Expired, sandbox._Closed, wire.WireError):
+        except (ProcessGone, processes._Expired, processes._Closed, wire.WireError):
             raise
         except Exception as exc:  # the student's inputs made the reference fail: their error
             return {"error": {"type": type(exc).__name__, "message": str(exc)[:400]}}, []
@@ -367,7 +368,7 @@ class StudentNotebook(sandbox._TimeLimited):
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    # -- questions (time: sandbox._TimeLimited.limit)
+    # -- questions (time: proxy._TimeLimited.limit)
     def _ask(self, header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
         if self.gone:
             raise ProcessGone(self.gone)
@@ -378,10 +379,10 @@ class StudentNotebook(sandbox._TimeLimited):
         try:
             process.send(wire.pack(header, blobs), deadline)
             reply, reply_blobs = process.receive(deadline)
-        except sandbox._Expired:
+        except processes._Expired:
             self._kill(self._out_of_time())
             raise ProcessGone(self.gone) from None
-        except sandbox._Closed:
+        except processes._Closed:
             code = process.ended(time.monotonic() + 1.0)
             self._kill(self._ended_cause(code))
             raise ProcessGone(self.gone) from None
@@ -395,7 +396,7 @@ class StudentNotebook(sandbox._TimeLimited):
         if reply.get("too_large"):
             raise AssertionError(f"the value is larger than {wire.MAX_FRAME // 2**20} MB")
         if "error" in reply:
-            raise sandbox._student_exception(reply["error"])
+            raise proxy._student_exception(reply["error"])
         return reply, reply_blobs
 
     def _value(self, reply: dict, blobs: list[bytes]) -> Any:
@@ -432,6 +433,6 @@ class StudentNotebook(sandbox._TimeLimited):
         reply, reply_blobs = self._ask({"op": "get", "name": name, "path": steps}, blobs)
         return self._value(reply, reply_blobs)
 
-    def rule(self, name: str) -> sandbox.StudentRule:
+    def rule(self, name: str) -> proxy.StudentRule:
         """The notebook's function ``name`` as a rule the hidden suites can judge."""
         return _NotebookRule(self, name)

@@ -5,7 +5,7 @@ shared by every rule plus each rule's own cases), so an installed wheel grades a
 test takes the rule under test and belongs to a point group of the rule table
 (:attr:`optilab.rules.Rule.groups`). :func:`hidden` (nbgrader's hidden cells),
 ``python -m optilab check`` (with a proxy whose calls go to the student's own process,
-:class:`optilab.grading.sandbox.StudentRule`) and the grader's own tests all run them here.
+:class:`optilab.grading.proxy.StudentRule`) and the grader's own tests all run them here.
 """
 
 from __future__ import annotations

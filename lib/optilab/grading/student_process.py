@@ -1,6 +1,6 @@
 r"""The student's process: where a student's code runs while it is graded.
 
-The grader (:mod:`optilab.grading.sandbox`) never runs a student's code. It starts this file
+The grader (:mod:`optilab.grading.files`) never runs a student's code. It starts this file
 as a script in a separate process::
 
     python -P .../optilab/grading/student_process.py RULE FILE MEMORY_BYTES

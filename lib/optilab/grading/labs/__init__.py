@@ -8,7 +8,7 @@ cells (``### BEGIN HIDDEN TESTS`` in ``solutions/``), with the same points (the 
 every expected value is computed here, from the lab's own definitions (the grids, problems and
 data of its setup cells), so nothing the student's code does can change it. Update rules go
 through the hidden suites (:func:`optilab.grading.hidden`) with the notebook's rule as a
-:class:`~optilab.grading.sandbox.StudentRule`.
+:class:`~optilab.grading.proxy.StudentRule`.
 
 :func:`checks_for` gives the checks of an assignment (``lab04_adam_adamw`` or ``lab04``).
 
