@@ -32,6 +32,8 @@ from optilab.grading import wire
 __all__ = ["StudentEnded", "library_view"]
 
 _STUDENT_PROCESS = Path(wire.__file__).resolve().with_name("student_process.py")
+#: The files of the student's process (the script and what it loads by path).
+STUDENT_SIDE = ("student_process.py", "wire.py", "student_library.py")
 
 
 class StudentEnded(BaseException):
@@ -207,7 +209,8 @@ def library_view(hidden_rules: Iterable[str]) -> dict[str, str | None]:
 
     root = Path(optilab.__file__).resolve().parent
     hide: dict[str, str | None] = {str(root / part): None for part in _NOT_SHOWN}
-    for shown in (_STUDENT_PROCESS, Path(wire.__file__).resolve()):  # the student's process and its wire
+    for name in STUDENT_SIDE:  # the student's process itself
+        shown = _STUDENT_PROCESS.with_name(name)
         hide[str(shown)] = str(shown)
     hide[str(root / "kernels.py")] = _stripped_kernels(tuple(sorted(set(hidden_rules))))
     for module in ("kernels", "variants"):

@@ -18,7 +18,7 @@ Everything it sends and reads is plain data (:mod:`optilab.grading.wire`).
 With ``--notebook MEMORY_BYTES`` it is the student's process of a notebook instead
 (:mod:`optilab.grading.notebook`): it runs the cells it is sent, then answers plain-data
 questions about their namespace. There, the reference rules the lab grades are the grader's
-(:func:`serve_reference_rules`): calling one asks the grader over the same wire
+(:mod:`~optilab.grading.student_library`): calling one asks the grader over the same wire
 (:func:`ask_grader`), which answers except while it judges one of the student's rules; and
 ``optilab.check`` asks the grader to check the function given, which it does by calling it here.
 
@@ -48,6 +48,7 @@ def _sibling(name: str) -> Any:
 
 
 _wire = _sibling("wire")
+_library = _sibling("student_library")
 # The wire, and NumPy as it was when the wire loaded, before any of the student's code ran.
 (WireError, pack, frame_length, read_frame_body, encode_value, decode_value, encode_plain, decode_plain,
  is_other, MAX_ITEMS, _type_name, _MAX_TEXT, _ndarray, _generic, _copy, _shares_memory, _contiguous) = (
@@ -216,178 +217,6 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-# --------------------------------------------------------------------------- hiding the answers
-#: Modules that graded code does not get: the grader (its mutants with every knob right are
-#: the reference rules, and its visible checks call them).
-REFUSED = ("optilab.grading",)
-#: Library modules graded code does not get either: each holds another implementation of the
-#: rules (the lessons' explorers, the rules' other forms); no lab needs them.
-OTHER_IMPLEMENTATIONS = ("optilab.widgets", "optilab.variants")
-_OTHER_MESSAGE = ("{name} is not available to code being graded (it computes update rules the "
-                  "course grades); graded work does not need it.")
-
-
-class _Refuse:
-    """The loader of a module graded code may not import: importing it raises ImportError."""
-
-    def __init__(self, message: str):
-        self.message = message
-
-    def create_module(self, spec: Any) -> None:
-        return None
-
-    def exec_module(self, module: Any) -> None:
-        raise ImportError(self.message.replace("{name}", module.__name__))
-
-
-class _Then:
-    """A loader that runs the real one, then ``after(module)``."""
-
-    def __init__(self, loader: Any, after: Any):
-        self.loader, self.after = loader, after
-
-    def create_module(self, spec: Any) -> Any:
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module: Any) -> None:
-        self.loader.exec_module(module)
-        self.after(module)
-
-    def __getattr__(self, name: str) -> Any:  # get_source, get_filename, ... of the real one
-        return getattr(self.loader, name)
-
-
-class _NotDrawn:
-    """A figure of the library in a notebook's process: nothing is drawn (figures are not graded,
-    and drawing them would cost the grader time); whatever is asked of it gives it again."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> "_NotDrawn":
-        return self
-
-    def __getattr__(self, name: str) -> "_NotDrawn":
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return self
-
-    def __getitem__(self, key: Any) -> "_NotDrawn":
-        return self
-
-    def __iter__(self) -> Any:
-        return iter(())
-
-    def __repr__(self) -> str:
-        return "<a figure, not drawn while the notebook is graded>"
-
-
-class _Undrawn:
-    """The loader of a module of figures whose every public name is :class:`_NotDrawn`."""
-
-    def create_module(self, spec: Any) -> None:
-        return None
-
-    def exec_module(self, module: Any) -> None:
-        import ast
-        names: list[str] = []
-        try:
-            tree = ast.parse(open(module.__spec__.origin, encoding="utf-8").read())
-            for node in tree.body:
-                if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in node.targets):
-                    names = [str(n) for n in ast.literal_eval(node.value)]
-        except (OSError, SyntaxError, ValueError, TypeError):
-            pass
-        module.__all__ = names
-        for name in names:
-            setattr(module, name, _NotDrawn())
-
-
-def _install(refused: dict[str, str], after: dict[str, Any], undrawn: tuple[str, ...] = ()) -> None:
-    """Import hooks for graded code: a module named in ``refused`` (or inside one) raises
-    ImportError with its message; ``after[name](module)`` runs once module ``name`` is loaded; a
-    module of ``undrawn`` has its public names (its ``__all__``) and draws nothing (:class:`_NotDrawn`)."""
-    import importlib.util
-
-    class Finder:
-        def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-            for prefix, message in refused.items():
-                if name == prefix or name.startswith(prefix + "."):
-                    return importlib.util.spec_from_loader(name, _Refuse(message))
-            then = after.get(name)
-            if name in undrawn:
-                then = "undrawn"
-            if then is None:
-                return None
-            for finder in sys.meta_path:
-                if finder is self or not hasattr(finder, "find_spec"):
-                    continue
-                spec = finder.find_spec(name, path, target)
-                if spec is not None:
-                    if then == "undrawn":
-                        spec.loader = _Undrawn()
-                    elif spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                        spec.loader = _Then(spec.loader, then)
-                    return spec
-            return None
-
-    sys.meta_path.insert(0, Finder())
-
-
-def _replace_rules(replacement: Any, names: Any = None, *, refused: str | None = None) -> Any:
-    """What to run after ``optilab.kernels`` loads: each of its rules in ``names`` (default: all)
-    becomes ``replacement(name)`` in ``RULES``, and as an attribute too — or, given ``refused``,
-    getting the attribute (``from optilab.kernels import adam``) raises ImportError with that
-    message (``{name}``: the rule's)."""
-    def after_kernels(module: Any) -> None:
-        replaced = [name for name in list(getattr(module, "RULES", {})) if names is None or name in names]
-        for name in replaced:
-            module.RULES[name] = replacement(name)
-            if refused is None:
-                module.__dict__[name] = module.RULES[name]
-            else:
-                module.__dict__.pop(name, None)
-        if refused is not None:
-            def __getattr__(attr: str) -> Any:
-                if attr in replaced:
-                    raise ImportError(refused.replace("{name}", attr))
-                raise AttributeError(f"module 'optilab.kernels' has no attribute {attr!r}")
-            module.__getattr__ = __getattr__
-    return after_kernels
-
-
-def hide_reference_rules(rule: str) -> None:
-    """Make ``optilab`` in this process a build without the answers, for grading ``rule``.
-
-    Every reference rule of ``optilab.kernels`` (any of them gives others: adamw with
-    ``weight_decay=0`` is adam, momentum with ``momentum=0`` is sgd) raises ImportError with a
-    message that says why, as an attribute (``from optilab.kernels import adam``) and when
-    called through ``optilab.RULES``; ``optilab.grading`` cannot be imported; ``optilab.check``
-    does nothing (a file that checks itself still loads). The library's other helpers stay.
-
-    This holds against imports; the sandbox shows a copy of the library without the rules'
-    code (:func:`optilab.isolate.student_library`).
-    """
-    hidden_because = (f"is a reference rule, and reference rules are not available to code "
-                      f"being graded (your {rule} is graded): compute the update yourself, "
-                      "from the formula in the lesson or CONTRACT.md.")
-
-    def stub(name: str) -> Any:
-        def reference_rule_not_available(*args: Any, **kwargs: Any) -> Any:
-            raise ImportError(f"optilab.kernels.{name} {hidden_because}")
-        return reference_rule_not_available
-
-    def after_optilab(module: Any) -> None:
-        def check(rule: str, func: Any = None, **kwargs: Any) -> None:
-            print(f"optilab.check({rule!r}, ...) is skipped while your file is graded.")
-        module.check = check
-
-    _install({**dict.fromkeys(REFUSED, _REFUSED_MESSAGE), **dict.fromkeys(OTHER_IMPLEMENTATIONS, _OTHER_MESSAGE)},
-             {"optilab": after_optilab,
-              "optilab.kernels": _replace_rules(stub, refused="optilab.kernels.{name} " + hidden_because)})
-
-
-_REFUSED_MESSAGE = ("{name} (the grader) is not available to code being graded: check your rule with "
-                    "`python -m optilab check` or optilab.check(...) in a notebook.")
-
-
 # --------------------------------------------------------------------------- asking the grader
 #: A notebook's process: the wire's two ends and the notebook's namespace (set by serve_notebook).
 _GRADER: dict[str, Any] = {}
@@ -466,24 +295,6 @@ def served_check(rule: str, func: Any, *, quiet: bool = False) -> ServedCheck:
     return ServedCheck(str(rule), answer.get("passed") is True, text)
 
 
-
-
-#: The library's modules of figures: in a notebook's process they draw nothing (:class:`_NotDrawn`).
-UNDRAWN = ("optilab.plots",)
-
-
-def serve_reference_rules(served: list[str]) -> None:
-    """Make ``optilab`` in a notebook's process a build whose rules ``served`` (those the lab
-    grades, and those that give them) are answered by the grader (:func:`served_rule`), whose
-    ``optilab.check`` is the grader's (:func:`served_check`), without the grader's modules
-    or the library's other implementations of the rules, and whose figures are not drawn
-    (:data:`UNDRAWN`)."""
-    def after_optilab(module: Any) -> None:
-        module.check = served_check
-
-    refused = {**dict.fromkeys(REFUSED, _REFUSED_MESSAGE), **dict.fromkeys(OTHER_IMPLEMENTATIONS, _OTHER_MESSAGE)}
-    _install(refused, {"optilab": after_optilab,
-                       "optilab.kernels": _replace_rules(served_rule, set(served))}, undrawn=UNDRAWN)
 
 
 def _load(rule: str, path: str) -> tuple[Any, dict]:
@@ -732,7 +543,7 @@ def serve_notebook(memory: int, wire_in: int, wire_out: int) -> int:
     def serve(header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
         return _serve_notebook_request(header, blobs, namespace)
     _GRADER.update({"in": wire_in, "out": wire_out, "serve": serve})
-    serve_reference_rules(served)
+    _library.serve_reference_rules(served, served_rule, served_check)
     outcomes = run_cells(cells, namespace, float(seconds))
     _write_all(wire_out, pack({"status": "ready", "cells": outcomes}))
     return _serve(wire_in, wire_out, serve)
@@ -791,7 +602,7 @@ def main(argv: list[str]) -> int:
     sys.path.append(os.path.dirname(path))  # the student's own modules, never ahead of NumPy's
     _limit_resources(int(memory))
     _write_all(wire_out, pack({"status": "started"}))  # before any of the student's code runs
-    hide_reference_rules(rule)
+    _library.hide_reference_rules(rule)
     func, hello = _load(rule, path)
     _write_all(wire_out, pack(hello))
     if func is None:
