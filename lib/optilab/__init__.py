@@ -22,9 +22,9 @@ _LAZY_MODULES = {"problems", "models", "data", "training", "plots"}
 def check(rule: str, func, *, quiet: bool = False):
     """Check your update rule against the contract, property by property (✓/✗, diagnoses).
 
-    ``optilab.check("adam", adam)``; see :func:`optilab.grading.check`.
+    ``optilab.check("adam", adam)``; see :func:`optilab.contract.check`.
     """
-    from optilab.grading import check as _check
+    from optilab.contract import check as _check
 
     return _check(rule, func, quiet=quiet)
 

@@ -1,7 +1,7 @@
 r"""The rule table: every fact about each update rule, in one record per rule.
 
 Every other module reads these records: :mod:`optilab.kernels` (``RULES``), the grader
-(:mod:`optilab.grading.spec`: defaults, state keys, point groups), the framework table
+(:mod:`optilab.contract.spec`: defaults, state keys, point groups), the framework table
 (:mod:`optilab.frameworks`), the plots' colours, the lessons' explorers, and the tests that
 compare the rules with ``torch.optim``. CONTRACT.md's rule table is tested against it.
 

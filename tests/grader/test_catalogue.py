@@ -12,8 +12,9 @@ from __future__ import annotations
 import pytest
 
 from optilab import kernels
-from optilab.grading import GROUPS, RULES, diagnose
-from optilab.grading.mistakes import KNOBS, MISTAKES, mutant
+from optilab.contract import diagnose
+from optilab.contract.spec import GROUPS, RULES
+from optilab.contract.mistakes import KNOBS, MISTAKES, mutant
 from optilab.grading.runner import load_suite, run_tests, score
 
 from . import buggy_rules, correct_rules  # noqa: F401  (they register their rules)

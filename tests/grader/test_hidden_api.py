@@ -66,6 +66,6 @@ def test_values_are_compared_on_the_update_not_the_parameter():
     def sgd(param, grad, state, *, lr=1e-2):
         return param - 1.01 * lr * grad, {}
     big = np.full(3, 1e3)
-    from optilab.grading import properties as P
+    from optilab.contract import properties as P
     with pytest.raises(P.RuleFailure, match="yours"):
         P.steps("sgd", sgd, param=big, grads=[np.ones(3)], lrs=1e-3)

@@ -69,7 +69,7 @@ PATCH_GRADER_GLOBALS = """
 import sys
 
 def _forge():
-    from optilab.grading import diagnose, properties, runner
+    from optilab.contract import diagnose, properties, runner
     properties.first_difference = lambda *a, **k: None
     properties._first_difference_quiet = lambda *a, **k: None
     properties._check_state = lambda *a, **k: None
@@ -120,17 +120,17 @@ PATCH_SYS_MODULES = """
 import sys
 import types
 
-fake = types.ModuleType("optilab.grading.properties")
+fake = types.ModuleType("optilab.contract.properties")
 for name in ("steps", "no_mutation", "returns_new_arrays", "keeps_dtype_and_shape",
              "uses_defaults", "case", "given_state", "random_hyper", "random_lrs", "call"):
     setattr(fake, name, lambda *a, **k: (None, [None]))
 fake.RuleFailure = AssertionError
-sys.modules["optilab.grading.properties"] = fake
-sys.modules["optilab.grading.diagnose"] = types.ModuleType("optilab.grading.diagnose")
+sys.modules["optilab.contract.properties"] = fake
+sys.modules["optilab.contract.diagnose"] = types.ModuleType("optilab.contract.diagnose")
 sys.modules["numpy.testing"] = fake
 try:
     import optilab.grading
-    optilab.grading.properties = fake
+    optilab.contract.properties = fake
 except Exception:
     pass
 """
@@ -422,8 +422,8 @@ def test_an_error_names_the_students_exception_and_line(tmp_path, capsys):
     ("from optilab.kernels import adam\n", True),
     ("from optilab.kernels import adamw\n\ndef adam(param, grad, state, **hyper):\n"
      "    return adamw(param, grad, state, weight_decay=0.0, **hyper)\n", True),
-    ("from optilab.grading.mistakes import mutant\nadam = mutant('adam')\n", True),
-    ("from optilab.grading.spec import reference\nadam = reference('adam')\n", True),
+    ("from optilab.contract.mistakes import mutant\nadam = mutant('adam')\n", True),
+    ("from optilab.contract.spec import reference\nadam = reference('adam')\n", True),
 ])
 def test_a_rule_that_calls_the_reference_earns_nothing(tmp_path, capsys, source, failed_at_load):
     code = cli.main(["adam", str(write(tmp_path, source)), "--json"])

@@ -2,7 +2,7 @@
 
 The reference's full marks are checked once, in ``test_catalogue.py``. Here every single test
 of every suite must fail at least one known wrong rule: a mutant of the grader's catalogue
-(``optilab.grading.mistakes``), a buggy rule of ``buggy_rules.py``, or one of the wrong rules
+(``optilab.contract.mistakes``), a buggy rule of ``buggy_rules.py``, or one of the wrong rules
 below, which any rule of the table can be turned into (wrong sign, an ignored lr or
 hyperparameter, a state not carried, an in-place update, a float64 result, ...). A test that
 no wrong rule fails would be one that cannot fail.
@@ -19,7 +19,7 @@ import pytest
 
 from optilab import rules
 from optilab.grading import GROUPS, RULES, suites
-from optilab.grading.mistakes import KNOBS, mutant
+from optilab.contract.mistakes import KNOBS, mutant
 from optilab.grading.runner import load_suite
 
 from . import buggy_rules  # noqa: F401  (registers the buggy rules)

@@ -7,7 +7,8 @@ import pytest
 
 import optilab
 from optilab import kernels
-from optilab.grading import RULES, check
+from optilab.contract import check
+from optilab.contract.spec import RULES
 from optilab.grading.runner import run_tests, score
 
 from .buggy_rules import adam_eps_inside, sgd_in_place

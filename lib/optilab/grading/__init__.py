@@ -1,12 +1,9 @@
-r"""Grading update rules: the hidden suites, the visible checks and the diagnoses.
+r"""The grader: the graded suites, and grading a file or a notebook without running its code here.
 
 - :data:`GROUPS`: rule -> {point group: points}; one nbgrader hidden-test cell per group.
 - :func:`hidden`: run one group of a rule's hidden suite (:mod:`.suites`) on a student's rule
   (inside nbgrader's ``### BEGIN HIDDEN TESTS`` blocks); raises AssertionError naming the
-  failed tests and the recognised mistakes.
-- :func:`check`: the students' visible check, ✓/✗ per property with the first disagreeing
-  numbers and the same diagnoses, on inputs of its own.
-- :func:`diagnose`: the recognised mistakes of a rule (see :mod:`.mistakes`).
+  failed tests and the recognised mistakes (:func:`optilab.contract.diagnose`).
 - ``python -m optilab check RULE FILE.py [--json]`` (:mod:`.cli`): the whole hidden suite on a
   rule written in a file, in a sandboxed process.
 - :mod:`.verdicts`: the nbgrader preprocessor that decides every autograded test cell of the labs
@@ -16,9 +13,7 @@ r"""Grading update rules: the hidden suites, the visible checks and the diagnose
 
 from __future__ import annotations
 
-from optilab.grading.spec import GROUPS, RULES
+from optilab.contract.spec import GROUPS, RULES
 from optilab.grading.runner import group, hidden
-from optilab.grading.diagnose import Diagnosis, diagnose
-from optilab.grading.visible import CheckResult, check
 
-__all__ = ["GROUPS", "RULES", "hidden", "check", "CheckResult", "diagnose", "Diagnosis", "group"]
+__all__ = ["GROUPS", "RULES", "hidden", "group"]

@@ -22,7 +22,7 @@ import sys
 from optilab.grading.runner import format_results
 from optilab.grading.proxy import CannotGrade
 from optilab.grading.files import Outcome, grade_file
-from optilab.grading.spec import GROUPS, RULES
+from optilab.contract.spec import GROUPS, RULES
 
 __all__ = ["main", "report"]
 

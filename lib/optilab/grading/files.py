@@ -1,7 +1,7 @@
 r"""Grade a rule written in a file (``python -m optilab check``) without running the student's code here.
 
 The process that decides the grade (this one) runs the hidden suite exactly as nbgrader's
-cells do (:func:`optilab.grading.runner.run_tests`, then :func:`~optilab.grading.diagnose`),
+cells do (:func:`optilab.grading.runner.run_tests`, then :func:`~optilab.contract.diagnose`),
 but the rule it hands them is a :class:`StudentRule`: a callable whose every call sends the
 inputs — ``param``, ``grad``, the ``state`` dict, the hyperparameters — as plain data to a
 separate process that loaded the student's file (:mod:`optilab.grading.student_process`),
@@ -39,10 +39,10 @@ from pathlib import Path
 import numpy as np
 
 from optilab import isolate
-from optilab.grading.diagnose import Diagnosis, diagnose
-from optilab.grading.mistakes import MISTAKES
+from optilab.contract.diagnose import Diagnosis, diagnose
+from optilab.contract.mistakes import MISTAKES
 from optilab.grading.runner import HiddenTest, TestResult, TimeLimit, load_suite, run_tests, score
-from optilab.grading.spec import require_rule
+from optilab.contract.spec import require_rule
 
 from optilab.grading.process import StudentEnded
 from optilab.grading.process import _Expired

@@ -351,7 +351,7 @@ class StudentNotebook(proxy._TimeLimited):
         import contextlib
         import io
 
-        from optilab.grading import visible
+        from optilab.contract import visible
         rule, handle = header.get("rule"), header.get("handle")
         if type(handle) is not int or not isinstance(rule, str):
             raise ValueError("optilab.check(rule, func) needs the rule's name and a function")

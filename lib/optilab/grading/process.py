@@ -194,10 +194,10 @@ class _Process:
 
 
 # --------------------------------------------------------------------------- the library it sees
-#: Parts of the course library a sandbox for graded code shows empty: the grader (its suites,
-#: and its mistakes, whose versions with every knob right are the reference rules) and the
-#: library's other implementations of the rules (the explorers', the rules' other forms).
-_NOT_SHOWN = ("grading", "widgets", "variants.py")
+#: Parts of the course library a sandbox for graded code shows empty: the grader (its suites),
+#: the contract's checks (its mistakes, with every knob right, are the reference rules) and
+#: the library's other implementations of the rules (the explorers', the rules' other forms).
+_NOT_SHOWN = ("grading", "contract", "widgets", "variants.py")
 
 
 def library_view(hidden_rules: Iterable[str]) -> dict[str, str | None]:

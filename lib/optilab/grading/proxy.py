@@ -31,7 +31,7 @@ import numpy as np
 
 from optilab import isolate
 from optilab.grading import wire
-from optilab.grading.properties import RuleFailure
+from optilab.contract.properties import RuleFailure
 from optilab.grading.runner import TimeLimit
 
 from optilab.grading.process import _Closed, _ended, _Expired, _Process, _student_command, library_view, _all_rules, StudentEnded

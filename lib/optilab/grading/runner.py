@@ -21,7 +21,7 @@ from typing import Any, ContextManager
 import numpy as np
 
 from optilab.grading import suites
-from optilab.grading.spec import GROUPS, require_rule
+from optilab.contract.spec import GROUPS, require_rule
 
 __all__ = ["group", "TestResult", "HiddenTest", "TimeLimit", "load_suite", "run_tests",
            "score", "hidden", "format_results"]
@@ -184,7 +184,7 @@ def hidden(rule: str, func: Callable, group: str) -> None:
     Returns None when every test of the group passes; otherwise raises AssertionError whose
     message lists the failed tests and the recognised mistakes, in the student's terms.
     """
-    from optilab.grading.diagnose import diagnose
+    from optilab.contract.diagnose import diagnose
 
     require_rule(rule)
     if group not in GROUPS[rule]:

@@ -16,9 +16,9 @@ from typing import Any
 
 __all__ = ["hide_reference_rules", "serve_reference_rules", "REFUSED", "OTHER_IMPLEMENTATIONS", "UNDRAWN"]
 
-#: Modules that graded code does not get: the grader (its mutants with every knob right are
-#: the reference rules, and its visible checks call them).
-REFUSED = ("optilab.grading",)
+#: Modules that graded code does not get: the grader, and the contract's checks (their mistakes
+#: with every knob right are the reference rules, and the visible check calls them).
+REFUSED = ("optilab.grading", "optilab.contract")
 #: Library modules graded code does not get either: each holds another implementation of the
 #: rules (the lessons' explorers, the rules' other forms); no lab needs them.
 OTHER_IMPLEMENTATIONS = ("optilab.widgets", "optilab.variants")

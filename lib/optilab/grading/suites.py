@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from optilab import rules as _table
-from optilab.grading import properties as P
+from optilab.contract import properties as P
 
 __all__ = ["Case", "Suite", "SUITES", "Test", "tests_of"]
 

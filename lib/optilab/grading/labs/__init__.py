@@ -30,7 +30,7 @@ import numpy as np
 
 from optilab import rules
 from optilab.grading.runner import hidden
-from optilab.grading.spec import STATE_KEYS
+from optilab.contract.spec import STATE_KEYS
 
 __all__ = ["checks_for", "derived_from", "served_for", "cell_digest", "rule_cell", "Checks"]
 

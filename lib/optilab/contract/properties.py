@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from optilab.grading.spec import DEFAULTS, STATE_KEYS, record, reference
+from optilab.contract.spec import DEFAULTS, STATE_KEYS, record, reference
 
 __all__ = [
     "RuleFailure",

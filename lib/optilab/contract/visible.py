@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from optilab.grading import properties as P
-from optilab.grading.diagnose import Diagnosis, diagnose
-from optilab.grading.spec import DEFAULTS, STATE_KEYS, require_rule
+from optilab.contract import properties as P
+from optilab.contract.diagnose import Diagnosis, diagnose
+from optilab.contract.spec import DEFAULTS, STATE_KEYS, require_rule
 
 __all__ = ["check", "CheckResult", "Property"]
 

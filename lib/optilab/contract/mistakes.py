@@ -4,7 +4,7 @@ Every family of rules has one *configurable* rule whose knobs are the places whe
 go wrong: where ε goes, whether m and v are bias-corrected, which form the momentum buffer
 takes, when the step count is incremented, ... With every knob at its correct position the
 configurable rule *is* the contract's rule; turning one knob gives the rule with that one
-mistake, turning two gives the rule with both. :mod:`optilab.grading.diagnose` runs a
+mistake, turning two gives the rule with both. :mod:`optilab.contract.diagnose` runs a
 student's rule beside these mutants on probe inputs and names the mistakes of the mutant it
 matches.
 
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from optilab.grading.spec import DEFAULTS, RULES, require_rule
+from optilab.contract.spec import DEFAULTS, RULES, require_rule
 
 __all__ = ["Mistake", "MISTAKES", "KNOBS", "mutant", "configurations", "mistakes_of"]
 
