@@ -24,17 +24,9 @@ _LAB = re.compile(r"^lab\d\d_[a-z0-9_]+$")
 
 
 def course_root(start: str | os.PathLike | None = None) -> Path:
-    """The folder holding ``nbgrader_config.py``: ``start`` (default: the working directory) or a parent.
-
-    The course is normally installed in development mode from its clone, so the package's own
-    location is tried last.
-    """
-    candidates = []
+    """The folder holding ``nbgrader_config.py``: ``start`` (default: the working directory) or a parent."""
     here = Path(start or os.getcwd()).resolve()
-    candidates += [here, *here.parents]
-    package = Path(__file__).resolve().parent  # lib/optilab -> lib -> root
-    candidates += [package.parent.parent]
-    for folder in candidates:
+    for folder in (here, *here.parents):
         if (folder / CONFIG_FILE).is_file() and (folder / "solutions").is_dir():
             return folder
     raise FileNotFoundError(

@@ -1,0 +1,97 @@
+"""The library's rooms and their order: no module imports one above it, none reaches outside.
+
+Each module of ``optilab`` has a layer. A module may import modules of its own layer or of
+layers below, at the top of the file or inside a function alike; the rules and their table
+share one layer (the table names each rule's function, and the functions are listed in the
+table's order). The student-facing library is at the bottom, the contract's checks and the
+explorers above it, then the package itself (``import optilab``), the sandbox, the grader and
+the instructor's tools at the top.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+LIB = Path(__file__).resolve().parents[1] / "lib" / "optilab"
+
+LAYERS = [
+    # the student-facing library
+    {"rules", "kernels", "schedules", "problems", "data", "models", "memory", "theory", "variants", "frameworks",
+     "show"},
+    {"optimizer", "training", "plots"},
+    # what students check their rules with, and the lessons' explorers
+    {"contract", "widgets"},
+    # the package: optilab.RULES, optilab.Optimizer, optilab.check
+    {"__init__", "__main__"},
+    # the sandbox, the grader, the instructor's tools
+    {"isolate"},
+    {"grading"},
+    {"autograde", "release"},
+]
+
+
+def _room(path: Path) -> str:
+    """The room of a file: its top-level module or package under optilab/."""
+    rel = path.relative_to(LIB)
+    return rel.parts[0].removesuffix(".py")
+
+
+def _layer(room: str) -> int:
+    found = [i for i, rooms in enumerate(LAYERS) if room in rooms]
+    assert found, f"optilab/{room} has no layer in tests/test_layers.py: give it one"
+    return found[0]
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """(line, room) of every optilab module the file imports."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] if node.module != "optilab" else [f"optilab.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "optilab":
+                out.append((node.lineno, parts[1] if len(parts) > 1 else "__init__"))
+    return out
+
+
+FILES = sorted(LIB.rglob("*.py"))
+
+
+def test_every_room_has_a_layer():
+    rooms = {_room(p) for p in FILES}
+    for room in rooms:
+        _layer(room)
+
+
+#: Names imported from the package itself that are not modules (``from optilab import RULES``).
+ATTRIBUTES = {"RULES", "Optimizer", "check"}
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(LIB)))
+def test_no_module_imports_one_above_it(path):
+    own = _layer(_room(path))
+    above = [(line, room) for line, room in _imports(path)
+             if (_layer("__init__") if room in ATTRIBUTES else _layer(room)) > own]
+    assert not above, f"optilab/{path.relative_to(LIB)} (layer {own}) imports from above: {above}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(LIB)))
+def test_no_module_reaches_outside_the_package(path):
+    """No path is built by climbing above the package from a module's own file."""
+    text = path.read_text(encoding="utf-8")
+    climbs = [line for line in text.splitlines()
+              if "__file__" in line and (".parent.parent" in line or "parents[" in line
+                                         or "dirname(os.path.dirname" in line)]
+    allowed = {"properties.py": "the frames of the library itself, to leave out of a student's traceback",
+               "preprocessors.py": "the folder holding the package, to shorten the paths a traceback shows"}
+    if path.name in allowed:
+        return
+    assert not climbs, f"optilab/{path.relative_to(LIB)} climbs out of the package: {climbs}"
