@@ -1,6 +1,7 @@
 """``python -m optilab COMMAND ...``: the course's command line.
 
 - ``check RULE FILE.py [--json]``  grade one update rule written in a file (the hidden suite).
+- ``check LAB.ipynb [--json]``      grade every autograded cell of a lab notebook, as ``make grade`` does.
 - ``release``                      regenerate ``labs/`` from ``solutions/`` with nbgrader.
 - ``grade LAB SUBMISSIONS``        autograde a folder of submissions; writes grades.csv and feedback.
 - ``report LAB``                   write a lab's grades.csv and report.txt again from the gradebook.
@@ -12,7 +13,7 @@ import importlib
 import sys
 
 COMMANDS = {
-    "check": ("optilab.grading.cli", "grade one update rule in a file against its hidden suite"),
+    "check": ("optilab.grading.cli", "grade a rule in a file (check RULE FILE.py) or a whole lab notebook (check LAB.ipynb)"),
     "release": ("optilab.release", "regenerate labs/ from solutions/ with nbgrader"),
     "grade": ("optilab.autograde", "autograde a folder of submissions with nbgrader"),
     "report": ("optilab.autograde", "write a lab's grades.csv and report.txt again from the gradebook"),

@@ -1,5 +1,8 @@
 r"""``python -m optilab check RULE FILE.py [--json]``: grade one update rule written in a file.
 
+(``python -m optilab check LAB.ipynb [--json]`` grades a whole lab notebook instead:
+:mod:`optilab.grading.whole_notebook`.)
+
 Runs the whole hidden suite of ``RULE`` in this process on the function ``RULE`` of
 ``FILE.py``, which runs in a separate, limited process that only ever sends back plain values
 (:mod:`optilab.grading.files`): nothing in the file can change how it is judged.
@@ -78,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command; return its exit status (0 passed, 1 failed, 2 cannot grade)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     want_json = "--json" in argv
+    given = [a for a in argv if not a.startswith("-")]
+    if len(given) == 1 and given[0].endswith(".ipynb"):  # a whole lab notebook
+        from optilab.grading import whole_notebook
+        return whole_notebook.main(given, want_json=want_json)
     rule = argv[0] if argv and not argv[0].startswith("-") else ""
     try:
         args = _parser().parse_args(argv)
