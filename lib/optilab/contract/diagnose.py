@@ -9,6 +9,9 @@ Two kinds of evidence:
   1e-5 to 2 beside ε = 1e-4, so that where ε goes shows. A student's rule is named with the
   mistakes of the mutants it matches (the fewest mistakes that explain it), and only if it
   does not match the reference.
+- **Measurements**, when no mutant matches (:mod:`optilab.contract.explain`): which default,
+  which step and which state quantity first differ and by what factor, which hyperparameter
+  the rule ignores.
 - **The contract's other clauses**, checked directly: inputs left unchanged, state keys,
   dtype and shape kept, no returned array shared with an input.
 
@@ -178,15 +181,23 @@ def diagnose(rule: str, func: Callable[..., Any]) -> list[Diagnosis]:
     Returns
     -------
     list of Diagnosis
-        Value mistakes first (matched against the mutants), then broken contract clauses.
+        Value mistakes first (matched against the mutants or, when none matches, measured:
+        :mod:`optilab.contract.explain`), then broken contract clauses.
     """
     require_rule(rule)
     with np.errstate(all="ignore"):
         values = _value_diagnoses(rule, func)
         contract = _contract_diagnoses(rule, func)
+        if not values and not any(d.id == "missing-state-key" for d in contract):
+            # no known mistake matches: say what is wrong from the evidence (a state without the
+            # contract's keys cannot be read step by step: that diagnosis says it already)
+            from optilab.contract.explain import explain
+            values = explain(rule, func, PROBE_HYPER)
     ids = {d.id for d in values} | {d.id for d in contract}
     if ids & {"mutates-param", "mutates-grad", "mutates-state"}:
         ids.discard("shares-memory")  # returning the array it changed in place: one mistake
+    if ids & {"mutates-param", "shares-memory"}:
+        ids -= {"zero-gradient-same-array", "zero-gradient"}  # the same mistake, seen on every step
     seen = set()
     out = []
     for d in values + contract:
