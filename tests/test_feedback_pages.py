@@ -31,8 +31,7 @@ from optilab.autograde.course import load_config, make_api, private_folder
 ROOT = Path(__file__).resolve().parents[1]
 LAB = "lab01_gradient_descent"
 
-# One worker grades the module's class once (a module fixture) and runs every test that reads it.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("feedback-pages")]
+pytestmark = pytest.mark.slow
 
 # Lab 1: six test cells worth 8 points, and a written answer (2 points) graded by hand.
 TESTS = {  # grade_id -> (points, what its opening comment says it checks)

@@ -24,8 +24,7 @@ from tests.support.submissions import (FULL, LAB, MAX, MINIBATCHES, SGD, STABLE,
 
 TIMEOUT = 10  # seconds per cell: the slowest cell of lab 1 takes about 1 s, even on a busy machine
 
-# One worker grades the module's class once (a module fixture) and runs every test that reads it.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading-pipeline")]
+pytestmark = pytest.mark.slow
 
 
 # student -> (expected score, words that must appear in the student's report line)

@@ -19,7 +19,7 @@ _executed: dict[str, object] = {}
 
 
 def _run(path):
-    """The lesson executed once per test process; its tests share one xdist group, hence one process."""
+    """The lesson executed once per test process (make test sends a whole module to one worker)."""
     if path.name not in _executed:
         _executed[path.name] = execute(path, timeout=CELL_TIMEOUT)
     return _executed[path.name]
@@ -34,13 +34,8 @@ def test_there_are_nine_lessons_numbered_from_zero():
     assert [p.name[:2] for p in LESSONS] == [f"{i:02d}" for i in range(9)], [p.name for p in LESSONS]
 
 
-def _lesson_group(path):
-    """Both execution tests of one lesson on one xdist worker, so the lesson runs once."""
-    return pytest.param(path, marks=pytest.mark.xdist_group(f"lesson-{path.stem}"), id=path.stem)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("path", [_lesson_group(p) for p in LESSONS])
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
 def test_lesson_executes_without_errors_or_warnings(path):
     run = _run(path)
     assert not run.errors, f"{path.name} raised: {run.errors}"
@@ -48,7 +43,7 @@ def test_lesson_executes_without_errors_or_warnings(path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", [_lesson_group(p) for p in LESSONS if not p.name.startswith("00")])
+@pytest.mark.parametrize("path", [p for p in LESSONS if not p.name.startswith("00")], ids=lambda p: p.stem)
 def test_lesson_draws_figures_and_shows_an_explorer(path):
     run = _run(path)
     assert run.has_image(), f"{path.name} drew no figure"

@@ -16,9 +16,6 @@ def _history(test_accuracy, train_loss=(2.0, 1.0), diverged=False):
                             params={}, rule="x", diverged=diverged, seconds=0.0)
 
 
-# The module's explorer is built once and its tests move its controls: one worker runs them all.
-pytestmark = pytest.mark.xdist_group("widgets-practice")
-
 
 @pytest.fixture(scope="module")
 def small():

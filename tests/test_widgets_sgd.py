@@ -11,9 +11,6 @@ from optilab.training import train
 from optilab.widgets import sgd
 
 
-# The module's explorer is built once and its tests move its controls: one worker runs them all.
-pytestmark = pytest.mark.xdist_group("widgets-sgd")
-
 
 @pytest.fixture(scope="module")
 def split():
