@@ -45,8 +45,12 @@ ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 start: setup
 	$(BIN)/jupyter lab $(ALLOW_ROOT) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lessons/00_start_here.ipynb
 
+# In parallel worker processes (pytest-xdist). tests/conftest.py refines --dist loadscope: modules whose
+# tests share what the module computed once go to one worker whole, every other test on its own.
+# PYTEST_ARGS adds options, e.g. make test PYTEST_ARGS="-n 0" for one process.
+PYTEST_WORKERS ?= auto
 test: setup
-	MPLBACKEND=Agg $(PY) -m pytest
+	MPLBACKEND=Agg $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 test-browser: setup
 	bash tests/browser/run.sh

@@ -37,10 +37,6 @@ def execute(path: Path | None, *, timeout: int = CELL_TIMEOUT_S) -> dict[str, An
     import nbformat
     from nbclient import NotebookClient
 
-    from optilab import kernel_polling
-
-    kernel_polling.install()  # a lost wake-up would add a whole time limit to a cell
-
     if path is None:
         notebook = nbformat.v4.new_notebook()
         notebook.cells.append(nbformat.v4.new_code_cell("pass"))

@@ -25,3 +25,34 @@ def torch():
     torch_module.set_default_dtype(torch_module.float64)
     yield torch_module
     torch_module.set_default_dtype(previous)
+
+
+# --- how `make test` spreads the tests over pytest-xdist workers ------------------------------------
+#: Modules whose tests share what the module computed once (a module-scoped fixture, or the lessons
+#: executed once for two tests each): each goes to one worker as a whole. Every other test is sent on
+#: its own, so the heaviest tests (a class graded per lab) spread over the workers.
+#: (xdist's own `--dist loadgroup` would say this with marks, but with pytest 9.2 it silently stops
+#: grouping: pytest-dev/pytest-xdist#1386.)
+WHOLE_MODULES = {
+    "tests/test_lessons.py",           # each lesson executed once for its tests
+    "tests/test_grading_pipeline.py",  # a class graded once
+    "tests/test_feedback_pages.py",    # a course graded once, its pages written
+    "tests/test_widgets_sgd.py",       # one explorer whose controls the tests move
+    "tests/test_widgets_practice.py",  # one explorer, one sweep
+    "tests/test_training.py",
+    "tests/test_plots.py",
+}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """With ``--dist loadscope``: the modules of :data:`WHOLE_MODULES` as units, every other test alone."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WholeModulesOtherwiseEachTest(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in WHOLE_MODULES else nodeid
+
+    return WholeModulesOtherwiseEachTest(config, log)

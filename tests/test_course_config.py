@@ -84,16 +84,3 @@ def test_release_creates_the_grading_workspace_private(course_copy: Path) -> Non
     assert (workspace / "gradebook.db").is_file()
     assert stat.S_IMODE(workspace.stat().st_mode) == 0o700
     assert not (workspace / "exchange").exists(), "release made an exchange in the course folder"
-
-
-def test_the_release_cache_never_creates_the_workspace_readable_by_others(tmp_path: Path) -> None:
-    from optilab.autograde import release_cache
-
-    db, release_dir = tmp_path / "elsewhere" / "gradebook.db", tmp_path / "elsewhere" / "release"
-    release_dir.mkdir(parents=True)
-    db.write_bytes(b"")
-    course = tmp_path / "course"
-    course.mkdir()
-    release_cache._store(course / release_cache.CACHE_DIR / "release", "lab01-abc", db, release_dir, {"source": "x"})
-    assert (course / release_cache.CACHE_DIR / "release" / "lab01-abc" / "gradebook.db").is_file()
-    assert stat.S_IMODE((course / "grading").stat().st_mode) == 0o700

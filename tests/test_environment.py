@@ -169,3 +169,30 @@ def test_readme_binder_badge_opens_the_start_page() -> None:
         assert labpath, f"the Binder link {link} has no labpath: it would not open the start page"
         assert unquote(labpath[0]) == "lessons/00_start_here.ipynb", f"{link} opens {labpath[0]}"
         assert (ROOT / unquote(labpath[0])).is_file(), f"{link} opens {labpath[0]}, which does not exist"
+
+
+_IMPORT_EVERY_MODULE = """
+import importlib, pkgutil, sys
+for name in ("pytest", "_pytest", "pytest_timeout", "xdist"):
+    sys.modules[name] = None  # `import pytest` now fails, as where the test extra is not installed
+import optilab
+failed = []
+for module in pkgutil.walk_packages(optilab.__path__, "optilab."):
+    if module.name.endswith("__main__"):
+        continue
+    try:
+        importlib.import_module(module.name)
+    except ImportError as error:
+        failed.append(f"{module.name}: {error}")
+print("\\n".join(failed))
+"""
+
+
+def test_the_library_imports_without_the_test_extra() -> None:
+    """pytest and the other test tools are the `test` extra's: no module of the library may need them."""
+    done = subprocess.run([sys.executable, "-c", _IMPORT_EVERY_MODULE], capture_output=True, text=True,
+                          env={**os.environ, "MPLBACKEND": "Agg"}, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "", f"modules that need a test-only package:\n{done.stdout}"
+    runtime = {canonicalize_name(Requirement(r).name) for r in _pyproject()["project"]["dependencies"]}
+    assert not runtime & {"pytest", "pytest-timeout", "pytest-xdist"}, "test tools belong in the `test` extra"

@@ -82,6 +82,13 @@ class Listener:
             self.accepted += 1
             conn.close()
 
+    def wait_for_connections(self, count: int, seconds: float = 30.0) -> int:
+        """The connections accepted once ``count`` have been, or ``seconds`` have passed (a busy machine may lag)."""
+        deadline = time.monotonic() + seconds
+        while self.accepted < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.accepted
+
     def close(self):
         self._stop.set()
         self._thread.join()
@@ -288,21 +295,19 @@ def test_hostile_code_fails_in_every_attempt_and_changes_nothing_outside_its_fol
 def test_the_same_attempts_succeed_without_the_sandbox(course):
     """The control: unsandboxed, the harmless attempts do what they say (so the test above can fail)."""
     script = course["workdir"] / "hostile.py"
-    script.write_text(_probes(course["targets"], exhaustion=False))
-    planted = [Path(course["targets"]["library"]) / "sitecustomize.py", Path(sys.prefix) / "owned.pth"]
-    try:
-        done = subprocess.run([sys.executable, "hostile.py"], cwd=course["workdir"], capture_output=True,
-                              text=True, timeout=120)
-    finally:
-        for path in planted:
-            path.unlink(missing_ok=True)  # undo what the control run did
+    # Stand-ins for the library and the environment: a sitecustomize.py planted in the real library
+    # would run in every Python that other tests start meanwhile (they run in parallel).
+    stand_ins = {"library": course["root"] / "stand-in-library", "environment": course["root"] / "stand-in-env"}
+    for folder in stand_ins.values():
+        folder.mkdir()
+    script.write_text(_probes({**course["targets"], **{k: str(v) for k, v in stand_ins.items()}}, exhaustion=False))
+    done = subprocess.run([sys.executable, "hostile.py"], cwd=course["workdir"], capture_output=True,
+                          text=True, timeout=120)
     verdicts = _verdicts(done.stdout)
-    expected_done = set(ATTEMPTS) - SANDBOXED_ONLY
-    for name, folder in (("write-library", course["targets"]["library"]), ("write-environment", sys.prefix)):
-        if not os.access(folder, os.W_OK):  # installed read-only for the grader too
-            expected_done.discard(name)
-    assert {n for n, v in verdicts.items() if v.startswith("DONE")} == expected_done, done.stdout + done.stderr
-    assert course["listener"].accepted == 1
+    assert {n for n, v in verdicts.items() if v.startswith("DONE")} == set(ATTEMPTS) - SANDBOXED_ONLY, \
+        done.stdout + done.stderr
+    assert (stand_ins["library"] / "sitecustomize.py").is_file() and (stand_ins["environment"] / "owned.pth").is_file()
+    assert course["listener"].wait_for_connections(1) == 1
 
 
 def test_endless_output_to_a_file_stops_at_the_file_size_limit(sandbox, tmp_path):

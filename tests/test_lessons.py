@@ -1,4 +1,7 @@
-"""Every lesson runs top to bottom, headless, fast, without errors or warnings, and has an explorer."""
+"""Every lesson runs top to bottom, headless, without errors or warnings, and has an explorer.
+
+How long each lesson takes is measured by ``make bench`` (bench/notebooks.py), not here.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +13,15 @@ import pytest
 from tests.support.notebooks import ROOT, execute
 
 LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
-SECONDS_PER_LESSON = 20.0
-SECONDS_ALL_LESSONS = 120.0
+#: Seconds a cell may run before it counts as hung (a safety net, not a speed target).
+CELL_TIMEOUT = 60
 _executed: dict[str, object] = {}
 
 
 def _run(path):
+    """The lesson executed once per test process (make test sends a whole module to one worker)."""
     if path.name not in _executed:
-        _executed[path.name] = execute(path, timeout=SECONDS_PER_LESSON * 3)
+        _executed[path.name] = execute(path, timeout=CELL_TIMEOUT)
     return _executed[path.name]
 
 
@@ -32,12 +36,10 @@ def test_there_are_nine_lessons_numbered_from_zero():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
-def test_lesson_executes_without_errors_or_warnings_in_time(path):
+def test_lesson_executes_without_errors_or_warnings(path):
     run = _run(path)
     assert not run.errors, f"{path.name} raised: {run.errors}"
     assert not run.stderr(), f"{path.name} wrote to stderr (a warning?): {run.stderr()}"
-    assert run.seconds < SECONDS_PER_LESSON, f"{path.name} took {run.seconds:.1f} s (limit {SECONDS_PER_LESSON} s)"
-    print(f"{path.name}: {run.seconds:.1f} s")
 
 
 @pytest.mark.slow
@@ -55,10 +57,3 @@ def test_lesson_has_objectives_self_checks_and_whats_next(path):
     assert re.search(r"what'?s next|next lesson|where next", text, re.I), "no 'what's next'"
     assert "<details>" in text and "<summary>" in text, "no self-check answers hidden until asked for"
     assert "$" in text, "no mathematics"
-
-
-@pytest.mark.slow
-def test_all_lessons_together_run_in_under_two_minutes():
-    total = sum(_run(p).seconds for p in LESSONS)
-    print("lesson times: " + ", ".join(f"{p.name[:2]} {_run(p).seconds:.1f}s" for p in LESSONS) + f"; total {total:.1f} s")
-    assert total < SECONDS_ALL_LESSONS

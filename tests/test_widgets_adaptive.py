@@ -41,7 +41,7 @@ def test_adagrad_path_does_not_depend_on_the_scale_but_gradient_descent_slows_do
     assert not np.isfinite(gd_final_1) or gd_final_30 > 1e3 * gd_final_1  # κ = 1: GD is exact in one step
     # the best step for κ = c² = 900 is 2 / (1 + 900), computed here independently
     assert f"best α = {2 / 901:.3g}" in _line(explorer.figure, 0, "gradient descent").get_label()
-    assert "c = 30" in explorer.figure._suptitle.get_text()
+    assert "c = 30" in explorer.figure.get_suptitle()
 
 
 def test_scaling_explorer_rejects_a_scale_it_does_not_offer():
@@ -134,26 +134,12 @@ def test_moving_rho_replaces_rmsprops_lines_and_changes_the_shallow_phase_error(
     long_memory = figure.shallow_error(figure.run)
     assert long_memory > 100 * short_memory
     assert _line(fig, 0, "RMSProp").get_label() == "RMSProp, α = 0.05, ρ = 0.99"
-    assert "ρ = 0.99:" in fig._suptitle.get_text() and "100 steps" in fig._suptitle.get_text()
+    assert "ρ = 0.99:" in fig.get_suptitle() and "100 steps" in fig.get_suptitle()
 
 
 def test_decay_explorer_rejects_a_rho_it_does_not_offer():
     with pytest.raises(ValueError, match="rho must be one of"):
         adaptive.decay_explorer(rho=0.95)
-
-
-@pytest.mark.parametrize("factory, name, values", [
-    (adaptive.scaling_explorer, "scale", adaptive.SCALES),
-    (adaptive.decay_explorer, "rho", adaptive.RHOS),
-])
-def test_explorer_redraws_in_under_100_ms_median(factory, name, values):
-    explorer = factory()
-    seconds = []
-    for i in range(20):
-        explorer.set(**{name: values[(i + 1) % len(values)]})
-        seconds.append(explorer.last_seconds)
-    print(f"{name} explorer: median redraw {1000 * np.median(seconds):.1f} ms over {len(seconds)} changes")
-    assert np.median(seconds) < 0.1
 
 
 # -- Keras's RMSProp -----------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ def test_moving_lambda_moves_the_adamw_lines_onto_the_reference():
     assert len(lines) == 4
     for line in lines:
         assert line.get_ydata()[-1] == pytest.approx((1 - 0.02 * 0.3) ** 300, rel=1e-9)
-    assert "λ = 0.3" in explorer.figure._suptitle.get_text()
+    assert "λ = 0.3" in explorer.figure.get_suptitle()
 
 
 def test_warm_up_rescues_a_peak_lr_at_which_constant_and_cosine_diverge():

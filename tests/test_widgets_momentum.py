@@ -33,7 +33,7 @@ def test_moving_lr_redraws_every_path_and_the_title():
     for label, path in before.items():
         after = _line(explorer.figure, 0, label).get_xydata()
         assert after.shape == path.shape and not np.allclose(after, path), f"{label} did not move"
-    assert "α = 0.01," in explorer.figure._suptitle.get_text()
+    assert "α = 0.01," in explorer.figure.get_suptitle()
 
 
 def test_zero_momentum_makes_the_heavy_ball_retrace_gradient_descent():
@@ -55,18 +55,6 @@ def test_heavy_ball_diverges_just_past_two_plus_two_mu_and_the_title_says_so():
     figure.draw(lr=1.05 * edge, momentum=mu)
     assert figure.traces["heavy ball"].diverged
     assert "heavy ball diverges" in figure.title.get_text()
-
-
-def test_explorer_redraws_in_under_100_ms_median():
-    explorer = momentum.ravine_explorer()
-    seconds = []
-    for lr, mu in zip(np.geomspace(0.002, 0.1, 10), np.linspace(0.0, 0.95, 10)):
-        explorer.set(lr=float(lr))
-        seconds.append(explorer.last_seconds)
-        explorer.set(momentum=float(mu))
-        seconds.append(explorer.last_seconds)
-    print(f"03-momentum-ravine: median redraw {1000 * np.median(seconds):.1f} ms over {len(seconds)} changes")
-    assert np.median(seconds) < 0.1
 
 
 # -- the stability region ---------------------------------------------------------------------------

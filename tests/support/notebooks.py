@@ -10,10 +10,6 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from optilab import kernel_polling
-
-kernel_polling.install()  # a lost wake-up must not stall a cell for its whole time limit
-
 ROOT = Path(__file__).resolve().parents[2]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 

@@ -41,13 +41,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from optilab.autograde.lazy_imports import defer_rfc3987_syntax
-
-defer_rfc3987_syntax()  # before nbformat imports jsonschema: saves about 1.5 s at start-up
-
-from optilab.autograde.pipeline import GradingRun, StudentResult, grade_lab, report_lab  # noqa: E402
-from optilab.autograde.workspace import IN_PLACE, Busy  # noqa: E402
-from optilab.isolate import Unavailable  # noqa: E402
+from optilab.autograde.pipeline import GradingRun, StudentResult, grade_lab, report_lab
+from optilab.autograde.workspace import IN_PLACE, Busy
+from optilab.isolate import Unavailable
 
 __all__ = ["main", "report_main", "grade_lab", "report_lab", "GradingRun", "StudentResult", "Busy"]
 

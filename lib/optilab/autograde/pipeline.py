@@ -10,8 +10,7 @@ Steps, all nbgrader's own through its Python API and the course's ``nbgrader_con
    (SQLite's backup API, ``backups/``).
 3. ``generate_assignment`` of the lab from ``solutions/`` into the workspace's ``release/``
    (never into ``labs/``), which records the lab's cells, points and hidden tests in the
-   gradebook; skipped when the workspace already holds what it would produce
-   (:mod:`optilab.autograde.release_cache`).
+   gradebook, on every run, so the gradebook always holds the lab as ``solutions/`` has it.
 4. Stage each student's notebook (copy mode, :mod:`optilab.autograde.collect`) and hand it at
    once to ``autograde`` and ``generate_feedback``, in ``jobs`` worker processes that each keep
    one :class:`~nbgrader.apps.NbGraderAPI`. nbgrader writes each submission's grades in its own
@@ -39,8 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from optilab import isolate, kernel_polling
-from optilab.autograde import audit, collect, release_cache, speedups, standing
+from optilab import isolate
+from optilab.autograde import audit, collect, standing
 from optilab.autograde.course import course_root, load_config, make_api, resolve_lab
 from optilab.autograde.workspace import COPY, IN_PLACE, PRIVATE_UMASK, Workspace, grading_mode
 
@@ -119,8 +118,6 @@ def workspace_overrides(workspace: Path | None, timeout: float | None, *, sandbo
     # Once a notebook has run, its outputs are collected: stop its kernel at once instead of
     # waiting for a polite shutdown (about 0.2 s per submission; the grades are the same).
     overrides["Execute"] = {"shutdown_kernel": "immediate"}
-    # nbgrader's feedback exporter, with its templates compiled once per worker, not per student.
-    overrides["GenerateFeedback"] = {"exporter_class": speedups.FeedbackExporter}
     if timeout is not None:
         overrides["Execute"]["timeout"] = int(max(1, round(timeout)))
     if not sandbox:  # the kernel of autograding's Execute (nbgrader_config.py names the sandboxed one)
@@ -300,7 +297,7 @@ def grade_lab(lab: str, submissions: Path, *, out: Path | None = None, timeout: 
         workspace.create()
         with workspace.lock(lab):
             backup = workspace.backup(lab)
-            run = _grade(lab, found, mode, submissions, api, config, root, workspace, jobs, progress)
+            run = _grade(lab, found, mode, submissions, api, config, workspace, jobs, progress)
     finally:
         os.umask(old_umask)
     run.backup = backup
@@ -309,19 +306,18 @@ def grade_lab(lab: str, submissions: Path, *, out: Path | None = None, timeout: 
 
 
 def _grade(lab: str, found: list[collect.Submission], mode: str, submissions: Path, api, config,
-           root: Path, workspace: Workspace, jobs: int | None, progress) -> GradingRun:
+           workspace: Workspace, jobs: int | None, progress) -> GradingRun:
     from nbgrader.api import Gradebook
 
-    speedups.install()
-    kernel_polling.install()  # a lost wake-up must not hold a cell for its whole time limit
-    speedups.keep_templates_in(root / release_cache.CACHE_DIR / "templates")
     coursedir = api.coursedir
     db_url, course_id = coursedir.db_url, coursedir.course_id
     cell_timeout = float(config.Execute.timeout)
     reports = workspace.reports(lab)
     reports.mkdir(parents=True, exist_ok=True)
 
-    release_cache.prepare(api, root, lab, workspace.root)  # generate_assignment, unless nothing changed
+    generated = api.generate_assignment(lab, force=True, create=True)
+    if not generated["success"]:
+        raise RuntimeError(f"nbgrader generate_assignment {lab} failed:\n{generated.get('error') or generated.get('log')}")
     release_nb = Path(coursedir.format_path(coursedir.release_directory, ".", lab)) / f"{lab}.ipynb"
     lab_ids = collect.grade_ids(release_nb.read_bytes())
     with Gradebook(db_url, course_id) as gb:
