@@ -195,3 +195,14 @@ def test_bad_inputs_raise_errors_that_say_what_to_do(call, words):
     with pytest.raises(ValueError, match=None) as info:
         call()
     assert words in str(info.value)
+@pytest.mark.parametrize("mu", [0.0, 0.5, 0.9, 0.99])
+def test_nesterov_max_lr_is_where_the_roots_leave_the_unit_circle(mu):
+    lam = np.array([1.0, 50.0])
+    edge = theory.nesterov_max_lr(lam, mu)
+
+    def radius(lr):  # Nesterov along λmax: z² − (1 + μ)(1 − αλ) z + μ(1 − αλ)
+        c = 1.0 - lr * lam.max()
+        return float(np.max(np.abs(np.roots([1.0, -(1.0 + mu) * c, mu * c]))))
+
+    assert radius(0.999 * edge) < 1 < radius(1.001 * edge)
+    assert edge <= theory.momentum_max_lr(lam, mu)

@@ -1,0 +1,66 @@
+r"""Lesson 03's experiments: the ravine, and where heavy-ball momentum converges.
+
+* :func:`ravine` — the lesson's ill-conditioned, tilted quadratic.
+* :func:`measured_rates` — run the momentum rule itself on :math:`f = \tfrac12\lambda p^2` over a
+  grid of :math:`(\alpha\lambda, \mu)` and measure its rate, to set beside the stability region
+  :math:`0 < \alpha\lambda < 2 + 2\mu` (:func:`optilab.theory.momentum_rate`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optilab import problems
+from optilab.kernels import RULES
+
+__all__ = ["KAPPA", "ravine", "measured_rates"]
+
+#: The condition number of the lesson's ravine.
+KAPPA = 50.0
+
+
+def ravine(kappa: float = KAPPA) -> problems.Problem:
+    r"""The lesson's ravine: :func:`optilab.problems.quadratic` with :math:`\lambda = (1, \kappa)`, tilted by 30°."""
+    return problems.quadratic((1.0, float(kappa)), angle=np.pi / 6)
+
+
+def measured_rates(alpha_lambda: np.ndarray, mu: np.ndarray, steps: int = 200, window: int = 20) -> np.ndarray:
+    r"""Run the momentum rule (:func:`optilab.kernels.momentum`) on :math:`f(p) = \tfrac12 p^2` for every pair :math:`(\alpha\lambda, \mu)` and measure its rate.
+
+    Along one eigendirection only the product :math:`\alpha\lambda` matters, so :math:`\lambda = 1`
+    and :math:`\alpha` takes the values of ``alpha_lambda``. All pairs run at once: the kernel is
+    NumPy code, and array-valued ``lr`` and ``momentum`` broadcast like any other array.
+
+    Parameters
+    ----------
+    alpha_lambda, mu : array_like
+        :math:`\alpha\lambda` and :math:`\mu`, broadcast against each other (e.g. from ``np.meshgrid``).
+    steps : int
+        Steps from :math:`p_0 = 1` (even, at least ``2 * window``).
+    window : int
+        :math:`|p_t|` oscillates, so each end of the measurement is the largest :math:`|p_t|` over
+        ``window`` consecutive steps.
+
+    Returns
+    -------
+    ndarray
+        The rate :math:`(M_2 / M_1)^{2/T}`, where :math:`M_1` and :math:`M_2` are the largest
+        :math:`|p_t|` over the windows ending at steps :math:`T/2` and :math:`T`: the factor by which
+        :math:`|p|` shrinks per step (0 once :math:`p` is exactly 0); above 1 the run diverged.
+    """
+    a, m = np.broadcast_arrays(np.asarray(alpha_lambda, dtype=float), np.asarray(mu, dtype=float))
+    if np.any(a <= 0) or np.any((m < 0) | (m >= 1)):
+        raise ValueError("alpha_lambda must be positive and mu in [0, 1)")
+    half = int(steps) // 2
+    if not 0 < window <= half:
+        raise ValueError(f"need 0 < window <= steps / 2, got window={window}, steps={steps}")
+    momentum, p, state = RULES["momentum"], np.ones(a.shape), {}
+    first, second = np.zeros(a.shape), np.zeros(a.shape)
+    for t in range(1, 2 * half + 1):
+        p, state = momentum(p, p, state, lr=a, momentum=m)  # g = λp with λ = 1
+        if half - window < t <= half:
+            first = np.maximum(first, np.abs(p))
+        elif t > 2 * half - window:
+            second = np.maximum(second, np.abs(p))
+    with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
+        return np.where(first > 0, (second / np.where(first > 0, first, 1.0)) ** (1.0 / half), 0.0)
