@@ -98,3 +98,14 @@ def test_shallow_error_averages_the_second_half_of_every_shallow_phase():
     assert adaptive.shallow_error(run, problem) == pytest.approx((349.5 + 749.5) / 2)
     with pytest.raises(ValueError, match="switching_target"):
         adaptive.shallow_error(run, adaptive.moving_target())
+
+
+def test_scaling_runs_give_gradient_descent_its_best_step_and_adagrad_the_same_path_at_every_scale():
+    small, large = adaptive.scaling_runs(1.0), adaptive.scaling_runs(30.0)
+    assert large["sgd"].lrs[0] == pytest.approx(2 / (1 + 30.0**2))  # 2 / (λmin + λmax), λ = (1, c²)
+    assert small["sgd"].lrs[0] == pytest.approx(1.0)
+    # AdaGrad divides each coordinate's gradient c²p₂ by its own root sum of squares: c² cancels
+    np.testing.assert_allclose(large["adagrad"].params, small["adagrad"].params, rtol=1e-8, atol=1e-10)
+    assert np.linalg.norm(small["sgd"].params[1]) == 0.0  # κ = 1: the best step lands on the minimum at once
+    start, end = (np.linalg.norm(large["sgd"].params[i]) for i in (0, -1))
+    assert end > 0.5 * start  # κ = 900: the slow coordinate shrinks by 899/901 per step, 0.8 in 100 steps

@@ -40,3 +40,25 @@ def test_the_ravine_is_the_bowl_of_curvatures_1_and_kappa_turned_by_30_degrees()
     rotation = np.array([[c, -s], [s, c]])
     np.testing.assert_allclose(hessian, rotation @ np.diag([1.0, 50.0]) @ rotation.T, atol=1e-12)
     assert momentum.KAPPA == 50.0
+
+
+def test_ravine_runs_are_gradient_descent_written_out_and_momentum_zero_retraces_it():
+    c, s = np.cos(np.pi / 6), np.sin(np.pi / 6)
+    rotation = np.array([[c, -s], [s, c]])
+    A = rotation @ np.diag([1.0, 50.0]) @ rotation.T
+    runs = momentum.ravine_runs(0.03, 0.0, steps=25)
+    assert list(runs) == ["gradient descent", "heavy ball", "Nesterov"]
+    x, path = runs["gradient descent"].params[0], [runs["gradient descent"].params[0]]
+    for _ in range(25):
+        x = x - 0.03 * (A @ x)  # p ← p − α ∇f(p), ∇f(p) = A p
+        path.append(x)
+    np.testing.assert_allclose(runs["gradient descent"].params, path, rtol=1e-12, atol=1e-12)
+    for name in ("heavy ball", "Nesterov"):
+        np.testing.assert_allclose(runs[name].params, path, rtol=1e-12, atol=1e-12)
+
+
+def test_ravine_runs_give_momentum_to_heavy_ball_and_nesterov_only():
+    runs = momentum.ravine_runs(0.02, 0.8, steps=40)
+    assert runs["heavy ball"].hyperparameters == {"momentum": 0.8} == runs["Nesterov"].hyperparameters
+    assert runs["gradient descent"].hyperparameters == {}
+    assert not np.allclose(runs["heavy ball"].params, runs["gradient descent"].params)

@@ -1,6 +1,7 @@
 r"""Lessons 04 and 05's experiments: per-parameter step sizes on rescaled and moving objectives.
 
 * :func:`scaled_quadratic` — a bowl with one feature on another scale (lesson 04).
+* :func:`scaling_runs` — gradient descent at its best step and AdaGrad with one :math:`\alpha` on it.
 * :func:`moving_target` — a quadratic whose minimum circles the origin: a non-stationary
   objective, on which AdaGrad's effective step decays and it falls behind, while RMSProp keeps up.
 * :func:`switching_target` — a quadratic that jumps between a steep and a shallow version of itself.
@@ -16,12 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from optilab import problems
+from optilab import problems, theory, training
 from optilab import rules as _table
 from optilab.kernels import RULES
 
 __all__ = [
     "scaled_quadratic",
+    "scaling_runs",
     "moving_target",
     "switching_target",
     "Tracking",
@@ -44,6 +46,23 @@ def scaled_quadratic(scale: float) -> problems.Problem:
     if not scale >= 1:
         raise ValueError(f"scale must be at least 1, got {scale}")
     return problems.quadratic((1.0, float(scale) ** 2))
+
+
+def scaling_runs(scale: float, *, adagrad_lr: float = 0.5, steps: int = 100) -> dict[str, training.Trace]:
+    r"""Gradient descent and AdaGrad on :func:`scaled_quadratic` of this ``scale``, from its start.
+
+    Gradient descent gets the best step for the problem, :math:`2/(\lambda_{\min}+\lambda_{\max})
+    = 2/(1 + c^2)` (:func:`optilab.theory.gd_best_lr`), so it is as fast as one step size can make
+    it; AdaGrad gets the same :math:`\alpha` = ``adagrad_lr`` whatever the scale.
+
+    Returns
+    -------
+    dict
+        ``{"sgd": Trace, "adagrad": Trace}``; ``trace.lrs`` holds the step each used.
+    """
+    problem = scaled_quadratic(scale)
+    return {"sgd": training.run("sgd", problem, steps=int(steps), lr=theory.gd_best_lr(problem.eigenvalues)),
+            "adagrad": training.run("adagrad", problem, steps=int(steps), lr=float(adagrad_lr))}
 
 
 def moving_target(radius: float = 3.0, period: int = 300) -> problems.Problem:

@@ -1,6 +1,7 @@
 r"""Lesson 03's experiments: the ravine, and where heavy-ball momentum converges.
 
 * :func:`ravine` — the lesson's ill-conditioned, tilted quadratic.
+* :func:`ravine_runs` — gradient descent, heavy ball and Nesterov on it with one :math:`\alpha` and :math:`\mu`.
 * :func:`measured_rates` — run the momentum rule itself on :math:`f = \tfrac12\lambda p^2` over a
   grid of :math:`(\alpha\lambda, \mu)` and measure its rate, to set beside the stability region
   :math:`0 < \alpha\lambda < 2 + 2\mu` (:func:`optilab.theory.momentum_rate`).
@@ -10,18 +11,33 @@ from __future__ import annotations
 
 import numpy as np
 
-from optilab import problems
+from optilab import problems, training
 from optilab.kernels import RULES
 
-__all__ = ["KAPPA", "ravine", "measured_rates"]
+__all__ = ["KAPPA", "RULES_COMPARED", "ravine", "ravine_runs", "measured_rates"]
 
 #: The condition number of the lesson's ravine.
 KAPPA = 50.0
+#: The rules lesson 03 compares on the ravine: display name -> rule.
+RULES_COMPARED: dict[str, str] = {"gradient descent": "sgd", "heavy ball": "momentum", "Nesterov": "nesterov"}
 
 
 def ravine(kappa: float = KAPPA) -> problems.Problem:
     r"""The lesson's ravine: :func:`optilab.problems.quadratic` with :math:`\lambda = (1, \kappa)`, tilted by 30°."""
     return problems.quadratic((1.0, float(kappa)), angle=np.pi / 6)
+
+
+def ravine_runs(lr: float, momentum: float, *, steps: int = 100,
+                problem: problems.Problem | None = None) -> dict[str, training.Trace]:
+    r"""Each rule of :data:`RULES_COMPARED` for ``steps`` steps on ``problem`` (default :func:`ravine`), from its start.
+
+    All use the step :math:`\alpha` = ``lr``; heavy ball and Nesterov the momentum :math:`\mu` =
+    ``momentum`` (gradient descent has none). Returns ``{display name: Trace}``.
+    """
+    problem = ravine() if problem is None else problem
+    return {label: training.run(rule, problem, steps=int(steps), lr=float(lr),
+                                **({} if rule == "sgd" else {"momentum": float(momentum)}))
+            for label, rule in RULES_COMPARED.items()}
 
 
 def measured_rates(alpha_lambda: np.ndarray, mu: np.ndarray, steps: int = 200, window: int = 20) -> np.ndarray:

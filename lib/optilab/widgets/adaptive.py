@@ -23,7 +23,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from optilab import plots, problems, theory, training
-from optilab.experiments.adaptive import RHOS, Tracking, scaled_quadratic, shallow_error, switching_target, track
+from optilab.experiments.adaptive import (RHOS, Tracking, scaled_quadratic, scaling_runs, shallow_error, switching_target,
+                                          track)
 from optilab.widgets.explorer import Explorer, register
 
 __all__ = [
@@ -48,7 +49,7 @@ class ScalingFigure:
 
     Left: the paths on the contours. Right: the distance to the minimum against the step.
     One figure is built per scale (the contours change with it) and reused; a redraw runs the
-    two rules and moves their lines. The last traces are in :attr:`traces`.
+    two rules (:func:`optilab.experiments.adaptive.scaling_runs`) and moves their lines. The last traces are in :attr:`traces`.
 
     Parameters
     ----------
@@ -100,8 +101,7 @@ class ScalingFigure:
         scale = float(scale)
         view = self._view(scale)
         problem, labels = view["problem"], view["labels"]
-        runs = {"sgd": training.run("sgd", problem, steps=self.steps, lr=view["lr_gd"]),
-                "adagrad": training.run("adagrad", problem, steps=self.steps, lr=self.adagrad_lr)}
+        runs = scaling_runs(scale, adagrad_lr=self.adagrad_lr, steps=self.steps)
         for rule, trace in runs.items():
             path, dist = view["lines"][rule]
             path.set_data(trace.params[:, 0], trace.params[:, 1])

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from optilab import plots, problems, theory, training
-from optilab.experiments.momentum import measured_rates, ravine
+from optilab.experiments.momentum import RULES_COMPARED, measured_rates, ravine, ravine_runs
 from optilab.widgets.explorer import Explorer, register
 
 __all__ = [
@@ -32,7 +32,6 @@ __all__ = [
 ]
 
 STEPS = 100
-_RULES = (("gradient descent", "sgd"), ("heavy ball", "momentum"), ("Nesterov", "nesterov"))
 
 
 def stability_figure(alpha_lambda: np.ndarray | None = None, mu: np.ndarray | None = None,
@@ -83,8 +82,9 @@ def _status(problem: problems.Problem, lr: float, momentum: float) -> str:
 class RavineFigure:
     r"""The explorer's figure: paths on the ravine's contours (left), :math:`f - f^*` against the step (right).
 
-    The contours are drawn once; a redraw runs the three rules for :data:`STEPS` steps and
-    moves their lines. The traces of the last draw are kept in :attr:`traces`.
+    The contours are drawn once; a redraw runs the three rules for :data:`STEPS` steps
+    (:func:`optilab.experiments.momentum.ravine_runs`) and moves their lines. The traces of
+    the last draw are kept in :attr:`traces`.
     """
 
     def __init__(self, problem: problems.Problem | None = None, steps: int = STEPS) -> None:
@@ -95,7 +95,7 @@ class RavineFigure:
         plots.contour(self.problem, ax=ax_path, title=f"paths on {self.problem.name}")
         self.paths: dict[str, Any] = {}
         self.losses: dict[str, Any] = {}
-        for label, rule in _RULES:
+        for label, rule in RULES_COMPARED.items():
             style = {"color": plots.color_of(rule), "linewidth": 1.6 if rule != "sgd" else 1.2}
             self.paths[label], = ax_path.plot([], [], marker="o", markersize=2, label=label, zorder=3, **style)
             self.losses[label], = ax_loss.plot([], [], label=label, **style)
@@ -116,9 +116,8 @@ class RavineFigure:
     def draw(self, lr: float, momentum: float) -> Figure:
         r"""Run the three rules with step :math:`\alpha` = ``lr`` (and :math:`\mu` = ``momentum``) and show them."""
         lr, momentum = float(lr), float(momentum)
-        for label, rule in _RULES:
-            hyper = {} if rule == "sgd" else {"momentum": momentum}
-            trace = self.traces[label] = training.run(rule, self.problem, steps=self.steps, lr=lr, **hyper)
+        self.traces = ravine_runs(lr, momentum, steps=self.steps, problem=self.problem)
+        for label, trace in self.traces.items():
             self.paths[label].set_data(trace.params[:, 0], trace.params[:, 1])
             gap = trace.losses - self.problem.min_loss
             self.losses[label].set_data(np.arange(len(gap)), np.where(gap > 0, gap, np.nan))
