@@ -199,7 +199,7 @@ def track(rule: str, problem: problems.Problem, *, steps: int, lr: float, **hype
     if "target" not in problem.extras:
         raise ValueError(f"{problem.name} has no moving target; use moving_target() or switching_target()")
     kernel, target = RULES[rule], problem.extras["target"]
-    eps = hyperparameters.get("eps", kernel.__kwdefaults__["eps"])
+    eps = hyperparameters.get("eps", _table.get(rule).defaults["eps"])
     p, state = np.array(problem.x0, dtype=float), {}
     params, effective = [p], []
     for t in range(int(steps)):

@@ -53,8 +53,8 @@ def stability_figure(alpha_lambda: np.ndarray | None = None, mu: np.ndarray | No
     ax.contourf(A, M, (rates > 1).astype(float), levels=[0.5, 1.5], colors="none", hatches=["///"])
     ax.plot(2 + 2 * mu, mu, linestyle="--", color=plots.OKABE_ITO["vermillion"], linewidth=2.2,
             label="theory: αλ = 2 + 2μ")
-    root = np.sqrt(np.clip(alpha_lambda, 0, 4))
-    ax.plot(alpha_lambda[alpha_lambda <= 4], ((1 - root) ** 2)[alpha_lambda <= 4], linestyle=":",
+    damped = alpha_lambda[(alpha_lambda > 0) & (alpha_lambda < 4)]
+    ax.plot(damped, [theory.critical_momentum(a, 1.0) for a in damped], linestyle=":",
             color=plots.OKABE_ITO["sky blue"], linewidth=2.2, label="critical damping μ = (1 − √(αλ))²")
     ax.set_xlim(alpha_lambda.min(), alpha_lambda.max())
     ax.set_ylim(mu.min(), mu.max())
