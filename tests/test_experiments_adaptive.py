@@ -1,4 +1,4 @@
-"""Lessons 04 and 05's experiments: a rescaled feature, moving targets, and the effective step sizes of AdaGrad and RMSProp."""
+"""Lessons 04 and 05's experiments: a rescaled feature, moving targets, AdaGrad's and RMSProp's effective steps."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""optilab.variants: the update rules as other papers and frameworks write them, against the reference rules and torch."""
+"""optilab.variants: the rules as other papers and frameworks write them, against the reference rules and torch."""
 
 from __future__ import annotations
 

@@ -41,7 +41,9 @@ def ravine_runs(lr: float, momentum: float, *, steps: int = 100,
 
 
 def measured_rates(alpha_lambda: np.ndarray, mu: np.ndarray, steps: int = 200, window: int = 20) -> np.ndarray:
-    r"""Run the momentum rule (:func:`optilab.kernels.momentum`) on :math:`f(p) = \tfrac12 p^2` for every pair :math:`(\alpha\lambda, \mu)` and measure its rate.
+    r"""The rate of the momentum rule on :math:`f(p) = \tfrac12 p^2`, for every pair :math:`(\alpha\lambda, \mu)`.
+
+    The rule is the rule table's, ``RULES["momentum"]`` (:func:`optilab.kernels.momentum`).
 
     Along one eigendirection only the product :math:`\alpha\lambda` matters, so :math:`\lambda = 1`
     and :math:`\alpha` takes the values of ``alpha_lambda``. All pairs run at once: the kernel is

@@ -1,6 +1,6 @@
 r"""Lesson 08's experiment: every rule trains one MLP on the digits, over a grid of learning rates.
 
-* :func:`sweep` — ``{(rule, lr): History}`` for the rules the lessons teach (:data:`RULES`, from
+* :func:`sweep` — ``{(rule, lr): History}`` for the rules the lessons teach (:data:`RULES_COMPARED`, from
   :mod:`optilab.rules`) and the learning rates of :data:`LRS`, each run made once by
   :func:`optilab.training.train` and cached.
 * :func:`final`, :func:`best_lr`, :func:`summary` — what the lesson reads off the runs.
@@ -17,7 +17,7 @@ from optilab import data, models, training
 from optilab import rules as _table
 
 __all__ = [
-    "RULES",
+    "RULES_COMPARED",
     "LRS",
     "SIZES",
     "EPOCHS",
@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 #: The optimizers compared: every rule a lesson teaches (the rule table's ``lesson``).
-RULES: tuple[str, ...] = tuple(rule.name for rule in _table.TABLE if rule.lesson is not None)
+RULES_COMPARED: tuple[str, ...] = tuple(rule.name for rule in _table.TABLE if rule.lesson is not None)
 #: The learning-rate grid of the sweep: one point per decade.
 LRS: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0)
 #: The MLP: 64 pixels, one hidden layer of 32 tanh units, 10 classes.
@@ -65,7 +65,7 @@ def model() -> models.MLP:
 
 
 @functools.lru_cache(maxsize=4)
-def sweep(rules: tuple[str, ...] = RULES, lrs: tuple[float, ...] = LRS, epochs: int = EPOCHS,
+def sweep(rules: tuple[str, ...] = RULES_COMPARED, lrs: tuple[float, ...] = LRS, epochs: int = EPOCHS,
           batch_size: int = BATCH_SIZE, seed: int = 0) -> dict[tuple[str, float], training.History]:
     """Train :func:`model` on :func:`digits` with every rule at every learning rate, once.
 

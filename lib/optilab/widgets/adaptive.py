@@ -23,8 +23,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from optilab import plots, problems, theory, training
-from optilab.experiments.adaptive import (RHOS, Tracking, scaled_quadratic, scaling_runs, shallow_error, switching_target,
-                                          track)
+from optilab.experiments.adaptive import (RHOS, Tracking, scaled_quadratic, scaling_runs, shallow_error,
+                                          switching_target, track)
 from optilab.widgets.explorer import Explorer, register
 
 __all__ = [

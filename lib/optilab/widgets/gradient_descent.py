@@ -4,8 +4,9 @@ Move the learning rate :math:`\alpha` and watch the path of :math:`p \leftarrow 
 the contours and its loss curve. On a quadratic the loss panel also draws the theory,
 :math:`f(p_t) - f^* \le r^{2t}\,(f(p_0) - f^*)` with :math:`r = \max_i |1 - \alpha\lambda_i|`
 (:func:`optilab.theory.gd_rate`) beside the rate measured on the run
-(:func:`optilab.experiments.gradient_descent.measured_rate`), and the title says where :math:`\alpha` sits relative to the
-best step :math:`2/(\lambda_{\min}+\lambda_{\max})` and the edge of stability :math:`2/\lambda_{\max}`.
+(:func:`optilab.experiments.gradient_descent.measured_rate`), and the title says where
+:math:`\alpha` sits relative to the best step :math:`2/(\lambda_{\min}+\lambda_{\max})` and the
+edge of stability :math:`2/\lambda_{\max}`.
 
 In a notebook::
 

@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from optilab import plots, training
-from optilab.experiments.practice import LRS, METRICS, RULES, best_lr, describe_metric, final, sweep
+from optilab.experiments.practice import LRS, METRICS, RULES_COMPARED, best_lr, describe_metric, final, sweep
 from optilab.widgets.explorer import Explorer, register
 
 __all__ = [
@@ -150,7 +150,7 @@ def optimizer_explorer(rules: Sequence[str] = ("sgd", "momentum", "adam"), lr: A
     Reuses the cached :func:`sweep`, so only the first call trains anything.
     """
     results = sweep()
-    picker = widgets.SelectMultiple(options=list(RULES), value=tuple(rules), rows=len(RULES),
+    picker = widgets.SelectMultiple(options=list(RULES_COMPARED), value=tuple(rules), rows=len(RULES_COMPARED),
                                     description="optimizers")
     rate = widgets.Dropdown(options=["best for each", *LRS], value=lr, description="α (lr)")
     which = widgets.ToggleButtons(options=list(METRICS), value=metric, description="metric")
