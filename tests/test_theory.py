@@ -153,13 +153,13 @@ def test_critical_momentum_is_the_fastest_momentum_for_one_direction():
     assert theory.critical_momentum(lr, lam) == pytest.approx(0.64)  # (1 − √0.04)²
 
 
-def test_steps_to_tolerance_matches_a_run():
-    assert theory.steps_to_tolerance(0.5, 1e-3) == 10
+def test_predicted_steps_matches_a_run():
+    assert theory.predicted_steps(0.5, 1e-3) == 10
     lam, lr, tol = 2.0, 0.1, 1e-6  # 1-d gradient descent: the error shrinks by exactly 0.8 per step
     rate = theory.gd_rate([lam], lr)
     d = distances(kernels.sgd, np.array([[lam]]), 200, lr=lr)
     first = int(np.argmax(d / d[0] <= tol))
-    assert theory.steps_to_tolerance(rate, tol) == first
+    assert theory.predicted_steps(rate, tol) == first
 
 
 def test_minibatch_variance_factor_matches_exact_enumeration():
@@ -195,3 +195,14 @@ def test_bad_inputs_raise_errors_that_say_what_to_do(call, words):
     with pytest.raises(ValueError, match=None) as info:
         call()
     assert words in str(info.value)
+@pytest.mark.parametrize("mu", [0.0, 0.5, 0.9, 0.99])
+def test_nesterov_max_lr_is_where_the_roots_leave_the_unit_circle(mu):
+    lam = np.array([1.0, 50.0])
+    edge = theory.nesterov_max_lr(lam, mu)
+
+    def radius(lr):  # Nesterov along λmax: z² − (1 + μ)(1 − αλ) z + μ(1 − αλ)
+        c = 1.0 - lr * lam.max()
+        return float(np.max(np.abs(np.roots([1.0, -(1.0 + mu) * c, mu * c]))))
+
+    assert radius(0.999 * edge) < 1 < radius(1.001 * edge)
+    assert edge <= theory.momentum_max_lr(lam, mu)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
@@ -90,15 +88,6 @@ def test_himmelblau_run_ends_at_a_minimum(explorer):
     explorer.set(problem="Himmelblau")
     x, y = path_of(explorer)[-1]
     assert (x * x + y - 11) ** 2 + (x + y * y - 7) ** 2 < 1e-6
-
-
-def test_measured_rate_of_a_geometric_sequence():
-    class Fake:
-        params = np.array([[0.9**t, 0.0] for t in range(41)])
-
-    assert gd.measured_rate(Fake, np.zeros(2)) == pytest.approx(0.9)
-    Fake.params = Fake.params[:3]
-    assert math.isnan(gd.measured_rate(Fake, np.zeros(2)))
 
 
 def test_unknown_problem_is_a_clear_error():

@@ -17,10 +17,10 @@ import numpy as np
 
 from optilab.kernels import RULES
 from optilab.rules import suggest
+from optilab.schedules import Schedule
 
-__all__ = ["Optimizer", "Schedule"]
+__all__ = ["Optimizer"]
 
-Schedule = Callable[[int], float]
 Params = Union[Mapping[str, np.ndarray], Sequence[np.ndarray], np.ndarray]
 
 

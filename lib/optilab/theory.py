@@ -53,7 +53,7 @@ __all__ = [
     "nesterov_max_lr",
     "critical_momentum",
     "nesterov_rate",
-    "steps_to_tolerance",
+    "predicted_steps",
     "minibatch_variance_factor",
     "ema_horizon",
 ]
@@ -295,14 +295,16 @@ def nesterov_rate(eigenvalues: float | Iterable[float], lr: float, momentum: flo
     return spectral_radius("nesterov", eigenvalues, lr, momentum)
 
 
-def steps_to_tolerance(rate: float, tol: float) -> int:
+def predicted_steps(rate: float, tol: float) -> int:
     r"""How many steps at a per-step contraction ``rate`` shrink an error by the factor ``tol``.
+
+    The prediction; :func:`optilab.training.steps_to_tolerance` counts the steps on a run.
 
     .. math::  t = \Big\lceil \frac{\ln(\text{tol})}{\ln(\text{rate})} \Big\rceil
 
     Examples
     --------
-    >>> steps_to_tolerance(0.5, 1e-3)   # 0.5**10 = 0.00098 < 1e-3 < 0.5**9
+    >>> predicted_steps(0.5, 1e-3)   # 0.5**10 = 0.00098 < 1e-3 < 0.5**9
     10
     """
     if not 0 < tol < 1:

@@ -23,10 +23,11 @@ import numpy as np
 
 from optilab.optimizer import Optimizer
 from optilab.problems import Problem, noisy
+from optilab.schedules import Schedule
 
 __all__ = ["Trace", "run", "steps_to_tolerance", "sweep_lr", "History", "train"]
 
-LR = float | Callable[[int], float] | None
+LR = float | Schedule | None
 
 
 def _rule_name(rule: Callable | str) -> str:
@@ -204,6 +205,10 @@ def steps_to_tolerance(trace: Trace, tol: float, *, measure: str = "loss") -> in
     -------
     int or None
         The smallest :math:`t` that meets the tolerance (0 if the start already does).
+
+    See Also
+    --------
+    optilab.theory.predicted_steps : the number of steps a per-step contraction rate predicts.
     """
     if measure == "loss":
         values = trace.losses - (trace.min_loss or 0.0)

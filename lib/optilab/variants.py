@@ -9,6 +9,7 @@ difference from the reference rule can be computed, not just described.
 * :func:`ema_momentum`: the velocity as a moving average of gradients (many textbooks).
 * :func:`nesterov_lookahead`: Nesterov's method with the gradient taken at the look-ahead point.
 * :func:`keras_rmsprop`: Keras's RMSProp, with :math:`\epsilon` inside the square root.
+* :func:`adam_without_bias_correction`: Adam as it would be without its bias corrections.
 
 The contract-shaped ones (all but :func:`nesterov_lookahead`, which needs a gradient *function*)
 take ``(param, grad, state, *, lr, ...)`` and return ``(new_param, new_state)`` without
@@ -21,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["sutskever_momentum", "ema_momentum", "nesterov_lookahead", "keras_rmsprop"]
+__all__ = ["sutskever_momentum", "ema_momentum", "nesterov_lookahead", "keras_rmsprop", "adam_without_bias_correction"]
 
 State = dict[str, Any]
 
@@ -125,3 +126,33 @@ def keras_rmsprop(param: np.ndarray, grad: np.ndarray, state: State, *, lr: floa
     """
     s = rho * state.get("sq_avg", 0.0) + (1.0 - rho) * grad * grad
     return param - lr * grad / np.sqrt(s + eps), {"sq_avg": s}
+
+
+def adam_without_bias_correction(param: np.ndarray, grad: np.ndarray, state: State, *, lr: float = 1e-3,
+                                 beta1: float = 0.9, beta2: float = 0.999,
+                                 eps: float = 1e-8) -> tuple[np.ndarray, State]:
+    r"""Adam with the bias corrections left out: the step uses :math:`m` and :math:`v` as they are.
+
+    .. math::
+        m &\leftarrow \beta_1 m + (1-\beta_1) g, \qquad
+        v \leftarrow \beta_2 v + (1-\beta_2) g^2 \qquad (m_0 = v_0 = 0) \\
+        p &\leftarrow p - \alpha\, \frac{m}{\sqrt{v} + \epsilon}
+
+    Compare :func:`optilab.kernels.adam`, which divides :math:`m` by :math:`1-\beta_1^t` and
+    :math:`v` by :math:`1-\beta_2^t`. Without that, step :math:`t` of a constant gradient is
+    :math:`\alpha(1-\beta_1^t)/\sqrt{1-\beta_2^t}` instead of :math:`\alpha` (lesson 06).
+
+    State: ``t``, ``m``, ``v``, as :func:`optilab.kernels.adam`'s.
+
+    Examples
+    --------
+    The first step of a constant gradient is :math:`(1-\beta_1)/\sqrt{1-\beta_2} \approx 3.16` times :math:`\alpha`:
+
+    >>> p, s = adam_without_bias_correction(np.array(0.0), np.array(1.0), {}, lr=1.0, eps=0.0)
+    >>> print(f"{-p:.4f}")
+    3.1623
+    """
+    t = int(state.get("t", 0)) + 1
+    m = beta1 * state.get("m", 0.0) + (1.0 - beta1) * grad
+    v = beta2 * state.get("v", 0.0) + (1.0 - beta2) * grad * grad
+    return param - lr * m / (np.sqrt(v) + eps), {"t": t, "m": m, "v": v}

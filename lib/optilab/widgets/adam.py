@@ -1,5 +1,7 @@
 r"""Explorers and figures of lesson 06 (Adam): bias correction, ε, and AMSGrad on Reddi et al.'s problem.
 
+The runs are :mod:`optilab.experiments.adam`'s; this module draws them.
+
 * :func:`bias_correction_explorer` — a checkbox turns Adam's bias correction off: with the
   default :math:`\beta_2 = 0.999` the first steps become several times too large, with
   :math:`\beta_2 = \beta_1` too small.
@@ -16,77 +18,26 @@ In a notebook::
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Sequence
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from optilab import kernels, plots, problems, training
+from optilab import plots
+from optilab.experiments.adam import (PATH_PROBLEM, average_regret, bias_correction_run, reddi_runs,
+                                      steady_step_ratio, step_ratios)
 from optilab.widgets.explorer import Explorer, register
 
 __all__ = [
-    "adam_without_bias_correction",
-    "step_ratios",
     "draw_bias_correction",
     "bias_correction_explorer",
-    "steady_step_ratio",
     "eps_figure",
-    "reddi_runs",
-    "average_regret",
     "draw_reddi",
     "reddi_explorer",
 ]
 
 BLUE, VERMILLION, GREY = plots.OKABE_ITO["blue"], plots.OKABE_ITO["vermillion"], "#8c8c8c"
-
-
-def adam_without_bias_correction(param: np.ndarray, grad: np.ndarray, state: dict[str, Any], *,
-                                 lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
-                                 eps: float = 1e-8) -> tuple[np.ndarray, dict[str, Any]]:
-    r"""Adam with the bias corrections left out: the step uses :math:`m` and :math:`v` as they are.
-
-    .. math::
-        m \leftarrow \beta_1 m + (1-\beta_1) g, \quad
-        v \leftarrow \beta_2 v + (1-\beta_2) g^2, \quad
-        p \leftarrow p - \alpha\, \frac{m}{\sqrt{v} + \epsilon}
-
-    Follows the update-rule contract (state ``t``, ``m``, ``v``), so it runs anywhere a rule
-    does. For comparison with :func:`optilab.kernels.adam` only.
-    """
-    t = int(state.get("t", 0)) + 1
-    m = beta1 * state.get("m", 0.0) + (1.0 - beta1) * grad
-    v = beta2 * state.get("v", 0.0) + (1.0 - beta2) * grad * grad
-    return param - lr * m / (np.sqrt(v) + eps), {"t": t, "m": m, "v": v}
-
-
-def _adam(bias_correction: bool):
-    return kernels.adam if bias_correction else adam_without_bias_correction
-
-
-def step_ratios(steps: int, *, bias_correction: bool = True, beta1: float = 0.9, beta2: float = 0.999,
-                eps: float = 0.0) -> np.ndarray:
-    r"""Adam's step length in units of :math:`\alpha` for a constant gradient :math:`g = 1`, steps 1..``steps``.
-
-    With bias correction every step is :math:`\alpha` exactly (:math:`\hat m = g`,
-    :math:`\hat v = g^2`); without it, step :math:`t` is
-    :math:`\alpha (1-\beta_1^t)/\sqrt{1-\beta_2^t}`. Computed by running the rule.
-    """
-    rule, p, state = _adam(bias_correction), np.zeros(1), {}
-    ratios = np.empty(steps)
-    for t in range(steps):
-        new, state = rule(p, np.ones(1), state, lr=1.0, beta1=beta1, beta2=beta2, eps=eps)
-        ratios[t], p = abs(float(new[0] - p[0])), new
-    return ratios
-
-
-_PATH_PROBLEM = problems.quadratic((1.0, 10.0))
-
-
-@functools.lru_cache(maxsize=32)
-def _path(bias_correction: bool, beta1: float, beta2: float, lr: float, steps: int) -> training.Trace:
-    return training.run(_adam(bias_correction), _PATH_PROBLEM, steps=steps, lr=lr, beta1=beta1, beta2=beta2)
 
 
 _NAMES = {True: "with bias correction", False: "without bias correction"}
@@ -107,11 +58,11 @@ class _BiasCorrectionFigure:
         self.ax_ratio.set_xscale("log")
         self.ax_ratio.set_xlabel("step t")
         self.ax_ratio.set_ylabel("step length / α  (constant gradient)")
-        plots.contour(_PATH_PROBLEM, ax=self.ax_path, title=f"Adam, α = {lr:g}: the first {steps} steps")
+        plots.contour(PATH_PROBLEM, ax=self.ax_path, title=f"Adam, α = {lr:g}: the first {steps} steps")
         for variant in (True, False):
             self.path_lines[variant], = self.ax_path.plot([], [], marker="o", markersize=2.5,
                                                           color=_COLORS[variant], label=_NAMES[variant])
-        self.ax_path.plot(*_PATH_PROBLEM.x0, marker="o", markersize=7, color="white", markeredgecolor="black",
+        self.ax_path.plot(*PATH_PROBLEM.x0, marker="o", markersize=7, color="white", markeredgecolor="black",
                           linestyle="none", label="start")
 
     def draw(self, bias_correction: bool = True, beta2: float = 0.999) -> Figure:
@@ -123,7 +74,7 @@ class _BiasCorrectionFigure:
             ratios = step_ratios(len(self.t), bias_correction=variant, beta1=self.beta1, beta2=beta2)
             self.ratio_lines[variant].set_ydata(ratios)
             self.ratio_lines[variant].set(**style)
-            points = _path(variant, self.beta1, beta2, self.lr, self.steps).params
+            points = bias_correction_run(variant, beta1=self.beta1, beta2=beta2, lr=self.lr, steps=self.steps).params
             self.path_lines[variant].set_data(points[:, 0], points[:, 1])
             self.path_lines[variant].set(**style)
         uncorrected = self.ratio_lines[False].get_ydata()
@@ -159,22 +110,6 @@ def bias_correction_explorer(bias_correction: bool = True, beta2: float = 0.999)
 
 
 # -- epsilon ----------------------------------------------------------------------------------------
-def steady_step_ratio(grad_scales: Sequence[float], eps: float, *, steps: int = 50) -> np.ndarray:
-    r"""Adam's step over :math:`\alpha` after ``steps`` steps of a constant gradient of each size.
-
-    Bias correction makes :math:`\hat m = g` and :math:`\hat v = g^2` exactly, so this is
-    :math:`|g| / (|g| + \epsilon)`: about 1 when :math:`|g| \gg \epsilon`, and
-    :math:`|g|/\epsilon` (SGD with learning rate :math:`\alpha/\epsilon`) when :math:`|g| \ll \epsilon`.
-    Computed by running :func:`optilab.kernels.adam` on all sizes at once.
-    """
-    g = np.asarray(grad_scales, dtype=float)
-    p, state = np.zeros_like(g), {}
-    for _ in range(steps):
-        new, state = kernels.adam(p, g, state, lr=1.0, eps=eps)
-        step, p = np.abs(new - p), new
-    return step
-
-
 def eps_figure(eps_values: Sequence[float] = (1e-8, 1e-4, 1e-1)) -> Figure:
     """Adam's steady step over α against the gradient's size, one line per ε."""
     scales = np.logspace(-12, 1, 80)
@@ -190,42 +125,6 @@ def eps_figure(eps_values: Sequence[float] = (1e-8, 1e-4, 1e-1)) -> Figure:
 
 
 # -- Reddi et al. --------------------------------------------------------------------------------
-def _decaying(lr: float):
-    def schedule(t: int) -> float:
-        return lr / np.sqrt(t + 1)
-
-    schedule.__name__ = f"{lr:g}/sqrt(t+1)"
-    return schedule
-
-
-def reddi_runs(beta2: float, C: float = 3.0, steps: int = 400, lr: float = 0.5) -> dict[str, training.Trace]:
-    r"""Adam and AMSGrad (:math:`\beta_1 = 0`, :math:`\alpha_t = \alpha/\sqrt{t+1}`) on
-    :func:`optilab.problems.reddi_online`, from :math:`x_0 = 0`. Cached: the explorer reuses them.
-    """
-    return _reddi_runs(float(beta2), float(C), int(steps), float(lr))
-
-
-@functools.lru_cache(maxsize=32)
-def _reddi_runs(beta2: float, C: float, steps: int, lr: float) -> dict[str, training.Trace]:
-    problem = problems.reddi_online(C)
-    return {rule: training.run(rule, problem, steps=steps, lr=_decaying(lr), beta1=0.0, beta2=float(beta2))
-            for rule in ("adam", "amsgrad")}
-
-
-def average_regret(trace: training.Trace, C: float = 3.0) -> np.ndarray:
-    r"""The average regret :math:`R_T/T = \frac1T\sum_{t<T} \big(f_t(x_t) - f_t(x^*)\big)`, for T = 1, 2, ...
-
-    On :func:`optilab.problems.reddi_online` the best fixed point is :math:`x^* = -1`. An
-    algorithm that converges to it has :math:`R_T/T \to 0`; one that sits at :math:`x = +1`
-    keeps :math:`R_T/T \to 2(C-2)/3`.
-    """
-    problem = problems.reddi_online(C)
-    x_star = problem.minimizer
-    steps = len(trace.losses) - 1
-    best = np.array([problem.loss(x_star, t) for t in range(steps)])
-    return np.cumsum(trace.losses[:-1] - best) / np.arange(1, steps + 1)
-
-
 class _ReddiFigure:
     """The figure of :func:`reddi_explorer`, built once; :meth:`draw` updates its lines."""
 

@@ -3,8 +3,10 @@ r"""Explorer of lesson 01: gradient descent's step size on a 2-D problem.
 Move the learning rate :math:`\alpha` and watch the path of :math:`p \leftarrow p - \alpha g` on
 the contours and its loss curve. On a quadratic the loss panel also draws the theory,
 :math:`f(p_t) - f^* \le r^{2t}\,(f(p_0) - f^*)` with :math:`r = \max_i |1 - \alpha\lambda_i|`
-(:func:`optilab.theory.gd_rate`), and the title says where :math:`\alpha` sits relative to the
-best step :math:`2/(\lambda_{\min}+\lambda_{\max})` and the edge of stability :math:`2/\lambda_{\max}`.
+(:func:`optilab.theory.gd_rate`) beside the rate measured on the run
+(:func:`optilab.experiments.gradient_descent.measured_rate`), and the title says where
+:math:`\alpha` sits relative to the best step :math:`2/(\lambda_{\min}+\lambda_{\max})` and the
+edge of stability :math:`2/\lambda_{\max}`.
 
 In a notebook::
 
@@ -22,9 +24,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from optilab import plots, problems, theory, training
+from optilab.experiments.gradient_descent import measured_rate
 from optilab.widgets.explorer import Explorer, register
 
-__all__ = ["PROBLEMS", "StepSizeFigure", "step_size_explorer", "measured_rate"]
+__all__ = ["PROBLEMS", "StepSizeFigure", "step_size_explorer"]
 
 
 @dataclass(frozen=True)
@@ -53,24 +56,6 @@ def _problem(name: str) -> problems.Problem:
     if name not in _PROBLEM_CACHE:
         _PROBLEM_CACHE[name] = PROBLEMS[name].build()
     return _PROBLEM_CACHE[name]
-
-
-def measured_rate(trace: training.Trace, minimizer: np.ndarray) -> float:
-    r"""The per-step contraction of a run, measured over its second half.
-
-    .. math::  \big(\|p_T - p^*\| / \|p_{T/2} - p^*\|\big)^{1/(T - T/2)}
-
-    Returns ``nan`` when the run is too short (it diverged early) or already sits at the
-    minimum (distances of zero).
-    """
-    d = np.linalg.norm(np.asarray(trace.params) - np.asarray(minimizer), axis=1)
-    steps = len(d) - 1
-    half = steps // 2
-    if steps < 4 or not np.all(np.isfinite(d[[half, steps]])) or d[half] == 0 or d[steps] == 0:
-        return float("nan")
-    return float((d[steps] / d[half]) ** (1.0 / (steps - half)))
-
-
 
 
 def _status(problem: problems.Problem, lr: float) -> str:

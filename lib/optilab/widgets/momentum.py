@@ -2,9 +2,9 @@ r"""Explorer and figures of lesson 03 (momentum and Nesterov).
 
 * :func:`ravine_explorer` — sliders for :math:`\alpha` and :math:`\mu` redraw gradient descent,
   heavy-ball momentum and Nesterov on an ill-conditioned quadratic (contours and loss curves).
-* :func:`measured_rates` and :func:`stability_figure` — run the momentum kernel itself on
-  :math:`f = \tfrac12\lambda p^2` over a grid of :math:`(\alpha\lambda, \mu)` and compare where it
-  diverges with the stability region :math:`0 < \alpha\lambda < 2 + 2\mu`.
+* :func:`stability_figure` — the rates :func:`optilab.experiments.momentum.measured_rates` measures
+  over a grid of :math:`(\alpha\lambda, \mu)`, and where the runs diverge, against the stability
+  region :math:`0 < \alpha\lambda < 2 + 2\mu`.
 
 In a notebook::
 
@@ -21,68 +21,17 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from optilab import kernels, plots, problems, theory, training
+from optilab import plots, problems, theory, training
+from optilab.experiments.momentum import RULES_COMPARED, measured_rates, ravine, ravine_runs
 from optilab.widgets.explorer import Explorer, register
 
 __all__ = [
-    "ravine",
-    "measured_rates",
     "stability_figure",
     "RavineFigure",
     "ravine_explorer",
 ]
 
-#: The condition number of the lesson's ravine.
-KAPPA = 50.0
 STEPS = 100
-_RULES = (("gradient descent", "sgd"), ("heavy ball", "momentum"), ("Nesterov", "nesterov"))
-
-
-def ravine(kappa: float = KAPPA) -> problems.Problem:
-    r"""The lesson's ravine: :func:`optilab.problems.quadratic` with :math:`\lambda = (1, \kappa)`, tilted by 30°."""
-    return problems.quadratic((1.0, float(kappa)), angle=np.pi / 6)
-
-
-def measured_rates(alpha_lambda: np.ndarray, mu: np.ndarray, steps: int = 200, window: int = 20) -> np.ndarray:
-    r"""Run :func:`optilab.kernels.momentum` on :math:`f(p) = \tfrac12 p^2` for every pair :math:`(\alpha\lambda, \mu)` and measure its rate.
-
-    Along one eigendirection only the product :math:`\alpha\lambda` matters, so :math:`\lambda = 1`
-    and :math:`\alpha` takes the values of ``alpha_lambda``. All pairs run at once: the kernel is
-    NumPy code, and array-valued ``lr`` and ``momentum`` broadcast like any other array.
-
-    Parameters
-    ----------
-    alpha_lambda, mu : array_like
-        :math:`\alpha\lambda` and :math:`\mu`, broadcast against each other (e.g. from ``np.meshgrid``).
-    steps : int
-        Steps from :math:`p_0 = 1` (even, at least ``2 * window``).
-    window : int
-        :math:`|p_t|` oscillates, so each end of the measurement is the largest :math:`|p_t|` over
-        ``window`` consecutive steps.
-
-    Returns
-    -------
-    ndarray
-        The rate :math:`(M_2 / M_1)^{2/T}`, where :math:`M_1` and :math:`M_2` are the largest
-        :math:`|p_t|` over the windows ending at steps :math:`T/2` and :math:`T`: the factor by which
-        :math:`|p|` shrinks per step (0 once :math:`p` is exactly 0); above 1 the run diverged.
-    """
-    a, m = np.broadcast_arrays(np.asarray(alpha_lambda, dtype=float), np.asarray(mu, dtype=float))
-    if np.any(a <= 0) or np.any((m < 0) | (m >= 1)):
-        raise ValueError("alpha_lambda must be positive and mu in [0, 1)")
-    half = int(steps) // 2
-    if not 0 < window <= half:
-        raise ValueError(f"need 0 < window <= steps / 2, got window={window}, steps={steps}")
-    p, state = np.ones(a.shape), {}
-    first, second = np.zeros(a.shape), np.zeros(a.shape)
-    for t in range(1, 2 * half + 1):
-        p, state = kernels.momentum(p, p, state, lr=a, momentum=m)  # g = λp with λ = 1
-        if half - window < t <= half:
-            first = np.maximum(first, np.abs(p))
-        elif t > 2 * half - window:
-            second = np.maximum(second, np.abs(p))
-    with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
-        return np.where(first > 0, (second / np.where(first > 0, first, 1.0)) ** (1.0 / half), 0.0)
 
 
 def stability_figure(alpha_lambda: np.ndarray | None = None, mu: np.ndarray | None = None,
@@ -104,8 +53,8 @@ def stability_figure(alpha_lambda: np.ndarray | None = None, mu: np.ndarray | No
     ax.contourf(A, M, (rates > 1).astype(float), levels=[0.5, 1.5], colors="none", hatches=["///"])
     ax.plot(2 + 2 * mu, mu, linestyle="--", color=plots.OKABE_ITO["vermillion"], linewidth=2.2,
             label="theory: αλ = 2 + 2μ")
-    root = np.sqrt(np.clip(alpha_lambda, 0, 4))
-    ax.plot(alpha_lambda[alpha_lambda <= 4], ((1 - root) ** 2)[alpha_lambda <= 4], linestyle=":",
+    damped = alpha_lambda[(alpha_lambda > 0) & (alpha_lambda < 4)]
+    ax.plot(damped, [theory.critical_momentum(a, 1.0) for a in damped], linestyle=":",
             color=plots.OKABE_ITO["sky blue"], linewidth=2.2, label="critical damping μ = (1 − √(αλ))²")
     ax.set_xlim(alpha_lambda.min(), alpha_lambda.max())
     ax.set_ylim(mu.min(), mu.max())
@@ -133,8 +82,9 @@ def _status(problem: problems.Problem, lr: float, momentum: float) -> str:
 class RavineFigure:
     r"""The explorer's figure: paths on the ravine's contours (left), :math:`f - f^*` against the step (right).
 
-    The contours are drawn once; a redraw runs the three rules for :data:`STEPS` steps and
-    moves their lines. The traces of the last draw are kept in :attr:`traces`.
+    The contours are drawn once; a redraw runs the three rules for :data:`STEPS` steps
+    (:func:`optilab.experiments.momentum.ravine_runs`) and moves their lines. The traces of
+    the last draw are kept in :attr:`traces`.
     """
 
     def __init__(self, problem: problems.Problem | None = None, steps: int = STEPS) -> None:
@@ -145,7 +95,7 @@ class RavineFigure:
         plots.contour(self.problem, ax=ax_path, title=f"paths on {self.problem.name}")
         self.paths: dict[str, Any] = {}
         self.losses: dict[str, Any] = {}
-        for label, rule in _RULES:
+        for label, rule in RULES_COMPARED.items():
             style = {"color": plots.color_of(rule), "linewidth": 1.6 if rule != "sgd" else 1.2}
             self.paths[label], = ax_path.plot([], [], marker="o", markersize=2, label=label, zorder=3, **style)
             self.losses[label], = ax_loss.plot([], [], label=label, **style)
@@ -166,9 +116,8 @@ class RavineFigure:
     def draw(self, lr: float, momentum: float) -> Figure:
         r"""Run the three rules with step :math:`\alpha` = ``lr`` (and :math:`\mu` = ``momentum``) and show them."""
         lr, momentum = float(lr), float(momentum)
-        for label, rule in _RULES:
-            hyper = {} if rule == "sgd" else {"momentum": momentum}
-            trace = self.traces[label] = training.run(rule, self.problem, steps=self.steps, lr=lr, **hyper)
+        self.traces = ravine_runs(lr, momentum, steps=self.steps, problem=self.problem)
+        for label, trace in self.traces.items():
             self.paths[label].set_data(trace.params[:, 0], trace.params[:, 1])
             gap = trace.losses - self.problem.min_loss
             self.losses[label].set_data(np.arange(len(gap)), np.where(gap > 0, gap, np.nan))

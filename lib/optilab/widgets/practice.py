@@ -1,12 +1,9 @@
-r"""Lesson 08 (Choosing an optimizer in practice): every rule trains one MLP on the digits.
+r"""Figures and the explorer of lesson 08 (Choosing an optimizer in practice).
 
-The runs are made once, for every rule and every learning rate of a coarse grid, and cached
-(:func:`sweep`); the figures and the explorer only choose among them, so the explorer redraws
-in milliseconds.
+The runs are :func:`optilab.experiments.practice.sweep`'s, made once and cached; the figures
+and the explorer only choose among them, so the explorer redraws in milliseconds.
 
-* :func:`sweep` — ``{(rule, lr): History}`` for the rules the lessons teach (:data:`RULES`, from :mod:`optilab.rules`) and the
-  learning rates of :data:`LRS`.
-* :func:`summary`, :func:`curves_figure`, :func:`sweep_figure` — what the lesson shows.
+* :func:`curves_figure`, :func:`sweep_figure` — what the lesson shows.
 * :func:`optimizer_explorer` — choose the optimizers to show, the learning rate and the metric.
 
 In a notebook::
@@ -17,126 +14,21 @@ In a notebook::
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Mapping, Sequence
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from optilab import data, models, plots, training
-from optilab import rules as _table
+from optilab import plots, training
+from optilab.experiments.practice import LRS, METRICS, RULES_COMPARED, best_lr, describe_metric, final, sweep
 from optilab.widgets.explorer import Explorer, register
 
 __all__ = [
-    "RULES",
-    "LRS",
-    "SIZES",
-    "EPOCHS",
-    "BATCH_SIZE",
-    "METRICS",
-    "digits",
-    "model",
-    "sweep",
-    "final",
-    "best_lr",
-    "summary",
     "curves_figure",
     "sweep_figure",
     "optimizer_explorer",
 ]
-
-#: The optimizers compared: every rule a lesson teaches (the rule table's ``lesson``).
-RULES: tuple[str, ...] = tuple(rule.name for rule in _table.TABLE if rule.lesson is not None)
-#: The learning-rate grid of the sweep: one point per decade.
-LRS: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0)
-#: The MLP: 64 pixels, one hidden layer of 32 tanh units, 10 classes.
-SIZES: tuple[int, ...] = (64, 32, 10)
-#: Passes over the training set per run, and examples per step.
-EPOCHS, BATCH_SIZE = 4, 128
-#: The metrics of the explorer: name -> (History attribute, y label, larger is better).
-METRICS: dict[str, tuple[str, str, bool]] = {
-    "test accuracy": ("test_accuracy", "test accuracy", True),
-    "training loss": ("train_loss", "training loss (cross-entropy)", False),
-}
-
-
-@functools.lru_cache(maxsize=1)
-def digits(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The UCI digits split 75/25 and standardised with the training set's statistics.
-
-    Returns ``(X_train, y_train, X_test, y_test)``, as :func:`optilab.training.train` takes it.
-    """
-    X, y = data.load_digits()
-    split = data.train_test_split(X, y, test_fraction=0.25, seed=seed)
-    X_train, X_test = data.standardize(split.X_train, split.X_test)
-    return X_train, split.y_train, X_test, split.y_test
-
-
-def model() -> models.MLP:
-    """The lesson's classifier, ``MLP(SIZES)`` with tanh."""
-    return models.MLP(SIZES, activation="tanh")
-
-
-@functools.lru_cache(maxsize=4)
-def sweep(rules: tuple[str, ...] = RULES, lrs: tuple[float, ...] = LRS, epochs: int = EPOCHS,
-          batch_size: int = BATCH_SIZE, seed: int = 0) -> dict[tuple[str, float], training.History]:
-    """Train :func:`model` on :func:`digits` with every rule at every learning rate, once.
-
-    Every run starts from the same initial parameters and sees the same minibatches (``seed``),
-    so the runs differ only in the optimizer and its learning rate. Cached.
-
-    Returns
-    -------
-    dict of (rule, lr) to History
-    """
-    net, split = model(), digits()
-    return {(rule, lr): training.train(rule, net, split, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
-            for rule in rules for lr in lrs}
-
-
-def final(history: training.History, metric: str = "test accuracy") -> float:
-    """The metric after the last epoch; NaN for a run that diverged."""
-    attribute, _, _ = _metric(metric)
-    values = getattr(history, attribute)
-    return float("nan") if history.diverged or values is None else float(values[-1])
-
-
-def _metric(metric: str) -> tuple[str, str, bool]:
-    if metric not in METRICS:
-        raise KeyError(f"unknown metric {metric!r}; choose one of {list(METRICS)}")
-    return METRICS[metric]
-
-
-def best_lr(results: Mapping[tuple[str, float], training.History], rule: str, metric: str = "test accuracy") -> float:
-    """The grid learning rate with the best final ``metric`` for ``rule`` (diverged runs never win)."""
-    _, _, larger = _metric(metric)
-    candidates = {lr: final(h, metric) for (r, lr), h in results.items() if r == rule}
-    if not candidates:
-        raise KeyError(f"no runs of {rule!r} in the results; they have {sorted({r for r, _ in results})}")
-    scores = {lr: (v if larger else -v) for lr, v in candidates.items() if np.isfinite(v)}
-    if not scores:
-        raise ValueError(f"every run of {rule!r} diverged")
-    return max(scores, key=scores.get)
-
-
-def summary(results: Mapping[tuple[str, float], training.History], tolerance: float = 0.02) -> list[dict[str, Any]]:
-    """One row per rule: the best lr, its test accuracy, and how many grid lrs come within ``tolerance`` of it.
-
-    The count measures sensitivity to the learning rate: the more grid points within
-    ``tolerance`` (in accuracy) of the best, the wider the range of learning rates that work.
-    """
-    rows = []
-    for rule in dict.fromkeys(r for r, _ in results):
-        lr = best_lr(results, rule)
-        best = final(results[rule, lr])
-        accuracies = [final(h) for (r, _), h in results.items() if r == rule]
-        rows.append({"rule": rule, "best lr": lr, "test accuracy": best,
-                     "training loss": final(results[rule, lr], "training loss"),
-                     "lrs within tolerance": int(sum(np.isfinite(a) and a >= best - tolerance for a in accuracies)),
-                     "lrs tried": len(accuracies)})
-    return rows
-
 
 def _line_style(rule: str) -> dict[str, Any]:
     style: dict[str, Any] = {"color": plots.color_of(rule), "linewidth": 1.8}
@@ -168,7 +60,7 @@ def curves_figure(results: Mapping[tuple[str, float], training.History], lrs: Ma
 
 def sweep_figure(results: Mapping[tuple[str, float], training.History], metric: str = "test accuracy") -> Figure:
     """The final ``metric`` against the learning rate, one line per rule; diverged runs are left out."""
-    _, label, _ = _metric(metric)
+    _, label, _ = describe_metric(metric)
     fig, ax = plots.new_figure(figsize=(6.4, 4.2))
     for rule in dict.fromkeys(r for r, _ in results):
         lrs = sorted(lr for r, lr in results if r == rule)
@@ -209,7 +101,7 @@ class _ExplorerFigure:
         if metric == "test accuracy":
             return (0.0, 1.0)
         if metric not in self._limit_cache:
-            attribute, _, _ = _metric(metric)
+            attribute, _, _ = describe_metric(metric)
             values = np.concatenate([np.asarray(getattr(h, attribute), dtype=float) for h in self.results.values()])
             values = values[np.isfinite(values) & (values > 0)]
             self._limit_cache[metric] = (values.min() / 1.5, values.max() * 1.5) if values.size else (1e-2, 10.0)
@@ -217,7 +109,7 @@ class _ExplorerFigure:
 
     def draw(self, rules: Sequence[str] = ("sgd", "momentum", "adam"), lr: Any = "best for each",
              metric: str = "test accuracy") -> Figure:
-        attribute, label, _ = _metric(metric)
+        attribute, label, _ = describe_metric(metric)
         scale = "log" if metric == "training loss" else "linear"
         for ax in (self.ax_curve, self.ax_sweep):
             if ax.get_yscale() != scale:  # setting it anew would replace the tick locators
@@ -258,7 +150,7 @@ def optimizer_explorer(rules: Sequence[str] = ("sgd", "momentum", "adam"), lr: A
     Reuses the cached :func:`sweep`, so only the first call trains anything.
     """
     results = sweep()
-    picker = widgets.SelectMultiple(options=list(RULES), value=tuple(rules), rows=len(RULES),
+    picker = widgets.SelectMultiple(options=list(RULES_COMPARED), value=tuple(rules), rows=len(RULES_COMPARED),
                                     description="optimizers")
     rate = widgets.Dropdown(options=["best for each", *LRS], value=lr, description="α (lr)")
     which = widgets.ToggleButtons(options=list(METRICS), value=metric, description="metric")

@@ -1,0 +1,121 @@
+r"""Lesson 06's experiments: Adam's bias correction, its ε, and AMSGrad on Reddi et al.'s problem.
+
+* :func:`step_ratios` — Adam's step over :math:`\alpha` for a constant gradient, with and
+  without bias correction (:func:`optilab.variants.adam_without_bias_correction`).
+* :func:`bias_correction_run` — Adam's first steps on a bowl, with and without it.
+* :func:`steady_step_ratio` — the step for a steady gradient of each size, for one :math:`\epsilon`.
+* :func:`reddi_runs` and :func:`average_regret` — Adam and AMSGrad on
+  :func:`optilab.problems.reddi_online`, and what their choices cost.
+
+Every number comes from running the rules (``RULES["adam"]``, ``RULES["amsgrad"]``); the lesson
+compares them with the formulas.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Sequence
+
+import numpy as np
+
+from optilab import problems, training, variants
+from optilab.kernels import RULES
+
+__all__ = [
+    "step_ratios",
+    "PATH_PROBLEM",
+    "bias_correction_run",
+    "steady_step_ratio",
+    "reddi_runs",
+    "average_regret",
+]
+
+
+def _adam(bias_correction: bool):
+    return RULES["adam"] if bias_correction else variants.adam_without_bias_correction
+
+
+def step_ratios(steps: int, *, bias_correction: bool = True, beta1: float = 0.9, beta2: float = 0.999,
+                eps: float = 0.0) -> np.ndarray:
+    r"""Adam's step length in units of :math:`\alpha` for a constant gradient :math:`g = 1`, steps 1..``steps``.
+
+    With bias correction every step is :math:`\alpha` exactly (:math:`\hat m = g`,
+    :math:`\hat v = g^2`); without it, step :math:`t` is
+    :math:`\alpha (1-\beta_1^t)/\sqrt{1-\beta_2^t}`. Computed by running the rule.
+    """
+    rule, p, state = _adam(bias_correction), np.zeros(1), {}
+    ratios = np.empty(steps)
+    for t in range(steps):
+        new, state = rule(p, np.ones(1), state, lr=1.0, beta1=beta1, beta2=beta2, eps=eps)
+        ratios[t], p = abs(float(new[0] - p[0])), new
+    return ratios
+
+
+#: The bowl on which lesson 06 shows Adam's first steps (:math:`\lambda = 1, 10`).
+PATH_PROBLEM = problems.quadratic((1.0, 10.0))
+
+
+def bias_correction_run(bias_correction: bool = True, *, beta1: float = 0.9, beta2: float = 0.999, lr: float = 0.2,
+                        steps: int = 40) -> training.Trace:
+    r"""The first ``steps`` steps of Adam on :data:`PATH_PROBLEM`, with or without its bias correction.
+
+    Without it the rule is :func:`optilab.variants.adam_without_bias_correction`. Cached.
+    """
+    return _bias_correction_run(bool(bias_correction), float(beta1), float(beta2), float(lr), int(steps))
+
+
+@functools.lru_cache(maxsize=32)
+def _bias_correction_run(bias_correction: bool, beta1: float, beta2: float, lr: float, steps: int) -> training.Trace:
+    return training.run(_adam(bias_correction), PATH_PROBLEM, steps=steps, lr=lr, beta1=beta1, beta2=beta2)
+
+
+def steady_step_ratio(grad_scales: Sequence[float], eps: float, *, steps: int = 50) -> np.ndarray:
+    r"""Adam's step over :math:`\alpha` after ``steps`` steps of a constant gradient of each size.
+
+    Bias correction makes :math:`\hat m = g` and :math:`\hat v = g^2` exactly, so this is
+    :math:`|g| / (|g| + \epsilon)`: about 1 when :math:`|g| \gg \epsilon`, and
+    :math:`|g|/\epsilon` (SGD with learning rate :math:`\alpha/\epsilon`) when :math:`|g| \ll \epsilon`.
+    Computed by running :func:`optilab.kernels.adam` on all sizes at once.
+    """
+    g = np.asarray(grad_scales, dtype=float)
+    adam, p, state = RULES["adam"], np.zeros_like(g), {}
+    for _ in range(steps):
+        new, state = adam(p, g, state, lr=1.0, eps=eps)
+        step, p = np.abs(new - p), new
+    return step
+
+
+def _decaying(lr: float):
+    def schedule(t: int) -> float:
+        return lr / np.sqrt(t + 1)
+
+    schedule.__name__ = f"{lr:g}/sqrt(t+1)"
+    return schedule
+
+
+def reddi_runs(beta2: float, C: float = 3.0, steps: int = 400, lr: float = 0.5) -> dict[str, training.Trace]:
+    r"""Adam and AMSGrad (:math:`\beta_1 = 0`, :math:`\alpha_t = \alpha/\sqrt{t+1}`) on
+    :func:`optilab.problems.reddi_online`, from :math:`x_0 = 0`. Cached: the explorer reuses them.
+    """
+    return _reddi_runs(float(beta2), float(C), int(steps), float(lr))
+
+
+@functools.lru_cache(maxsize=32)
+def _reddi_runs(beta2: float, C: float, steps: int, lr: float) -> dict[str, training.Trace]:
+    problem = problems.reddi_online(C)
+    return {rule: training.run(rule, problem, steps=steps, lr=_decaying(lr), beta1=0.0, beta2=float(beta2))
+            for rule in ("adam", "amsgrad")}
+
+
+def average_regret(trace: training.Trace, C: float = 3.0) -> np.ndarray:
+    r"""The average regret :math:`R_T/T = \frac1T\sum_{t<T} \big(f_t(x_t) - f_t(x^*)\big)`, for T = 1, 2, ...
+
+    On :func:`optilab.problems.reddi_online` the best fixed point is :math:`x^* = -1`. An
+    algorithm that converges to it has :math:`R_T/T \to 0`; one that sits at :math:`x = +1`
+    keeps :math:`R_T/T \to 2(C-2)/3`.
+    """
+    problem = problems.reddi_online(C)
+    x_star = problem.minimizer
+    steps = len(trace.losses) - 1
+    best = np.array([problem.loss(x_star, t) for t in range(steps)])
+    return np.cumsum(trace.losses[:-1] - best) / np.arange(1, steps + 1)
