@@ -222,6 +222,7 @@ def test_graded_code_sees_the_library_without_the_code_of_the_rules_it_is_graded
             "grading = sorted(os.listdir(os.path.join(root, 'grading')))\n"
             "widgets = os.listdir(os.path.join(root, 'widgets'))\n"
             "contract = os.listdir(os.path.join(root, 'contract'))\n"
+            "experiments = os.listdir(os.path.join(root, 'experiments'))\n"
             "variants = open(os.path.join(root, 'variants.py')).read()\n")
     with StudentNotebook(list(enumerate(["import numpy as np", look])), tmp_path, cell_seconds=20,
                          served=_ADAM_SERVED) as nb:
@@ -230,7 +231,7 @@ def test_graded_code_sees_the_library_without_the_code_of_the_rules_it_is_graded
         assert "lr" in nb.get("sgd_code") and "ImportError" not in nb.get("sgd_code"), "sgd is not graded here"
         assert compiled.stat().st_size > 0 and nb.get("compiled") == 0
         assert nb.get("grading") == ["student_library.py", "student_process.py", "wire.py"] and nb.get("widgets") == []
-        assert nb.get("contract") == [] and nb.get("variants") == ""
+        assert nb.get("contract") == [] and nb.get("experiments") == [] and nb.get("variants") == ""
 
 
 def test_a_cell_that_fails_stops_there_and_the_next_cell_runs(tmp_path):

@@ -196,8 +196,9 @@ class _Process:
 # --------------------------------------------------------------------------- the library it sees
 #: Parts of the course library a sandbox for graded code shows empty: the grader (its suites),
 #: the contract's checks (its mistakes, with every knob right, are the reference rules) and
-#: the library's other implementations of the rules (the explorers', the rules' other forms).
-_NOT_SHOWN = ("grading", "contract", "widgets", "variants.py")
+#: the library's other computations with the rules (the lessons' experiments and explorers, the
+#: rules' other forms).
+_NOT_SHOWN = ("grading", "contract", "widgets", "experiments", "variants.py")
 
 
 def library_view(hidden_rules: Iterable[str]) -> dict[str, str | None]:

@@ -19,9 +19,9 @@ __all__ = ["hide_reference_rules", "serve_reference_rules", "REFUSED", "OTHER_IM
 #: Modules that graded code does not get: the grader, and the contract's checks (their mistakes
 #: with every knob right are the reference rules, and the visible check calls them).
 REFUSED = ("optilab.grading", "optilab.contract")
-#: Library modules graded code does not get either: each holds another implementation of the
-#: rules (the lessons' explorers, the rules' other forms); no lab needs them.
-OTHER_IMPLEMENTATIONS = ("optilab.widgets", "optilab.variants")
+#: Library modules graded code does not get either: the lessons' experiments and explorers and
+#: the rules' other forms, which compute the rules; no lab needs them.
+OTHER_IMPLEMENTATIONS = ("optilab.widgets", "optilab.variants", "optilab.experiments")
 _OTHER_MESSAGE = ("{name} is not available to code being graded (it computes update rules the "
                   "course grades); graded work does not need it.")
 
