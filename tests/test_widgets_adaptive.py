@@ -57,22 +57,3 @@ def test_moving_rho_replaces_rmsprops_lines_and_changes_the_shallow_phase_error(
 def test_decay_explorer_rejects_a_rho_it_does_not_offer():
     with pytest.raises(ValueError, match="rho must be one of"):
         adaptive.decay_explorer(rho=0.95)
-<<<<<<< HEAD
-
-
-# -- Keras's RMSProp -----------------------------------------------------------------------------------
-def test_keras_rmsprop_reproduces_keras_docstring_example():
-    # keras.optimizers.RMSprop(learning_rate=0.1) on loss = var1**2 / 2 from var1 = 10 gives 9.683772
-    p, _ = variants.keras_rmsprop(np.array(10.0), np.array(10.0), {}, lr=0.1)
-    assert float(p) == pytest.approx(9.683772, abs=5e-7)
-
-
-def test_keras_rmsprop_puts_eps_inside_the_square_root():
-    g = np.array([1e-5, 1e-3, 1.0])
-    p, state = variants.keras_rmsprop(np.zeros(3), g, {}, lr=1.0, rho=0.9, eps=1e-7)
-    np.testing.assert_allclose(-p, g / np.sqrt(0.1 * g**2 + 1e-7), rtol=1e-12)
-    np.testing.assert_allclose(state["sq_avg"], 0.1 * g**2)
-    # for |g| far below sqrt(eps / (1 - rho)) = 1e-3 the step is about g / sqrt(eps), not about ±lr
-    assert -p[0] == pytest.approx(1e-5 / np.sqrt(1e-7), rel=1e-3)
-=======
->>>>>>> widgets

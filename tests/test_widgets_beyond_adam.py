@@ -25,22 +25,6 @@ def test_moving_lambda_moves_the_adamw_lines_onto_the_reference():
     for line in lines:
         assert line.get_ydata()[-1] == pytest.approx((1 - 0.02 * 0.3) ** 300, rel=1e-9)
     assert "λ = 0.3" in explorer.figure.get_suptitle()
-<<<<<<< HEAD
-
-
-def test_warm_up_rescues_a_peak_lr_at_which_constant_and_cosine_diverge():
-    assert beyond_adam.schedule_run("constant", 0.04).diverged
-    assert beyond_adam.schedule_run("cosine", 0.04).diverged
-    warm = beyond_adam.schedule_run("warm-up (30 steps) + cosine", 0.04)
-    assert not warm.diverged and np.mean(warm.losses[-20:]) < 1e-2
-
-
-def test_decaying_schedules_end_below_the_constant_noise_floor():
-    floor = np.mean(beyond_adam.schedule_run("constant", 0.02).losses[-20:])
-    for name in ("step decay (×0.3 every 100 steps)", "cosine"):
-        assert np.mean(beyond_adam.schedule_run(name, 0.02).losses[-20:]) < floor / 5
-=======
->>>>>>> widgets
 
 
 def test_schedule_explorer_reports_divergence_and_redraws_the_schedule():

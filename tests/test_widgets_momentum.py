@@ -51,29 +51,6 @@ def test_heavy_ball_diverges_just_past_two_plus_two_mu_and_the_title_says_so():
     assert "heavy ball diverges" in figure.title.get_text()
 
 
-<<<<<<< HEAD
-# -- the stability region ---------------------------------------------------------------------------
-@pytest.mark.parametrize("alpha_lambda, mu", [(0.5, 0.3), (1.0, 0.1), (0.2, 0.0), (3.0, 0.7), (1.5, 0.9)])
-def test_measured_rates_match_the_roots_of_the_characteristic_polynomial(alpha_lambda, mu):
-    measured = momentum.measured_rates(np.array([alpha_lambda]), np.array([mu]), steps=400)[0]
-    assert measured == pytest.approx(_largest_root(alpha_lambda, mu), rel=0.01)
-
-
-def test_measured_divergence_agrees_with_the_stability_bound_away_from_the_edge():
-    A, M = np.meshgrid(np.linspace(0.05, 4.5, 60), np.linspace(0.0, 0.95, 40))
-    diverged = momentum.measured_rates(A, M) > 1
-    clear = np.abs(A - (2 + 2 * M)) > 0.1
-    np.testing.assert_array_equal(diverged[clear], (A > 2 + 2 * M)[clear])
-    assert diverged.any() and (~diverged).any()
-
-
-def test_measured_rates_rejects_momentum_outside_zero_to_one():
-    with pytest.raises(ValueError, match="mu in"):
-        momentum.measured_rates(np.array([1.0]), np.array([1.0]))
-
-
-=======
->>>>>>> widgets
 def test_stability_figure_is_labelled():
     fig = momentum.stability_figure(np.linspace(0.1, 4.5, 30), np.linspace(0.0, 0.9, 10), steps=50)
     ax = fig.axes[0]

@@ -10,17 +10,6 @@ from optilab.experiments import practice as runs
 from optilab.widgets import practice
 
 
-<<<<<<< HEAD
-def _history(test_accuracy, train_loss=(2.0, 1.0), diverged=False):
-    acc = np.array(test_accuracy, dtype=float)
-    return training.History(train_loss=np.array(train_loss), test_loss=np.array(train_loss),
-                            train_accuracy=acc, test_accuracy=acc, step_loss=np.array([1.0]), lrs=np.array([0.1]),
-                            params={}, rule="x", diverged=diverged, seconds=0.0)
-
-
-
-=======
->>>>>>> widgets
 @pytest.fixture(scope="module")
 def small():
     return runs.sweep(rules=("sgd", "adam"), lrs=(0.01, 0.1), epochs=1)
