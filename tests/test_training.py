@@ -208,7 +208,7 @@ def test_train_does_not_call_a_bounded_noisy_run_diverged(cancer):
 
 def test_train_max_growth_is_a_stated_multiple(cancer):
     data = _regression(cancer)
-    loose = train("sgd", LinearRegression(30), data, epochs=10, lr=0.5, max_growth=1e300)
+    loose = train("sgd", LinearRegression(30), data, epochs=10, lr=0.5, max_growth=1e100)
     tight = train("sgd", LinearRegression(30), data, epochs=10, lr=0.5, max_growth=10.0)
     assert loose.diverged and tight.diverged and len(tight.step_loss) < len(loose.step_loss)
     start = tight.train_loss[0]
