@@ -189,6 +189,6 @@ DERIVED_FROM = {
     "test-your-curves": "1ec62007f61a175e",
     "test-interval": "66ed1beaa491330d",
     "test-tuning": "be80a37b4328b310",
-    "test-best-lr": "a0828e23a5987e7c",
+    "test-best-lr": "94baf2bcb056895f",
     "test-final": "2d57c8ebd35d3d4c",
 }
