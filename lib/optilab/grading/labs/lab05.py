@@ -188,7 +188,7 @@ DERIVED_FROM = {
     "test-reference-curves": "dd9cd29e8652b3e8",
     "test-your-curves": "1ec62007f61a175e",
     "test-interval": "66ed1beaa491330d",
-    "test-tuning": "be80a37b4328b310",
-    "test-best-lr": "94baf2bcb056895f",
-    "test-final": "2d57c8ebd35d3d4c",
+    "test-tuning": "a063f353c834e856",
+    "test-best-lr": "f1bd4b0b50bde218",
+    "test-final": "3d7a6515d74c86ff",
 }
