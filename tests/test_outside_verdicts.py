@@ -373,7 +373,8 @@ LAB2_EVERYTHING = {
 # Lab 5: test-reference-curves (1), test-your-curves (2), test-interval (1), test-tuning (3),
 # test-best-lr (1), test-final (2). Made-up histories, validation losses and final runs, with
 # training.train patched so that the kernel's recomputation agrees: only the honest interval
-# earns its 1 point.
+# earns its 1 point (the hidden test of best_lr states the expected choice, so the kernel fails
+# the made-up one too).
 LAB5_MADE_UP = {
     "curves-answer": ("class _Fake:\n    diverged = False\n    train_loss = test_loss = [1.0]\n"
                       "training.train = lambda *a, **k: _Fake()\n"
@@ -392,8 +393,7 @@ HOSTILE = {  # lab -> student -> (answers, autograded points by hand, cells the 
     },
     LAB5: {
         "ada_honest": ({}, 10, []),
-        "mo_made_up": (LAB5_MADE_UP, 1, ["test-reference-curves", "test-your-curves", "test-tuning",
-                                         "test-best-lr", "test-final"]),
+        "mo_made_up": (LAB5_MADE_UP, 1, ["test-reference-curves", "test-your-curves", "test-tuning", "test-final"]),
     },
     LAB4: {
         "ada_honest": ({}, LAB4_RULES + LAB4_HELPERS, []),
