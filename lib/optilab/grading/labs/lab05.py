@@ -88,6 +88,8 @@ def test_reference_curves(notebook: Any) -> None:
     histories = notebook.get("histories")
     assert isinstance(histories, dict) and len(histories) == 6, \
         "histories needs 'your ...' and 'reference ...' for sgd, momentum and adam (6 keys)"
+    missing = [f"{who} {name}" for who in ("your", "reference") for name in NAMES if f"{who} {name}" not in histories]
+    assert not missing, f"histories has no key {missing[0]!r}: it needs 'your NAME' and 'reference NAME' for each rule"
     for name in NAMES:
         got = _array(notebook.get("histories", f"reference {name}", ".test_loss"))
         expected = reference_run(name, LRS[name], 0)[1]
@@ -97,6 +99,9 @@ def test_reference_curves(notebook: Any) -> None:
 
 def test_your_curves(notebook: Any) -> None:
     """Your rules reproduce the references' learning curves (2 points)."""
+    histories = notebook.get("histories")
+    assert isinstance(histories, dict) and all(f"your {name}" in histories for name in NAMES), \
+        "histories needs the keys 'your sgd', 'your momentum' and 'your adam'"
     for name in NAMES:
         got = _array(notebook.get("histories", f"your {name}", ".train_loss"))
         expected = reference_run(name, LRS[name], 0)[0]
