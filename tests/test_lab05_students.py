@@ -111,6 +111,13 @@ STUDENTS = {  # student -> (answers, autograded points, the cells that fail)
     "kim_final_at_lrs": ({"final-answer": _final(lr="LRS[name]")}, 8, ["test-final"]),
     # train and test swapped.
     "lou_swapped": ({"final-answer": _final(train="test", test="train")}, 8, ["test-final"]),
+    # other keys for histories ("mine sgd", "ref sgd"): the curves' 3 points.
+    "mia_other_keys": ({"curves-answer": (
+        "histories = {}\n"
+        "for name in ('sgd', 'momentum', 'adam'):\n"
+        "    histories[f'mine {name}'] = training.train(yours[name], mlp, tuning, epochs=EPOCHS, lr=LRS[name], seed=0)\n"
+        "    histories[f'ref {name}'] = training.train(name, mlp, tuning, epochs=EPOCHS, lr=LRS[name], seed=0)\n")},
+        7, ["test-reference-curves", "test-your-curves"]),
 }
 
 POINTS = {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader["points"]
@@ -135,7 +142,7 @@ def test_each_lab05_student_gets_exactly_their_points(student, tmp_path):
 
 def test_the_messages_say_what_is_wrong_in_the_students_terms(tmp_path):
     messages = {}
-    for student in ("dee_chose_on_test", "eve_one_seed", "gus_ddof0", "kim_final_at_lrs"):
+    for student in ("dee_chose_on_test", "eve_one_seed", "gus_ddof0", "kim_final_at_lrs", "mia_other_keys"):
         (tmp_path / student).mkdir()
         verdicts = _judge(_student(LAB5, STUDENTS[student][0]), tmp_path / student, LAB5)
         messages[student] = {g: v[2] for g, v in verdicts.items() if not v[0]}
@@ -147,6 +154,8 @@ def test_the_messages_say_what_is_wrong_in_the_students_terms(tmp_path):
     assert "one value per seed in SEEDS" in messages["eve_one_seed"]["test-final"]
     assert "sample standard deviation (ddof=1)" in messages["gus_ddof0"]["test-interval"]
     assert "at best_lr['sgd']" in messages["kim_final_at_lrs"]["test-final"]
+    assert "histories has no key 'your sgd'" in messages["mia_other_keys"]["test-reference-curves"]
+    assert "'your sgd'" in messages["mia_other_keys"]["test-your-curves"]
 
 
 def test_the_grids_bracket_the_chosen_learning_rate():
