@@ -371,15 +371,20 @@ LAB2_EVERYTHING = {
     "tuning-answer": ("best_gd = (Everything(0.0198), Everything())\n"
                       "best_momentum = (Everything(0.033), Everything(0.8), Everything())\n"),
 }
-# Lab 5: test-reference-curves (1), test-your-curves (2), test-sensitivity (3). Made-up histories
-# and sweep, with training.train patched so that the kernel's recomputation agrees: 0 of 6.
+# Lab 5: test-reference-curves (1), test-your-curves (2), test-interval (1), test-tuning (3),
+# test-best-lr (1), test-final (2). Made-up histories, validation losses and final runs, with
+# training.train patched so that the kernel's recomputation agrees: only the honest interval
+# earns its 1 point (the hidden test of best_lr states the expected choice, so the kernel fails
+# the made-up one too).
 LAB5_MADE_UP = {
     "curves-answer": ("class _Fake:\n    diverged = False\n    train_loss = test_loss = [1.0]\n"
                       "training.train = lambda *a, **k: _Fake()\n"
                       "histories = {f'{who} {name}': _Fake() for who in ('your', 'reference')\n"
                       "             for name in ('sgd', 'momentum', 'adam')}\n"),
-    "sensitivity-answer": ("sensitivity = {name: {lr: 1.0 for lr in lrs} for name in ('sgd', 'momentum', 'adam')}\n"
-                           "best_lr = {name: lrs[0] for name in sensitivity}\n"),
+    "tuning-answer": ("tuning_losses = {name: {lr: np.ones(len(SEEDS)) for lr in GRIDS[name]} for name in GRIDS}\n"
+                      "best_lr = {name: GRIDS[name][0] for name in GRIDS}\n"),
+    "final-answer": ("final = {name: {'train': np.ones(len(SEEDS)), 'test': np.ones(len(SEEDS))}\n"
+                     "         for name in ('sgd', 'momentum', 'adam')}\n"),
 }
 
 HOSTILE = {  # lab -> student -> (answers, autograded points by hand, cells the kernel passed wrongly)
@@ -388,8 +393,8 @@ HOSTILE = {  # lab -> student -> (answers, autograded points by hand, cells the 
         "eve_everything": (LAB2_EVERYTHING, 12, ["test-steps-needed", "test-best-settings"]),
     },
     LAB5: {
-        "ada_honest": ({}, 6, []),
-        "mo_made_up": (LAB5_MADE_UP, 0, ["test-reference-curves", "test-your-curves", "test-sensitivity"]),
+        "ada_honest": ({}, 10, []),
+        "mo_made_up": (LAB5_MADE_UP, 1, ["test-reference-curves", "test-your-curves", "test-tuning", "test-final"]),
     },
     LAB4: {
         "ada_honest": ({}, LAB4_RULES + LAB4_HELPERS, []),
@@ -527,8 +532,9 @@ def test_the_checks_use_each_labs_own_settings_and_data(tmp_path):
                                     ("mus",): lab02.MUS, ("kappa",): lab02.KAPPA},
         "lab03_adagrad_rmsprop": {("lrs",): lab03.LRS, ("split", ".X_train"): lab03._setup()[1].X_train,
                                   ("split", ".y_train"): lab03._setup()[1].y_train},
-        "lab05_experiment": {("EPOCHS",): lab05.EPOCHS, ("LRS",): lab05.LRS, ("lrs",): lab05.SWEEP,
-                             ("cancer",): lab05._setup()[1]},
+        "lab05_experiment": {("EPOCHS",): lab05.EPOCHS, ("SEEDS",): lab05.SEEDS, ("LRS",): lab05.LRS,
+                             ("GRIDS",): lab05.GRIDS, ("T95",): lab05.T95, ("tuning",): lab05._setup()[1],
+                             ("testing",): lab05._setup()[2]},
     }
     for lab, values in expected.items():
         cells, _ = _cells(_solution(lab))
@@ -580,8 +586,8 @@ def _catalogue_sources(rules: tuple[str, ...]) -> dict[str, tuple[str, str]]:
 
 
 #: Autograded points of each lab (its test cells' points): lab 1 3 + 3 + 2; labs 2 to 4 two rules
-#: of 6 and 3 or 4 for the rest; lab 5 1 + 2 + 3.
-FULL_MARKS = {LAB1: 8, LAB2: 15, "lab03_adagrad_rmsprop": 15, LAB4: 16, LAB5: 6}
+#: of 6 and 3 or 4 for the rest; lab 5 1 + 2 + 1 + 3 + 1 + 2.
+FULL_MARKS = {LAB1: 8, LAB2: 15, "lab03_adagrad_rmsprop": 15, LAB4: 16, LAB5: 10}
 
 
 @pytest.mark.slow

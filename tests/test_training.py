@@ -9,7 +9,7 @@ import pytest
 
 from optilab import data, problems
 from optilab.models import LinearRegression, LogisticRegression, MLP
-from optilab.training import History, Trace, run, steps_to_tolerance, sweep_lr, train
+from optilab.training import MAX_GROWTH, History, Trace, run, steps_to_tolerance, sweep_lr, train
 
 
 def test_trace_records_every_iterate_from_the_start():
@@ -179,3 +179,40 @@ def test_train_detects_divergence():
     assert history.diverged
     assert history.epochs < 200
     assert np.all(np.isfinite(history.step_loss))
+
+
+def _regression(cancer):
+    """Least squares on the standardised cancer features, target 2·(first feature): start loss 2."""
+    X_train, _, X_test, _ = cancer
+    return X_train, 2.0 * X_train[:, 0], X_test, 2.0 * X_test[:, 0]
+
+
+def test_train_calls_a_finite_but_exploding_loss_diverged(cancer):
+    """SGD with lr 0.5 on this least-squares problem multiplies the loss each step; it used to
+    end with a finite training loss near 1e205 and ``diverged=False``."""
+    data = _regression(cancer)
+    kept = train("sgd", LinearRegression(30), data, epochs=10, lr=0.5, max_growth=np.inf)
+    assert not kept.diverged and np.isfinite(kept.train_loss[-1]) and kept.train_loss[-1] > 1e100  # the finding
+    history = train("sgd", LinearRegression(30), data, epochs=10, lr=0.5)
+    assert history.diverged and history.epochs < 10
+    start = history.train_loss[0]
+    assert max(history.step_loss[-1], history.train_loss[-1]) > MAX_GROWTH * start
+    assert np.all(history.step_loss[:-1] <= MAX_GROWTH * start)  # it stopped at the first loss past the limit
+
+
+def test_train_does_not_call_a_bounded_noisy_run_diverged(cancer):
+    """A large but stable learning rate: the loss jumps around but stays below MAX_GROWTH × start."""
+    history = train("sgd", LinearRegression(30), _regression(cancer), epochs=10, lr=0.05)
+    assert not history.diverged and history.epochs == 10
+
+
+def test_train_max_growth_is_a_stated_multiple(cancer):
+    data = _regression(cancer)
+    loose = train("sgd", LinearRegression(30), data, epochs=10, lr=0.5, max_growth=1e100)
+    tight = train("sgd", LinearRegression(30), data, epochs=10, lr=0.5, max_growth=10.0)
+    assert loose.diverged and tight.diverged and len(tight.step_loss) < len(loose.step_loss)
+    start = tight.train_loss[0]
+    assert max(tight.step_loss[-1], tight.train_loss[-1]) > 10.0 * start
+    assert np.all(tight.step_loss[:-1] <= 10.0 * start) and np.all(tight.train_loss[:-1] <= 10.0 * start)
+    with pytest.raises(ValueError, match="max_growth"):
+        train("sgd", LinearRegression(30), data, epochs=1, lr=0.1, max_growth=0.5)

@@ -37,6 +37,8 @@ __all__ = [
     "trajectories",
     "loss_curves",
     "lr_sweep",
+    "sweep_intervals",
+    "intervals",
 ]
 
 #: The Okabe–Ito palette by name.
@@ -460,4 +462,96 @@ def lr_sweep(results: Mapping[Any, Any], title: str = "Final loss against learni
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize="small", framealpha=0.85)
+    return fig
+
+
+# -- experiments with several seeds ---------------------------------------------------------------
+def sweep_intervals(results: Mapping[str, Mapping[float, tuple[float, float]]],
+                    title: str = "Mean final loss against learning rate", ax: Axes | None = None, *,
+                    ylabel: str = "mean final loss", best: Mapping[str, float] | None = None,
+                    log_y: bool = False) -> Figure:
+    """A learning-rate sweep over several seeds: the mean with its interval, one line per optimizer.
+
+    Parameters
+    ----------
+    results : dict of label to {lr: (mean, half_width)}
+        For each optimizer and learning rate, the mean over the seeds and the half-width of its
+        interval (drawn as an error bar). A non-finite mean (some run diverged) is left out.
+    title, ylabel : str
+        The title and the y label.
+    ax : Axes, optional
+        Draw here instead of in a new figure.
+    best : dict of label to lr, optional
+        The chosen learning rate of each optimizer, marked with a star.
+    log_y : bool
+        Logarithmic y axis; by default linear from 0, where an interval wider than its mean
+        does not squash the others.
+
+    Returns
+    -------
+    Figure
+        The legend sits outside the axes, so it never covers a point.
+    """
+    fig, ax = _figure_and_axes(ax)
+    for label, sweep in results.items():
+        color = color_of(label)
+        lrs = np.array(sorted(float(lr) for lr in sweep))
+        stats = np.array([[float(v) for v in sweep[lr]] for lr in sorted(sweep, key=float)], dtype=float)
+        ok = np.isfinite(stats[:, 0]) & np.isfinite(stats[:, 1])
+        ax.errorbar(lrs[ok], stats[ok, 0], yerr=stats[ok, 1], marker="o", markersize=4, capsize=3,
+                    label=str(label), **_line_kwargs(color))
+        if best is not None and label in best:
+            chosen = float(best[label])
+            mean = dict(zip(lrs.tolist(), stats[:, 0].tolist())).get(chosen)
+            if mean is not None and np.isfinite(mean):
+                ax.plot(chosen, mean, marker="*", markersize=14, color=color, markeredgecolor="black",
+                        linestyle="none", label=f"{label}: chosen", zorder=4)
+    ax.set_xscale("log")
+    if log_y:
+        ax.set_yscale("log")
+    else:
+        ax.set_ylim(bottom=0.0)
+    ax.set_xlabel("learning rate α")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    return fig
+
+
+def intervals(rows: Mapping[str, tuple[float, float]], title: str = "Means and intervals",
+              ax: Axes | None = None, *, xlabel: str = "value", zero_line: bool = False,
+              colors: Mapping[str, str] | None = None) -> Figure:
+    """One horizontal error bar per row: a mean and the half-width of its interval.
+
+    Parameters
+    ----------
+    rows : dict of label to (mean, half_width)
+        The rows, top to bottom; a label that names an optimizer gets its colour.
+    title, xlabel : str
+        The title and the x label.
+    ax : Axes, optional
+        Draw here instead of in a new figure.
+    zero_line : bool
+        Draw a dotted line at 0 (for differences: an interval that crosses it does not tell
+        the sign of the difference).
+    colors : dict of label to colour, optional
+        Colours for some rows (a difference between two optimizers is better in a neutral grey).
+
+    Returns
+    -------
+    Figure
+        The labels are the y axis's tick labels: there is no legend to cover anything.
+    """
+    fig, ax = _figure_and_axes(ax)
+    labels = list(rows)
+    for i, label in enumerate(labels):
+        mean, half = (float(v) for v in rows[label])
+        color = (colors or {}).get(label) or color_of(label)
+        ax.errorbar(mean, i, xerr=half, marker="o", markersize=6, capsize=4, color=color, linewidth=1.6)
+    if zero_line:
+        ax.axvline(0.0, color="#6b6b6b", linestyle=":", linewidth=1.2)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
     return fig

@@ -5,7 +5,8 @@ Both drive an :class:`optilab.Optimizer`, so they accept a reference rule by nam
 (``"adam"``) or any function that follows the update-rule contract (a student's rule), with
 the learning rate as a number or a schedule from :mod:`optilab.schedules`. Both are
 reproducible (the same arguments give the same numbers) and stop early, marking the result
-``diverged``, when the loss stops being a finite number.
+``diverged``, when the loss stops being a finite number; :func:`train` also when the loss grows
+past :data:`MAX_GROWTH` times its value at the start.
 
 >>> from optilab import problems
 >>> trace = run("sgd", problems.quadratic((1.0, 10.0)), steps=50, lr=2 / 11)
@@ -25,9 +26,14 @@ from optilab.optimizer import Optimizer
 from optilab.problems import Problem, noisy
 from optilab.schedules import Schedule
 
-__all__ = ["Trace", "run", "steps_to_tolerance", "sweep_lr", "History", "train"]
+__all__ = ["Trace", "run", "steps_to_tolerance", "sweep_lr", "History", "train", "MAX_GROWTH"]
 
 LR = float | Schedule | None
+
+#: :func:`train` calls a run diverged once a loss (a minibatch's, or the whole training set's
+#: after an epoch) exceeds this multiple of the training loss at the start: a loss a thousand
+#: times the untrained model's has left anything training could mean, even while it is finite.
+MAX_GROWTH = 1e3
 
 
 def _rule_name(rule: Callable | str) -> str:
@@ -267,7 +273,9 @@ class History:
     rule : str
         The rule's name.
     diverged : bool
-        True if a loss or gradient became NaN or infinite; the arrays then end early.
+        True if a loss or gradient became NaN or infinite, or a loss grew past ``max_growth``
+        times the training loss at the start (:data:`MAX_GROWTH` unless :func:`train` was told
+        otherwise); the arrays then end early.
     seconds : float
         Wall time.
     hyperparameters : dict
@@ -314,7 +322,7 @@ def _all_finite(values: Mapping[str, np.ndarray]) -> bool:
 
 
 def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batch_size: int | None = 32,
-          lr: LR = None, seed: int = 0, **hyperparameters: Any) -> History:
+          lr: LR = None, seed: int = 0, max_growth: float = MAX_GROWTH, **hyperparameters: Any) -> History:
     r"""Train a model with minibatch steps of an optimizer, evaluating after every epoch.
 
     Parameters
@@ -334,6 +342,11 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
         Learning rate or schedule (``t`` counts steps, not epochs); the rule's default if omitted.
     seed : int
         Seeds the initial parameters (``model.init(seed)``) and the shuffling of every epoch.
+    max_growth : float
+        The run is marked ``diverged`` and stopped when a minibatch loss, or the training loss
+        after an epoch, exceeds ``max_growth`` times the training loss at the start (or when a
+        loss or gradient is NaN or infinite). Default :data:`MAX_GROWTH` (1000); ``np.inf``
+        keeps only the non-finite test.
     **hyperparameters
         The rule's other hyperparameters.
 
@@ -344,6 +357,9 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
     from optilab.data import minibatches
 
     X_train, y_train, X_test, y_test = _unpack(data)
+    if not max_growth > 1:
+        raise ValueError(f"max_growth must be a number above 1 (how many times the starting loss counts as "
+                         f"diverged), got {max_growth}")
     optimizer = Optimizer(rule, lr=lr, **hyperparameters)
     params = model.init(seed)
     classifier = hasattr(model, "accuracy")
@@ -362,6 +378,8 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
         return train_loss, test_loss, train_acc, test_acc
 
     rows = [evaluate(params)]
+    start_loss = rows[0][0]
+    limit = max_growth * start_loss if np.isfinite(start_loss) and start_loss > 0 else np.inf
     step_loss: list[float] = []
     lrs: list[float] = []
     diverged = False
@@ -374,12 +392,15 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
                     diverged = True
                     break
                 step_loss.append(float(loss))
+                if loss > limit:
+                    diverged = True
+                    break
                 lrs.append(optimizer.lr_at(optimizer.t))
                 params = optimizer.step(params, grads)
             if diverged:
                 break
             rows.append(evaluate(params))
-            if not np.isfinite(rows[-1][0]):
+            if not np.isfinite(rows[-1][0]) or rows[-1][0] > limit:
                 diverged = True
                 break
     seconds = time.perf_counter() - start
