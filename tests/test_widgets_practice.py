@@ -16,7 +16,6 @@ def _history(test_accuracy, train_loss=(2.0, 1.0), diverged=False):
                             params={}, rule="x", diverged=diverged, seconds=0.0)
 
 
-
 @pytest.fixture(scope="module")
 def small():
     return practice.sweep(rules=("sgd", "adam"), lrs=(0.01, 0.1), epochs=1)

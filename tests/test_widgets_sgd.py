@@ -11,7 +11,6 @@ from optilab.training import train
 from optilab.widgets import sgd
 
 
-
 @pytest.fixture(scope="module")
 def split():
     X, y = data.load_breast_cancer()
