@@ -44,6 +44,7 @@ WHOLE_MODULES = {
 }
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: runs without it (-p no:xdist) ignore it
 def pytest_xdist_make_scheduler(config, log):
     """With ``--dist loadscope``: the modules of :data:`WHOLE_MODULES` as units, every other test alone."""
     if config.getvalue("dist") != "loadscope":

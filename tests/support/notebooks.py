@@ -6,12 +6,58 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty
+from typing import Any
 
 import nbformat
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
 from nbclient import NotebookClient
+from traitlets import Type
+from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+class SlicedPolls:
+    """A kernel channel that waits for a message in polls of at most :attr:`SLICE` seconds.
+
+    nbclient waits for a cell's reply with one long poll of the kernel's socket. On a busy machine
+    the asyncio wake-up for that reply is sometimes lost: the reply sits in the socket until the
+    poll times out, so the cell takes its whole time limit and then succeeds (jupyter/nbclient#312,
+    open). It still happens here: in a parallel run of the suite on a loaded machine, two lessons
+    took 65 s and 67 s against about 5 s. Short polls bound what a lost wake-up costs; a poll with
+    no message still raises ``Empty`` at the caller's deadline. Only the notebooks these tests run
+    use it (through jupyter_client's public ``KernelManager.client_factory``), nothing else.
+    """
+
+    SLICE = 0.1
+
+    async def get_msg(self, timeout: float | None = None) -> Any:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            wait = self.SLICE if deadline is None else max(0.0, min(self.SLICE, deadline - time.monotonic()))
+            try:
+                return await super().get_msg(timeout=wait)
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+
+class SlicedChannel(SlicedPolls, AsyncZMQSocketChannel):
+    """jupyter_client's async channel, polled in slices."""
+
+
+class SlicedKernelClient(AsyncKernelClient):
+    """The kernel client nbclient uses, with its shell and IOPub channels polled in slices."""
+
+    shell_channel_class = Type(SlicedChannel)
+    iopub_channel_class = Type(SlicedChannel)
+
+
+#: The configuration of the notebook runs of the tests: jupyter_client's own plugin point.
+CONFIG = Config({"KernelManager": {"client_factory": SlicedKernelClient}})
 
 
 @dataclass
@@ -46,7 +92,7 @@ def execute(path: Path, timeout: int = 60, allow_errors: bool = False) -> Execut
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     try:
         client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
-                                resources={"metadata": {"path": str(path.parent)}})
+                                resources={"metadata": {"path": str(path.parent)}}, config=CONFIG)
         start = time.perf_counter()
         client.execute()
         seconds = time.perf_counter() - start
