@@ -41,6 +41,9 @@ WHOLE_MODULES = {
     "tests/test_widgets_practice.py",  # one explorer, one sweep
     "tests/test_training.py",
     "tests/test_plots.py",
+    "tests/test_experiments_sgd.py",       # the explorer's grid of runs, once
+    "tests/test_experiments_practice.py",  # one sweep
+    "tests/test_wheel.py",                 # one wheel, built and installed once
 }
 
 
