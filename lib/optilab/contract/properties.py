@@ -407,15 +407,42 @@ def uses_defaults(rule: str, func: Rule, *, param: np.ndarray, grads: Sequence[n
     for k, g in enumerate(grads, start=1):
         where = (f"step {k} of {len(grads)}, called as {rule}(param, grad, state) with no "
                  "hyperparameters")
+        s_ref_before = s_ref
         new_ref, s_ref = ref(p_ref, g, s_ref)
-        new_you, s_you = call(func, p_you.copy(), g.copy(), copy.deepcopy(s_you), {}, where=where)
+        new_you, s_you_new = call(func, p_you.copy(), g.copy(), copy.deepcopy(s_you), {}, where=where)
         bad = first_difference(new_you, new_ref, p_ref, p_ref.dtype)
         if bad is not None:
+            wrong = _wrong_defaults(rule, func, p_you, g, s_you, new_ref, s_ref_before)
+            named = (f"Your default {_and_text(wrong)} {'is' if len(wrong) == 1 else 'are'} not the contract's"
+                     if wrong
+                     else "One of your defaults (in the def line) is not the contract's")
             raise RuleFailure(f"{where}:\n  new param{_index_text(bad)}: yours "
                               f"{_num(np.asarray(new_you)[bad])}, expected "
-                              f"{_num(np.asarray(new_ref)[bad])}. The defaults are "
+                              f"{_num(np.asarray(new_ref)[bad])}.\n  {named}: the defaults are "
                               f"{_hyper_text(defaults)}.")
-        p_ref, p_you = np.asarray(new_ref), np.asarray(new_you)
+        p_ref, p_you, s_you = np.asarray(new_ref), np.asarray(new_you), s_you_new
+
+
+def _wrong_defaults(rule: str, func: Rule, param: np.ndarray, grad: np.ndarray, state: dict,
+                    expected: np.ndarray, ref_state: dict) -> list[str]:
+    """The hyperparameters whose default in ``func`` is not the contract's: the step taken with
+    every default passed explicitly but that one differs from the reference's step."""
+    defaults = DEFAULTS[rule]
+    expected, _ = reference(rule)(param.copy(), grad.copy(), copy.deepcopy(ref_state), **defaults)
+    wrong = []
+    for name in defaults:
+        others = {k: v for k, v in defaults.items() if k != name}
+        try:
+            got, _ = call(func, param.copy(), grad.copy(), copy.deepcopy(state), others, where="")
+        except RuleFailure:
+            return []
+        if first_difference(got, expected, param, param.dtype) is not None:
+            wrong.append(name)
+    return wrong
+
+
+def _and_text(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 # --------------------------------------------------------------------------- input recipes
