@@ -187,6 +187,8 @@ def diagnose(rule: str, func: Callable[..., Any]) -> list[Diagnosis]:
     ids = {d.id for d in values} | {d.id for d in contract}
     if ids & {"mutates-param", "mutates-grad", "mutates-state"}:
         ids.discard("shares-memory")  # returning the array it changed in place: one mistake
+    if "state-shape" in ids:
+        ids.discard("dtype")  # a number where an array belongs also promotes float32: one mistake
     seen = set()
     out = []
     for d in values + contract:

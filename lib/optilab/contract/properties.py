@@ -384,11 +384,18 @@ def keeps_dtype_and_shape(rule: str, func: Rule, *, param: np.ndarray, grads: Se
                     raise RuleFailure(f"{where}: state[{key!r}] is {v!r}; it must be the number of steps "
                                       f"taken, {k}.")
                 continue
+            want = slot_shape(slot, shape)
+            if np.shape(v) != want:
+                what = (f"a single number ({type(v).__name__})" if np.ndim(v) == 0
+                        else f"an array of shape {np.shape(v)}")
+                raise RuleFailure(f"{where}: state[{key!r}] is {what}; "
+                                  + ("state arrays have param's shape" if slot.shape == "param"
+                                     else "it must have shape") + f" {want}: one value per entry.",
+                                  kind="state-shape")
             if not isinstance(v, (np.ndarray, np.generic)):
                 raise RuleFailure(f"{where}: state[{key!r}] is a {type(v).__name__}; keep it a NumPy "
                                   "array of param's shape and dtype.", kind="dtype")
-            want = slot_shape(slot, shape)
-            if np.shape(v) != want or np.asarray(v).dtype != dtype:
+            if np.asarray(v).dtype != dtype:
                 raise RuleFailure(f"{where}: state[{key!r}] has shape {np.shape(v)} and dtype "
                                   f"{np.asarray(v).dtype}; "
                                   + ("state arrays have param's shape" if slot.shape == "param"
