@@ -37,6 +37,10 @@ def test_minibatches_cover(notebook: Any) -> None:
 
 def test_minibatches_seeded(notebook: Any) -> None:
     """The order is shuffled and reproducible from the seed (1 point)."""
+    y_small = np.arange(12)
+    small = [np.concatenate([y_b for _, y_b in _batches(notebook, np.zeros((12, 1)), y_small, 4, 0)]) for _ in (0, 1)]
+    assert np.array_equal(small[0], small[1]), "the same seed must give the same order"
+    assert not np.array_equal(small[0], y_small), "the order must be shuffled"
     X_t, y_t = np.zeros((40, 2)), np.arange(40)
 
     def order(seed: int) -> np.ndarray:
@@ -78,7 +82,7 @@ DERIVED_FROM = {
     "test-sgd-first-step": "514688d89899259f",
     "test-sgd-many-steps": "2672682dfeaba2d4",
     "test-sgd-contract": "211f24b04ea69840",
-    "test-minibatches-cover": "ebe501e3e146c4b3",
-    "test-minibatches-seeded": "89fbeff6e448a31a",
-    "test-largest-stable-lr": "1ce95608a86970ee",
+    "test-minibatches-cover": "862452e58b82d95f",
+    "test-minibatches-seeded": "70a38f3daa525f29",
+    "test-largest-stable-lr": "920f47e7507a93cc",
 }
