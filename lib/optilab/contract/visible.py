@@ -142,7 +142,8 @@ def _properties(rule: str) -> list[tuple[str, Callable[[Callable], None]]]:
         ("new arrays returned (none is an input array)",
          lambda f: P.returns_new_arrays(rule, f, param=p, grads=gs[:3], hyper={"lr": lr, **others})),
         ("the contract's defaults when called without hyperparameters",
-         lambda f: P.uses_defaults(rule, f, param=p, grads=gs[:2])),
+         lambda f: (P.uses_defaults(rule, f, param=p, grads=gs[:2]),  # tiny gradients: ε's default counts
+                    P.uses_defaults(rule, f, param=p, grads=[g * 1e-6 for g in gs[:2]]))),
     ]
     return props
 

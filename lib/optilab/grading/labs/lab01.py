@@ -84,5 +84,5 @@ DERIVED_FROM = {
     "test-sgd-contract": "211f24b04ea69840",
     "test-minibatches-cover": "862452e58b82d95f",
     "test-minibatches-seeded": "70a38f3daa525f29",
-    "test-largest-stable-lr": "920f47e7507a93cc",
+    "test-largest-stable-lr": "e2c63382f42c1ec9",
 }
