@@ -414,12 +414,11 @@ def uses_defaults(rule: str, func: Rule, *, param: np.ndarray, grads: Sequence[n
     for k, g in enumerate(grads, start=1):
         where = (f"step {k} of {len(grads)}, called as {rule}(param, grad, state) with no "
                  "hyperparameters")
-        s_ref_before = s_ref
         new_ref, s_ref = ref(p_ref, g, s_ref)
         new_you, s_you_new = call(func, p_you.copy(), g.copy(), copy.deepcopy(s_you), {}, where=where)
         bad = first_difference(new_you, new_ref, p_ref, p_ref.dtype)
         if bad is not None:
-            wrong = _wrong_defaults(rule, func, p_you, g, s_you, new_ref, s_ref_before)
+            wrong = _wrong_defaults(rule, func, np.array(param, copy=True), list(grads[:k]))
             named = (f"Your default {_and_text(wrong)} {'is' if len(wrong) == 1 else 'are'} not the contract's"
                      if wrong
                      else "One of your defaults (in the def line) is not the contract's")
@@ -430,21 +429,26 @@ def uses_defaults(rule: str, func: Rule, *, param: np.ndarray, grads: Sequence[n
         p_ref, p_you, s_you = np.asarray(new_ref), np.asarray(new_you), s_you_new
 
 
-def _wrong_defaults(rule: str, func: Rule, param: np.ndarray, grad: np.ndarray, state: dict,
-                    expected: np.ndarray, ref_state: dict) -> list[str]:
-    """The hyperparameters whose default in ``func`` is not the contract's: the step taken with
-    every default passed explicitly but that one differs from the reference's step."""
+def _wrong_defaults(rule: str, func: Rule, param: np.ndarray, grads: Sequence[np.ndarray]) -> list[str]:
+    """The hyperparameters whose default in ``func`` is not the contract's: replaying the same
+    steps with every hyperparameter passed explicitly but that one, the steps differ from the
+    reference's."""
     defaults = DEFAULTS[rule]
-    expected, _ = reference(rule)(param.copy(), grad.copy(), copy.deepcopy(ref_state), **defaults)
+    ref = reference(rule)
     wrong = []
     for name in defaults:
         others = {k: v for k, v in defaults.items() if k != name}
+        p_ref, p_you, s_ref, s_you = param.copy(), param.copy(), {}, {}
         try:
-            got, _ = call(func, param.copy(), grad.copy(), copy.deepcopy(state), others, where="")
+            for g in grads:
+                new_ref, s_ref = ref(p_ref.copy(), g.copy(), s_ref, **defaults)
+                new_you, s_you = call(func, p_you.copy(), g.copy(), copy.deepcopy(s_you), others, where="")
+                if first_difference(new_you, new_ref, p_ref, p_ref.dtype) is not None:
+                    wrong.append(name)
+                    break
+                p_ref, p_you = np.asarray(new_ref), np.asarray(new_you)
         except RuleFailure:
             return []
-        if first_difference(got, expected, param, param.dtype) is not None:
-            wrong.append(name)
     return wrong
 
 
