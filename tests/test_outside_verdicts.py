@@ -384,7 +384,9 @@ LAB5_MADE_UP = {
 HOSTILE = {  # lab -> student -> (answers, autograded points by hand, cells the kernel passed wrongly)
     LAB2: {
         "ada_honest": ({}, 15, []),
-        "eve_everything": (LAB2_EVERYTHING, 12, ["test-steps-needed", "test-best-settings"]),
+        # The test cells' visible checks (steps_needed with two momenta, the best settings by the
+        # student's own steps_needed) fail these objects in the kernel too.
+        "eve_everything": (LAB2_EVERYTHING, 12, []),
     },
     LAB5: {
         "ada_honest": ({}, 6, []),
