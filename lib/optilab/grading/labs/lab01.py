@@ -82,7 +82,7 @@ DERIVED_FROM = {
     "test-sgd-first-step": "514688d89899259f",
     "test-sgd-many-steps": "2672682dfeaba2d4",
     "test-sgd-contract": "211f24b04ea69840",
-    "test-minibatches-cover": "862452e58b82d95f",
-    "test-minibatches-seeded": "70a38f3daa525f29",
-    "test-largest-stable-lr": "e2c63382f42c1ec9",
+    "test-minibatches-cover": "2abbcfdfe4b2dd6e",
+    "test-minibatches-seeded": "cbadec21d5980209",
+    "test-largest-stable-lr": "30dd381e4b7aa6ed",
 }

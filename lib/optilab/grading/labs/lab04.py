@@ -76,6 +76,6 @@ DERIVED_FROM = {
     "test-adamw-many-steps": "5413e04293f12f69",
     "test-adamw-conventions": "dd5ebb1fabd10c38",
     "test-adamw-contract": "3f76f0ba18da1dd2",
-    "test-bias-correction": "13ca893f5319d5d9",
-    "test-decay": "669f8cb77407a94f",
+    "test-bias-correction": "15055865ef77512f",
+    "test-decay": "bab3d0c14f96246f",
 }
