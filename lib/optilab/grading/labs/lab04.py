@@ -77,5 +77,5 @@ DERIVED_FROM = {
     "test-adamw-conventions": "dd5ebb1fabd10c38",
     "test-adamw-contract": "3f76f0ba18da1dd2",
     "test-bias-correction": "15055865ef77512f",
-    "test-decay": "bab3d0c14f96246f",
+    "test-decay": "0e41878608ce43bc",
 }
