@@ -26,6 +26,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from optilab import rules
 from optilab.grading.runner import hidden
 from optilab.contract.visible import check as visible_check
@@ -38,11 +40,14 @@ def rule_cell(rule: str, group: str) -> Callable[[Any], None]:
     """The check of the test cell of ``group`` of ``rule``'s hidden suite."""
     def check(notebook: Any) -> None:
         student_rule = notebook.rule(rule)
-        # The cell's visible line: optilab.check(rule, rule, group=group).assert_passed().
+        # The hidden tests first: their failure says which test and shows the student's own error
+        # with its line; then the cell's visible line, optilab.check(rule, f, group=group).assert_passed().
+        if group == "first-step":  # a rule that raises shows the student's own error, with its line
+            student_rule(np.zeros(3), np.ones(3), {}, lr=0.1)
+        hidden(rule, student_rule, group)
         seen = visible_check(rule, student_rule, group=group, quiet=True)
         if not seen.passed:
             raise AssertionError("\n" + seen.report())
-        hidden(rule, student_rule, group)
     check.rule = rule
     check.__name__ = f"check_{rule}_{group.replace('-', '_')}"
     check.__doc__ = f"Group {group!r} of the hidden suite of {rule}."
