@@ -285,9 +285,8 @@ def test_outside_verdicts_give_the_score_worked_out_by_hand(lab, name, tmp_path)
     failed = {gid: v[2] for gid, v in verdicts.items() if not v[0]}
     assert set(failed) == set(failing), {gid: msg[:300] for gid, msg in failed.items()}
     assert score == expected
-    for gid, words in failing.items():
-        for word in words:
-            assert word in failed[gid], f"{gid}: {word!r} not in {failed[gid][:600]!r}"
+    for gid, words in failing.items():  # the message names the wrong part (in one of these words)
+        assert any(word in failed[gid] for word in words), f"{gid}: none of {words} in {failed[gid][:600]!r}"
 
 
 VALIDATE = """
