@@ -37,10 +37,11 @@ pytestmark = pytest.mark.slow
 TESTS = {  # grade_id -> (points, what its opening comment says it checks)
     "test-sgd-first-step": (1, "one step from an empty state"),
     "test-sgd-many-steps": (1, "many steps, the state carried along, an lr that changes"),
-    "test-sgd-contract": (1, "shapes, dtypes, 0-d params, inputs left unchanged, the default hyperparameters"),
+    "test-sgd-contract": (1, "shapes, dtypes, 0-d params, inputs left unchanged, the default hyperparameters "
+                             "(a wrong default costs this point only)"),
     "test-minibatches-cover": (2, "Every example exactly once, in batches of batch_size"),
     "test-minibatches-seeded": (1, "The order is shuffled and reproducible from the seed"),
-    "test-largest-stable-lr": (2, "The largest stable learning rate on the grid"),
+    "test-largest-stable-lr": (2, "The largest stable learning rate on the grid, and is_stable itself"),
 }
 WRITTEN = "stable-lr-answer"
 AUTO, MANUAL = 8, 2

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import functools
+import re
+
 import pytest
 
 from tests.support.notebooks import execute
@@ -23,9 +26,23 @@ def test_there_are_five_labs():
     assert len(LABS) == 5
 
 
+@functools.lru_cache(maxsize=None)
+def _solution_run(lab: str):
+    """The instructor's version of ``lab``, executed once per test session."""
+    return execute(ROOT / "solutions" / lab / f"{lab}.ipynb", timeout=120, allow_errors=True)
+
+
+#: A figure cell calls one of the library's figure functions (``plots.<name>(...)``).
+FIGURE_CALL = re.compile(r"\bplots\.[a-z_]+\(")
+
+
+def figure_cells(notebook) -> list:
+    return [c for c in notebook.cells if c.cell_type == "code" and FIGURE_CALL.search(c.source)]
+
+
 @pytest.mark.parametrize("lab", LABS)
 def test_solution_runs_with_full_marks(lab):
-    run = execute(ROOT / "solutions" / lab / f"{lab}.ipynb", timeout=120, allow_errors=True)
+    run = _solution_run(lab)
     assert run.errors == [], f"{lab}: {run.errors}"
     assert run.stderr() == [], f"{lab} wrote to stderr: {run.stderr()}"
     tests = [c for c in run.notebook.cells if _nbg(c).get("grade") and c.cell_type == "code"]
@@ -50,3 +67,20 @@ def test_student_version_fails_only_where_the_student_has_work_to_do(lab):
             allowed = {"NotImplementedError"} | ({"NameError"} if where == "test" else set())
             assert out["ename"] in allowed, f"cell {cell.id}: {out['ename']}: {out['evalue']}"
     assert any(ename == "NotImplementedError" for _, ename in kinds), "the student version should have work to do"
+
+
+# The fifth lab's figures are checked with that lab (it is built apart from these four).
+FIGURE_LABS = [lab for lab in LABS if not lab.startswith("lab05")]
+
+
+@pytest.mark.parametrize("lab", FIGURE_LABS)
+def test_every_figure_cell_shows_its_figure(lab):
+    """A figure the prose asks about ("the figure above") is on the page: the cell's output holds a
+    PNG. A figure call ending in ';' shows nothing, since the library's figures appear only as a
+    cell's last expression (or through display())."""
+    run = _solution_run(lab)
+    cells = figure_cells(run.notebook)
+    assert cells, f"{lab} has no figure cell: the pattern {FIGURE_CALL.pattern!r} found none"
+    blank = [c.id for c in cells
+             if not any("image/png" in out.get("data", {}) for out in c.get("outputs", []))]
+    assert blank == [], f"{lab}: these figure cells show no image: {blank}"

@@ -390,7 +390,9 @@ LAB5_MADE_UP = {
 HOSTILE = {  # lab -> student -> (answers, autograded points by hand, cells the kernel passed wrongly)
     LAB2: {
         "ada_honest": ({}, 15, []),
-        "eve_everything": (LAB2_EVERYTHING, 12, ["test-steps-needed", "test-best-settings"]),
+        # The test cells' visible checks (steps_needed with two momenta, the best settings by the
+        # student's own steps_needed) fail these objects in the kernel too.
+        "eve_everything": (LAB2_EVERYTHING, 12, []),
     },
     LAB5: {
         "ada_honest": ({}, 10, []),
@@ -398,15 +400,16 @@ HOSTILE = {  # lab -> student -> (answers, autograded points by hand, cells the 
     },
     LAB4: {
         "ada_honest": ({}, LAB4_RULES + LAB4_HELPERS, []),
-        "fox_forged": (LAB4_FORGED, LAB4_HELPERS, [f"test-{r}-{g}" for r in ("adam", "adamw")
-                                                   for g in ("first-step", "many-steps", "conventions", "contract")]),
+        # The test cells' visible checks fail these identity rules in the kernel too.
+        "fox_forged": (LAB4_FORGED, LAB4_HELPERS, []),
         "pat_patched": (LAB4_PATCHED, LAB4_RULES, ["test-bias-correction", "test-decay"]),
         "ivy_imported": (LAB4_IMPORTED, LAB4_HELPERS, [f"test-{r}-{g}" for r in ("adam", "adamw")
                                                        for g in ("first-step", "many-steps", "conventions", "contract")]),
     },
     LAB1: {
         "ada_honest": ({}, 8, []),
-        "run_forged": (LAB1_FORGED, 5, ["test-sgd-first-step", "test-sgd-many-steps", "test-sgd-contract"]),
+        # The test cells' visible checks (optilab.check(..., group=...)) fail this sgd in the kernel too.
+        "run_forged": (LAB1_FORGED, 5, []),
         "tia_transformed": (LAB1_TRANSFORMED, 5, ["test-sgd-first-step", "test-sgd-many-steps", "test-sgd-contract"]),
     },
     LAB3: {

@@ -19,14 +19,15 @@ __all__ = ["kernels", "schedules", "RULES", "Optimizer", "check", "__version__",
 _LAZY_MODULES = {"problems", "models", "data", "training", "plots"}
 
 
-def check(rule: str, func, *, quiet: bool = False):
+def check(rule: str, func, *, group: str | None = None, quiet: bool = False):
     """Check your update rule against the contract, property by property (✓/✗, diagnoses).
 
-    ``optilab.check("adam", adam)``; see :func:`optilab.contract.check`.
+    ``optilab.check("adam", adam)``; ``group="first-step"`` checks only the properties of that
+    point group (the labs' test cells use it). See :func:`optilab.contract.check`.
     """
     from optilab.contract import check as _check
 
-    return _check(rule, func, quiet=quiet)
+    return _check(rule, func, group=group, quiet=quiet)
 
 
 def __getattr__(name: str):

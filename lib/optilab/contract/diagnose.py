@@ -198,6 +198,8 @@ def diagnose(rule: str, func: Callable[..., Any]) -> list[Diagnosis]:
         ids.discard("shares-memory")  # returning the array it changed in place: one mistake
     if ids & {"mutates-param", "shares-memory"}:
         ids -= {"zero-gradient-same-array", "zero-gradient"}  # the same mistake, seen on every step
+    if "state-shape" in ids:
+        ids.discard("dtype")  # a number where an array belongs also promotes float32: one mistake
     seen = set()
     out = []
     for d in values + contract:

@@ -129,6 +129,9 @@ MISTAKES: dict[str, Mistake] = dict([
        "use elementwise NumPy operations, without reshaping."),
     _m("dtype", "Your rule changes the dtype: a float32 param must give a float32 new param and "
        "float32 state arrays. Cast back with .astype(param.dtype) if you compute in float64."),
+    _m("state-shape", "Your state holds one number (or an array of another shape) where the contract "
+       "keeps one value per entry of param: state arrays have param's shape, e.g. start from "
+       "np.zeros_like(param) and update elementwise (no np.sum, no float())."),
     _m("missing-state-key", "Your state does not use the contract's key names; the next step, the "
        "Optimizer and the grader look for them by name."),
     _m("mutates-param", "Your rule changes the param array it is given (an in-place update such as "

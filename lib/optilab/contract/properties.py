@@ -384,11 +384,18 @@ def keeps_dtype_and_shape(rule: str, func: Rule, *, param: np.ndarray, grads: Se
                     raise RuleFailure(f"{where}: state[{key!r}] is {v!r}; it must be the number of steps "
                                       f"taken, {k}.")
                 continue
+            want = slot_shape(slot, shape)
+            if np.shape(v) != want:
+                what = (f"a single number ({type(v).__name__})" if np.ndim(v) == 0
+                        else f"an array of shape {np.shape(v)}")
+                raise RuleFailure(f"{where}: state[{key!r}] is {what}; "
+                                  + ("state arrays have param's shape" if slot.shape == "param"
+                                     else "it must have shape") + f" {want}: one value per entry.",
+                                  kind="state-shape")
             if not isinstance(v, (np.ndarray, np.generic)):
                 raise RuleFailure(f"{where}: state[{key!r}] is a {type(v).__name__}; keep it a NumPy "
                                   "array of param's shape and dtype.", kind="dtype")
-            want = slot_shape(slot, shape)
-            if np.shape(v) != want or np.asarray(v).dtype != dtype:
+            if np.asarray(v).dtype != dtype:
                 raise RuleFailure(f"{where}: state[{key!r}] has shape {np.shape(v)} and dtype "
                                   f"{np.asarray(v).dtype}; "
                                   + ("state arrays have param's shape" if slot.shape == "param"
@@ -408,14 +415,45 @@ def uses_defaults(rule: str, func: Rule, *, param: np.ndarray, grads: Sequence[n
         where = (f"step {k} of {len(grads)}, called as {rule}(param, grad, state) with no "
                  "hyperparameters")
         new_ref, s_ref = ref(p_ref, g, s_ref)
-        new_you, s_you = call(func, p_you.copy(), g.copy(), copy.deepcopy(s_you), {}, where=where)
+        new_you, s_you_new = call(func, p_you.copy(), g.copy(), copy.deepcopy(s_you), {}, where=where)
         bad = first_difference(new_you, new_ref, p_ref, p_ref.dtype)
         if bad is not None:
+            wrong = _wrong_defaults(rule, func, np.array(param, copy=True), list(grads[:k]))
+            named = (f"Your default {_and_text(wrong)} {'is' if len(wrong) == 1 else 'are'} not the contract's"
+                     if wrong
+                     else "One of your defaults (in the def line) is not the contract's")
             raise RuleFailure(f"{where}:\n  new param{_index_text(bad)}: yours "
                               f"{_num(np.asarray(new_you)[bad])}, expected "
-                              f"{_num(np.asarray(new_ref)[bad])}. The defaults are "
+                              f"{_num(np.asarray(new_ref)[bad])}.\n  {named}: the defaults are "
                               f"{_hyper_text(defaults)}.")
-        p_ref, p_you = np.asarray(new_ref), np.asarray(new_you)
+        p_ref, p_you, s_you = np.asarray(new_ref), np.asarray(new_you), s_you_new
+
+
+def _wrong_defaults(rule: str, func: Rule, param: np.ndarray, grads: Sequence[np.ndarray]) -> list[str]:
+    """The hyperparameters whose default in ``func`` is not the contract's: replaying the same
+    steps with every hyperparameter passed explicitly but that one, the steps differ from the
+    reference's."""
+    defaults = DEFAULTS[rule]
+    ref = reference(rule)
+    wrong = []
+    for name in defaults:
+        others = {k: v for k, v in defaults.items() if k != name}
+        p_ref, p_you, s_ref, s_you = param.copy(), param.copy(), {}, {}
+        try:
+            for g in grads:
+                new_ref, s_ref = ref(p_ref.copy(), g.copy(), s_ref, **defaults)
+                new_you, s_you = call(func, p_you.copy(), g.copy(), copy.deepcopy(s_you), others, where="")
+                if first_difference(new_you, new_ref, p_ref, p_ref.dtype) is not None:
+                    wrong.append(name)
+                    break
+                p_ref, p_you = np.asarray(new_ref), np.asarray(new_you)
+        except RuleFailure:
+            return []
+    return wrong
+
+
+def _and_text(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 # --------------------------------------------------------------------------- input recipes

@@ -15,7 +15,7 @@ import numpy as np
 
 from optilab.contract import properties as P
 from optilab.contract.diagnose import Diagnosis, diagnose
-from optilab.contract.spec import DEFAULTS, STATE_KEYS, require_rule
+from optilab.contract.spec import DEFAULTS, GROUPS, STATE_KEYS, require_rule
 
 __all__ = ["check", "CheckResult", "Property"]
 
@@ -36,6 +36,7 @@ class CheckResult:
     rule: str
     properties: list[Property]
     diagnoses: list[Diagnosis] = field(default_factory=list)
+    group: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -44,10 +45,21 @@ class CheckResult:
     def __bool__(self) -> bool:
         return self.passed
 
+    def assert_passed(self) -> None:
+        """Raise AssertionError with the report when a property fails (what the labs' test cells
+        call, so that nbgrader's Validate fails with the check's own message). A rule that still
+        raises NotImplementedError raises it again: it is not written yet."""
+        if self.passed:
+            return
+        if any("NotImplementedError" in p.message for p in self.properties if not p.passed):
+            raise NotImplementedError(f"{self.rule} is not written yet (it raises NotImplementedError)")
+        raise AssertionError("\n" + self.report())
+
     def report(self) -> str:
         """The printed report: ✓/✗ per property, first disagreement, diagnoses, verdict."""
         held = sum(p.passed for p in self.properties)
-        lines = [f"check({self.rule!r}): {held} of {len(self.properties)} properties hold"]
+        which = f", group={self.group!r}" if self.group else ""
+        lines = [f"check({self.rule!r}{which}): {held} of {len(self.properties)} properties hold"]
         for p in self.properties:
             lines.append(f"  {'✓' if p.passed else '✗'} {p.name}")
             if not p.passed:
@@ -61,6 +73,9 @@ class CheckResult:
         if self.passed:
             lines.append(f"All good: your {self.rule} follows the contract on these checks. The "
                          "hidden tests use other inputs.")
+        elif self.group:
+            lines.append(f"These are the visible checks of the point group {self.group!r}: its points "
+                         "need every one of them.")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -127,16 +142,30 @@ def _properties(rule: str) -> list[tuple[str, Callable[[Callable], None]]]:
         ("new arrays returned (none is an input array)",
          lambda f: P.returns_new_arrays(rule, f, param=p, grads=gs[:3], hyper={"lr": lr, **others})),
         ("the contract's defaults when called without hyperparameters",
-         lambda f: P.uses_defaults(rule, f, param=p, grads=gs[:2])),
+         lambda f: (P.uses_defaults(rule, f, param=p, grads=gs[:2]),  # tiny gradients: ε's default counts
+                    P.uses_defaults(rule, f, param=p, grads=[g * 1e-6 for g in gs[:2]]))),
     ]
     return props
+
+
+#: The point group of each visible property, by the start of its name: a lab's test cell of a
+#: group checks that group's properties, so a rule earns the groups whose checks it passes.
+_GROUP_OF = (("one step from an empty state", "first-step"), ("the state after one step", "first-step"),
+             ("five steps", "many-steps"), ("an lr that changes", "many-steps"),
+             ("a step from a given state", "many-steps"), ("other hyperparameters", "conventions"),
+             ("tiny gradients", "conventions"))
+
+
+def group_of(name: str) -> str:
+    """The point group of the visible property ``name`` (``contract`` unless listed above)."""
+    return next((group for start, group in _GROUP_OF if name.startswith(start)), "contract")
 
 
 def _keys_text(state: dict) -> str:
     return "(" + ", ".join(f"t={v}" if k == "t" else k for k, v in state.items()) + ")"
 
 
-def check(rule: str, func: Callable, *, quiet: bool = False) -> CheckResult:
+def check(rule: str, func: Callable, *, group: str | None = None, quiet: bool = False) -> CheckResult:
     """Check a student's update rule against the contract, property by property.
 
     Parameters
@@ -146,6 +175,9 @@ def check(rule: str, func: Callable, *, quiet: bool = False) -> CheckResult:
         ``"adagrad"``, ``"rmsprop"``, ``"adam"`` or ``"adamw"``.
     func : callable
         ``func(param, grad, state, *, lr=..., ...) -> (new_param, new_state)``.
+    group : str, optional
+        Only the properties of this point group (``"first-step"``, ``"many-steps"``,
+        ``"conventions"``, ``"contract"``: the rule's groups in the rule table).
     quiet : bool
         If true, do not print the report.
 
@@ -165,16 +197,21 @@ def check(rule: str, func: Callable, *, quiet: bool = False) -> CheckResult:
     if not callable(func):
         raise TypeError(f"check({rule!r}, ...) needs your function, not a {type(func).__name__}: "
                         f"check({rule!r}, {rule}).")
+    if group is not None and group not in GROUPS[rule]:
+        raise ValueError(f"{rule} has no point group {group!r}; its groups are "
+                         f"{', '.join(map(repr, GROUPS[rule]))}")
     found = []
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         for name, prop in _properties(rule):
+            if group is not None and group_of(name) != group:
+                continue
             try:
                 prop(func)
                 found.append(Property(name, True))
             except P.RuleFailure as exc:
                 found.append(Property(name, False, str(exc)))
-        result = CheckResult(rule, found)
+        result = CheckResult(rule, found, group=group)
         if not result.passed:
             result.diagnoses = diagnose(rule, func)
     if not quiet:

@@ -71,7 +71,9 @@ class Case:
     zero_grads: bool = False
     dtype: Any = np.float64
 
-    def run(self, rule: str, base: int, student: Callable) -> None:
+    def run(self, rule: str, base: int, student: Callable, fixed: dict[str, Any] | None = None) -> None:
+        """Run the case; ``fixed`` gives the hyperparameters the case does not set (the defaults,
+        passed explicitly so that only the ``defaults`` test depends on the rule's own defaults)."""
         param, grads = P.case(base + self.seed, self.shape, steps=self.steps, scale=self.scale,
                               dtype=self.dtype)
         if self.zero_grads:
@@ -81,8 +83,8 @@ class Case:
             state = P.given_state(rule, np.random.default_rng(base + self.seed + 1), self.shape,
                                   self.dtype, t=self.state_t)
         lrs = self.lrs if np.isscalar(self.lrs) else list(self.lrs)
-        P.steps(rule, student, param=param, grads=grads, lrs=lrs, hyper=self.hyper, state=state,
-                check_state=self.check_state)
+        P.steps(rule, student, param=param, grads=grads, lrs=lrs, hyper={**(fixed or {}), **self.hyper},
+                state=state, check_state=self.check_state)
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,9 @@ def tests_of(rule: str) -> list[Test]:
     mixed = "mixed" if "eps" in others else 1.0
     counted = any(slot.kind == "count" for slot in record.state)
     shapes = [(), (1,), (2, 3, 2)] if record.params == "any" else [(2, 3), (1, 4), (5, 2)]
+    # Every test but test_defaults passes every hyperparameter explicitly: a wrong default costs
+    # the point of the group holding test_defaults, not every group of the rule.
+    fixed = {h: v for h, v in record.defaults.items() if h != "lr"}
     out: list[Test] = []
 
     def add(group: str, name: str, title: str, body: Callable[[Callable], None]) -> None:
@@ -211,7 +216,8 @@ def tests_of(rule: str) -> list[Test]:
               scale: Any = 1.0, state: dict | None = None, dtype: Any = np.float64) -> Callable:
         def body(student: Callable) -> None:
             param, grads = P.case(base + seed, shape, steps=n, scale=scale, dtype=dtype)
-            P.steps(rule, student, param=param, grads=grads, lrs=lrs, hyper=hyper, state=state)
+            P.steps(rule, student, param=param, grads=grads, lrs=lrs, hyper={**fixed, **(hyper or {})},
+                    state=state)
         return body
 
     # first-step
@@ -242,29 +248,29 @@ def tests_of(rule: str) -> list[Test]:
     # conventions
     for case in suite.conventions:
         add("conventions", case.name, case.title,
-            lambda student, case=case: case.run(rule, base, student))
+            lambda student, case=case: case.run(rule, base, student, fixed))
     # contract
     held = [slot.name for slot in record.state if slot.kind != "count"]
     arrays = f" ({_and(['param', *held])})" if held else ""
 
     def float32(student: Callable) -> None:
         param, grads = P.case(base + 150, (6,), steps=3, dtype=np.float32)
-        P.keeps_dtype_and_shape(rule, student, param=param, grads=grads, hyper={"lr": 0.05})
-        P.steps(rule, student, param=param, grads=grads, lrs=0.05)
+        P.keeps_dtype_and_shape(rule, student, param=param, grads=grads, hyper={"lr": 0.05, **fixed})
+        P.steps(rule, student, param=param, grads=grads, lrs=0.05, hyper=fixed)
 
     def any_shape(student: Callable) -> None:
         for k, shape in enumerate(shapes):
             param, grads = P.case(base + 151 + k, shape, steps=2)
-            P.keeps_dtype_and_shape(rule, student, param=param, grads=grads, hyper={"lr": 0.05})
-            P.steps(rule, student, param=param, grads=grads, lrs=0.05)
+            P.keeps_dtype_and_shape(rule, student, param=param, grads=grads, hyper={"lr": 0.05, **fixed})
+            P.steps(rule, student, param=param, grads=grads, lrs=0.05, hyper=fixed)
 
     def unchanged(student: Callable) -> None:
         param, grads = P.case(base + 154, (5,), steps=3)
-        P.no_mutation(rule, student, param=param, grads=grads, hyper={"lr": 0.05})
+        P.no_mutation(rule, student, param=param, grads=grads, hyper={"lr": 0.05, **fixed})
 
     def new_arrays(student: Callable) -> None:
         param, grads = P.case(base + 155, (5,), steps=2)
-        P.returns_new_arrays(rule, student, param=param, grads=grads, hyper={"lr": 0.05})
+        P.returns_new_arrays(rule, student, param=param, grads=grads, hyper={"lr": 0.05, **fixed})
 
     def defaults(student: Callable) -> None:
         param, grads = P.case(base + 156, (5,), steps=3)

@@ -37,6 +37,10 @@ def test_minibatches_cover(notebook: Any) -> None:
 
 def test_minibatches_seeded(notebook: Any) -> None:
     """The order is shuffled and reproducible from the seed (1 point)."""
+    y_small = np.arange(12)
+    small = [np.concatenate([y_b for _, y_b in _batches(notebook, np.zeros((12, 1)), y_small, 4, 0)]) for _ in (0, 1)]
+    assert np.array_equal(small[0], small[1]), "the same seed must give the same order"
+    assert not np.array_equal(small[0], y_small), "the order must be shuffled"
     X_t, y_t = np.zeros((40, 2)), np.arange(40)
 
     def order(seed: int) -> np.ndarray:
@@ -53,6 +57,9 @@ def test_largest_stable_lr(notebook: Any) -> None:
     assert isinstance(largest_stable, float), "largest_stable should be a float"
     assert largest_stable == max(LRS[LRS < LIMIT]), \
         f"{largest_stable} is not the largest learning rate on the grid below the stability limit"
+    bowl = Library("problems.quadratic", eigenvalues=(1.0, 10.0))  # the lab's bowl, limit 2/10 = 0.2
+    assert notebook.call("is_stable", "sgd", bowl, 0.1) and not notebook.call("is_stable", "sgd", bowl, 0.25), \
+        "is_stable('sgd', bowl, lr) should be True at lr = 0.1 and False at lr = 0.25 (above 2/λmax = 0.2)"
     steep = Library("problems.quadratic", eigenvalues=(1.0, 50.0))  # limit 2/50 = 0.04
     assert notebook.call("is_stable", "sgd", steep, 0.039) and not notebook.call("is_stable", "sgd", steep, 0.041), \
         "is_stable is wrong on a bowl with eigenvalues 1 and 50"
@@ -72,10 +79,10 @@ CHECKS = {
 #: The test cells these checks were written from (:func:`~optilab.grading.labs.cell_digest` of
 #: each cell's source in ``solutions/``): a changed cell needs its check changed too.
 DERIVED_FROM = {
-    "test-sgd-first-step": "c30ae7f342f87c68",
-    "test-sgd-many-steps": "ae729d8b879041c6",
-    "test-sgd-contract": "fa26e51362c771cc",
-    "test-minibatches-cover": "b12910e2fd4bd611",
-    "test-minibatches-seeded": "89fbeff6e448a31a",
-    "test-largest-stable-lr": "dbe1146b5d1ef9f9",
+    "test-sgd-first-step": "514688d89899259f",
+    "test-sgd-many-steps": "2672682dfeaba2d4",
+    "test-sgd-contract": "211f24b04ea69840",
+    "test-minibatches-cover": "2abbcfdfe4b2dd6e",
+    "test-minibatches-seeded": "cbadec21d5980209",
+    "test-largest-stable-lr": "30dd381e4b7aa6ed",
 }

@@ -74,14 +74,14 @@ CHECKS = {
 #: The test cells these checks were written from (:func:`~optilab.grading.labs.cell_digest` of
 #: each cell's source in ``solutions/``): a changed cell needs its check changed too.
 DERIVED_FROM = {
-    "test-momentum-first-step": "dc80a5aed589feec",
-    "test-momentum-many-steps": "9dd15426b879623c",
-    "test-momentum-conventions": "e5aa72f5b488dbfc",
-    "test-momentum-contract": "1937abed0d883b6d",
-    "test-nesterov-first-step": "ad9d7d0f0617a25d",
-    "test-nesterov-many-steps": "a2a7e07133f9885a",
-    "test-nesterov-conventions": "6607e075a288c1ca",
-    "test-nesterov-contract": "cfafb4e3884f6ad1",
-    "test-steps-needed": "8df168bc8ac096b9",
-    "test-best-settings": "599bfeb04ddcbac6",
+    "test-momentum-first-step": "2a46e1f78ddaf829",
+    "test-momentum-many-steps": "4cb304ccdc3922c2",
+    "test-momentum-conventions": "c979d568504f08b2",
+    "test-momentum-contract": "3edc568fe1d73c6d",
+    "test-nesterov-first-step": "a5036010b6c5e47b",
+    "test-nesterov-many-steps": "707b51d012a87422",
+    "test-nesterov-conventions": "0ca7e13fe94d2568",
+    "test-nesterov-contract": "3905588374b0ccda",
+    "test-steps-needed": "094a46e12dbaf7eb",
+    "test-best-settings": "79af044f8e3492e4",
 }

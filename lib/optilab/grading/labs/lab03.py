@@ -50,8 +50,9 @@ def test_adaptive_wins(notebook: Any) -> None:
         assert lr in LRS, f"results[{name!r}]: {lr} is not on the grid lrs"
         i = LRS.index(lr)
         assert np.isclose(loss, final_loss(name, lr), rtol=1e-6), f"results[{name!r}]: wrong final loss"
-        for other in LRS[max(0, i - 1):i] + LRS[i + 1:i + 2]:  # the neighbours on the grid
-            assert final_loss(name, other) >= loss, f"results[{name!r}]: lr {other:.4g} does better"
+        for other in LRS[max(0, i - 1):i] + LRS[i + 1:i + 2]:  # the neighbours on the grid (ties allowed)
+            theirs = final_loss(name, other)
+            assert theirs >= loss or np.isclose(theirs, loss, rtol=1e-6), f"results[{name!r}]: lr {other:.4g} does better"
     assert max(results["adagrad"][1], results["rmsprop"][1]) < results["sgd"][1] / 10, \
         "adagrad and rmsprop should end at least ten times below sgd"
 
@@ -73,14 +74,14 @@ CHECKS = {
 #: The test cells these checks were written from (:func:`~optilab.grading.labs.cell_digest` of
 #: each cell's source in ``solutions/``): a changed cell needs its check changed too.
 DERIVED_FROM = {
-    "test-adagrad-first-step": "95ebc9b4bfcd7e37",
-    "test-adagrad-many-steps": "589d6c3d73ca1921",
-    "test-adagrad-conventions": "b4a0f08f3abe2804",
-    "test-adagrad-contract": "ae5b2287ec942240",
-    "test-rmsprop-first-step": "b8546beb47d5b082",
-    "test-rmsprop-many-steps": "32dd3b2207f4f591",
-    "test-rmsprop-conventions": "24204f26884d3fca",
-    "test-rmsprop-contract": "81bce6a5da3a60cc",
-    "test-best-final-loss": "07022f6881d98441",
-    "test-adaptive-wins": "4e34e1364bdf9354",
+    "test-adagrad-first-step": "3f81ca14c7512139",
+    "test-adagrad-many-steps": "3531dba1655f02cc",
+    "test-adagrad-conventions": "0b3fefe526566b9c",
+    "test-adagrad-contract": "f379d741fb7f6b6d",
+    "test-rmsprop-first-step": "a594736537767291",
+    "test-rmsprop-many-steps": "fbf17ae0d25ecd55",
+    "test-rmsprop-conventions": "e50bc75cfdef4526",
+    "test-rmsprop-contract": "cd6a0013ecfcdb31",
+    "test-best-final-loss": "145ae153ba07296b",
+    "test-adaptive-wins": "f0ca60e0ccb11de5",
 }
