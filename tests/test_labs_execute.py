@@ -69,11 +69,7 @@ def test_student_version_fails_only_where_the_student_has_work_to_do(lab):
     assert any(ename == "NotImplementedError" for _, ename in kinds), "the student version should have work to do"
 
 
-# The fifth lab's figures are checked with that lab (it is built apart from these four).
-FIGURE_LABS = [lab for lab in LABS if not lab.startswith("lab05")]
-
-
-@pytest.mark.parametrize("lab", FIGURE_LABS)
+@pytest.mark.parametrize("lab", LABS)
 def test_every_figure_cell_shows_its_figure(lab):
     """A figure the prose asks about ("the figure above") is on the page: the cell's output holds a
     PNG. A figure call ending in ';' shows nothing, since the library's figures appear only as a

@@ -352,14 +352,14 @@ class StudentNotebook(proxy._TimeLimited):
         import io
 
         from optilab.contract import visible
-        rule, handle = header.get("rule"), header.get("handle")
-        if type(handle) is not int or not isinstance(rule, str):
+        rule, handle, group = header.get("rule"), header.get("handle"), header.get("group")
+        if type(handle) is not int or not isinstance(rule, str) or not (group is None or isinstance(group, str)):
             raise ValueError("optilab.check(rule, func) needs the rule's name and a function")
         if self._judging is not None:
             raise ImportError(f"optilab.check is not available while your {self._judging} is graded")
         text = io.StringIO()
         with contextlib.redirect_stdout(text):
-            result = visible.check(rule, _NotebookRule(self, rule, handle=handle), quiet=False)
+            result = visible.check(rule, _NotebookRule(self, rule, handle=handle), group=group, quiet=False)
         return {"passed": bool(result.passed), "text": text.getvalue().rstrip("\n")}, []
 
     def __enter__(self) -> "StudentNotebook":

@@ -281,14 +281,19 @@ class ServedCheck:
     def report(self) -> str:
         return self.text
 
+    def assert_passed(self) -> None:
+        if not self.passed:
+            raise AssertionError("\n" + self.text)
+
     def __repr__(self) -> str:
         return f"<check of {self.rule!r}: {'passed' if self.passed else 'not passed'}>"
 
 
-def served_check(rule: str, func: Any, *, quiet: bool = False) -> ServedCheck:
+def served_check(rule: str, func: Any, *, group: str | None = None, quiet: bool = False) -> ServedCheck:
     """``optilab.check`` in a notebook's process: the grader checks ``func`` by calling it here."""
     _HANDLES.append(func)
-    answer, _ = ask_grader({"ask": "check", "rule": str(rule), "handle": len(_HANDLES) - 1})
+    answer, _ = ask_grader({"ask": "check", "rule": str(rule), "handle": len(_HANDLES) - 1,
+                            "group": None if group is None else str(group)})
     text = answer.get("text") if isinstance(answer.get("text"), str) else ""
     if not quiet and text:
         print(text)
