@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_outside_verdicts import _judge, _student
+from tests.support.validate import VALIDATE
 
 ROOT = Path(__file__).resolve().parents[1]
 L1, L2, L3, L4 = ("lab01_gradient_descent", "lab02_momentum_nesterov", "lab03_adagrad_rmsprop",
@@ -289,18 +290,6 @@ def test_outside_verdicts_give_the_score_worked_out_by_hand(lab, name, tmp_path)
         assert any(word in failed[gid] for word in words), f"{gid}: none of {words} in {failed[gid][:600]!r}"
 
 
-VALIDATE = """
-import json, os, sys
-from jupyter_core.paths import jupyter_config_path
-from nbgrader.apps import NbGrader
-from nbgrader.validator import Validator
-paths = jupyter_config_path()
-paths.insert(0, os.getcwd())
-app = NbGrader()
-app.config_file_paths.append(paths)
-app.load_config_file()
-print(json.dumps(Validator(config=app.config).validate(sys.argv[1])))
-"""
 
 
 @pytest.mark.parametrize("lab, name", PARAMS)

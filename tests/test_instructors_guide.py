@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.validate import VALIDATE
+
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "INSTRUCTORS.md"
 
@@ -72,19 +74,6 @@ def test_make_clean_keeps_the_gradebook_and_submissions(tmp_path):
         assert (tmp_path / kept).read_text() == "data", kept
 
 
-VALIDATE = """
-import json, os, sys
-from jupyter_core.paths import jupyter_config_path
-from nbgrader.apps import NbGrader
-from nbgrader.validator import Validator
-# as nbgrader's Validate button loads its configuration: the served folder's nbgrader_config.py too
-paths = jupyter_config_path()
-paths.insert(0, os.getcwd())
-app = NbGrader()
-app.config_file_paths.append(paths)
-app.load_config_file()
-print(json.dumps(Validator(config=app.config).validate(sys.argv[1])))
-"""
 
 
 def test_the_students_validate_button_works_without_bubblewrap(tmp_path):

@@ -566,6 +566,31 @@ def test_honest_work_gets_the_same_grade_with_and_without_the_sandbox(sandbox, t
           f"{seconds[isolate.KERNEL_NAME]:.2f} s sandboxed")
 
 
+def _class_targets(workspace: Path, home_secret: Path, port: int) -> dict:
+    """What the hostile submission is told about a grading workspace (it could guess each)."""
+    return {
+        "gradebook": str(workspace / "gradebook.db"),
+        "gradebook_relative": "../../../gradebook.db",
+        "classmate": str(workspace / "submitted" / "classmate" / LAB / f"{LAB}.ipynb"),
+        "classmate_relative": f"../../../submitted/classmate/{LAB}/{LAB}.ipynb",
+        "solutions": str(ROOT / "solutions" / LAB / f"{LAB}.ipynb"),
+        "home_secret": str(home_secret),
+        "outside": str(workspace / "autograded" / "owned.txt"),
+        "library": str(Path(isolate.__file__).parents[1]),
+        "environment": sys.prefix,
+        "grader_pid": os.getpid(),
+        "port": port,
+    }
+
+
+def _hostile(targets: dict):
+    """The attempts, then the student's own (correct) sgd; and output without end in another answer."""
+    def edit(cells):
+        cells["sgd-answer"]["source"] = _probes(targets) + "\n" + "".join(cells["sgd-answer"]["source"])
+        cells["largest-stable-lr-answer"]["source"] = "while True:\n    print('spam ' * 100)\n"
+    return edit
+
+
 @pytest.mark.slow
 def test_nbgrader_autograde_of_a_hostile_submission_fails_only_itself(sandbox, tmp_path):
     ws = Workspace(tmp_path / "grading", isolate.KERNEL_NAME, bounded_output=True)
@@ -576,26 +601,8 @@ def test_nbgrader_autograde_of_a_hostile_submission_fails_only_itself(sandbox, t
     home_secret.write_text("the instructor's private notes")
     listener = Listener()
     solutions = ROOT / "solutions" / LAB / f"{LAB}.ipynb"
-    targets = {
-        "gradebook": str(ws.folder / "gradebook.db"),
-        "gradebook_relative": "../../../gradebook.db",
-        "classmate": str(ws.folder / "submitted" / "classmate" / LAB / f"{LAB}.ipynb"),
-        "classmate_relative": f"../../../submitted/classmate/{LAB}/{LAB}.ipynb",
-        "solutions": str(solutions),
-        "home_secret": str(home_secret),
-        "outside": str(ws.folder / "autograded" / "owned.txt"),
-        "library": str(Path(isolate.__file__).parents[1]),
-        "environment": sys.prefix,
-        "grader_pid": os.getpid(),
-        "port": listener.port,
-    }
-
-    def hostile(cells):
-        # the attempts, then the student's own (correct) sgd; and output without end in another answer
-        cells["sgd-answer"]["source"] = _probes(targets) + "\n" + "".join(cells["sgd-answer"]["source"])
-        cells["largest-stable-lr-answer"]["source"] = "while True:\n    print('spam ' * 100)\n"
-
-    ws.submit("mallory", _student(hostile))
+    targets = _class_targets(ws.folder, home_secret, listener.port)
+    ws.submit("mallory", _student(_hostile(targets)))
     around = [ws.folder / "submitted" / "classmate", ws.folder / "autograded" / "classmate", ws.folder / "release",
               ws.folder / "submitted" / "mallory", solutions.parent, Path(targets["library"])]
     before = _tree_digest(*around)
@@ -639,26 +646,10 @@ def test_make_grade_of_a_hostile_class_fails_only_the_hostile_work(sandbox, tmp_
     home_secret.write_text("the instructor's private notes")
     listener = Listener()
     solutions = ROOT / "solutions" / LAB / f"{LAB}.ipynb"
-    targets = {
-        "gradebook": str(out / "gradebook.db"),
-        "gradebook_relative": "../../../gradebook.db",
-        "classmate": str(out / "submitted" / "classmate" / LAB / f"{LAB}.ipynb"),
-        "classmate_relative": f"../../../submitted/classmate/{LAB}/{LAB}.ipynb",
-        "solutions": str(solutions),
-        "home_secret": str(home_secret),
-        "outside": str(out / "autograded" / "owned.txt"),
-        "library": str(Path(isolate.__file__).parents[1]),
-        "environment": sys.prefix,
-        "grader_pid": os.getpid(),
-        "port": listener.port,
-    }
-
-    def hostile(cells):
-        cells["sgd-answer"]["source"] = _probes(targets) + "\n" + "".join(cells["sgd-answer"]["source"])
-        cells["largest-stable-lr-answer"]["source"] = "while True:\n    print('spam ' * 100)\n"
+    targets = _class_targets(out, home_secret, listener.port)
 
     export = tmp_path / "export"
-    class_work = {"classmate": _student(), "mallory": _student(hostile), "zoe": _student(),
+    class_work = {"classmate": _student(), "mallory": _student(_hostile(targets)), "zoe": _student(),
                   "killer": _student(lambda cells: cells["sgd-answer"].update(source="import os\nos._exit(1)\n"))}
     for name, nb in class_work.items():
         (export / name).mkdir(parents=True)
