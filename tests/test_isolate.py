@@ -59,12 +59,35 @@ def _tree_digest(*folders: Path) -> dict[str, str]:
     return digest
 
 
+def _below_ephemeral_ports() -> range:
+    """Ports below the range the kernel picks a connection's own port from. A connection to a
+    port in that range where nothing listens can, now and then, connect to itself (TCP's
+    simultaneous open, when its own port happens to equal the one it calls): a sandbox without
+    network would then seem to reach the listener."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return range(max(1024, low - 12000), low)
+
+
 class Listener:
-    """A TCP listener on 127.0.0.1 (a free port) that counts the connections it accepts."""
+    """A TCP listener on 127.0.0.1 (a free port below the ephemeral range) that counts the
+    connections it accepts."""
 
     def __init__(self):
+        import random
         self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
+        ports = list(_below_ephemeral_ports())
+        random.shuffle(ports)
+        for port in ports:
+            try:
+                self.sock.bind(("127.0.0.1", port))
+                break
+            except OSError:
+                continue
+        else:
+            self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
