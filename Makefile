@@ -22,13 +22,13 @@ help:
 	@echo "make bench         measure speed; writes build/bench.json"
 	@echo "make clean         remove .venv and build output (never grading/)"
 
-# The stamp is rebuilt whenever pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml
+# The stamp is rebuilt whenever pyproject.toml or this Makefile changes.
+$(VENV)/.installed: pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "optilab needs Python >= 3.11; found " + sys.version.split()[0] + ". Install a newer Python or run: make PYTHON=python3.11 ...")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
-	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (optilab)" >/dev/null
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
 	$(PY) -m optilab.isolate install >/dev/null
 	@# nbgrader's own commands (and formgrader) open grading/gradebook.db: the folder must exist, private.
 	$(PY) -c 'from optilab.autograde.course import private_folder; private_folder("grading")'

@@ -50,6 +50,28 @@ def test_lesson_draws_figures_and_shows_an_explorer(path):
     assert run.has_widget(), f"{path.name} shows no ipywidgets explorer"
 
 
+#: A cell that makes a figure: a call into optilab.plots, a widgets module's figure, a new
+#: matplotlib figure, or a cell that ends by showing ``fig``.
+FIGURE_CELL = re.compile(r"\bplots\.[a-z_]+\(|_figure\(|plt\.(subplots|figure)\(|^fig\s*$", re.M)
+
+
+def _shown(cell) -> bool:
+    return any(("image/png" in out.get("data", {})) or ("application/vnd.jupyter.widget-view+json" in out.get("data", {}))
+               for out in cell.get("outputs", []))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [p for p in LESSONS if not p.name.startswith("00")], ids=lambda p: p.stem)
+def test_every_figure_cell_of_a_lesson_shows_its_figure(path):
+    """A figure the prose talks about is on the page: each cell that makes one has an image (or,
+    for an explorer, a widget) in its output, never a figure left undisplayed by a trailing ';'."""
+    run = _run(path)
+    cells = [c for c in run.notebook.cells if c.cell_type == "code" and FIGURE_CELL.search(c.source)]
+    assert cells, f"{path.name}: no figure cell found by {FIGURE_CELL.pattern!r}"
+    blank = [c.id for c in cells if not _shown(c)]
+    assert blank == [], f"{path.name}: these figure cells show no figure: {blank}"
+
+
 @pytest.mark.parametrize("path", [p for p in LESSONS if not p.name.startswith("00")], ids=lambda p: p.stem)
 def test_lesson_has_objectives_self_checks_and_whats_next(path):
     text = _markdown(path)

@@ -63,3 +63,24 @@ def test_no_machine_paths_in_notebooks(path):
     text = path.read_text()
     assert not re.search(r"/(work|tmp|home|root|Users)/", text), "a machine path is stored in the notebook"
     json.loads(text)
+
+
+#: The kernel every notebook names and every install makes: ipykernel's own name and display name,
+#: so that JupyterLab (laptop, Binder, hub) finds the notebook's kernel as stored and does not mark
+#: the notebook modified when it opens it.
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+INSTALLS = ("Makefile", "tests/hub/run.sh", "docs/hub/README.md")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
+def test_notebook_names_the_kernel_the_course_installs(path):
+    assert json.loads(path.read_text(encoding="utf-8"))["metadata"]["kernelspec"] == KERNELSPEC
+
+
+def test_every_kernel_install_gives_the_notebooks_kernel_name_and_display_name():
+    installs = [line for name in INSTALLS for line in (ROOT / name).read_text().splitlines()
+                if "ipykernel install" in line]
+    assert len(installs) == len(INSTALLS), installs
+    for line in installs:
+        assert re.search(rf'--name {KERNELSPEC["name"]} --display-name "{re.escape(KERNELSPEC["display_name"])}"',
+                         line), line

@@ -19,15 +19,17 @@ __all__ = ["kernels", "schedules", "RULES", "Optimizer", "check", "__version__",
 _LAZY_MODULES = {"problems", "models", "data", "training", "plots"}
 
 
-def check(rule: str, func, *, group: str | None = None, quiet: bool = False):
+def check(rule: str, func, *, group: str | None = None, quiet: bool = False, **given):
     """Check your update rule against the contract, property by property (✓/✗, diagnoses).
 
     ``optilab.check("adam", adam)``; ``group="first-step"`` checks only the properties of that
-    point group (the labs' test cells use it). See :func:`optilab.contract.check`.
+    point group (the labs' test cells use it). A lab's other answers are checked by their names,
+    with the lab's settings they need: ``optilab.check("largest_stable", largest_stable, lrs=lrs,
+    limit=theory)``. See :func:`optilab.contract.check`.
     """
     from optilab.contract import check as _check
 
-    return _check(rule, func, group=group, quiet=quiet)
+    return _check(rule, func, group=group, quiet=quiet, **given)
 
 
 def __getattr__(name: str):

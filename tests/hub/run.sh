@@ -107,7 +107,7 @@ fi
     | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 "$work/env/bin/python" -c 'import optilab, nbgrader, jupyterhub' || fail "the course's environment is incomplete"
 # The course's kernels, as `make setup` installs them: the plain one and the sandboxed one grading uses.
-"$work/env/bin/python" -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (optilab)" >/dev/null
+"$work/env/bin/python" -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
 "$work/env/bin/python" -m optilab.isolate install >/dev/null
 runuser -u "${students[0]}" -- "$work/env/bin/python" -c 'import optilab' 2>/dev/null \
     || fail "a student cannot run $work/env/bin/python: $PYTHON lives where other users cannot enter

@@ -37,6 +37,7 @@ class CheckResult:
     properties: list[Property]
     diagnoses: list[Diagnosis] = field(default_factory=list)
     group: str | None = None
+    kind: str = "rule"  # "rule", or "answer" for a lab's other answers (optilab.contract.answers)
 
     @property
     def passed(self) -> bool:
@@ -67,12 +68,15 @@ class CheckResult:
         if self.diagnoses:
             lines.append("What looks wrong:")
             lines.extend(f"  • [{d.id}] {d.message}" for d in self.diagnoses)
-        elif not self.passed:
+        elif not self.passed and self.kind == "rule":
             lines.append("No known mistake matches; compare your code with the formula line by line, "
                          "starting from the first ✗.")
-        if self.passed:
+        if self.passed and self.kind == "rule":
             lines.append(f"All good: your {self.rule} follows the contract on these checks. The "
                          "hidden tests use other inputs.")
+        elif self.passed:
+            lines.append(f"All good: your {self.rule} passes these checks. The hidden tests use other "
+                         "inputs when the lab is graded.")
         elif self.group:
             lines.append(f"These are the visible checks of the point group {self.group!r}: its points "
                          "need every one of them.")
@@ -165,8 +169,12 @@ def _keys_text(state: dict) -> str:
     return "(" + ", ".join(f"t={v}" if k == "t" else k for k, v in state.items()) + ")"
 
 
-def check(rule: str, func: Callable, *, group: str | None = None, quiet: bool = False) -> CheckResult:
+def check(rule: str, func: Callable, *, group: str | None = None, quiet: bool = False, **given) -> CheckResult:
     """Check a student's update rule against the contract, property by property.
+
+    A lab's other answers (helpers such as ``minibatches``, results such as ``best_gd``) are
+    checked the same way by their names (:mod:`optilab.contract.answers`), with the lab's
+    settings they need passed by name in ``given``.
 
     Parameters
     ----------
@@ -193,6 +201,11 @@ def check(rule: str, func: Callable, *, group: str | None = None, quiet: bool = 
     >>> check("adam", adam, quiet=True).passed
     True
     """
+    from optilab.contract import answers
+    if rule in answers.ANSWERS:
+        return answers.check_answer(rule, func, group=group, quiet=quiet, **given)
+    if given:
+        raise TypeError(f"check({rule!r}, ...) takes no settings: {', '.join(given)}")
     require_rule(rule)
     if not callable(func):
         raise TypeError(f"check({rule!r}, ...) needs your function, not a {type(func).__name__}: "

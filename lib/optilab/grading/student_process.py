@@ -289,7 +289,7 @@ class ServedCheck:
         return f"<check of {self.rule!r}: {'passed' if self.passed else 'not passed'}>"
 
 
-def served_check(rule: str, func: Any, *, group: str | None = None, quiet: bool = False) -> ServedCheck:
+def served_check(rule: str, func: Any, *, group: str | None = None, quiet: bool = False, **given: Any) -> ServedCheck:
     """``optilab.check`` in a notebook's process: the grader checks ``func`` by calling it here."""
     _HANDLES.append(func)
     answer, _ = ask_grader({"ask": "check", "rule": str(rule), "handle": len(_HANDLES) - 1,

@@ -82,7 +82,7 @@ DERIVED_FROM = {
     "test-sgd-first-step": "514688d89899259f",
     "test-sgd-many-steps": "2672682dfeaba2d4",
     "test-sgd-contract": "211f24b04ea69840",
-    "test-minibatches-cover": "2abbcfdfe4b2dd6e",
-    "test-minibatches-seeded": "cbadec21d5980209",
-    "test-largest-stable-lr": "30dd381e4b7aa6ed",
+    "test-minibatches-cover": "5d09312801f92ba3",
+    "test-minibatches-seeded": "97c7cf252660cc9c",
+    "test-largest-stable-lr": "3d7a4e7711ed53fc",
 }

@@ -82,6 +82,6 @@ DERIVED_FROM = {
     "test-nesterov-many-steps": "707b51d012a87422",
     "test-nesterov-conventions": "0ca7e13fe94d2568",
     "test-nesterov-contract": "3905588374b0ccda",
-    "test-steps-needed": "094a46e12dbaf7eb",
-    "test-best-settings": "79af044f8e3492e4",
+    "test-steps-needed": "f17359d07b742331",
+    "test-best-settings": "7ee706793262e7a9",
 }

@@ -82,6 +82,6 @@ DERIVED_FROM = {
     "test-rmsprop-many-steps": "fbf17ae0d25ecd55",
     "test-rmsprop-conventions": "e50bc75cfdef4526",
     "test-rmsprop-contract": "cd6a0013ecfcdb31",
-    "test-best-final-loss": "145ae153ba07296b",
-    "test-adaptive-wins": "f0ca60e0ccb11de5",
+    "test-best-final-loss": "e6904cebb279572a",
+    "test-adaptive-wins": "b47bcd2aa10cc3a7",
 }

@@ -76,6 +76,6 @@ DERIVED_FROM = {
     "test-adamw-many-steps": "5413e04293f12f69",
     "test-adamw-conventions": "dd5ebb1fabd10c38",
     "test-adamw-contract": "3f76f0ba18da1dd2",
-    "test-bias-correction": "15055865ef77512f",
-    "test-decay": "0e41878608ce43bc",
+    "test-bias-correction": "540a6ab8ed059c7a",
+    "test-decay": "6df2a11910c91f75",
 }

@@ -190,10 +190,10 @@ CHECKS = {
 #: The test cells these checks were written from (:func:`~optilab.grading.labs.cell_digest` of
 #: each cell's source in ``solutions/``): a changed cell needs its check changed too.
 DERIVED_FROM = {
-    "test-reference-curves": "dd9cd29e8652b3e8",
-    "test-your-curves": "1ec62007f61a175e",
-    "test-interval": "66ed1beaa491330d",
-    "test-tuning": "a063f353c834e856",
-    "test-best-lr": "f1bd4b0b50bde218",
-    "test-final": "3d7a6515d74c86ff",
+    "test-reference-curves": "deac3e5dbbb47ccf",
+    "test-your-curves": "cf5f14522dd6720d",
+    "test-interval": "9de9b675affbbd2f",
+    "test-tuning": "bc8e1018e851f7c4",
+    "test-best-lr": "d39c61fd445f9dc6",
+    "test-final": "2f71960feb0d23df",
 }
