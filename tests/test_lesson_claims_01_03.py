@@ -1,0 +1,85 @@
+"""Lessons 01–03 show what they claim: each claim asserted from the value the lesson computed.
+
+Each lesson runs once (tests/support/figures.py keeps every figure it shows and evaluates expressions
+in its namespace afterwards). Expected values are derived here, independently of the library.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tests.support.figures import execute_keeping_figures
+from tests.support.notebooks import ROOT
+
+LESSONS = {
+    "01": ("01_gradient_descent.ipynb", {
+        "check": "check", "steps_table": "steps_table", "measured_rate": "float(measured)",
+        "theory_rate": "float(theory.gd_rate(lam))",
+    }),
+    "02": ("02_stochastic_gradient_descent.ipynb", {
+        "final": "{name: float(h.train_loss[-1]) for name, h in runs.items()}",
+        "race": "{B: dict(lr=r.lr, steps=r.steps_to_target, epochs=r.epochs_to_target, seconds=r.seconds_to_target, "
+                "per_step=r.seconds_per_step) for B, r in race.items()}",
+        "n": "n", "check": "check",
+    }),
+    "03": ("03_momentum_and_nesterov.ipynb", {
+        "hb_losses": "hb.losses.tolist()", "split": "hb_split.tolist()", "lam": "lam.tolist()",
+        "lr_hb": "lr_hb", "mu_hb": "mu_hb", "fast": "{k: v for k, v in fast.items() if k != 'coords'}",
+        "bound": "{'bound': bound['bound'], 'distances': bound['distances'], 'rates': bound['rates'], "
+                 "'optimal_rate': bound['optimal_rate'], 'eigenvalues': bound['problem'].eigenvalues}",
+        "floors": "floors", "check": "check",
+    }),
+}
+
+
+_reports: dict[str, object] = {}
+
+
+def _report(number: str):
+    """The lesson run once per test process (make test sends this whole module to one worker)."""
+    if number not in _reports:
+        name, exprs = LESSONS[number]
+        report = execute_keeping_figures(ROOT / "lessons" / name, exprs)
+        assert not report.errors, f"{name} raised: {report.errors}"
+        _reports[number] = report
+    return _reports[number]
+
+
+@pytest.mark.parametrize("number", sorted(LESSONS))
+def test_every_figure_is_titled_labelled_and_its_legends_cover_no_data(number):
+    report = _report(number)
+    assert report.figures, f"lesson {number} showed no figure"
+    problems = []
+    for i, figure in enumerate(report.figures):
+        if not any(figure["titles"]):
+            problems.append(f"figure {i + 1} has no title")
+        problems += [f"figure {i + 1} ({figure['titles'][0]!r}) has an unlabelled axis" for x, y in figure["labels"]
+                     if not (x and y)]
+        problems += [f"figure {i + 1}: {what}" for what in figure["overlaps"]]
+    assert not problems, "\n".join(problems)
+
+
+# -- lesson 01 -------------------------------------------------------------------------------------------
+def test_01_self_check_numbers_are_the_closed_forms():
+    report = _report("01")
+    check = report.values["check"]
+    assert check["edge"] == pytest.approx(2 / 50)
+    assert check["best"] == pytest.approx(1 / 26)
+    assert check["rate"] == pytest.approx(12 / 13)
+    assert check["kappa"] == pytest.approx(25)
+    assert check["steep factor"] == pytest.approx(-(10 - 1) / (10 + 1))
+    assert check["best ×10"] == pytest.approx(0.1) and check["rate ×10"] == pytest.approx(9 / 11)
+
+
+def test_01_measured_rate_is_the_predicted_one_and_steps_grow_like_kappa():
+    report = _report("01")
+    v = report.values
+    assert v["measured_rate"] == pytest.approx(v["theory_rate"], abs=1e-3)
+    table = {row[0]: row for row in v["steps_table"]}
+    for kappa, rate, predicted, measured in table.values():
+        assert rate == pytest.approx((kappa - 1) / (kappa + 1))
+        assert abs(measured - predicted) <= 1, f"κ = {kappa}: {measured} steps, {predicted} predicted"
+    assert 8 <= table[100][3] / table[10][3] <= 12  # "ten times the condition number, about ten times the steps"
