@@ -83,3 +83,25 @@ def test_01_measured_rate_is_the_predicted_one_and_steps_grow_like_kappa():
         assert rate == pytest.approx((kappa - 1) / (kappa + 1))
         assert abs(measured - predicted) <= 1, f"κ = {kappa}: {measured} steps, {predicted} predicted"
     assert 8 <= table[100][3] / table[10][3] <= 12  # "ten times the condition number, about ten times the steps"
+
+
+# -- lesson 02 -------------------------------------------------------------------------------------------
+def test_02_per_epoch_small_batches_win_and_per_second_one_example_sgd_comes_last():
+    v = _report("02").values
+    final = v["final"]
+    assert final["B = 1"] < final["full batch (GD)"] and final["B = 32"] < final["full batch (GD)"]
+    race, n = {int(B): r for B, r in v["race"].items()}, v["n"]
+    assert race[1]["epochs"] <= 1 and race[16]["epochs"] <= 1 < race[n]["epochs"]  # "within the first epoch"
+    # per second: the full-batch step does n times the work at a small fraction of n times the cost ...
+    assert race[n]["per_step"] / race[1]["per_step"] < n / 10
+    # ... so one-example SGD, with by far the most steps, is last. (A timing, but with a margin of the
+    # steps ratio, 294/7: a full-batch step would have to cost 40 one-example steps to change the order.)
+    assert race[1]["steps"] / race[n]["steps"] > 20
+    assert race[1]["seconds"] == max(r["seconds"] for r in race.values())
+
+
+def test_02_self_check_numbers_are_the_closed_forms():
+    check, n = _report("02").values["check"], _report("02").values["n"]
+    assert check["steps"] == -(-n // 16) and check["last batch"] == n - 16 * (check["steps"] - 1)
+    assert check["variance factor"] == pytest.approx((n - 16) / ((n - 1) * 16))
+    assert check["rms ratio"] == pytest.approx(math.sqrt((n - 1) * 16 / (n - 16)))
