@@ -105,3 +105,55 @@ def test_02_self_check_numbers_are_the_closed_forms():
     assert check["steps"] == -(-n // 16) and check["last batch"] == n - 16 * (check["steps"] - 1)
     assert check["variance factor"] == pytest.approx((n - 16) / ((n - 1) * 16))
     assert check["rms ratio"] == pytest.approx(math.sqrt((n - 1) * 16 / (n - 16)))
+
+
+# -- lesson 03 -------------------------------------------------------------------------------------------
+def test_03_the_heavy_balls_loss_first_rises_and_the_steep_direction_is_why():
+    v = _report("03").values
+    losses, split, lam = np.array(v["hb_losses"]), np.array(v["split"]), v["lam"]
+    root_lo, root_hi = math.sqrt(min(lam)), math.sqrt(max(lam))
+    lr, mu = (2 / (root_lo + root_hi)) ** 2, ((root_hi / root_lo - 1) / (root_hi / root_lo + 1)) ** 2
+    assert v["lr_hb"] == pytest.approx(lr) and v["mu_hb"] == pytest.approx(mu)
+    peak = int(np.argmax(losses))
+    assert peak > 0 and losses[peak] > 5 * losses[0]  # it rises (33 -> 182 on this ravine) ...
+    assert np.all(np.diff(losses[peak:]) < 0) or losses[-1] < 1e-6 * losses[0]  # ... then falls
+    assert split[peak, 1] > 0.95 * losses[peak]  # the steep direction holds the peak
+    assert np.all(np.diff(split[:, 0]) <= 0)  # the flat direction never rises
+    fast = v["fast"]
+    assert fast["first_factor"] == pytest.approx(1 - lr * max(lam)) and fast["first_factor"] < -1
+    roots = np.array(fast["roots"], dtype=complex) if not isinstance(fast["roots"][0], list) else \
+        np.array([complex(*r) for r in fast["roots"]])
+    np.testing.assert_allclose(roots, -math.sqrt(mu), atol=1e-6)  # a double root at −√μ*: critical damping
+    assert fast["peak_step"] == peak
+
+
+def test_03_no_gradient_method_beats_the_lower_bound_and_the_tuned_heavy_ball_attains_it():
+    b = _report("03").values["bound"]
+    bound = np.array(b["bound"])
+    for name, d in b["distances"].items():
+        assert np.all(np.array(d) >= bound * (1 - 1e-9)), name
+    kappa = max(b["eigenvalues"]) / min(b["eigenvalues"])
+    q = (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)
+    assert b["optimal_rate"] == pytest.approx(q)
+    assert b["rates"]["heavy ball"] == pytest.approx(q, rel=0.005)
+    gd = b["rates"]["gradient descent"]
+    assert q + 0.1 < gd <= (kappa - 1) / (kappa + 1) + 1e-9  # far above the bound, at most its worst case
+
+
+def test_03_momentum_accumulates_noise_at_equal_step_and_leaves_the_floor_at_equal_effective_step():
+    floors = {k: np.array(f) for k, f in _report("03").values["floors"].items()}
+    same_step, same_effective, batch = floors["same α"], floors["same α/(1 − μ)"], floors["batch B"]
+    # μ = 0 and μ = 0.9 at α = 0.1: the closed form (1 + μ)α / (2(1 − μ)(2(1 + μ) − α)) gives a ratio near 9.7
+    closed = [(1 + m) * 0.1 / (2 * (1 - m) * (2 * (1 + m) - 0.1)) for m in (0.0, 0.9)]
+    assert same_step[-1] / same_step[0] == pytest.approx(closed[1] / closed[0], rel=0.1)
+    assert same_step[-1] / same_step[0] > 5  # "accumulates"
+    assert 0.9 < same_effective[-1] / same_effective[0] <= 1.0  # "does not average it out": a few per cent
+    assert batch[0] / batch[-1] == pytest.approx(16, rel=0.15)  # a 16-fold batch: a 16-fold lower floor
+
+
+def test_03_self_check_numbers_are_the_closed_forms():
+    check = _report("03").values["check"]
+    assert check["step factor"] == pytest.approx(10)
+    assert check["alpha lambda"] == pytest.approx(3)
+    assert check["stable 0.4"] is False and check["stable 0.6"] is True  # 3 > 2.8, 3 < 3.2
+    assert 80 <= check["speed-up 1e4"] <= 120  # about √κ = 100

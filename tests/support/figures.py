@@ -198,7 +198,8 @@ print("@@REPORT@@" + __json.dumps({{"figures": [__describe(f) for f in __shown_f
 def describe(fig: Figure) -> dict[str, Any]:
     """A figure's titles, axis labels, legend overlaps and cut texts, as plain data."""
     return {"titles": [ax.get_title() for ax in fig.axes] + [fig.get_suptitle()],
-            "labels": [(ax.get_xlabel(), ax.get_ylabel()) for ax in fig.axes if ax.has_data()],
+            "labels": [(ax.get_xlabel(), ax.get_ylabel()) for ax in fig.axes
+                       if ax.has_data() and ax.get_label() != "<colorbar>"],
             "overlaps": legend_overlaps(fig), "cut": text_outside(fig)}
 
 
