@@ -88,3 +88,9 @@ def test_seconds_per_step_is_a_positive_measurement_and_rejects_an_impossible_ba
     assert sgd.seconds_per_step(16, repeats=1) > 0
     with pytest.raises(ValueError, match="batch_size must be between 1 and 426"):
         sgd.seconds_per_step(0)
+
+
+def test_the_best_learning_rate_moves_right_as_the_batch_grows_from_1_to_64():
+    """Lesson 02's explorer, 'things to try' 2: the α of the lowest final loss, per batch size."""
+    best = [sgd.LRS[int(np.nanargmin(sgd.sgd_curves(B).final))] for B in (1, 4, 16, 64)]
+    assert best == sorted(best) and len(set(best)) == 4, best
