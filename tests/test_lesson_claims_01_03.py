@@ -18,19 +18,25 @@ LESSONS = {
     "01": ("01_gradient_descent.ipynb", {
         "check": "check", "steps_table": "steps_table", "measured_rate": "float(measured)",
         "theory_rate": "float(theory.gd_rate(lam))",
+        "himmelblau_ends": "[tr.params[-1].tolist() for tr in traces.values()]",
+        "saddle_grad_norms": "g.tolist()",
     }),
     "02": ("02_stochastic_gradient_descent.ipynb", {
         "final": "{name: float(h.train_loss[-1]) for name, h in runs.items()}",
         "race": "{B: dict(lr=r.lr, steps=r.steps_to_target, epochs=r.epochs_to_target, seconds=r.seconds_to_target, "
                 "per_step=r.seconds_per_step) for B, r in race.items()}",
-        "n": "n", "check": "check",
+        "n": "n", "check": "check", "noise": "[float(m) for m in measured]", "sizes": "sizes",
+        "decay_tail": "[float(v) for v in tail.values()]",
+        "decay_real": "[float(constant.final[k]), float(decayed.final[k])]",
     }),
     "03": ("03_momentum_and_nesterov.ipynb", {
         "hb_losses": "hb.losses.tolist()", "split": "hb_split.tolist()", "lam": "lam.tolist()",
         "lr_hb": "lr_hb", "mu_hb": "mu_hb", "fast": "{k: v for k, v in fast.items() if k != 'coords'}",
         "bound": "{'bound': bound['bound'], 'distances': bound['distances'], 'rates': bound['rates'], "
                  "'optimal_rate': bound['optimal_rate'], 'eigenvalues': bound['problem'].eigenvalues}",
-        "floors": "floors", "check": "check",
+        "floors": "floors", "check": "check", "table": "table.tolist()", "slopes": "[slope_gd, slope_hb]",
+        "nesterov_gap": "float(gap)", "form_gaps": "gaps", "disagree": "int(disagree.sum())",
+        "stability_points": "int(disagree.size)",
     }),
 }
 
@@ -85,6 +91,15 @@ def test_01_measured_rate_is_the_predicted_one_and_steps_grow_like_kappa():
     assert 8 <= table[100][3] / table[10][3] <= 12  # "ten times the condition number, about ten times the steps"
 
 
+def test_01_four_close_starts_end_in_four_minima_and_the_saddle_run_stalls_then_escapes():
+    v = _report("01").values
+    ends = np.array(v["himmelblau_ends"])
+    assert len({tuple(np.round(e, 2)) for e in ends}) == 4
+    g = np.array(v["saddle_grad_norms"])
+    low = int(np.argmin(g))
+    assert 0 < low < len(g) - 1 and g[low] < 0.05 * g[0] and g[-1] > 10 * g[low]  # "nearly vanishes", then grows
+
+
 # -- lesson 02 -------------------------------------------------------------------------------------------
 def test_02_per_epoch_small_batches_win_and_per_second_one_example_sgd_comes_last():
     v = _report("02").values
@@ -105,6 +120,16 @@ def test_02_self_check_numbers_are_the_closed_forms():
     assert check["steps"] == -(-n // 16) and check["last batch"] == n - 16 * (check["steps"] - 1)
     assert check["variance factor"] == pytest.approx((n - 16) / ((n - 1) * 16))
     assert check["rms ratio"] == pytest.approx(math.sqrt((n - 1) * 16 / (n - 16)))
+
+
+def test_02_noise_shrinks_like_root_b_and_decay_removes_the_floor():
+    v = _report("02").values
+    noise = dict(zip(v["sizes"], v["noise"]))
+    assert noise[1] / noise[16] == pytest.approx(4, rel=0.15)  # "√16 = 4"
+    constant_tail, decayed_tail = v["decay_tail"]
+    assert decayed_tail < 0.5 * constant_tail
+    constant_final, decayed_final = v["decay_real"]
+    assert decayed_final < constant_final
 
 
 # -- lesson 03 -------------------------------------------------------------------------------------------
@@ -157,3 +182,21 @@ def test_03_self_check_numbers_are_the_closed_forms():
     assert check["alpha lambda"] == pytest.approx(3)
     assert check["stable 0.4"] is False and check["stable 0.6"] is True  # 3 > 2.8, 3 < 3.2
     assert 80 <= check["speed-up 1e4"] <= 120  # about √κ = 100
+
+
+def test_03_speed_up_grows_like_root_kappa_and_the_stability_bound_matches_the_runs():
+    v = _report("03").values
+    table = np.array(v["table"])
+    np.testing.assert_allclose(table[:, 1], table[:, 2], atol=1)  # "gradient descent matches its theory to the step"
+    slope_gd, slope_hb = v["slopes"]
+    assert slope_gd == pytest.approx(1.0, abs=0.05) and slope_hb == pytest.approx(0.5, abs=0.1)
+    assert np.all(table[:, 3] >= table[:, 4])  # the heavy ball needs somewhat more steps than ln(tol)/ln(rate)
+    assert v["disagree"] <= 0.01 * v["stability_points"]
+
+
+def test_03_the_three_forms_agree_for_a_constant_step_and_part_after_a_decay():
+    v = _report("03").values
+    assert v["nesterov_gap"] < 1e-10
+    gaps = v["form_gaps"]
+    assert max(gaps["constant"].values()) < 1e-10
+    assert gaps["step decay"]["Sutskever"] > 1e-3 and gaps["step decay"]["moving average"] < 1e-10
