@@ -7,7 +7,8 @@ the last expression of a cell is shown, and ``display(fig)`` shows one anywhere.
 
 Colours are the Okabe–Ito palette, which stays distinguishable under the common forms of
 colour blindness (Okabe & Ito, 2008, "Color Universal Design"), and each optimizer always
-has the same colour (:func:`color_of`), in every lesson.
+has the same colour (:func:`color_of`) and line style (:func:`linestyle_of`), in every lesson.
+Legends go where they cover no data: :func:`legend_below`, :func:`legend_outside`.
 
 Drawing is fast enough for explorers (well under 100 ms a figure): contour grids are
 computed once per problem and cached.
