@@ -14,6 +14,8 @@ import pytest
 from tests.support.figures import execute_keeping_figures
 from tests.support.notebooks import ROOT
 
+pytestmark = pytest.mark.slow  # each lesson is executed (once)
+
 LESSONS = {
     "01": ("01_gradient_descent.ipynb", {
         "check": "check", "steps_table": "steps_table", "measured_rate": "float(measured)",
