@@ -35,6 +35,7 @@ def torch():
 #: grouping: pytest-dev/pytest-xdist#1386.)
 WHOLE_MODULES = {
     "tests/test_lessons.py",           # each lesson executed once for its tests
+    "tests/test_lesson_claims_01_03.py",  # lessons 01-03 executed once, their claims read from them
     "tests/test_grading_pipeline.py",  # a class graded once
     "tests/test_feedback_pages.py",    # a course graded once, its pages written
     "tests/test_widgets_sgd.py",       # one explorer whose controls the tests move

@@ -69,3 +69,28 @@ def test_decay_beats_a_constant_large_lr_for_one_example_sgd():
 def test_a_batch_size_larger_than_the_training_set_is_a_clear_error():
     with pytest.raises(ValueError, match="between 1 and 426"):
         sgd.sgd_curves(1000)
+
+
+# -- per second ----------------------------------------------------------------------------------------
+def test_race_keeps_for_each_batch_size_the_grid_lr_that_reaches_the_target_in_fewest_steps():
+    race = sgd.race(batch_sizes=(16, 426), target=0.08, repeats=1)
+    for B, entry in race.items():
+        curves = sgd.sgd_curves(B, sgd.LRS, 40 if B == 426 else sgd.EPOCHS, points_per_epoch=10 if B < 426 else 1)
+        steps = np.round(curves.epochs * -(-426 // B))
+        first = [steps[np.flatnonzero(row <= 0.08)[0]] if np.any(row <= 0.08) else np.inf for row in curves.losses]
+        assert entry.steps_to_target == min(first)
+        assert first[list(curves.lrs).index(entry.lr)] == min(first)
+        np.testing.assert_allclose(entry.seconds, entry.steps * entry.seconds_per_step)
+    assert race[16].epochs_to_target < race[426].epochs_to_target  # per epoch, the minibatch gets there first
+
+
+def test_seconds_per_step_is_a_positive_measurement_and_rejects_an_impossible_batch():
+    assert sgd.seconds_per_step(16, repeats=1) > 0
+    with pytest.raises(ValueError, match="batch_size must be between 1 and 426"):
+        sgd.seconds_per_step(0)
+
+
+def test_the_best_learning_rate_moves_right_as_the_batch_grows_from_1_to_64():
+    """Lesson 02's explorer, 'things to try' 2: the α of the lowest final loss, per batch size."""
+    best = [sgd.LRS[int(np.nanargmin(sgd.sgd_curves(B).final))] for B in (1, 4, 16, 64)]
+    assert best == sorted(best) and len(set(best)) == 4, best

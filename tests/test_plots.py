@@ -194,3 +194,21 @@ def test_figures_show_in_ipython_without_pyplot():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+def test_every_rule_line_style_comes_from_the_rule_table_and_nesterov_differs_from_heavy_ball():
+    from optilab import rules
+
+    for rule in rules.TABLE:
+        assert plots.linestyle_of(rule.name) == rule.linestyle
+    assert plots.linestyle_of("Nesterov, α = 0.02") != plots.linestyle_of("heavy ball, α = 0.02")
+    assert plots.color_of("heavy ball") == rules.get("momentum").color
+
+
+def test_loss_curves_and_trajectories_draw_each_rule_in_its_line_style():
+    bowl = problems.quadratic((1.0, 10.0))
+    traces = {name: run(rule, bowl, steps=10, lr=0.05, momentum=0.5)
+              for name, rule in (("heavy ball", "momentum"), ("Nesterov", "nesterov"))}
+    for fig in (plots.loss_curves(traces), plots.trajectories(bowl, traces)):
+        styles = {line.get_label(): line.get_linestyle() for line in fig.axes[0].get_lines()}
+        assert styles["heavy ball"] == "-" and styles["Nesterov"] == "-."

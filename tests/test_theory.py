@@ -206,3 +206,17 @@ def test_nesterov_max_lr_is_where_the_roots_leave_the_unit_circle(mu):
 
     assert radius(0.999 * edge) < 1 < radius(1.001 * edge)
     assert edge <= theory.momentum_max_lr(lam, mu)
+
+
+def test_momentum_noise_floor_at_zero_momentum_is_sgds_and_at_equal_effective_step_barely_moves():
+    from optilab import theory
+
+    # SGD on ½λp² with noise σ: p' = (1 − αλ)p − ασξ, Var = α²σ²/(1 − (1 − αλ)²)
+    lam, lr, sigma = 2.0, 0.1, 0.7
+    assert theory.momentum_noise_floor(lam, lr, 0.0, sigma) == pytest.approx(
+        0.5 * lam * (lr * sigma) ** 2 / (1 - (1 - lr * lam) ** 2))
+    eta = 0.05
+    floors = [theory.momentum_noise_floor(lam, eta * (1 - mu), mu, sigma) for mu in (0.0, 0.5, 0.9)]
+    assert max(floors) / min(floors) < 1.06
+    with pytest.raises(ValueError, match="stable range"):
+        theory.momentum_noise_floor(1.0, 5.0, 0.5, 1.0)

@@ -93,3 +93,17 @@ def test_himmelblau_run_ends_at_a_minimum(explorer):
 def test_unknown_problem_is_a_clear_error():
     with pytest.raises(KeyError, match="choose one of"):
         gd.step_size_explorer(problem="Ackley")
+
+
+# -- what the explorer shows at every end of its controls ----------------------------------------------
+def test_at_every_end_of_its_controls_no_legend_covers_data_no_text_is_cut_and_no_line_is_hidden():
+    from tests.support.figures import legend_overlaps, text_outside, unseen_lines
+
+    explorer = gd.step_size_explorer()
+    found = []
+    for problem in gd.PROBLEMS:
+        for lr in (1e-4, gd.PROBLEMS[problem].lr, 1.0):
+            explorer.set(problem=problem, lr=lr)
+            found += [f"{problem}, α = {lr}: {what}" for what in
+                      legend_overlaps(explorer.figure) + text_outside(explorer.figure) + unseen_lines(explorer.figure)]
+    assert not found, "\n".join(found)

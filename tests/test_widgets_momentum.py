@@ -57,3 +57,31 @@ def test_stability_figure_is_labelled():
     assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "theory: αλ = 2 + 2μ" in labels and "measured: diverged" in labels
+
+
+def test_at_every_end_of_its_sliders_no_legend_covers_data_no_text_is_cut_and_no_line_is_hidden():
+    from tests.support.figures import legend_overlaps, text_outside, unseen_lines
+
+    explorer = momentum.ravine_explorer()
+    found = []
+    for lr in (1e-3, 0.02, 0.2):
+        for mu in (0.0, 0.5, 0.99):
+            explorer.set(lr=lr, momentum=mu)
+            found += [f"α = {lr}, μ = {mu}: {what}" for what in
+                      legend_overlaps(explorer.figure) + text_outside(explorer.figure) + unseen_lines(explorer.figure)]
+    assert not found, "\n".join(found)
+
+
+def test_stability_figure_legend_covers_no_data():
+    from tests.support.figures import legend_overlaps
+
+    assert not legend_overlaps(momentum.stability_figure(np.linspace(0.1, 4.5, 30), np.linspace(0.0, 0.9, 10),
+                                                         steps=50))
+
+
+def test_heavy_ball_and_nesterov_differ_in_line_style_not_only_in_close_colours():
+    figure = momentum.RavineFigure()
+    figure.draw(lr=0.02, momentum=0.8)
+    for axis in (0, 1):
+        heavy, nesterov = _line(figure.figure, axis, "heavy ball"), _line(figure.figure, axis, "Nesterov")
+        assert heavy.get_linestyle() != nesterov.get_linestyle()

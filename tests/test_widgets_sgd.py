@@ -60,3 +60,17 @@ def test_an_lr_off_the_grid_uses_the_nearest_run():
 def test_a_batch_size_the_explorer_does_not_offer_is_a_clear_error():
     with pytest.raises(ValueError, match="batch_size must be one of"):
         sgd.batch_size_explorer(batch_size=3)
+
+
+def test_at_every_end_of_its_controls_no_legend_covers_data_no_text_is_cut_and_no_line_is_hidden(explorer):
+    from tests.support.figures import legend_overlaps, text_outside, unseen_lines
+
+    found = []
+    for batch_size in runs.BATCH_SIZES:
+        for lr in (runs.LRS[0], runs.LRS[-1]):
+            for decay in (False, True):
+                explorer.set(batch_size=batch_size, lr=lr, decay=decay)
+                found += [f"B = {batch_size}, α = {lr}, decay {decay}: {what}" for what in
+                          legend_overlaps(explorer.figure) + text_outside(explorer.figure)
+                          + unseen_lines(explorer.figure)]
+    assert not found, "\n".join(found)

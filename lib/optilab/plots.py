@@ -7,7 +7,8 @@ the last expression of a cell is shown, and ``display(fig)`` shows one anywhere.
 
 Colours are the Okabe–Ito palette, which stays distinguishable under the common forms of
 colour blindness (Okabe & Ito, 2008, "Color Universal Design"), and each optimizer always
-has the same colour (:func:`color_of`), in every lesson.
+has the same colour (:func:`color_of`) and line style (:func:`linestyle_of`), in every lesson.
+Legends go where they cover no data: :func:`legend_below`, :func:`legend_outside`.
 
 Drawing is fast enough for explorers (well under 100 ms a figure): contour grids are
 computed once per problem and cached.
@@ -32,6 +33,9 @@ __all__ = [
     "OKABE_ITO",
     "RULE_COLORS",
     "color_of",
+    "linestyle_of",
+    "legend_below",
+    "legend_outside",
     "new_figure",
     "contour",
     "trajectories",
@@ -59,6 +63,12 @@ COLORS: tuple[str, ...] = tuple(OKABE_ITO.values())
 #: The fixed colour of each reference rule (the rule table's, :attr:`optilab.rules.Rule.color`).
 RULE_COLORS: dict[str, str] = {rule.name: rule.color for rule in _table.TABLE}
 
+#: The fixed line style of each reference rule (the rule table's, :attr:`optilab.rules.Rule.linestyle`).
+RULE_LINESTYLES: dict[str, str] = {rule.name: rule.linestyle for rule in _table.TABLE}
+
+#: Names of rules in two words, as the lessons write them (matched at the start of a label).
+_PHRASES = {"heavy ball": "momentum", "heavy-ball": "momentum", "gradient descent": "sgd"}
+
 _ALIASES = {"gd": "sgd", "heavy_ball": "momentum", "heavy-ball": "momentum", "nag": "nesterov"}
 
 #: Default size of a new figure, in inches, and its resolution.
@@ -79,6 +89,9 @@ def _name_of(rule: Any) -> str:
 def _known_rule(name: str) -> str | None:
     """The reference rule a name refers to ("Adam, lr=0.1" -> "adam"), or None."""
     key = name.strip().lower()
+    for phrase, rule in _PHRASES.items():  # "heavy ball, α = 0.05" -> momentum
+        if key.startswith(phrase):
+            return rule
     if key in RULE_COLORS:
         return key
     if key in _ALIASES:
@@ -117,6 +130,41 @@ def color_of(rule: Any) -> str:
     if known is not None:
         return RULE_COLORS[known]
     return COLORS[zlib.crc32(name.encode()) % len(COLORS)]
+
+
+def linestyle_of(rule: Any) -> str:
+    """The fixed line style of an optimizer (the rule table's); ``"-"`` for a name that is not a reference rule.
+
+    Examples
+    --------
+    >>> linestyle_of("Nesterov, α = 0.02"), linestyle_of("heavy ball")
+    ('-.', '-')
+    """
+    known = _known_rule(_name_of(rule))
+    return RULE_LINESTYLES[known] if known is not None else "-"
+
+
+def legend_below(ax: Axes, ncols: int = 2, **kwargs: Any) -> Any:
+    """Put ``ax``'s legend under the axes (below the x label), where it covers no data."""
+    options = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.2), "ncols": ncols, "fontsize": "small",
+               "frameon": False, **kwargs}
+    return ax.legend(**options)
+
+
+def legend_outside(ax: Axes, **kwargs: Any) -> Any:
+    """Put ``ax``'s legend to the right of the axes, where it covers no data."""
+    options = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "fontsize": "small", "frameon": False,
+               "borderaxespad": 0.0, **kwargs}
+    return ax.legend(**options)
+
+
+def _styles_for(items: Iterable[tuple[str, Any]]) -> list[tuple[str, str]]:
+    """(colour, line style) per (label, curve): the rule's own unless two curves would share a colour."""
+    items = list(items)
+    colors = _colors_for(items)
+    own = [color_of(getattr(curve, "rule", None) or label) for label, curve in items]
+    return [(color, linestyle_of(getattr(curve, "rule", None) or label) if color == mine else "-")
+            for (label, curve), color, mine in zip(items, colors, own)]
 
 
 def _colors_for(items: Iterable[tuple[str, Any]]) -> list[str]:
@@ -319,11 +367,10 @@ def trajectories(problem: Problem, traces: Mapping[str, Any] | Any, title: str |
         traces = {_name_of(traces): traces}
     fig = contour(problem, ax, levels=levels, resolution=resolution, title="")
     ax = ax if ax is not None else fig.axes[0]
-    colors = _colors_for(traces.items())
     start_drawn = False
-    for (label, path), color in zip(traces.items(), colors):
+    for (label, path), (color, linestyle) in zip(traces.items(), _styles_for(traces.items())):
         points, diverged = _points(path)
-        style = _line_kwargs(color)
+        style = {**_line_kwargs(color), "linestyle": linestyle}
         dots = markers and len(points) <= 201
         ax.plot(points[:, 0], points[:, 1], marker="o" if dots else None, markersize=2.5,
                 label=f"{label} (diverged)" if diverged else str(label), zorder=3, **style)
@@ -386,10 +433,10 @@ def loss_curves(curves: Mapping[str, Any] | Any, log: bool = True, title: str = 
     if not isinstance(curves, Mapping):
         curves = {_name_of(curves): curves}
     fig, ax = _figure_and_axes(ax)
-    colors = _colors_for(curves.items())
     lowest = math.inf
-    for (label, curve), color in zip(curves.items(), colors):
+    for (label, curve), (color, own) in zip(curves.items(), _styles_for(curves.items())):
         for name, x, y, diverged, linestyle in _curves_of(str(label), curve):
+            linestyle = own if linestyle == "-" else linestyle
             finite = y[np.isfinite(y)]
             if finite.size:
                 lowest = min(lowest, float(finite.min()))

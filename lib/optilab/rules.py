@@ -141,6 +141,9 @@ class Rule:
         How the frameworks spell the rule.
     color : str
         The rule's fixed colour in every figure (hex; Okabe–Ito's palette for the first eight).
+    linestyle : str
+        The rule's line style in every figure (a matplotlib style: ``"-"``, ``"--"``, ``"-."``, ``":"``),
+        so that rules whose colours are close (heavy ball's orange, Nesterov's vermillion) still differ.
     lesson : int or None
         The lesson that teaches the rule; the lessons' explorers that show "every rule of the
         course" show the rules with a lesson.
@@ -179,6 +182,7 @@ class Rule:
     torch: Spelling | None = None
     keras: Spelling | None = None
     color: str = "#999999"
+    linestyle: str = "-"
     lesson: int | None = None
     accumulator: str | None = None
     torch_ranges: dict[str, tuple[Any, Any]] = field(default_factory=dict)
@@ -257,6 +261,7 @@ TABLE: tuple[Rule, ...] = (
                         defaults={"learning_rate": 0.01, "momentum": 0.0, "nesterov": False},
                         differences="Sutskever's form, as for momentum; the same steps for a constant α"),
          color="#D55E00",  # vermillion
+         linestyle="-.",  # dash-dot: heavy ball's orange is close to vermillion
          lesson=3, torch_ranges={"momentum": (0.0, 0.99), "weight_decay": (0.0, 0.1)},
          given_by=("momentum",),
          paper="Nesterov (1983); Sutskever, Martens, Dahl & Hinton (2013)"),

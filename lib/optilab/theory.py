@@ -56,6 +56,7 @@ __all__ = [
     "predicted_steps",
     "minibatch_variance_factor",
     "ema_horizon",
+    "momentum_noise_floor",
 ]
 
 
@@ -371,3 +372,29 @@ def nesterov_max_lr(eigenvalues: float | Iterable[float], momentum: float) -> fl
     """
     mu = _check_momentum(momentum)
     return float((2.0 + 2.0 * mu) / ((1.0 + 2.0 * mu) * _eigenvalues(eigenvalues).max()))
+
+
+def momentum_noise_floor(lam: float, lr: float, momentum: float, sigma: float) -> float:
+    r"""The stationary loss gap :math:`\mathbb E[f] - f^*` of heavy ball on :math:`f = \tfrac12\lambda p^2` with gradient noise.
+
+    With :math:`g = \lambda p + \sigma\xi` (:math:`\xi` independent, mean 0, variance 1), Polyak's form
+    :math:`p_{t+1} = (1 + \mu - \alpha\lambda) p_t - \mu p_{t-1} - \alpha\sigma\xi_t` is an AR(2)
+    process; its stationary variance gives
+
+    .. math::  \mathbb E[f] - f^* = \frac{\lambda}{2}\operatorname{Var}[p]
+               = \frac{(1+\mu)\,\alpha\,\sigma^2}{2\,(1-\mu)\,\big(2(1+\mu) - \alpha\lambda\big)} .
+
+    At :math:`\mu = 0` this is SGD's :math:`\alpha\sigma^2/(2(2-\alpha\lambda))`. With the effective
+    step :math:`\eta = \alpha/(1-\mu)` held fixed it is
+    :math:`\eta\sigma^2 / \big(2(2 - \eta\lambda\,\tfrac{1-\mu}{1+\mu})\big)`: for small :math:`\eta\lambda`
+    momentum leaves the floor where SGD with step :math:`\eta` has it.
+
+    Examples
+    --------
+    >>> round(momentum_noise_floor(1.0, 0.1, 0.0, 1.0), 6)   # 0.1 / (2 · 1.9)
+    0.026316
+    """
+    alpha, mu, lam, sigma = _check_lr(lr), _check_momentum(momentum), float(lam), float(sigma)
+    if not 0 < alpha * lam < 2 + 2 * mu:
+        raise ValueError(f"lr * lam = {alpha * lam:g} is outside the stable range (0, 2 + 2μ): no stationary floor")
+    return float((1 + mu) * alpha * sigma**2 / (2 * (1 - mu) * (2 * (1 + mu) - alpha * lam)))

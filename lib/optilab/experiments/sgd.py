@@ -23,7 +23,7 @@ import numpy as np
 from optilab import data
 from optilab.kernels import RULES
 
-__all__ = ["Curves", "breast_cancer_split", "sgd_curves", "BATCH_SIZES", "LRS", "EPOCHS"]
+__all__ = ["Curves", "breast_cancer_split", "sgd_curves", "BATCH_SIZES", "LRS", "EPOCHS", "seconds_per_step", "Race", "race"]
 
 #: The lesson's grid: batch sizes (the last one is the whole training set), learning rates, epochs.
 BATCH_SIZES: tuple[int, ...] = (1, 4, 16, 64, 426)
@@ -135,3 +135,108 @@ def sgd_curves(batch_size: int, lrs: tuple[float, ...] = LRS, epochs: int = EPOC
     for array in (curves.lrs, curves.epochs, curves.losses):
         array.setflags(write=False)
     return curves
+
+
+# -- per second, not per epoch ------------------------------------------------------------------------
+def seconds_per_step(batch_size: int, repeats: int = 3, min_steps: int = 30, seed: int = 0) -> float:
+    r"""The measured wall time of one SGD step with batch size ``batch_size``, as :func:`optilab.training.train` takes it.
+
+    One step is what ``train`` does per batch: cut the batch (:func:`optilab.data.minibatches`), compute
+    the logistic loss and gradient on it (:class:`optilab.models.LogisticRegression`), and apply
+    ``kernels.sgd`` through :class:`optilab.Optimizer`; the evaluation ``train`` makes once per epoch
+    is left out. The steps of whole epochs (at least ``min_steps``) are timed together, ``repeats``
+    times, and the fastest repeat is divided by its number of steps: the least disturbed measurement
+    of a busy machine. A measurement, so it varies from machine to machine and from run to run.
+    """
+    import time
+
+    from optilab import models
+    from optilab.optimizer import Optimizer
+
+    split = breast_cancer_split()
+    X, y = split.X_train, split.y_train
+    n = len(X)
+    if not 1 <= int(batch_size) <= n:
+        raise ValueError(f"batch_size must be between 1 and {n} (the training set), got {batch_size}")
+    model = models.LogisticRegression(X.shape[1])
+    per_epoch = -(-n // int(batch_size))
+    epochs = -(-int(min_steps) // per_epoch)
+    best = float("inf")
+    for _ in range(int(repeats)):
+        params, optimizer = model.init(seed), Optimizer("sgd", lr=1e-3)
+        start = time.perf_counter()
+        for epoch in range(epochs):
+            for Xb, yb in data.minibatches(X, y, int(batch_size), seed=seed, epoch=epoch):
+                _, grads = model.loss_and_grads(params, Xb, yb)
+                params = optimizer.step(params, grads)
+        best = min(best, time.perf_counter() - start)
+    return best / (epochs * per_epoch)
+
+
+@dataclass(frozen=True)
+class Race:
+    r"""Minibatch SGD against the clock: one batch size, at the learning rate that reaches ``target`` in the fewest steps.
+
+    Attributes
+    ----------
+    batch_size : int
+    lr : float
+        The learning rate of the grid (:data:`LRS`) that reaches the target first, counted in steps.
+    epochs, losses : ndarray
+        The run's training-loss curve (:func:`sgd_curves`).
+    steps : ndarray
+        The steps taken at each point of the curve.
+    seconds_per_step : float
+        Measured (:func:`seconds_per_step`).
+    target : float
+        The training loss to reach.
+    steps_to_target, epochs_to_target : float
+        When the curve first reaches ``target`` (at the curve's resolution).
+    """
+
+    batch_size: int
+    lr: float
+    epochs: np.ndarray
+    losses: np.ndarray
+    steps: np.ndarray
+    seconds_per_step: float
+    target: float
+    steps_to_target: float
+    epochs_to_target: float
+
+    @property
+    def seconds(self) -> np.ndarray:
+        """The time each point of the curve is reached: steps × measured seconds per step."""
+        return self.steps * self.seconds_per_step
+
+    @property
+    def seconds_to_target(self) -> float:
+        return self.steps_to_target * self.seconds_per_step
+
+
+def race(batch_sizes: tuple[int, ...] = (1, 16, 426), target: float = 0.08, epochs: dict[int, int] | None = None,
+         repeats: int = 3) -> dict[int, Race]:
+    r"""Each batch size at its own best learning rate, against the epochs and against measured seconds.
+
+    For each :math:`B` the curves of every learning rate of :data:`LRS` come from :func:`sgd_curves`
+    (``epochs[B]`` epochs: by default 5, and 40 for the full batch, which takes one step per epoch);
+    the learning rate that first reaches ``target`` in the fewest steps is kept (ties: the lower final
+    loss), and the time axis is its steps times :func:`seconds_per_step`.
+    """
+    n = len(breast_cancer_split().X_train)
+    out: dict[int, Race] = {}
+    for B in batch_sizes:
+        B = int(B)
+        E = (epochs or {}).get(B, 40 if B == n else EPOCHS)
+        curves = sgd_curves(B, LRS, E, points_per_epoch=10 if B < n else 1)
+        per_epoch = -(-n // B)
+        steps = np.round(curves.epochs * per_epoch)
+        reached = curves.losses <= target
+        first = np.where(reached.any(axis=1), reached.argmax(axis=1), len(steps))
+        if np.all(first == len(steps)):
+            raise ValueError(f"no learning rate of the grid reaches a training loss of {target} with B = {B} "
+                             f"in {E} epochs; ask for a higher target or more epochs")
+        k = min(range(len(LRS)), key=lambda i: (first[i], curves.final[i]))
+        out[B] = Race(B, float(curves.lrs[k]), curves.epochs, curves.losses[k], steps, seconds_per_step(B, repeats),
+                      float(target), float(steps[first[k]]), float(curves.epochs[first[k]]))
+    return out

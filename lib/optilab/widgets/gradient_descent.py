@@ -68,6 +68,14 @@ def _status(problem: problems.Problem, lr: float) -> str:
     return f"α = {lr:.3g}: {verdict}   (best 2/(λmin+λmax) = {best:.3g}, edge 2/λmax = {edge:.3g})"
 
 
+def _last_shown(params: np.ndarray, bounds) -> tuple[np.ndarray, np.ndarray]:
+    """The last iterate that lies inside the window (a run that diverged leaves it): ([x], [y])."""
+    (x0, x1), (y0, y1) = bounds
+    inside = np.flatnonzero((params[:, 0] >= x0) & (params[:, 0] <= x1) & (params[:, 1] >= y0) & (params[:, 1] <= y1))
+    last = params[inside[-1]] if inside.size else params[0]
+    return np.array([last[0]]), np.array([last[1]])
+
+
 class StepSizeFigure:
     """The explorer's figure: a path on the contours (left) and the loss against the step (right).
 
@@ -100,7 +108,7 @@ class StepSizeFigure:
                             linestyle="none", zorder=5, label="last iterate")
         ax_path.plot(*p.x0, marker="o", markersize=7, color="white", markeredgecolor="black",
                      linestyle="none", label="start", zorder=5)
-        ax_path.legend(loc="upper right", fontsize="small", framealpha=0.85)
+        plots.legend_below(ax_path, ncols=4)
         quadratic = p.eigenvalues is not None and bool(np.all(p.eigenvalues > 0))
         loss, = ax_loss.plot([], [], color=color, linewidth=1.6, label="gradient descent")
         theory_line = None
@@ -117,11 +125,11 @@ class StepSizeFigure:
         ax_loss.set_xlim(0, steps)
         ax_loss.set_xlabel("step t")
         ax_loss.set_title("loss")
-        ax_loss.legend(loc="upper right", fontsize="small", framealpha=0.85)
+        plots.legend_below(ax_loss, ncols=2)
         note = ax_loss.text(0.03, 0.04, "", transform=ax_loss.transAxes, fontsize="small",
                             bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#cccccc"})
         title = fig.suptitle("", fontsize="medium")
-        fig.subplots_adjust(top=0.84)
+        fig.subplots_adjust(top=0.86, bottom=0.3)
         view = {"problem": p, "steps": steps, "figure": fig, "path": path, "end": end, "loss": loss, "theory": theory_line,
                 "note": note, "title": title, "ax_loss": ax_loss}
         self._views[name] = view
@@ -133,7 +141,7 @@ class StepSizeFigure:
         p, lr = view["problem"], float(lr)
         trace = self.trace = training.run("sgd", p, steps=view["steps"], lr=lr)
         view["path"].set_data(trace.params[:, 0], trace.params[:, 1])
-        view["end"].set_data(trace.params[-1:, 0], trace.params[-1:, 1])
+        view["end"].set_data(*_last_shown(trace.params, p.bounds))
         view["end"].set_marker("X" if trace.diverged else "s")
         t = np.arange(len(trace.losses))
         if p.min_loss is not None:
@@ -141,14 +149,14 @@ class StepSizeFigure:
             view["loss"].set_data(t, np.where(gap > 0, gap, np.nan))
         else:
             view["loss"].set_data(t, trace.losses)
-        note = "diverged: stopped at step %d" % trace.steps if trace.diverged else ""
+        note = "diverged: stopped at step %d (×: last iterate in view)" % trace.steps if trace.diverged else ""
         if view["theory"] is not None:
             rate = theory.gd_rate(p.eigenvalues, lr)
             t_all = np.arange(view["steps"] + 1)
             with np.errstate(over="ignore"):
                 view["theory"].set_data(t_all, (p.loss(p.x0) - p.min_loss) * rate ** (2.0 * t_all))
             measured = measured_rate(trace, p.minimizer)
-            note = f"rate r = max|1 − αλ|: theory {rate:.3f}, measured {measured:.3f}" + (f"; {note}" if note else "")
+            note = f"rate r = max|1 − αλ|: theory {rate:.3f}, measured {measured:.3f}" + (f"\n{note}" if note else "")
         view["note"].set_text(note)
         view["note"].set_visible(bool(note))
         view["title"].set_text(_status(p, lr))

@@ -64,7 +64,8 @@ def stability_figure(alpha_lambda: np.ndarray | None = None, mu: np.ndarray | No
     handles, labels = ax.get_legend_handles_labels()
     handles.insert(0, Patch(facecolor="white", edgecolor="black", hatch="///"))
     labels.insert(0, "measured: diverged")
-    ax.legend(handles, labels, loc="lower right", fontsize="small", framealpha=0.9)
+    plots.legend_below(ax, ncols=2, handles=handles, labels=labels)
+    fig.subplots_adjust(bottom=0.3)
     return fig
 
 
@@ -96,21 +97,22 @@ class RavineFigure:
         self.paths: dict[str, Any] = {}
         self.losses: dict[str, Any] = {}
         for label, rule in RULES_COMPARED.items():
-            style = {"color": plots.color_of(rule), "linewidth": 1.6 if rule != "sgd" else 1.2}
+            style = {"color": plots.color_of(rule), "linestyle": plots.linestyle_of(rule),
+                     "linewidth": 1.6 if rule != "sgd" else 1.2}
             self.paths[label], = ax_path.plot([], [], marker="o", markersize=2, label=label, zorder=3, **style)
             self.losses[label], = ax_loss.plot([], [], label=label, **style)
         ax_path.plot(*self.problem.x0, marker="o", markersize=7, color="white", markeredgecolor="black",
                      linestyle="none", label="start", zorder=5)
-        ax_path.legend(loc="upper right", fontsize="small", framealpha=0.85)
+        plots.legend_below(ax_path, ncols=3)
         gap0 = self.problem.loss(self.problem.x0)
         plots.plain_log_yaxis(ax_loss, 1e-12 * gap0, 1e4 * gap0)
         ax_loss.set_xlim(0, self.steps)
         ax_loss.set_xlabel("step t")
         ax_loss.set_ylabel("f(p) − f*")
         ax_loss.set_title("loss")
-        ax_loss.legend(loc="lower left", fontsize="small", framealpha=0.85)
+        plots.legend_below(ax_loss, ncols=3)
         self.title = fig.suptitle("", fontsize="medium")
-        fig.subplots_adjust(top=0.8)
+        fig.subplots_adjust(top=0.8, bottom=0.3)
         self.figure = fig
 
     def draw(self, lr: float, momentum: float) -> Figure:

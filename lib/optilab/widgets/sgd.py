@@ -57,7 +57,7 @@ class BatchSizeFigure:
         self.curve, = left.plot([], [], linewidth=1.4, label="minibatch")
         left.set(xlabel="epoch (passes over the training set)", ylabel="training loss", xlim=(0, self.epochs))
         _loss_axis(left)
-        self.left_legend = left.legend(loc="upper right", fontsize="small", framealpha=0.85)
+        self.left_legend = plots.legend_below(left, ncols=2)
         self.sweep = {}
         for B in self.batch_sizes:
             label = f"B = {B}" + (" (full)" if B == self.full else "")
@@ -72,10 +72,10 @@ class BatchSizeFigure:
         right.set(xlabel="learning rate α", xlim=(min(self.lrs) / 1.5, max(self.lrs) * 1.5),
                   ylabel=f"training loss after {self.epochs} epochs")
         _loss_axis(right)
-        right.legend(loc="lower left", fontsize="small", framealpha=0.85, ncols=2)
+        plots.legend_below(right, ncols=3)
         self.left, self.right = left, right
         self.title = fig.suptitle("", fontsize="medium")
-        fig.subplots_adjust(top=0.86)
+        fig.subplots_adjust(top=0.86, bottom=0.3)
 
     def draw(self, batch_size: int, lr: float, decay: bool = False) -> Figure:
         """Show the run with batch size ``batch_size`` and learning rate ``lr`` (the nearest on the grid)."""

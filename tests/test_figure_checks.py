@@ -1,0 +1,51 @@
+"""The figure checks of tests/support/figures.py find what they are for, and only that."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from tests.support.figures import legend_overlaps, text_outside, unseen_lines
+
+
+def _figure(loc, **legend):
+    fig = Figure(figsize=(5, 4))
+    ax = fig.subplots()
+    x = np.linspace(0, 1, 50)
+    ax.plot(x, x, label="diagonal")  # crosses the lower-left and upper-right corners
+    ax.plot([0.9], [0.1], "o", label="a point")
+    ax.legend(loc=loc, **legend)
+    return fig
+
+
+def test_a_legend_over_a_line_is_found():
+    assert any("diagonal" in found for found in legend_overlaps(_figure("upper right")))
+
+
+def test_a_legend_over_a_marker_is_found():
+    assert any("a point" in found for found in legend_overlaps(_figure("lower right")))
+
+
+def test_a_legend_in_an_empty_corner_or_outside_covers_nothing():
+    assert legend_overlaps(_figure("upper left")) == []
+    assert legend_overlaps(_figure("upper left", bbox_to_anchor=(1.02, 1.0))) == []
+
+
+def test_a_line_that_a_log_axis_hides_is_found_and_a_shown_one_is_not():
+    fig = Figure()
+    ax = fig.subplots()
+    ax.plot([0, 1, 2], [-1.0, 0.0, -2.0], label="never positive")
+    ax.plot([0, 1, 2], [1.0, 0.5, 0.2], label="shown")
+    ax.set_yscale("log")
+    ax.set_ylim(0.1, 2)
+    found = unseen_lines(fig)
+    assert len(found) == 1 and "never positive" in found[0]
+
+
+def test_a_title_wider_than_the_canvas_is_cut():
+    fig = Figure(figsize=(3, 2))
+    fig.subplots().set_title("a title far too long for a figure three inches wide, so it is cut")
+    assert text_outside(fig)
+    fig = Figure(figsize=(3, 2))
+    fig.subplots().set_title("short")
+    assert text_outside(fig) == []
