@@ -4,6 +4,10 @@ r"""Lesson 06's experiments: Adam's bias correction, its ε, and AMSGrad on Redd
   without bias correction (:func:`optilab.variants.adam_without_bias_correction`).
 * :func:`bias_correction_run` — Adam's first steps on a bowl, with and without it.
 * :func:`steady_step_ratio` — the step for a steady gradient of each size, for one :math:`\epsilon`.
+* :func:`step_bound` and :func:`step_after_silence` — the largest step Adam can take,
+  :math:`\alpha(1-\beta_1)/\sqrt{1-\beta_2}`, and a gradient sequence that comes close to it.
+* :func:`amsgrad_paper` and :func:`amsgrad_step_ratios` — AMSGrad as Reddi et al. wrote it
+  (no bias correction) against PyTorch's form.
 * :func:`reddi_runs` and :func:`average_regret` — Adam and AMSGrad on
   :func:`optilab.problems.reddi_online`, and what their choices cost.
 
@@ -28,6 +32,10 @@ __all__ = [
     "steady_step_ratio",
     "reddi_runs",
     "average_regret",
+    "step_bound",
+    "step_after_silence",
+    "amsgrad_paper",
+    "amsgrad_step_ratios",
 ]
 
 
@@ -119,3 +127,71 @@ def average_regret(trace: training.Trace, C: float = 3.0) -> np.ndarray:
     steps = len(trace.losses) - 1
     best = np.array([problem.loss(x_star, t) for t in range(steps)])
     return np.cumsum(trace.losses[:-1] - best) / np.arange(1, steps + 1)
+
+
+def step_bound(beta1: float = 0.9, beta2: float = 0.999) -> float:
+    r"""The largest :math:`|\Delta p|/\alpha` of one Adam step (ε = 0): :math:`\max(1, (1-\beta_1)/\sqrt{1-\beta_2})`.
+
+    Kingma & Ba (2015, §2.1). The step is :math:`\hat m/\sqrt{\hat v}`; by Cauchy–Schwarz
+    :math:`m_t^2 \le (1-\beta_1)^2 (\sum_k \beta_1^{t-k} |g_k|)^2`, which is at most
+    :math:`(1-\beta_1)^2/(1-\beta_2)\, v_t` times bias-correction factors; the bound is reached
+    in the limit where one gradient arrives after a long stretch of zeros (:func:`step_after_silence`).
+    Without bias correction the first step is exactly this bound.
+    """
+    return max(1.0, (1 - beta1) / np.sqrt(1 - beta2))
+
+
+def step_after_silence(zeros: Sequence[int], *, beta1: float = 0.9, beta2: float = 0.999,
+                       bias_correction: bool = True) -> np.ndarray:
+    r"""Adam's step (in units of :math:`\alpha`) on a gradient :math:`g = 1` that follows ``k`` zero gradients, for each ``k``.
+
+    After zeros, :math:`m` and :math:`v` hold only this one gradient: :math:`m = (1-\beta_1) g`,
+    :math:`v = (1-\beta_2) g^2`, and with bias correction at step :math:`t = k + 1` the step is
+    :math:`\alpha\,\frac{1-\beta_1}{\sqrt{1-\beta_2}} \cdot \frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}`.
+    Computed by running the rule (ε = 0 on the step measured).
+    """
+    rule = _adam(bias_correction)
+    out = []
+    for k in zeros:
+        p, state = np.zeros(1), {}
+        for _ in range(int(k)):
+            p, state = rule(p, np.zeros(1), state, lr=1.0, beta1=beta1, beta2=beta2, eps=1e-300)  # 0/0 -> 0
+        new, _ = rule(p, np.ones(1), state, lr=1.0, beta1=beta1, beta2=beta2, eps=0.0)
+        out.append(abs(float(new[0] - p[0])))
+    return np.array(out)
+
+
+def amsgrad_paper(param, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=0.0):
+    r"""AMSGrad as Reddi, Kale & Kumar (2018, Algorithm 2) write it, to the update-rule contract.
+
+    .. math::
+        m \leftarrow \beta_1 m + (1-\beta_1) g, \quad v \leftarrow \beta_2 v + (1-\beta_2) g^2, \quad
+        \hat v \leftarrow \max(\hat v, v), \quad p \leftarrow p - \alpha\, m/\sqrt{\hat v}
+
+    No bias correction of :math:`m` or :math:`v`, and no ε (``eps`` is added to the root only to
+    keep a zero gradient finite). PyTorch's ``Adam(amsgrad=True)`` (:func:`optilab.kernels.amsgrad`)
+    instead divides :math:`m` by :math:`1-\beta_1^t` and the maximum by :math:`1-\beta_2^t`.
+    State: ``t``, ``m``, ``v``, ``v_max``.
+    """
+    m = beta1 * state.get("m", np.zeros_like(param)) + (1 - beta1) * grad
+    v = beta2 * state.get("v", np.zeros_like(param)) + (1 - beta2) * grad * grad
+    v_max = np.maximum(state.get("v_max", v), v)
+    new = param - lr * m / (np.sqrt(v_max) + eps)
+    return new, {"t": state.get("t", 0) + 1, "m": m, "v": v, "v_max": v_max}
+
+
+def amsgrad_step_ratios(grads: Sequence[float], *, beta1: float = 0.9, beta2: float = 0.999) -> dict[str, np.ndarray]:
+    r"""Step lengths over :math:`\alpha` of the two AMSGrads on one coordinate's gradient sequence.
+
+    Returns ``{"paper": ..., "pytorch": ...}`` (ε = 0), computed by running :func:`amsgrad_paper`
+    and :func:`optilab.kernels.amsgrad`.
+    """
+    out = {}
+    for name, rule in (("paper", amsgrad_paper), ("pytorch", RULES["amsgrad"])):
+        p, state, steps = np.zeros(1), {}, []
+        for g in grads:
+            new, state = rule(p, np.array([float(g)]), state, lr=1.0, beta1=beta1, beta2=beta2, eps=0.0)
+            steps.append(abs(float(new[0] - p[0])))
+            p = new
+        out[name] = np.array(steps)
+    return out
