@@ -29,6 +29,7 @@ __all__ = [
     "rescaled_regression",
     "rescaling_runs",
     "in_original_units",
+    "adagrad_as_per_weight_lr",
     "preconditioned_condition_number",
     "feature_conditioning",
     "RAVINE_ANGLES",
@@ -59,7 +60,8 @@ def rescaled_regression(scale: float, n: int = 200, seed: int = 0) -> problems.P
     The two original features :math:`z_1, z_2` are centred, have spread 1 and are exactly
     uncorrelated; the targets are :math:`y = 2 z_1 + z_2 + 	ext{noise}`. The data seen by the
     model has :math:`x_2 = c\, z_2`: the *data* is rescaled, the model is the same. With
-    :math:`f(w) = 	frac{1}{2n}\lVert Xw - yVert^2` the Hessian is :math:`\operatorname{diag}(1, c^2)`
+    :math:`f(w) = 	frac{1}{2n}\lVert Xw - y
+Vert^2` the Hessian is :math:`\operatorname{diag}(1, c^2)`
     (``problem.hessian``), the gradient along :math:`w_2` is :math:`c` times the original one, and
     the minimiser is :math:`(w_1^*, w_2^*/c)`: the same predictions, in the new unit. The start is
     :math:`w = 0` for every :math:`c`. ``problem.extras`` holds ``scale`` and ``X``, ``y``.
@@ -111,6 +113,25 @@ def rescaling_runs(scale: float, *, adagrad_lr: float = 0.5, steps: int = 100) -
     problem = rescaled_regression(scale)
     return {"sgd": training.run("sgd", problem, steps=int(steps), lr=theory.gd_best_lr(problem.eigenvalues)),
             "adagrad": training.run("adagrad", problem, steps=int(steps), lr=float(adagrad_lr))}
+
+
+def adagrad_as_per_weight_lr(scale: float, *, lr: float = 0.5, steps: int = 100) -> float:
+    r"""How far AdaGrad on the rescaled data is from AdaGrad on the original data with :math:`\alpha c` on weight 2.
+
+    Runs :func:`optilab.kernels.adagrad` on :func:`rescaled_regression` (``scale``) with
+    :math:`\alpha` = ``lr``, and on the original data (``scale`` = 1) with the per-weight step
+    :math:`(\alpha, \alpha c)`; returns the largest distance between the two paths in weights per
+    original unit (:func:`in_original_units`): zero up to rounding when rescaling a feature by
+    :math:`c` is, for AdaGrad, the same as multiplying that weight's :math:`\alpha` by :math:`c`.
+    """
+    scaled, original = rescaled_regression(scale), rescaled_regression(1.0)
+    per_weight = lr * np.array([1.0, float(scale)])
+    p, q, s_p, s_q, gap = np.zeros(2), np.zeros(2), {}, {}, 0.0
+    for _ in range(int(steps)):
+        p, s_p = RULES["adagrad"](p, scaled.grad(p), s_p, lr=lr, eps=0.0)
+        q, s_q = RULES["adagrad"](q, original.grad(q), s_q, lr=per_weight, eps=0.0)
+        gap = max(gap, float(np.max(np.abs(in_original_units(p, scale) - q))))
+    return gap
 
 
 def in_original_units(params: np.ndarray, scale: float) -> np.ndarray:

@@ -167,7 +167,7 @@ class ScalingFigure:
         ax_gap.set(xlabel="step t", ylabel="loss gap f(w) − f(w*)", title="progress")
         self.figure, self.axes = fig, (ax_path, ax_gap)
         self.title = fig.suptitle("", fontsize="medium")
-        fig.subplots_adjust(top=0.8, bottom=0.27, wspace=0.3)
+        fig.subplots_adjust(top=0.8, bottom=0.2, wspace=0.3)
         self.legend = None
 
     def draw(self, scale: float) -> Figure:
@@ -187,7 +187,7 @@ class ScalingFigure:
             gap.set_label(labels[rule])
         if self.legend is not None:
             self.legend.remove()
-        self.legend = legend_below(self.figure, self.axes[:1], ncol=4, bottom=0.27)
+        self.legend = legend_below(self.figure, self.axes[:1], ncol=4, bottom=0.2)
         self.traces = {labels[rule]: trace for rule, trace in runs.items()}
         steps = {rule: training.steps_to_tolerance(trace, 1e-6) for rule, trace in runs.items()}
         said = {rule: f"{n} steps" if n is not None else f"not in {self.steps} steps" for rule, n in steps.items()}

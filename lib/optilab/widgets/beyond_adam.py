@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 
 from optilab import plots, problems, training
 from optilab.experiments.beyond_adam import GRADIENT_SCALES, SCHEDULES, decay_runs, schedule_run, wilson_errors
+from optilab.widgets.adaptive import legend_below
 from optilab.widgets.explorer import Explorer, register
 
 __all__ = [
@@ -64,7 +65,7 @@ class _DecayFigure:
             ax.set_xlim(0, steps)
             ax.set_xlabel("step t")
             ax.set_ylabel("mean weight")
-            ax.legend(fontsize="small", loc="lower left")
+        legend_below(self.fig, axes[:1], ncol=5, bottom=0.26)
         self.axes["adam + L2"].set_title("Adam + L2: λp added to g, then ÷ √v̂", fontsize="medium")
         self.axes["adamw"].set_title("AdamW: p shrunk by αλp, decoupled", fontsize="medium")
 
@@ -132,7 +133,7 @@ class _ScheduleFigure:
         self.ax_lr.set_xlabel("step t")
         self.ax_lr.set_ylabel("learning rate α_t")
         self.ax_lr.set_title("schedule")
-        self.ax_lr.legend(fontsize="small", loc="upper right")
+        self.legend = None
         self.loss_const, = self.ax_loss.semilogy(np.arange(steps + 1), np.ones(steps + 1), color=GREY,
                                                  linestyle="--", label="constant")
         self.loss, = self.ax_loss.semilogy(np.arange(steps + 1), np.ones(steps + 1), color=chosen,
@@ -154,7 +155,11 @@ class _ScheduleFigure:
             line.set_data(np.arange(len(trace.losses)), _finite_gap(trace.losses))
         self.loss_const.set_label(f"constant: {_outcome(const)}")
         self.loss.set_label(f"{schedule}: {_outcome(chosen)}")
-        self.ax_loss.legend(fontsize="small", loc="upper right")
+        self.lr_const.set_label(self.loss_const.get_label())
+        self.lr_line.set_label(self.loss.get_label())
+        if self.legend is not None:
+            self.legend.remove()
+        self.legend = legend_below(self.fig, [self.ax_loss], ncol=2, bottom=0.24)
         self.fig.suptitle(f"{schedule}, peak α = {lr:.3g}", fontsize="medium")
         return self.fig
 
@@ -179,6 +184,7 @@ def wilson_figure(data: problems.WilsonData, traces: dict[str, training.Trace]) 
     """Training loss against the step (left); final training and test error of each rule (right)."""
     fig, (ax_loss, ax_error) = plots.new_figure(figsize=(10.5, 4.0), ncols=2)
     plots.loss_curves(traces, ax=ax_loss, title="training loss (least squares)")
+    ax_loss.get_legend().remove()
     ax_loss.set_ylim(bottom=1e-20)
     x = np.arange(len(traces))
     finals = {rule: {split: errors[-1] for split, errors in wilson_errors(data, trace).items()}
@@ -200,4 +206,5 @@ def wilson_figure(data: problems.WilsonData, traces: dict[str, training.Trace]) 
     ax_error.set_ylim(0, 1)
     ax_error.set_ylabel("fraction misclassified")
     ax_error.set_title(f"error after {len(next(iter(traces.values())).losses) - 1} steps")
+    legend_below(fig, [ax_loss], ncol=len(traces), bottom=0.22)
     return fig
