@@ -4,8 +4,9 @@ r"""Lesson 06's experiments: Adam's bias correction, its ε, and AMSGrad on Redd
   without bias correction (:func:`optilab.variants.adam_without_bias_correction`).
 * :func:`bias_correction_run` — Adam's first steps on a bowl, with and without it.
 * :func:`steady_step_ratio` — the step for a steady gradient of each size, for one :math:`\epsilon`.
-* :func:`step_bound` and :func:`step_after_silence` — the largest step Adam can take,
-  :math:`\alpha(1-\beta_1)/\sqrt{1-\beta_2}`, and a gradient sequence that comes close to it.
+* :func:`step_bound`, :func:`worst_case_gradients`, :func:`step_after_silence` — the largest step
+  Adam can take (about 7.27α with the defaults), the gradients that reach it, and Kingma & Ba's
+  case of one gradient after many zeros (at most :math:`\alpha(1-\beta_1)/\sqrt{1-\beta_2}`).
 * :func:`amsgrad_paper` and :func:`amsgrad_step_ratios` — AMSGrad as Reddi et al. wrote it
   (no bias correction) against PyTorch's form.
 * :func:`reddi_runs` and :func:`average_regret` — Adam and AMSGrad on
@@ -33,6 +34,8 @@ __all__ = [
     "reddi_runs",
     "average_regret",
     "step_bound",
+    "worst_case_gradients",
+    "adam_step_ratios",
     "step_after_silence",
     "amsgrad_paper",
     "amsgrad_step_ratios",
@@ -129,16 +132,47 @@ def average_regret(trace: training.Trace, C: float = 3.0) -> np.ndarray:
     return np.cumsum(trace.losses[:-1] - best) / np.arange(1, steps + 1)
 
 
-def step_bound(beta1: float = 0.9, beta2: float = 0.999) -> float:
-    r"""The largest :math:`|\Delta p|/\alpha` of one Adam step (ε = 0): :math:`\max(1, (1-\beta_1)/\sqrt{1-\beta_2})`.
+def step_bound(t: int | None = None, *, beta1: float = 0.9, beta2: float = 0.999) -> float:
+    r"""The largest :math:`|\Delta p|/\alpha` Adam's step ``t`` can have (bias-corrected, ε = 0); ``None``: :math:`t \to \infty`.
 
-    Kingma & Ba (2015, §2.1). The step is :math:`\hat m/\sqrt{\hat v}`; by Cauchy–Schwarz
-    :math:`m_t^2 \le (1-\beta_1)^2 (\sum_k \beta_1^{t-k} |g_k|)^2`, which is at most
-    :math:`(1-\beta_1)^2/(1-\beta_2)\, v_t` times bias-correction factors; the bound is reached
-    in the limit where one gradient arrives after a long stretch of zeros (:func:`step_after_silence`).
-    Without bias correction the first step is exactly this bound.
+    The step is :math:`\hat m/\sqrt{\hat v}`. Writing :math:`\beta_1^{t-k} g_k = (\beta_1/\sqrt{\beta_2})^{t-k}\,
+    \sqrt{\beta_2}^{\,t-k} g_k`, the Cauchy–Schwarz inequality gives
+
+    .. math::
+        \frac{|\hat m_t|}{\sqrt{\hat v_t}} \le \frac{1-\beta_1}{\sqrt{1-\beta_2}}\,
+        \frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}\, \sqrt{\sum_{j=0}^{t-1} \Big(\frac{\beta_1^2}{\beta_2}\Big)^j},
+
+    with equality for gradients that grow by :math:`\beta_2/\beta_1` per step
+    (:func:`worst_case_gradients`). As :math:`t \to \infty` it tends to
+    :math:`(1-\beta_1)/\sqrt{(1-\beta_2)(1-\beta_1^2/\beta_2)}` (about 7.27 with the defaults), and
+    is infinite unless :math:`\beta_1^2 < \beta_2`. Kingma & Ba's (2015, §2.1) approximate bound
+    :math:`(1-\beta_1)/\sqrt{1-\beta_2}` is smaller: it is the case of one gradient after many zeros
+    (:func:`step_after_silence`).
     """
-    return max(1.0, (1 - beta1) / np.sqrt(1 - beta2))
+    r = beta1 * beta1 / beta2
+    if t is None:
+        return float("inf") if r >= 1 else (1 - beta1) / np.sqrt((1 - beta2) * (1 - r))
+    t = int(t)
+    if t < 1:
+        raise ValueError(f"t counts steps from 1, got {t}")
+    series = float(t) if r == 1 else (1 - r**t) / (1 - r)
+    return float((1 - beta1) / np.sqrt(1 - beta2) * np.sqrt(1 - beta2**t) / (1 - beta1**t) * np.sqrt(series))
+
+
+def worst_case_gradients(t: int, *, beta1: float = 0.9, beta2: float = 0.999) -> np.ndarray:
+    r"""The ``t`` gradients whose last Adam step reaches :func:`step_bound`: :math:`g_k = (\beta_1/\beta_2)^{t-k}`, ending at 1."""
+    return (beta1 / beta2) ** np.arange(int(t) - 1, -1, -1, dtype=float)
+
+
+def adam_step_ratios(grads: Sequence[float], *, beta1: float = 0.9, beta2: float = 0.999,
+                     bias_correction: bool = True) -> np.ndarray:
+    r"""Every step's :math:`|\Delta p|/\alpha` of Adam (ε = 0) on one coordinate's gradient sequence, by running the rule."""
+    rule, p, state, out = _adam(bias_correction), np.zeros(1), {}, []
+    for g in grads:
+        new, state = rule(p, np.array([float(g)]), state, lr=1.0, beta1=beta1, beta2=beta2, eps=1e-300)
+        out.append(abs(float(new[0] - p[0])))
+        p = new
+    return np.array(out)
 
 
 def step_after_silence(zeros: Sequence[int], *, beta1: float = 0.9, beta2: float = 0.999,

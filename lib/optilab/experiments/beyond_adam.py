@@ -24,6 +24,7 @@ __all__ = [
     "decay_runs",
     "adamw_paper",
     "pure_decay",
+    "adamw_forms_gap",
     "SCHEDULES",
     "schedule_problem",
     "schedule_run",
@@ -153,3 +154,22 @@ def pure_decay(lrs: tuple[float, ...], weight_decay: float, steps: int) -> dict[
                 p, state = rule(p, np.zeros(1), state, lr=lr, weight_decay=weight_decay)
             out[name].append(float(p[0]))
     return {name: np.array(values) for name, values in out.items()}
+
+
+def adamw_forms_gap(lr: float, weight_decay: float, *, steps: int = 200, seed: int = 0) -> float:
+    r"""Largest difference between PyTorch's AdamW with ``weight_decay`` :math:`\lambda` and the paper's with :math:`\alpha\lambda`.
+
+    Both run on the same random gradients (:math:`\eta_t = 1`) from the same start: zero up to
+    rounding, because PyTorch's ``weight_decay`` is the paper's :math:`\lambda` divided by :math:`\alpha`.
+    """
+    rng = np.random.default_rng(seed)
+    p = q = rng.standard_normal(8)
+    s_p: dict = {}
+    s_q: dict = {}
+    gap = 0.0
+    for _ in range(int(steps)):
+        g = rng.standard_normal(8)
+        p, s_p = RULES["adamw"](p, g, s_p, lr=lr, weight_decay=weight_decay)
+        q, s_q = adamw_paper(q, g, s_q, lr=lr, weight_decay=lr * weight_decay)
+        gap = max(gap, float(np.max(np.abs(p - q))))
+    return gap
