@@ -200,6 +200,8 @@ def _explorer_glitches(figure) -> list[str]:
             ok = np.all(np.isfinite(xy), axis=1)
             if line.get_transform() == ax.transData:
                 ok &= (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+            if line.get_marker() in (None, "None", "none", "", " "):  # no marker: only segments show
+                ok = ok[:-1] & ok[1:]
             if ok.any():
                 visible += 1
             elif not str(line.get_label()).startswith("_"):

@@ -55,13 +55,17 @@ def legend_outside(ax: Any, **kwargs: Any) -> Any:
 
 
 def legend_below(fig: Figure, axes: Any, *, ncol: int = 3, bottom: float = 0.3) -> Any:
-    """One legend for all ``axes``, centred under them (each label once), with room made for it."""
-    handles: dict[str, Any] = {}
+    """One legend for all ``axes``, centred under them (a run drawn in several panels once), with room made for it."""
+    handles: list[Any] = []
+    labels: list[str] = []
     for ax in axes:
+        earlier = set(labels)  # a label already given by an earlier panel is the same run
         for handle, label in zip(*ax.get_legend_handles_labels()):
-            handles.setdefault(label, handle)
+            if label not in earlier:
+                handles.append(handle)
+                labels.append(label)
     fig.subplots_adjust(bottom=bottom)
-    return fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=ncol, fontsize="small",
+    return fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize="small",
                       frameon=False, bbox_to_anchor=(0.5, 0.0))
 
 
@@ -162,7 +166,8 @@ class ScalingFigure:
                                 ax_gap.plot([], [], **style)[0])
         ax_path.set_xlabel("w₁ (weight of feature 1)")
         ax_path.set_ylabel("c·w₂ (weight of feature 2, per original unit)")
-        plots.plain_log_yaxis(ax_gap, 1e-8, 10.0)
+        self.floor = 1e-8
+        plots.plain_log_yaxis(ax_gap, self.floor, 10.0)
         ax_gap.set_xlim(0, self.steps)
         ax_gap.set(xlabel="step t", ylabel="loss gap f(w) − f(w*)", title="progress")
         self.figure, self.axes = fig, (ax_path, ax_gap)
@@ -182,7 +187,7 @@ class ScalingFigure:
             u = in_original_units(trace.params, scale)
             path.set_data(u[:, 0], u[:, 1])
             d = trace.losses - problem.min_loss
-            gap.set_data(np.arange(len(d)), np.where(d > 0, d, np.nan))
+            gap.set_data(np.arange(len(d)), np.maximum(d, self.floor))  # a gap of 0 (exact) sits on the floor
             path.set_label(labels[rule])
             gap.set_label(labels[rule])
         if self.legend is not None:

@@ -116,8 +116,9 @@ def _outcome(trace: training.Trace) -> str:
     return "diverged" if trace.diverged else f"final loss {np.mean(trace.losses[-20:]):.2g}"
 
 
-def _finite_gap(losses: np.ndarray) -> np.ndarray:
-    return np.where(np.isfinite(losses) & (losses > 0), losses, np.nan)
+def _finite_gap(losses: np.ndarray, low: float = 1e-5, high: float = 1e3) -> np.ndarray:
+    """The losses clipped to the plot's range: a run that blew up runs into the top edge instead of vanishing."""
+    return np.clip(np.where(np.isfinite(losses), losses, high), low, high)
 
 
 class _ScheduleFigure:
@@ -155,8 +156,6 @@ class _ScheduleFigure:
             line.set_data(np.arange(len(trace.losses)), _finite_gap(trace.losses))
         self.loss_const.set_label(f"constant: {_outcome(const)}")
         self.loss.set_label(f"{schedule}: {_outcome(chosen)}")
-        self.lr_const.set_label(self.loss_const.get_label())
-        self.lr_line.set_label(self.loss.get_label())
         if self.legend is not None:
             self.legend.remove()
         self.legend = legend_below(self.fig, [self.ax_loss], ncol=2, bottom=0.24)
