@@ -33,6 +33,8 @@ def test_rescaling_a_feature_changes_both_paths_drawn_in_original_units():
     assert _line(fig, 1, "gradient descent").get_ydata()[-1] > 1e3 * gd_gap_1  # κ = 1: exact in one step
     assert f"best α = {2 / 901:.3g}" in _line(fig, 0, "gradient descent").get_label()  # 2 / (1 + 900), here
     assert "c = 30" in fig.get_suptitle() and "α × c" in fig.get_suptitle()
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]  # the one legend follows the labels
+    assert f"gradient descent, best α = {2 / 901:.3g}" in legend
 
 
 def test_scaling_explorer_rejects_a_scale_it_does_not_offer():

@@ -190,9 +190,11 @@ class ScalingFigure:
             gap.set_data(np.arange(len(d)), np.maximum(d, self.floor))  # a gap of 0 (exact) sits on the floor
             path.set_label(labels[rule])
             gap.set_label(labels[rule])
-        if self.legend is not None:
-            self.legend.remove()
-        self.legend = legend_below(self.figure, self.axes[:1], ncol=4, bottom=0.2)
+        if self.legend is None:
+            self.legend = legend_below(self.figure, self.axes[:1], ncol=4, bottom=0.2)
+        else:  # same lines, new labels: relabel the legend rather than build it again
+            for text, label in zip(self.legend.get_texts(), self.axes[0].get_legend_handles_labels()[1]):
+                text.set_text(label)
         self.traces = {labels[rule]: trace for rule, trace in runs.items()}
         steps = {rule: training.steps_to_tolerance(trace, 1e-6) for rule, trace in runs.items()}
         said = {rule: f"{n} steps" if n is not None else f"not in {self.steps} steps" for rule, n in steps.items()}

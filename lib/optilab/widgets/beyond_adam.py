@@ -128,7 +128,7 @@ class _ScheduleFigure:
         self.steps = steps
         self.fig, (self.ax_lr, self.ax_loss) = plots.new_figure(figsize=(10.5, 4.0), ncols=2)
         self.fig.subplots_adjust(top=0.84)
-        t, chosen = np.arange(steps), plots.OKABE_ITO["blue"]
+        t, chosen = np.arange(steps), plots.color_of("sgd")  # the runs are SGD's
         self.lr_const, = self.ax_lr.plot(t, np.zeros(steps), color=GREY, linestyle="--", label="constant")
         self.lr_line, = self.ax_lr.plot(t, np.zeros(steps), color=chosen, linewidth=1.8, label="chosen schedule")
         self.ax_lr.set_xlabel("step t")
