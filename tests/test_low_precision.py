@@ -115,3 +115,14 @@ def test_run_refuses_a_float16_start_and_keeps_it_when_opted_in():
         training.run("sgd", problem, steps=5, lr=0.05, x0=x0)
     trace = training.run("sgd", problem, steps=50, lr=0.05, x0=x0, allow_low_precision=True)
     assert not trace.diverged and trace.losses[-1] < 1e-2 * trace.losses[0]
+
+
+def test_run_still_takes_an_integer_start_as_a_point_in_float64():
+    trace = training.run("sgd", problems.quadratic((1.0, 10.0)), steps=3, lr=0.05, x0=np.array([1, 1]))
+    assert trace.params.dtype == np.float64 and trace.params[0].tolist() == [1.0, 1.0]
+
+
+def test_run_refuses_a_complex_start_even_opted_in():
+    with pytest.raises(TypeError, match="x0 has dtype complex128"):
+        training.run("sgd", problems.quadratic((1.0, 10.0)), steps=3, lr=0.05, x0=np.ones(2, complex),
+                     allow_low_precision=True)

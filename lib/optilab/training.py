@@ -162,7 +162,7 @@ def run(rule: Callable | str, problem: Problem, *, steps: int = 100, lr: LR = No
     problem = _reseeded(problem, seed)
     optimizer = Optimizer(rule, lr=lr, allow_low_precision=allow_low_precision, **hyperparameters)
     dtype = float
-    if isinstance(x0, np.ndarray):
+    if isinstance(x0, np.ndarray) and x0.dtype.kind not in "iub":  # integers are a start point: made float
         check_dtype("x0", x0.dtype, allow_low_precision=allow_low_precision)
         dtype = x0.dtype
     x = problem.project(np.array(problem.x0 if x0 is None else x0, dtype=dtype).reshape(-1))
