@@ -315,3 +315,11 @@ def test_self_check_answers_type_no_measured_numbers(name):
                 typed.append(number)
     assert not typed, f"{name}: self-check answers type the numbers {typed}; compute them in the lesson"
     assert any(c.id == "self-check-numbers" for c in notebook.cells) or name in ("06_adam", "07_beyond_adam")
+
+
+def test_the_features_lesson_04_calls_correlated_are(gram):
+    H, sigma, correlation = gram
+    names = list(data.BREAST_CANCER_FEATURES)
+    i, j, k = (names.index(f"mean {part}") for part in ("radius", "perimeter", "area"))
+    assert min(correlation[i, j], correlation[i, k], correlation[j, k]) > 0.95
+    assert f"radius–perimeter {correlation[i, j]:.3f}" in lesson("04_adagrad").text("conditioning")
