@@ -256,7 +256,12 @@ def test_no_gradient_sequence_steps_past_the_bound():
     for _ in range(300):
         t = int(rng.integers(1, 80))
         grads = rng.standard_normal(t) * np.exp(2 * rng.standard_normal(t))
-        steps = _adam_steps(grads)
+        p, state, steps = np.zeros(1), {}, []
+        for g in grads:  # the library's rule, ε = 0
+            new, state = kernels.adam(p, np.array([g]), state, lr=1.0, eps=0.0)
+            steps.append(abs(float(new[0] - p[0])))
+            p = new
+        np.testing.assert_allclose(steps, _adam_steps(grads), rtol=1e-9)  # and the formula, written here
         assert np.all(steps <= [adam.step_bound(k) * (1 + 1e-9) for k in range(1, t + 1)])
 
 
