@@ -45,6 +45,7 @@ WHOLE_MODULES = {
     "tests/test_experiments_sgd.py",       # the explorer's grid of runs, once
     "tests/test_experiments_practice.py",  # one sweep
     "tests/test_wheel.py",                 # one wheel, built and installed once
+    "tests/test_lessons_adaptive_claims.py",  # lessons 04-07 executed once for their claims
 }
 
 

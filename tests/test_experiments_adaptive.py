@@ -12,11 +12,39 @@ def _finite_difference(problem, x, t, h=1e-6):
     return np.array([(problem.loss(x + h * e, t) - problem.loss(x - h * e, t)) / (2 * h) for e in np.eye(len(x))])
 
 
-def test_scaled_quadratic_has_curvature_c_squared_along_the_scaled_feature():
-    problem = adaptive.scaled_quadratic(7.0)
-    np.testing.assert_allclose(problem.hessian, np.diag([1.0, 49.0]))
-    with pytest.raises(ValueError, match="at least 1"):
-        adaptive.scaled_quadratic(0.5)
+@pytest.mark.parametrize("c", [0.1, 1.0, 7.0])
+def test_rescaled_regression_rescales_the_data_so_curvature_grows_like_c_squared(c):
+    problem, original = adaptive.rescaled_regression(c), adaptive.rescaled_regression(1.0)
+    X, y = problem.extras["X"], problem.extras["y"]
+    np.testing.assert_allclose(X, original.extras["X"] * np.array([1.0, c]))
+    np.testing.assert_allclose(problem.hessian, np.diag([1.0, c * c]), atol=1e-12)  # features uncorrelated, spread 1
+    w = np.array([0.3, -0.7])
+    np.testing.assert_allclose(problem.grad(w), X.T @ (X @ w - y) / len(y), rtol=1e-10, atol=1e-12)
+    assert problem.loss(w) == pytest.approx(0.5 * np.mean((X @ w - y) ** 2))
+    np.testing.assert_allclose(problem.minimizer * np.array([1.0, c]), original.minimizer, rtol=1e-10)
+    with pytest.raises(ValueError, match="positive"):
+        adaptive.rescaled_regression(0.0)
+
+
+def test_feature_conditioning_divides_by_sigma_and_by_sigma_squared():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((500, 3)) * np.array([1.0, 10.0, 1000.0])
+    X[:, 2] += 500 * X[:, 0]
+    Xc = X - X.mean(axis=0)
+    H = Xc.T @ Xc / len(Xc)
+    sigma = np.sqrt(np.diag(H))
+    got = adaptive.feature_conditioning(X)
+    kappa = lambda M: np.linalg.eigvalsh(M).max() / np.linalg.eigvalsh(M).min()  # noqa: E731
+    assert got["raw"] == pytest.approx(kappa(H))
+    assert got["divided by σ"] == pytest.approx(kappa(H / np.sqrt(np.outer(sigma, sigma))))
+    assert got["divided by σ²"] == pytest.approx(kappa(np.corrcoef(Xc.T)))
+
+
+def test_rotated_ravine_a_per_axis_scaling_helps_along_the_axes_only():
+    aligned, tilted = adaptive.rotated_ravine(0.0), adaptive.rotated_ravine(45.0)
+    assert aligned["kappa_diagonal"] == pytest.approx(1.0) and tilted["kappa_diagonal"] == pytest.approx(100.0)
+    assert aligned["gd_steps"] == tilted["gd_steps"]  # gradient descent does not care about the tilt
+    assert aligned["adagrad_steps"] < aligned["gd_steps"] / 10 and tilted["adagrad_steps"] > tilted["gd_steps"]
 
 
 @pytest.mark.parametrize("t", [0, 37, 150, 299])
@@ -79,7 +107,7 @@ def test_track_refuses_rules_without_an_accumulator_and_problems_without_a_targe
     with pytest.raises(ValueError, match="accumulator"):
         adaptive.track("adam", adaptive.moving_target(), steps=3, lr=0.1)
     with pytest.raises(ValueError, match="no moving target"):
-        adaptive.track("adagrad", adaptive.scaled_quadratic(2.0), steps=3, lr=0.1)
+        adaptive.track("adagrad", adaptive.rescaled_regression(2.0), steps=3, lr=0.1)
 
 
 def test_adagrad_stalls_on_the_moving_target_and_rmsprop_keeps_up():
@@ -100,12 +128,15 @@ def test_shallow_error_averages_the_second_half_of_every_shallow_phase():
         adaptive.shallow_error(run, adaptive.moving_target())
 
 
-def test_scaling_runs_give_gradient_descent_its_best_step_and_adagrad_the_same_path_at_every_scale():
-    small, large = adaptive.scaling_runs(1.0), adaptive.scaling_runs(30.0)
-    assert large["sgd"].lrs[0] == pytest.approx(2 / (1 + 30.0**2))  # 2 / (λmin + λmax), λ = (1, c²)
+def test_rescaling_runs_give_gradient_descent_its_best_step_and_adagrad_one_alpha():
+    small, large = adaptive.rescaling_runs(1.0), adaptive.rescaling_runs(30.0)
+    assert large["sgd"].lrs[0] == pytest.approx(2 / (1 + 30.0**2), rel=1e-9)  # 2 / (λmin + λmax), λ = (1, c²)
     assert small["sgd"].lrs[0] == pytest.approx(1.0)
-    # AdaGrad divides each coordinate's gradient c²p₂ by its own root sum of squares: c² cancels
-    np.testing.assert_allclose(large["adagrad"].params, small["adagrad"].params, rtol=1e-8, atol=1e-10)
-    assert np.linalg.norm(small["sgd"].params[1]) == 0.0  # κ = 1: the best step lands on the minimum at once
-    start, end = (np.linalg.norm(large["sgd"].params[i]) for i in (0, -1))
-    assert end > 0.5 * start  # κ = 900: the slow coordinate shrinks by 899/901 per step, 0.8 in 100 steps
+    assert large["adagrad"].lrs[0] == small["adagrad"].lrs[0] == 0.5
+    # κ = 1: the best step lands on the minimum at once
+    np.testing.assert_allclose(small["sgd"].params[1], adaptive.rescaled_regression(1.0).minimizer, atol=1e-12)
+
+
+@pytest.mark.parametrize("c", [0.1, 3.0, 30.0])
+def test_for_adagrad_rescaling_a_feature_by_c_is_alpha_times_c_on_its_weight(c):
+    assert adaptive.adagrad_as_per_weight_lr(c) < 1e-12

@@ -66,3 +66,15 @@ def test_on_wilsons_data_adaptive_methods_fit_but_do_not_generalise():
         assert errors["train"][-1] == 0.0, rule
         expected = 0.0 if rule in ("sgd", "momentum") else np.mean(data.y_test < 0)
         assert errors["test"][-1] == pytest.approx(expected), rule
+
+
+def test_adamw_paper_scales_the_decay_by_the_schedule_multiplier_not_the_learning_rate():
+    p = np.array([2.0, -1.0])
+    g = np.zeros(2)
+    for lr in (1e-3, 1.0):
+        new, _ = beyond_adam.adamw_paper(p, g, {}, lr=lr, weight_decay=0.1, multiplier=0.5)
+        np.testing.assert_allclose(new, p * (1 - 0.5 * 0.1))  # zero gradient: only the decay, η λ p
+    kept = beyond_adam.pure_decay((1e-3, 1e-1), weight_decay=0.01, steps=100)
+    np.testing.assert_allclose(kept["paper"], [0.99**100] * 2, rtol=1e-12)
+    np.testing.assert_allclose(kept["pytorch"], [(1 - 1e-5) ** 100, (1 - 1e-3) ** 100], rtol=1e-12)
+    assert beyond_adam.adamw_forms_gap(0.01, 0.1) < 1e-12

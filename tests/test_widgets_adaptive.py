@@ -21,17 +21,20 @@ def test_explorers_are_registered():
 
 
 # -- lesson 04 ----------------------------------------------------------------------------------------
-def test_adagrad_path_does_not_depend_on_the_scale_but_gradient_descent_slows_down():
+def test_rescaling_a_feature_changes_both_paths_drawn_in_original_units():
     explorer = adaptive.scaling_explorer(scale=1.0)
     adagrad_1 = _line(explorer.figure, 0, "AdaGrad").get_xydata().copy()
-    gd_final_1 = _line(explorer.figure, 1, "gradient descent").get_ydata()[-1]
+    gd_gap_1 = _line(explorer.figure, 1, "gradient descent").get_ydata()[-1]
     explorer.set(scale=30.0)
-    np.testing.assert_allclose(_line(explorer.figure, 0, "AdaGrad").get_xydata(), adagrad_1, rtol=1e-9, atol=1e-12)
-    gd_final_30 = _line(explorer.figure, 1, "gradient descent").get_ydata()[-1]
-    assert not np.isfinite(gd_final_1) or gd_final_30 > 1e3 * gd_final_1  # κ = 1: GD is exact in one step
-    # the best step for κ = c² = 900 is 2 / (1 + 900), computed here independently
-    assert f"best α = {2 / 901:.3g}" in _line(explorer.figure, 0, "gradient descent").get_label()
-    assert "c = 30" in explorer.figure.get_suptitle()
+    fig = explorer.figure
+    # AdaGrad's first step is α on each weight; in original units that is (α, c α) = (0.5, 15)
+    np.testing.assert_allclose(_line(fig, 0, "AdaGrad").get_xydata()[1], [0.5, 15.0], rtol=1e-9)
+    np.testing.assert_allclose(adagrad_1[1], [0.5, 0.5], rtol=1e-9)
+    assert _line(fig, 1, "gradient descent").get_ydata()[-1] > 1e3 * gd_gap_1  # κ = 1: exact in one step
+    assert f"best α = {2 / 901:.3g}" in _line(fig, 0, "gradient descent").get_label()  # 2 / (1 + 900), here
+    assert "c = 30" in fig.get_suptitle() and "α × c" in fig.get_suptitle()
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]  # the one legend follows the labels
+    assert f"gradient descent, best α = {2 / 901:.3g}" in legend
 
 
 def test_scaling_explorer_rejects_a_scale_it_does_not_offer():

@@ -33,11 +33,11 @@ def test_schedule_explorer_reports_divergence_and_redraws_the_schedule():
     chosen = next(l for l in lr_axes.get_lines() if l.get_label() == "chosen schedule")
     assert chosen.get_ydata()[0] == pytest.approx(0.04 / 30)
     explorer.set(schedule="constant")
-    labels = [t.get_text() for t in explorer.figure.axes[1].get_legend().get_texts()]
+    labels = [t.get_text() for t in explorer.figure.legends[0].get_texts()]  # one legend, under the panels
     assert labels[1] == "constant: diverged"
     explorer.set(lr=0.01)
-    labels = [t.get_text() for t in explorer.figure.axes[1].get_legend().get_texts()]
-    assert labels[1].startswith("constant: final loss")
+    labels = [t.get_text() for t in explorer.figure.legends[0].get_texts()]
+    assert labels[1].startswith("constant: final loss") and len(explorer.figure.legends) == 1
 
 
 def test_schedules_figure_draws_each_schedule():

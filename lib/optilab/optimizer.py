@@ -19,7 +19,46 @@ from optilab.kernels import RULES
 from optilab.rules import suggest
 from optilab.schedules import Schedule
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "SUPPORTED_DTYPES", "LOW_PRECISION_DTYPES", "check_dtype"]
+
+#: The dtypes the update-rule contract covers: every rule is written and checked for these.
+SUPPORTED_DTYPES: tuple[str, ...] = ("float32", "float64")
+
+#: Floating dtypes narrower than float32, accepted only with ``allow_low_precision=True``
+#: (bfloat16 and the float8 types come from the ``ml_dtypes`` package, when it is installed).
+LOW_PRECISION_DTYPES: tuple[str, ...] = ("float16", "bfloat16", "float8_e4m3fn", "float8_e5m2")
+
+
+def check_dtype(what: str, dtype: Any, *, allow_low_precision: bool = False) -> None:
+    """Raise a TypeError unless ``dtype`` is float32 or float64 (or, opted in, a low-precision float).
+
+    ``what`` names the array in the message ("param 'w'", "X_train"). Low precision is refused by
+    default because the reference rules are not written for it: in float16, Adam's default
+    ε = 1e-8 rounds to 0 and a squared gradient below about 6e-8 underflows to 0, so a step can
+    divide by zero and return -inf.
+
+    >>> check_dtype("param 'w'", np.float16)
+    Traceback (most recent call last):
+    ...
+    TypeError: param 'w' has dtype float16, but optilab's update rules support float32 and float64 only. ...
+    """
+    name = np.dtype(dtype).name
+    if name in SUPPORTED_DTYPES or (allow_low_precision and name in LOW_PRECISION_DTYPES):
+        return
+    start = f"{what} has dtype {name}, but optilab's update rules support float32 and float64 only."
+    if name in LOW_PRECISION_DTYPES:
+        raise TypeError(
+            f"{start} In {name}, small values underflow to 0 (Adam's default eps=1e-8 is 0 in float16), so a step "
+            f"can divide by zero. Convert with .astype(np.float32), or, to study low-precision (mixed-precision) "
+            f"training on purpose, pass allow_low_precision=True."
+        )
+    if np.issubdtype(np.dtype(dtype), np.integer) or np.dtype(dtype).kind == "b":
+        hint = "an integer array cannot take a fractional step"
+    elif np.issubdtype(np.dtype(dtype), np.complexfloating):
+        hint = "the rules minimise real-valued losses of real parameters"
+    else:
+        hint = "the rules do arithmetic in floating point"
+    raise TypeError(f"{start} ({hint}). Convert with .astype(np.float64).")
 
 Params = Union[Mapping[str, np.ndarray], Sequence[np.ndarray], np.ndarray]
 
@@ -60,6 +99,10 @@ class Optimizer:
     lr : float or callable, optional
         The learning rate :math:`\alpha`: a positive number, or a schedule ``t -> lr`` with
         ``t = 0`` for the first step (see :mod:`optilab.schedules`). Defaults to the rule's own.
+    allow_low_precision : bool
+        Accept float16 (and bfloat16, float8 from ``ml_dtypes``) parameters and gradients. Off by
+        default: the rules are written for float32 and float64 (:func:`check_dtype`), so any
+        other dtype is refused with a message saying so. Turn it on only to study low precision.
     **hyperparameters
         The rule's other keyword arguments (``beta1=0.9``, ``momentum=0.5``, ...).
 
@@ -79,8 +122,10 @@ class Optimizer:
     (array([ 0.95, -2.05]), array([0.5, 0.5]))
     """
 
-    def __init__(self, rule: Callable | str, lr: float | Schedule | None = None, **hyperparameters: Any):
+    def __init__(self, rule: Callable | str, lr: float | Schedule | None = None, *,
+                 allow_low_precision: bool = False, **hyperparameters: Any):
         self.rule, self.name = _rule_by_name(rule)
+        self.allow_low_precision = bool(allow_low_precision)
         keywords, takes_any = _keyword_parameters(self.rule)
         if not takes_any:
             for key in hyperparameters:
@@ -136,7 +181,7 @@ class Optimizer:
         new_params = {}
         for key, param in named_params.items():
             grad = named_grads[key]
-            _check_pair(key, param, grad, self.t)
+            _check_pair(key, param, grad, self.t, self.allow_low_precision)
             result = self.rule(param, grad, self.state.get(key, {}), lr=lr, **self.hyperparameters)
             new_param, new_state = _check_result(self.name, key, param, result)
             new_params[key] = new_param
@@ -175,20 +220,15 @@ def _flatten(params: Params, grads: Params):
     return {0: params}, {0: grads}, lambda new: new[0]
 
 
-def _check_pair(key: Any, param: Any, grad: Any, t: int) -> None:
+def _check_pair(key: Any, param: Any, grad: Any, t: int, allow_low_precision: bool = False) -> None:
     name = _label(key)
-    if not isinstance(param, (np.ndarray, np.floating)):
+    if not isinstance(param, (np.ndarray, np.generic)):
         raise TypeError(f"param {name} must be a NumPy array; got {type(param).__name__}. Use np.asarray(..., dtype=float).")
-    if not np.issubdtype(param.dtype, np.floating):
-        raise TypeError(
-            f"param {name} has dtype {param.dtype}, but parameters must be floating point "
-            f"(an integer array cannot take a fractional step). Use param.astype(np.float64)."
-        )
+    check_dtype(f"param {name}", param.dtype, allow_low_precision=allow_low_precision)
     grad_array = np.asarray(grad)
     if grad_array.shape != param.shape:
         raise ValueError(f"grad {name} has shape {grad_array.shape} but param {name} has shape {param.shape}.")
-    if not np.issubdtype(grad_array.dtype, np.floating):
-        raise TypeError(f"grad {name} has dtype {grad_array.dtype}; gradients must be floating point.")
+    check_dtype(f"grad {name}", grad_array.dtype, allow_low_precision=allow_low_precision)
     if not np.all(np.isfinite(grad_array)):
         bad = int(np.size(grad_array) - np.count_nonzero(np.isfinite(grad_array)))
         kinds = " and ".join(k for k, f in (("NaN", np.isnan), ("infinite", np.isinf)) if np.any(f(grad_array)))

@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from optilab.optimizer import Optimizer
+from optilab.optimizer import Optimizer, check_dtype
 from optilab.problems import Problem, noisy
 from optilab.schedules import Schedule
 
@@ -120,7 +120,7 @@ def _reseeded(problem: Problem, seed: int | None) -> Problem:
 
 def run(rule: Callable | str, problem: Problem, *, steps: int = 100, lr: LR = None,
         x0: Sequence[float] | np.ndarray | None = None, seed: int | None = None, max_norm: float = 1e6,
-        **hyperparameters: Any) -> Trace:
+        allow_low_precision: bool = False, **hyperparameters: Any) -> Trace:
     r"""Run an optimizer on a problem for a number of steps and record every iterate.
 
     Each step :math:`t = 0, 1, \dots` computes :math:`g_t = \nabla f_t(x_t)`, lets the
@@ -144,6 +144,9 @@ def run(rule: Callable | str, problem: Problem, *, steps: int = 100, lr: LR = No
         the problem's own. Other problems are deterministic and ignore it.
     max_norm : float
         The run counts as diverged once :math:`\|x\|` exceeds this.
+    allow_low_precision : bool
+        Accept an ``x0`` in float16 (or bfloat16) and keep the iterate in it; otherwise only
+        float32 and float64 are accepted (see :class:`~optilab.Optimizer`).
     **hyperparameters
         The rule's other hyperparameters (``momentum=0.9``, ``beta2=0.99``, ...).
 
@@ -157,8 +160,12 @@ def run(rule: Callable | str, problem: Problem, *, steps: int = 100, lr: LR = No
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
     problem = _reseeded(problem, seed)
-    optimizer = Optimizer(rule, lr=lr, **hyperparameters)
-    x = problem.project(np.array(problem.x0 if x0 is None else x0, dtype=float).reshape(-1))
+    optimizer = Optimizer(rule, lr=lr, allow_low_precision=allow_low_precision, **hyperparameters)
+    dtype = float
+    if isinstance(x0, np.ndarray) and x0.dtype.kind not in "iub":  # integers are a start point: made float
+        check_dtype("x0", x0.dtype, allow_low_precision=allow_low_precision)
+        dtype = x0.dtype
+    x = problem.project(np.array(problem.x0 if x0 is None else x0, dtype=dtype).reshape(-1))
     if x.shape != (problem.dim,):
         raise ValueError(f"x0 has {x.size} coordinates but {problem.name} is {problem.dim}-dimensional")
 
@@ -322,7 +329,8 @@ def _all_finite(values: Mapping[str, np.ndarray]) -> bool:
 
 
 def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batch_size: int | None = 32,
-          lr: LR = None, seed: int = 0, max_growth: float = MAX_GROWTH, **hyperparameters: Any) -> History:
+          lr: LR = None, seed: int = 0, max_growth: float = MAX_GROWTH, allow_low_precision: bool = False,
+          **hyperparameters: Any) -> History:
     r"""Train a model with minibatch steps of an optimizer, evaluating after every epoch.
 
     Parameters
@@ -347,6 +355,9 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
         after an epoch, exceeds ``max_growth`` times the training loss at the start (or when a
         loss or gradient is NaN or infinite). Default :data:`MAX_GROWTH` (1000); ``np.inf``
         keeps only the non-finite test.
+    allow_low_precision : bool
+        Accept features in float16 (or bfloat16) and train the parameters in that dtype;
+        otherwise features must be float32 or float64 (see :class:`~optilab.Optimizer`).
     **hyperparameters
         The rule's other hyperparameters.
 
@@ -360,8 +371,13 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
     if not max_growth > 1:
         raise ValueError(f"max_growth must be a number above 1 (how many times the starting loss counts as "
                          f"diverged), got {max_growth}")
-    optimizer = Optimizer(rule, lr=lr, **hyperparameters)
+    for what, X in (("X_train", X_train), ("X_test", X_test)):
+        if X is not None:
+            check_dtype(what, np.asarray(X).dtype, allow_low_precision=allow_low_precision)
+    optimizer = Optimizer(rule, lr=lr, allow_low_precision=allow_low_precision, **hyperparameters)
     params = model.init(seed)
+    if np.asarray(X_train).dtype.itemsize < 4:  # low precision, opted in: train the parameters in it too
+        params = {key: value.astype(np.asarray(X_train).dtype) for key, value in params.items()}
     classifier = hasattr(model, "accuracy")
     n = len(X_train)
     size = n if batch_size is None else int(batch_size)

@@ -1,7 +1,9 @@
 r"""Lessons 04 and 05's experiments: per-parameter step sizes on rescaled and moving objectives.
 
-* :func:`scaled_quadratic` — a bowl with one feature on another scale (lesson 04).
-* :func:`scaling_runs` — gradient descent at its best step and AdaGrad with one :math:`\alpha` on it.
+* :func:`rescaled_regression` — least squares with one feature's data rescaled (lesson 04).
+* :func:`rescaling_runs` — gradient descent at its best step and AdaGrad with one :math:`\alpha` on it.
+* :func:`feature_conditioning` — condition numbers of a dataset raw, divided by σ (AdaGrad-like)
+  and by σ² (standardised); :func:`rotated_ravine` — where any per-axis scaling loses.
 * :func:`moving_target` — a quadratic whose minimum circles the origin: a non-stationary
   objective, on which AdaGrad's effective step decays and it falls behind, while RMSProp keeps up.
 * :func:`switching_target` — a quadratic that jumps between a steep and a shallow version of itself.
@@ -22,8 +24,17 @@ from optilab import rules as _table
 from optilab.kernels import RULES
 
 __all__ = [
-    "scaled_quadratic",
-    "scaling_runs",
+    "SCALES",
+    "TRUE_WEIGHTS",
+    "rescaled_regression",
+    "rescaling_runs",
+    "in_original_units",
+    "adagrad_as_per_weight_lr",
+    "preconditioned_condition_number",
+    "feature_conditioning",
+    "RAVINE_ANGLES",
+    "RAVINE_LRS",
+    "rotated_ravine",
     "moving_target",
     "switching_target",
     "Tracking",
@@ -36,33 +47,163 @@ __all__ = [
 RHOS: tuple[float, ...] = (0.5, 0.9, 0.99, 0.999, 0.9999)
 
 
-def scaled_quadratic(scale: float) -> problems.Problem:
-    r"""A bowl whose second feature is measured in units :math:`c` = ``scale`` times smaller.
+#: The feature scales lesson 04's explorer offers.
+SCALES: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 
-    :math:`f(p) = \tfrac12 (p_1^2 + c^2 p_2^2)`: multiplying a feature by :math:`c` multiplies
-    the curvature along its weight by :math:`c^2`, so :math:`\kappa = c^2`
-    (:func:`optilab.problems.quadratic` with :math:`\lambda = (1, c^2)`).
+#: The weights, per unit of the original features, that the regression of :func:`rescaled_regression` fits.
+TRUE_WEIGHTS: tuple[float, float] = (2.0, 1.0)
+
+
+def rescaled_regression(scale: float, n: int = 200, seed: int = 0) -> problems.Problem:
+    r"""Least squares on two features, the second one measured in units ``scale`` :math:`= c` times smaller.
+
+    The two original features :math:`z_1, z_2` are centred, have spread 1 and are exactly
+    uncorrelated; the targets are :math:`y = 2 z_1 + z_2 + 	ext{noise}`. The data seen by the
+    model has :math:`x_2 = c\, z_2`: the *data* is rescaled, the model is the same. With
+    :math:`f(w) = 	frac{1}{2n}\lVert Xw - y
+Vert^2` the Hessian is :math:`\operatorname{diag}(1, c^2)`
+    (``problem.hessian``), the gradient along :math:`w_2` is :math:`c` times the original one, and
+    the minimiser is :math:`(w_1^*, w_2^*/c)`: the same predictions, in the new unit. The start is
+    :math:`w = 0` for every :math:`c`. ``problem.extras`` holds ``scale`` and ``X``, ``y``.
     """
-    if not scale >= 1:
-        raise ValueError(f"scale must be at least 1, got {scale}")
-    return problems.quadratic((1.0, float(scale) ** 2))
+    scale = float(scale)
+    if not scale > 0:
+        raise ValueError(f"scale must be a positive number, got {scale}")
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((int(n), 2))
+    Z -= Z.mean(axis=0)
+    Z = Z @ np.linalg.inv(np.linalg.cholesky(Z.T @ Z / len(Z))).T  # spread 1, correlation exactly 0
+    y = Z @ np.array(TRUE_WEIGHTS) + 0.3 * rng.standard_normal(len(Z))
+    X = Z * np.array([1.0, scale])
+    H = X.T @ X / len(X)
+    b = X.T @ y / len(X)
+    w_star = np.linalg.solve(H, b)
+    offset = 0.5 * float(y @ y) / len(X)
+
+    def loss(w: np.ndarray, t: int) -> float:
+        return 0.5 * float(w @ H @ w) - float(b @ w) + offset
+
+    def grad(w: np.ndarray, t: int) -> np.ndarray:
+        return H @ w - b
+
+    def grid(W1: np.ndarray, W2: np.ndarray) -> np.ndarray:
+        return 0.5 * (H[0, 0] * W1 * W1 + 2 * H[0, 1] * W1 * W2 + H[1, 1] * W2 * W2) - b[0] * W1 - b[1] * W2 + offset
+
+    lo, hi = -1.0, 3.5
+    return problems.Problem(
+        name=f"least squares, feature 2 rescaled by c = {scale:g}", dim=2, x0=np.zeros(2), loss_fn=loss,
+        grad_fn=grad, minimizer=w_star, minimizers=(w_star,), bounds=((lo, hi), (lo / scale, hi / scale)),
+        grid_fn=grid, hessian=H, eigenvalues=np.linalg.eigvalsh(H), key=("rescaled_regression", scale, int(n), seed),
+        extras={"scale": scale, "X": X, "y": y},
+    )
 
 
-def scaling_runs(scale: float, *, adagrad_lr: float = 0.5, steps: int = 100) -> dict[str, training.Trace]:
-    r"""Gradient descent and AdaGrad on :func:`scaled_quadratic` of this ``scale``, from its start.
+def rescaling_runs(scale: float, *, adagrad_lr: float = 0.5, steps: int = 100) -> dict[str, training.Trace]:
+    r"""Gradient descent at its best step and AdaGrad with one :math:`\alpha` on :func:`rescaled_regression`.
 
-    Gradient descent gets the best step for the problem, :math:`2/(\lambda_{\min}+\lambda_{\max})
-    = 2/(1 + c^2)` (:func:`optilab.theory.gd_best_lr`), so it is as fast as one step size can make
-    it; AdaGrad gets the same :math:`\alpha` = ``adagrad_lr`` whatever the scale.
+    Gradient descent gets :math:`2/(\lambda_{\min}+\lambda_{\max})` (:func:`optilab.theory.gd_best_lr`)
+    for each scale, the fastest one step size allows; AdaGrad the same :math:`\alpha` = ``adagrad_lr``
+    whatever the scale.
 
     Returns
     -------
     dict
-        ``{"sgd": Trace, "adagrad": Trace}``; ``trace.lrs`` holds the step each used.
+        ``{"sgd": Trace, "adagrad": Trace}``.
     """
-    problem = scaled_quadratic(scale)
+    problem = rescaled_regression(scale)
     return {"sgd": training.run("sgd", problem, steps=int(steps), lr=theory.gd_best_lr(problem.eigenvalues)),
             "adagrad": training.run("adagrad", problem, steps=int(steps), lr=float(adagrad_lr))}
+
+
+def adagrad_as_per_weight_lr(scale: float, *, lr: float = 0.5, steps: int = 100) -> float:
+    r"""How far AdaGrad on the rescaled data is from AdaGrad on the original data with :math:`\alpha c` on weight 2.
+
+    Runs :func:`optilab.kernels.adagrad` on :func:`rescaled_regression` (``scale``) with
+    :math:`\alpha` = ``lr``, and on the original data (``scale`` = 1) with the per-weight step
+    :math:`(\alpha, \alpha c)`; returns the largest distance between the two paths in weights per
+    original unit (:func:`in_original_units`): zero up to rounding when rescaling a feature by
+    :math:`c` is, for AdaGrad, the same as multiplying that weight's :math:`\alpha` by :math:`c`.
+    """
+    scaled, original = rescaled_regression(scale), rescaled_regression(1.0)
+    per_weight = lr * np.array([1.0, float(scale)])
+    p, q, s_p, s_q, gap = np.zeros(2), np.zeros(2), {}, {}, 0.0
+    for _ in range(int(steps)):
+        p, s_p = RULES["adagrad"](p, scaled.grad(p), s_p, lr=lr, eps=0.0)
+        q, s_q = RULES["adagrad"](q, original.grad(q), s_q, lr=per_weight, eps=0.0)
+        gap = max(gap, float(np.max(np.abs(in_original_units(p, scale) - q))))
+    return gap
+
+
+def in_original_units(params: np.ndarray, scale: float) -> np.ndarray:
+    r"""Weights :math:`(w_1, w_2)` of the rescaled data as weights per original unit, :math:`(w_1, c\,w_2)`.
+
+    A model with these weights on the original features makes the same predictions, so paths at
+    every scale can be drawn on one picture.
+    """
+    return np.asarray(params, dtype=float) * np.array([1.0, float(scale)])
+
+
+def preconditioned_condition_number(hessian: np.ndarray, scales: np.ndarray) -> float:
+    r"""The condition number after dividing each coordinate's step by ``scales``: :math:`\kappa(D^{-1/2} H D^{-1/2})`.
+
+    A diagonal preconditioner :math:`D` (the step is :math:`-\alpha D^{-1} g`) turns gradient
+    descent on :math:`H` into gradient descent on :math:`D^{-1/2} H D^{-1/2}`; its condition number
+    says how fast it can go. ``scales`` = 1 gives :math:`\kappa(H)`.
+    """
+    d = 1.0 / np.sqrt(np.asarray(scales, dtype=float))
+    eigenvalues = np.linalg.eigvalsh(hessian * np.outer(d, d))
+    return float(eigenvalues.max() / eigenvalues.min())
+
+
+def feature_conditioning(X: np.ndarray) -> dict[str, float]:
+    r"""Condition numbers of the Gram matrix :math:`H = X_c^\top X_c / n` of centred features, three ways.
+
+    * ``"raw"``: :math:`\kappa(H)`, what gradient descent faces on the unscaled features;
+    * ``"divided by σ"``: each coordinate divided by its feature's spread :math:`\sigma_j` —
+      AdaGrad's preconditioner when every gradient coordinate is proportional to :math:`\sigma_j`;
+    * ``"divided by σ²"``: each coordinate divided by :math:`\sigma_j^2 = H_{jj}` — the same as
+      standardising the features (it gives the correlation matrix), the best a per-axis scale does
+      for a ravine that runs along the axes.
+
+    (The Hessian of the logistic loss is :math:`X^\top W X / n` with weights :math:`W \le 1/4`; at
+    the start :math:`W = 1/4` and it has the Gram matrix's condition number.)
+    """
+    Xc = np.asarray(X, dtype=float) - np.mean(X, axis=0)
+    H = Xc.T @ Xc / len(Xc)
+    sigma = np.sqrt(np.diag(H))
+    return {"raw": preconditioned_condition_number(H, np.ones(len(H))),
+            "divided by σ": preconditioned_condition_number(H, sigma),
+            "divided by σ²": preconditioned_condition_number(H, sigma**2)}
+
+
+#: The angles (degrees) of lesson 04's rotated ravine, and AdaGrad's learning rates tried on each.
+RAVINE_ANGLES: tuple[float, ...] = (0.0, 15.0, 30.0, 45.0)
+RAVINE_LRS: tuple[float, ...] = (1.0, 3.0, 10.0)
+
+
+def rotated_ravine(angle: float, kappa: float = 100.0, *, steps: int = 2000, tol: float = 1e-6,
+                   lrs: tuple[float, ...] = RAVINE_LRS) -> dict[str, Any]:
+    r"""A ravine with curvatures :math:`(1, \kappa)` tilted by ``angle`` degrees: what a diagonal preconditioner can do.
+
+    Returns the condition number after the best per-axis scaling (dividing by :math:`H_{jj}`,
+    :func:`preconditioned_condition_number`), and the steps to bring the loss below ``tol`` for
+    gradient descent at its best step and for AdaGrad at the best :math:`\alpha` of ``lrs``
+    (None: not within ``steps``).
+
+    Returns
+    -------
+    dict
+        ``{"angle", "kappa", "kappa_diagonal", "gd_steps", "adagrad_steps", "adagrad_lr"}``.
+    """
+    problem = problems.quadratic((1.0, float(kappa)), angle=np.radians(angle))
+    gd = training.run("sgd", problem, steps=steps, lr=theory.gd_best_lr(problem.eigenvalues))
+    adagrad = {lr: training.steps_to_tolerance(training.run("adagrad", problem, steps=steps, lr=lr), tol) for lr in lrs}
+    reached = {lr: n for lr, n in adagrad.items() if n is not None}
+    best = min(reached, key=reached.get) if reached else None
+    return {"angle": float(angle), "kappa": float(kappa),
+            "kappa_diagonal": preconditioned_condition_number(problem.hessian, np.diag(problem.hessian)),
+            "gd_steps": training.steps_to_tolerance(gd, tol),
+            "adagrad_steps": None if best is None else reached[best], "adagrad_lr": best}
 
 
 def moving_target(radius: float = 3.0, period: int = 300) -> problems.Problem:

@@ -2,6 +2,8 @@ r"""Lesson 07's experiments: weight decay inside Adam or beside it, schedules, g
 
 * :func:`decay_runs` — Adam with L2 decay against AdamW on weights whose gradients are pure
   noise of different sizes.
+* :func:`adamw_paper` and :func:`pure_decay` — AdamW as Loshchilov & Hutter wrote it (decay
+  scaled by the schedule multiplier :math:`\eta_t`) against PyTorch's (decay scaled by ``lr``).
 * :func:`schedule_run` — SGD on a noisy Beale function under one of :data:`SCHEDULES`.
 * :func:`wilson_runs` and :func:`wilson_errors` — training and test error on the dataset of
   Wilson et al. (2017), where adaptive methods fit perfectly and generalise badly.
@@ -20,6 +22,9 @@ from optilab.kernels import RULES
 __all__ = [
     "GRADIENT_SCALES",
     "decay_runs",
+    "adamw_paper",
+    "pure_decay",
+    "adamw_forms_gap",
     "SCHEDULES",
     "schedule_problem",
     "schedule_run",
@@ -111,3 +116,60 @@ def wilson_runs(rules: tuple[tuple[str, float], ...] = (("sgd", 0.1), ("momentum
     data = problems.wilson_dataset(seed=seed)
     problem = data.problem()
     return data, {rule: training.run(rule, problem, steps=steps, lr=lr) for rule, lr in rules}
+
+
+def adamw_paper(param, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2,
+                multiplier=1.0):
+    r"""AdamW as Loshchilov & Hutter (2019, Algorithm 2) write it, to the update-rule contract.
+
+    .. math::
+        p \leftarrow p - \eta_t \Big(\alpha\, \frac{\hat m}{\sqrt{\hat v} + \epsilon} + \lambda\, p\Big)
+
+    :math:`\alpha` = ``lr`` scales only the Adam step; the decay :math:`\lambda` = ``weight_decay``
+    is scaled by the schedule multiplier :math:`\eta_t` = ``multiplier`` alone. PyTorch's
+    ``AdamW(lr, weight_decay)`` (:func:`optilab.kernels.adamw`) shrinks by ``lr`` × ``weight_decay``
+    instead, with the schedule folded into ``lr``: the two agree when PyTorch's ``weight_decay`` is
+    :math:`\lambda/\alpha`. State: ``t``, ``m``, ``v``.
+    """
+    t = state.get("t", 0) + 1
+    m = beta1 * state.get("m", np.zeros_like(param)) + (1 - beta1) * grad
+    v = beta2 * state.get("v", np.zeros_like(param)) + (1 - beta2) * grad * grad
+    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    new = param - multiplier * (lr * m_hat / (np.sqrt(v_hat) + eps) + weight_decay * param)
+    return new, {"t": t, "m": m, "v": v}
+
+
+def pure_decay(lrs: tuple[float, ...], weight_decay: float, steps: int) -> dict[str, np.ndarray]:
+    r"""What is left of a weight of 1 whose loss gradient is zero, after ``steps`` steps, for each :math:`\alpha` in ``lrs``.
+
+    Only the decay moves it. Returns ``{"paper": ..., "pytorch": ...}``, one entry per ``lr``,
+    computed by running :func:`adamw_paper` (:math:`\eta_t = 1`) and :func:`optilab.kernels.adamw`
+    with the same ``weight_decay``.
+    """
+    out: dict[str, list[float]] = {"paper": [], "pytorch": []}
+    for lr in lrs:
+        for name, rule in (("paper", adamw_paper), ("pytorch", RULES["adamw"])):
+            p, state = np.ones(1), {}
+            for _ in range(int(steps)):
+                p, state = rule(p, np.zeros(1), state, lr=lr, weight_decay=weight_decay)
+            out[name].append(float(p[0]))
+    return {name: np.array(values) for name, values in out.items()}
+
+
+def adamw_forms_gap(lr: float, weight_decay: float, *, steps: int = 200, seed: int = 0) -> float:
+    r"""Largest difference between PyTorch's AdamW with ``weight_decay`` :math:`\lambda` and the paper's with :math:`\alpha\lambda`.
+
+    Both run on the same random gradients (:math:`\eta_t = 1`) from the same start: zero up to
+    rounding, because PyTorch's ``weight_decay`` is the paper's :math:`\lambda` divided by :math:`\alpha`.
+    """
+    rng = np.random.default_rng(seed)
+    p = q = rng.standard_normal(8)
+    s_p: dict = {}
+    s_q: dict = {}
+    gap = 0.0
+    for _ in range(int(steps)):
+        g = rng.standard_normal(8)
+        p, s_p = RULES["adamw"](p, g, s_p, lr=lr, weight_decay=weight_decay)
+        q, s_q = adamw_paper(q, g, s_q, lr=lr, weight_decay=lr * weight_decay)
+        gap = max(gap, float(np.max(np.abs(p - q))))
+    return gap

@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from optilab import plots
 from optilab.experiments.adam import (PATH_PROBLEM, average_regret, bias_correction_run, reddi_runs,
                                       steady_step_ratio, step_ratios)
+from optilab.widgets.adaptive import legend_outside
 from optilab.widgets.explorer import Explorer, register
 
 __all__ = [
@@ -113,14 +114,15 @@ def bias_correction_explorer(bias_correction: bool = True, beta2: float = 0.999)
 def eps_figure(eps_values: Sequence[float] = (1e-8, 1e-4, 1e-1)) -> Figure:
     """Adam's steady step over α against the gradient's size, one line per ε."""
     scales = np.logspace(-12, 1, 80)
-    fig, ax = plots.new_figure()
+    fig, ax = plots.new_figure(figsize=(7.4, 4.2))
     for color, eps in zip(plots.COLORS[1:], eps_values):
         ax.loglog(scales, steady_step_ratio(scales, eps), color=color, linewidth=1.8, label=f"ε = {eps:g}")
         ax.axvline(eps, color=color, linewidth=0.8, linestyle=":")
     ax.set_xlabel("gradient size |g|")
     ax.set_ylabel("step length / α")
     ax.set_title("Adam's step: α when |g| ≫ ε, α|g|/ε when |g| ≪ ε")
-    ax.legend(fontsize="small", loc="lower right")
+    legend_outside(ax)
+    fig.subplots_adjust(right=0.78)
     return fig
 
 

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 
 from optilab import plots, problems, training
 from optilab.experiments.beyond_adam import GRADIENT_SCALES, SCHEDULES, decay_runs, schedule_run, wilson_errors
+from optilab.widgets.adaptive import legend_below
 from optilab.widgets.explorer import Explorer, register
 
 __all__ = [
@@ -64,7 +65,7 @@ class _DecayFigure:
             ax.set_xlim(0, steps)
             ax.set_xlabel("step t")
             ax.set_ylabel("mean weight")
-            ax.legend(fontsize="small", loc="lower left")
+        legend_below(self.fig, axes[:1], ncol=5, bottom=0.26)
         self.axes["adam + L2"].set_title("Adam + L2: λp added to g, then ÷ √v̂", fontsize="medium")
         self.axes["adamw"].set_title("AdamW: p shrunk by αλp, decoupled", fontsize="medium")
 
@@ -115,8 +116,9 @@ def _outcome(trace: training.Trace) -> str:
     return "diverged" if trace.diverged else f"final loss {np.mean(trace.losses[-20:]):.2g}"
 
 
-def _finite_gap(losses: np.ndarray) -> np.ndarray:
-    return np.where(np.isfinite(losses) & (losses > 0), losses, np.nan)
+def _finite_gap(losses: np.ndarray, low: float = 1e-5, high: float = 1e3) -> np.ndarray:
+    """The losses clipped to the plot's range: a run that blew up runs into the top edge instead of vanishing."""
+    return np.clip(np.where(np.isfinite(losses), losses, high), low, high)
 
 
 class _ScheduleFigure:
@@ -126,13 +128,13 @@ class _ScheduleFigure:
         self.steps = steps
         self.fig, (self.ax_lr, self.ax_loss) = plots.new_figure(figsize=(10.5, 4.0), ncols=2)
         self.fig.subplots_adjust(top=0.84)
-        t, chosen = np.arange(steps), plots.OKABE_ITO["blue"]
+        t, chosen = np.arange(steps), plots.color_of("sgd")  # the runs are SGD's
         self.lr_const, = self.ax_lr.plot(t, np.zeros(steps), color=GREY, linestyle="--", label="constant")
         self.lr_line, = self.ax_lr.plot(t, np.zeros(steps), color=chosen, linewidth=1.8, label="chosen schedule")
         self.ax_lr.set_xlabel("step t")
         self.ax_lr.set_ylabel("learning rate α_t")
         self.ax_lr.set_title("schedule")
-        self.ax_lr.legend(fontsize="small", loc="upper right")
+        self.legend = None
         self.loss_const, = self.ax_loss.semilogy(np.arange(steps + 1), np.ones(steps + 1), color=GREY,
                                                  linestyle="--", label="constant")
         self.loss, = self.ax_loss.semilogy(np.arange(steps + 1), np.ones(steps + 1), color=chosen,
@@ -154,7 +156,9 @@ class _ScheduleFigure:
             line.set_data(np.arange(len(trace.losses)), _finite_gap(trace.losses))
         self.loss_const.set_label(f"constant: {_outcome(const)}")
         self.loss.set_label(f"{schedule}: {_outcome(chosen)}")
-        self.ax_loss.legend(fontsize="small", loc="upper right")
+        if self.legend is not None:
+            self.legend.remove()
+        self.legend = legend_below(self.fig, [self.ax_loss], ncol=2, bottom=0.24)
         self.fig.suptitle(f"{schedule}, peak α = {lr:.3g}", fontsize="medium")
         return self.fig
 
@@ -179,6 +183,7 @@ def wilson_figure(data: problems.WilsonData, traces: dict[str, training.Trace]) 
     """Training loss against the step (left); final training and test error of each rule (right)."""
     fig, (ax_loss, ax_error) = plots.new_figure(figsize=(10.5, 4.0), ncols=2)
     plots.loss_curves(traces, ax=ax_loss, title="training loss (least squares)")
+    ax_loss.get_legend().remove()
     ax_loss.set_ylim(bottom=1e-20)
     x = np.arange(len(traces))
     finals = {rule: {split: errors[-1] for split, errors in wilson_errors(data, trace).items()}
@@ -200,4 +205,5 @@ def wilson_figure(data: problems.WilsonData, traces: dict[str, training.Trace]) 
     ax_error.set_ylim(0, 1)
     ax_error.set_ylabel("fraction misclassified")
     ax_error.set_title(f"error after {len(next(iter(traces.values())).losses) - 1} steps")
+    legend_below(fig, [ax_loss], ncol=len(traces), bottom=0.22)
     return fig
