@@ -52,21 +52,36 @@ def test_defaults_and_keyword_only_hyperparameters_are_the_contracts(name):
         assert keyword[key] == value, f"{name}: default {key}={keyword[key]}, contract says {value}"
 
 
+def _slot_shape(slot, shape):
+    """CONTRACT.md, "Rules that do not fit one array": the shape of a state entry for a param of ``shape``."""
+    return {"param": shape, "rows": shape[:-1], "cols": shape[:-2] + shape[-1:], "scalar": ()}[slot.shape]
+
+
 @pytest.mark.parametrize("name", list(RULES))
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_shape_dtype_and_state_keys(name, shape, dtype):
+    record = rules.get(name)
+    if record.params == "matrix" and len(shape) != 2:
+        pytest.skip(f"{name} takes matrices only (test_a_matrix_rule_refuses_other_shapes checks it)")
     rng = np.random.default_rng(0)
     param = rng.normal(size=shape).astype(dtype)
     grads = [rng.normal(size=shape).astype(dtype) for _ in range(3)]
     new, state = _steps(RULES[name], param, grads)
     new = np.asarray(new)
     assert new.shape == param.shape and new.dtype == dtype
-    assert _contract(name)[1].issubset(state)
-    for key, value in state.items():
-        if key == "t":
+    slots = [s for s in record.state if s.ndim == "any" or (s.ndim == "2+") == (len(shape) >= 2)]
+    assert {s.name for s in slots} <= set(state)
+    assert _contract(name)[1] - {s.name for s in record.state} <= set(state)
+    for slot in slots:
+        value = state[slot.name]
+        if slot.kind == "count":
             assert value == 3 and isinstance(value, int)
         else:
+            want = _slot_shape(slot, shape)
+            assert np.asarray(value).shape == want and np.asarray(value).dtype == dtype, slot.name
+    for key, value in state.items():  # entries beyond the record's: the parameter's shape
+        if key not in record.state_keys:
             assert np.asarray(value).shape == shape and np.asarray(value).dtype == dtype, key
 
 

@@ -1,6 +1,9 @@
-"""Write reference.npz: torch.optim's parameters after each step, for random cases of every rule.
+"""Write reference.npz: the reference implementation's parameters after each step, for random cases of every rule.
 
-Run from the repository root with torch installed (``pip install torch==2.13.0``):
+The reference implementation is torch.optim where it has the rule, else the package the rule table
+names (``lion_pytorch``, ``schedulefree``, or ``optax``; see ``torch_rules.package``). Run from the
+repository root with them installed (the versions of .ci/run: ``pip install torch==2.13.0
+lion-pytorch==0.2.5 schedulefree==1.4.1 optax==0.2.8 jax==0.10.2 jaxlib==0.10.2``):
 
     .venv/bin/python -m tests.torch_reference.make_reference
 
@@ -19,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.torch_reference.torch_rules import HYPERPARAMETER_RANGES, random_case, run_torch
+from tests.torch_reference.torch_rules import HYPERPARAMETER_RANGES, package, random_case, run_reference
 
 PATH = Path(__file__).with_name("reference.npz")
 CASES_PER_RULE = 6
@@ -34,6 +37,18 @@ def _committed() -> tuple[dict[str, np.ndarray], dict[str, dict]]:
         arrays = {k: data[k] for k in data.files if k != "index"}
         cases = {case["key"]: case for case in json.loads(str(data["index"]))["cases"]}
     return arrays, cases
+
+
+def versions(rules: list[str]) -> dict[str, str]:
+    """The version of each package the reference values of ``rules`` come from."""
+    from importlib.metadata import version
+
+    distributions = {"torch.optim": "torch", "lion_pytorch": "lion-pytorch", "schedulefree": "schedulefree",
+                     "optax": "optax"}
+    out = {distributions[package(rule)]: version(distributions[package(rule)]).split("+")[0] for rule in rules}
+    if "optax" in out:
+        out["jax"] = version("jax")
+    return dict(sorted(out.items()))
 
 
 def build(keep: bool = True) -> dict[str, np.ndarray]:
@@ -55,9 +70,10 @@ def build(keep: bool = True) -> dict[str, np.ndarray]:
             arrays[f"{key}/p0"] = case["p0"]
             arrays[f"{key}/grads"] = case["grads"]
             arrays[f"{key}/lrs"] = case["lrs"]
-            arrays[f"{key}/torch"] = run_torch(rule, case["p0"], case["grads"], case["lrs"], case["hyper"])
+            arrays[f"{key}/torch"] = run_reference(rule, case["p0"], case["grads"], case["lrs"], case["hyper"])
             index.append({"key": key, "rule": rule, "hyper": case["hyper"]})
-    arrays["index"] = np.array(json.dumps({"torch": torch.__version__, "cases": index}))
+    arrays["index"] = np.array(json.dumps({"torch": torch.__version__, "packages": versions(list(HYPERPARAMETER_RANGES)),
+                                           "cases": index}))
     return arrays
 
 

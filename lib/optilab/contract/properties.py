@@ -474,13 +474,15 @@ def random_hyper(rule: str, seed: int) -> dict[str, float]:
     """Hyperparameters of ``rule`` other than lr, drawn away from their defaults (β₁ < β₂)."""
     rng = np.random.default_rng(seed)
     ranges = {"momentum": (0.4, 0.85), "rho": (0.5, 0.95), "beta1": (0.5, 0.85),
-              "beta2": (0.9, 0.99), "weight_decay": (0.02, 0.3)}
+              "beta2": (0.9, 0.99), "weight_decay": (0.02, 0.3), "beta2_decay": (-0.95, -0.5),
+              "d": (1.0, 2.0), "momentum_decay": (1e-3, 1e-2)}
+    logs = {"eps": (-7, -4), "eps1": (-7, -4), "eps2": (-4, -2)}
     out = {}
     for name in DEFAULTS[rule]:
         if name in ranges:
             out[name] = round(float(rng.uniform(*ranges[name])), 4)
-        elif name == "eps":
-            out[name] = float(f"{10.0 ** rng.uniform(-7, -4):.2g}")
+        elif name in logs:
+            out[name] = float(f"{10.0 ** rng.uniform(*logs[name]):.2g}")
     return out
 
 

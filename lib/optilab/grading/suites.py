@@ -183,6 +183,41 @@ SUITES: dict[str, Suite] = {
              "From t = 11 the next steps correct with t = 12 and 13, and store them",
              116, steps=2, state_t=11, hyper={"beta1": 0.7}),
     )),
+    "lion": Suite(39_000, (
+        Case("test_the_step_is_the_sign_of_the_interpolation",
+             "From a given m, with β₁ = 0.5: the step is lr·sign(β₁m + (1−β₁)g), with m before its update",
+             112, steps=3, state_t=5, check_state=False, lrs=(0.05, 0.2, 0.1), hyper={"beta1": 0.5, "beta2": 0.9}),
+        Case("test_m_is_the_average_with_beta2",
+             "m is the moving average β₂m + (1−β₂)g (β₂, not β₁), key by key, over 6 steps",
+             113, (4,), steps=6, scale="mixed", lrs=0.05, hyper={"beta1": 0.6, "beta2": 0.8}),
+        Case("test_every_entry_moves_by_lr",
+             "Gradients from 1e-5 to 1: every entry moves by exactly lr, whatever its gradient's size",
+             114, (6,), steps=3, scale="mixed", lrs=(0.01, 0.03, 0.02), hyper={"weight_decay": 0.0}),
+        Case("test_decay_alone_when_the_gradient_is_zero",
+             "With g = 0 and m = 0 the param shrinks by exactly (1 − lr·λ): sign(0) is 0",
+             115, steps=2, zero_grads=True, lrs=(0.1, 0.3), hyper={"weight_decay": 0.2}),
+    )),
+    "adafactor": Suite(40_000, (
+        Case("test_a_matrix_keeps_row_and_column_averages",
+             "A 4×3 param: row and col are the averages of g² over each row and each column, "
+             "and v̂ = r·cᵀ/mean(r)", 112, (4, 3), steps=4, scale="mixed", lrs=(0.05, 0.2, 0.1, 0.03),
+             hyper={"beta2_decay": -0.6}),
+        Case("test_a_vector_keeps_a_full_second_moment",
+             "A 5-vector is not factored: v is the average of g², key by key", 113, (5,), steps=4,
+             scale="mixed", lrs=(0.05, 0.2, 0.1, 0.03), hyper={"beta2_decay": -0.6}),
+        Case("test_a_3d_param_is_factored_over_its_last_two_axes",
+             "A 2×3×4 param: one row and one col average per leading index", 114, (2, 3, 4), steps=3,
+             lrs=(0.05, 0.2, 0.1)),
+        Case("test_the_relative_step_size_is_min_of_lr_and_1_over_sqrt_t",
+             "lr = 0.5 for 6 steps: the step is RMS(p)·min(lr, 1/√t), capped by 1/√t from t = 5 on",
+             115, (3, 2), steps=6, lrs=0.5),
+        Case("test_the_update_is_clipped_to_an_rms_of_d",
+             "Large gradients beside a small given second moment, d = 1.5: u is divided by max(1, RMS(u)/d)",
+             116, (4, 2), steps=2, state_t=5, scale=30.0, lrs=(0.05, 0.1), hyper={"d": 1.5}),
+        Case("test_the_step_count_after_a_resume",
+             "From t = 11 the averages weigh g² by 12^(β₂ decay) and 13^(β₂ decay), and store t",
+             117, (3, 3), steps=2, state_t=11, hyper={"beta2_decay": -0.5}),
+    )),
 }
 
 
@@ -201,7 +236,7 @@ def tests_of(rule: str) -> list[Test]:
     suite, base = SUITES[rule], SUITES[rule].seed
     keys = record.state_keys
     others = [h for h in record.hyperparameters if h != "lr"]
-    mixed = "mixed" if "eps" in others else 1.0
+    mixed = "mixed" if any(h.startswith("eps") for h in others) else 1.0
     counted = any(slot.kind == "count" for slot in record.state)
     shapes = [(), (1,), (2, 3, 2)] if record.params == "any" else [(2, 3), (1, 4), (5, 2)]
     # Every test but test_defaults passes every hyperparameter explicitly: a wrong default costs
