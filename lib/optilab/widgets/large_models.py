@@ -123,7 +123,7 @@ def lion_explorer(beta1: float = 0.9, beta2: float = 0.99) -> Explorer:
     """
     b1 = widgets.SelectionSlider(options=[0.0, 0.5, 0.8, 0.9, 0.95, 0.99], value=beta1, description="Lion β₁",
                                  continuous_update=False)
-    b2 = widgets.SelectionSlider(options=[0.0, 0.9, 0.95, 0.98, 0.99, 0.995], value=beta2, description="Lion β₂",
+    b2 = widgets.SelectionSlider(options=[0.0, 0.5, 0.9, 0.95, 0.98, 0.99], value=beta2, description="Lion β₂",
                                  continuous_update=False)
     return Explorer({"beta1": b1, "beta2": b2}, _LionFigure().draw,
                     title="Lion: a step of length α in every coordinate, in the sign's direction")
@@ -145,7 +145,7 @@ def factored_figure(V: np.ndarray, title: str = "one weight matrix of the MLP") 
         ax.set_xlabel("column (output unit)")
         ax.set_ylabel("row (input unit)")
     fig.subplots_adjust(left=0.08, right=0.86, top=0.84, bottom=0.13, wspace=0.3)
-    colorbar = fig.colorbar(image, cax=fig.add_axes((0.885, 0.13, 0.02, 0.71)))
+    colorbar = fig.colorbar(image, cax=fig.add_axes((0.885, 0.13, 0.02, 0.71), label="<colorbar>"))
     colorbar.set_label("log₁₀ of the mean of g²")
     fig.suptitle(f"Second moment of the gradient, {title} ({V.shape[0]}×{V.shape[1]})", fontsize="medium")
     return fig
