@@ -459,8 +459,9 @@ def preconditioners(problem: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
       and Adam divide by.
     * ``"Shampoo, exponent ¼"``: :math:`P = R^{1/4} \otimes L^{1/4}`, the step
       :math:`L^{-1/4} G R^{-1/4}` of Gupta, Koren & Singer (2018).
-    * ``"Shampoo, exponent ½"``: :math:`P = R^{1/2} \otimes L^{1/2}`, the exponent that makes the
-      Kronecker product match :math:`E[gg^\top]^{1/2}` up to a constant (Morwani et al., 2024).
+    * ``"Shampoo, exponent ½"``: :math:`P = R^{1/2} \otimes L^{1/2}`, the exponent for which the
+      Kronecker product approximates :math:`E[gg^\top]^{1/2}` (Morwani et al., 2024); on this problem
+      it equals it up to a constant.
     * ``"SOAP"``: rotate by the eigenvectors :math:`Q_L, Q_R` of
       :math:`L, R`, divide by :math:`E[\tilde g^2]^{1/2}` there (Adam's diagonal), rotate back
       (Vyas et al., 2024).
@@ -575,10 +576,10 @@ def _setup(recipe: str, lr: float, total: int, other_lr: float | None) -> dict[s
         return {"*": (rule_named("adamw"), schedules.warmup_cosine(lr, warm, total), {"weight_decay": 0.01})}
     if recipe == "muon":
         head = other_lr if other_lr is not None else lr
-        return {"hidden": (rule_named(matrix_rule()), schedules.warmup_cosine(lr, warm, total), {}),
+        return {"hidden": (rule_named(matrix_rule()), schedules.warmup_cosine(lr, warm, total), {"weight_decay": 0.01}),
                 "*": (rule_named("adamw"), schedules.warmup_cosine(head, warm, total), {"weight_decay": 0.01})}
     if recipe == "schedule-free":
-        return {"*": (rule_named(schedule_free_rule()), schedules.constant(lr), {})}
+        return {"*": (rule_named(schedule_free_rule()), schedules.constant(lr), {"weight_decay": 0.01})}
     raise ValueError(f"unknown recipe {recipe!r}; choose adamw, muon or schedule-free")
 
 
@@ -586,12 +587,13 @@ def train_mlp(recipe: str, lr: float, *, seed: int = 0, epochs: int = 20, batch_
               other_lr: float | None = None, checkpoints: int = 10) -> dict[str, Any]:
     r"""Train the lesson's MLP on :func:`digits_splits` with a recipe; evaluate at ``checkpoints`` points.
 
-    * ``"adamw"``: AdamW (:math:`\lambda = 0.01`) on every parameter, warm-up (5 %) and cosine decay
-      of :math:`\alpha`.
+    * ``"adamw"``: AdamW on every parameter, warm-up (5 %) and cosine decay of :math:`\alpha`.
     * ``"muon"``: Muon on the hidden layers' weight matrices (every ``W`` but the last), AdamW on the
       output layer and the biases with ``other_lr`` (Muon's recipe), both with the same schedule.
     * ``"schedule-free"``: schedule-free AdamW with a constant :math:`\alpha`; the model is evaluated
       at the state entry the rule table names (``evaluate_at``), the gradient taken at the parameter.
+
+    Every rule decays the weights with :math:`\lambda = 0.01` (decoupled) and keeps its other defaults.
 
     ``seed`` sets the initial parameters and the minibatches; every recipe sees the same ones.
 

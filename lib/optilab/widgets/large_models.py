@@ -91,19 +91,18 @@ class _LionFigure:
         self.ax_rms.set_ylabel("root-mean-square step / α")
         self.ax_rms.set_title("step length", fontsize="medium")
         self.fig.subplots_adjust(left=0.08, right=0.98, top=0.84, wspace=0.3, bottom=0.3)
+        self.legend = self.fig.legend(handles=[self.lines["lion", "rms"], self.lines["adam", "rms"], self.sign_line],
+                                      labels=["Lion (β₁ = 0.00, β₂ = 0.000)", "Adam (β₁ = 0.9, β₂ = 0.999)",
+                                              "sign of the current gradient alone"],
+                                      loc="lower center", ncol=3, fontsize="small", frameon=False)
 
     def draw(self, beta1: float = 0.9, beta2: float = 0.99) -> Figure:
         result = runs.sign_steps(float(beta1), float(beta2))
         for rule in ("lion", "adam"):
             for key in ("progress", "rms"):
                 self.lines[rule, key].set_ydata(result[rule][key])
-        for legend in self.fig.legends:
-            legend.remove()
-        self.fig.legend(handles=[self.lines["lion", "rms"], self.lines["adam", "rms"], self.sign_line],
-                        labels=[f"Lion (β₁ = {beta1:g}, β₂ = {beta2:g})", "Adam (β₁ = 0.9, β₂ = 0.999)",
-                                "sign of the current gradient alone"],
-                        loc="lower center", ncol=3, fontsize="small", frameon=False)
-        self.fig.suptitle(f"Lion against Adam on gradients g = μ + σξ, at the same α", fontsize="medium")
+        self.legend.get_texts()[0].set_text(f"Lion (β₁ = {beta1:g}, β₂ = {beta2:g})")
+        self.fig.suptitle("Lion against Adam on gradients g = μ + σξ, at the same α", fontsize="medium")
         return self.fig
 
 
