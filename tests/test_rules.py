@@ -20,7 +20,7 @@ RECORDS = [pytest.param(rule, id=rule.name) for rule in rules.TABLE]
 
 
 #: The modules that hold the reference rules; optilab.kernels imports the others' rules.
-KERNEL_MODULES = ("optilab.kernels", "optilab.kernels_modern")
+KERNEL_MODULES = ("optilab.kernels", "optilab.kernels_adaptive", "optilab.kernels_modern")
 
 
 def test_every_kernel_has_one_record_and_every_record_a_kernel():

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-__all__ = ["lion", "adafactor"]
+__all__ = ["lion", "adafactor", "muon", "schedule_free_adamw", "newton_schulz", "NS_COEFFICIENTS"]
 
 
 def lion(param, grad, state, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
@@ -149,3 +149,161 @@ def adafactor(param, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=
     u = grad / np.sqrt(np.maximum(v_hat, eps1 * eps1))
     step = alpha / max(1.0, _rms(u) / d)
     return decayed - step * u, new_state
+
+
+#: The quintic's coefficients (a, b, c) of Muon's Newton–Schulz iteration (Jordan et al., 2024; torch's default).
+NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
+
+
+def newton_schulz(matrix: np.ndarray, steps: int = 5, coefficients: tuple[float, float, float] = NS_COEFFICIENTS,
+                  eps: float = 1e-7) -> np.ndarray:
+    r"""Orthogonalise ``matrix`` approximately: :math:`U S' V^\top` for :math:`U S V^\top` its SVD, :math:`S' \approx I`.
+
+    .. math::
+        X \leftarrow M / \max(\lVert M \rVert_F, \epsilon), \qquad
+        X \leftarrow a X + (b A + c A^2) X \quad\text{with } A = X X^\top, \quad \text{``steps`` times}
+
+    Each iteration applies the odd polynomial :math:`\varphi(\sigma) = a\sigma + b\sigma^3 + c\sigma^5` to
+    every singular value :math:`\sigma` of :math:`X` and keeps its singular vectors. Dividing by the
+    Frobenius norm puts every :math:`\sigma` in :math:`[0, 1]`; the coefficients make
+    :math:`\varphi` steep at 0 (:math:`a \approx 3.4`), so five iterations take every
+    :math:`\sigma` that is not tiny into about :math:`[0.7, 1.2]`, not exactly to 1. A tall matrix is
+    transposed first, so that :math:`A` is the smaller Gram matrix. Computed in the matrix's dtype
+    (torch.optim.Muon computes it in bfloat16).
+    """
+    a, b, c = coefficients
+    x = np.asarray(matrix)
+    tall = x.shape[0] > x.shape[1]
+    if tall:
+        x = x.T
+    x = x / max(float(np.linalg.norm(x)), eps)
+    for _ in range(steps):
+        gram = x @ x.T
+        x = a * x + (b * gram + c * (gram @ gram)) @ x
+    return x.T if tall else x
+
+
+def muon(param, grad, state, *, lr=1e-3, momentum=0.95, weight_decay=0.1, nesterov=True, ns_steps=5):
+    r"""Muon: momentum, orthogonalised by Newton–Schulz, for matrix parameters only.
+
+    .. math::
+        m &\leftarrow \mu\, m + (1-\mu)\, g \qquad (m_0 = 0) \\
+        B &= (1-\mu)\, g + \mu\, m \quad\text{(Nesterov; } B = m \text{ without)} \\
+        O &= \mathrm{NS}_5(B) \quad\text{(:func:`newton_schulz`: } B\text{'s singular values set to about 1)} \\
+        p &\leftarrow p\,(1 - \alpha\lambda) - \alpha \sqrt{\max(1, n_\text{rows}/n_\text{cols})}\; O
+
+    The step has the singular vectors of the momentum but (nearly) equal singular values: every
+    direction the momentum points in moves by about the same amount, the rare ones as much as the
+    common ones. The factor :math:`\sqrt{\max(1, \text{rows}/\text{cols})}` keeps the RMS of the
+    step of a tall matrix like that of a wide one. The momentum is an average (torch's ``lerp``),
+    not PyTorch SGD's buffer :math:`\mu m + g`.
+
+    Only matrices: a parameter of any other shape is a ``ValueError`` (CONTRACT.md, "Rules that do
+    not fit one array"); Muon's recipe trains biases, gains and embeddings with AdamW
+    (:func:`optilab.kernels.adamw`), and each parameter of a model chooses its rule.
+
+    Parameters
+    ----------
+    lr : float
+        Step size :math:`\alpha` (1e-3, torch's default).
+    momentum : float
+        :math:`\mu` (0.95).
+    weight_decay : float
+        Decoupled decay :math:`\lambda` (0.1, torch's default), scaled by :math:`\alpha`.
+    nesterov : bool
+        Orthogonalise :math:`(1-\mu) g + \mu m` (True) or :math:`m`.
+    ns_steps : int
+        Iterations of Newton–Schulz (5).
+
+    State: ``m``.
+
+    PyTorch: ``torch.optim.Muon(params, lr=1e-3, weight_decay=0.1, momentum=0.95)``. torch runs
+    Newton–Schulz in bfloat16 (8 significant bits), this rule in the parameter's dtype: they agree
+    within the tolerance derived in tests/test_torch_agreement.py, not to round-off.
+    Keras: ``keras.optimizers.Muon`` (Keras 3.10; not compared here).
+    Reference: Jordan et al. (2024), "Muon: An optimizer for hidden layers in neural networks";
+    Liu et al. (2025), "Muon is Scalable for LLM Training".
+    """
+    if np.ndim(param) != 2:
+        raise ValueError(f"muon takes matrices (2-d parameters) only, and this parameter has shape "
+                         f"{np.shape(param)}: train it with another rule, e.g. adamw (Muon's recipe uses AdamW "
+                         "for biases, gains and embeddings)")
+    m = state.get("m", 0.0)
+    m = m + (1.0 - momentum) * (grad - m)
+    direction = grad + momentum * (m - grad) if nesterov else m
+    rows, cols = np.shape(param)
+    ortho = newton_schulz(direction, ns_steps).astype(np.asarray(param).dtype, copy=False)
+    decayed = param - (lr * weight_decay) * param if weight_decay else param
+    return decayed - (lr * max(1.0, rows / cols) ** 0.5) * ortho, {"m": m}
+
+
+def schedule_free_adamw(param, grad, state, *, lr=2.5e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+                        warmup_steps=0, r=0.0, weight_lr_power=2.0):
+    r"""Schedule-free AdamW: no learning-rate schedule, an average of the iterates instead.
+
+    Three sequences: :math:`z` takes AdamW's steps with a constant lr, :math:`x` is a weighted average
+    of the :math:`z`\ s (the model to evaluate), and the gradient is taken at :math:`y`, between them:
+
+    .. math::
+        t &\leftarrow t + 1, \qquad \gamma = \alpha \min(1, t/\text{warmup}), \qquad
+        \gamma_{\max} \leftarrow \max(\gamma_{\max}, \gamma) \\
+        v &\leftarrow \beta_2 v + (1-\beta_2)\, g^2, \qquad
+        u = \frac{g}{\sqrt{v/(1-\beta_2^t)} + \epsilon} + \lambda\, y \\
+        z &\leftarrow z - \gamma\, u \\
+        w_t &= t^{\,r}\, \gamma_{\max}^{\text{power}}, \qquad W \leftarrow W + w_t, \qquad c = w_t / W \\
+        x &\leftarrow (1 - c)\, x + c\, z \\
+        y &\leftarrow (1-\beta_1)\, z + \beta_1\, x \qquad\text{(returned as the new parameter)}
+
+    with :math:`y` the parameter given (where ``grad`` was taken) and :math:`x_0 = z_0 = y_0`. With
+    a constant lr, :math:`c = 1/t`: :math:`x` is the plain average of every :math:`z` so far.
+    :math:`\beta_1` plays momentum's part, as the interpolation between :math:`z` and :math:`x`.
+
+    The rule returns :math:`y`, so a training loop runs it unchanged (CONTRACT.md, "Rules that do
+    not fit one array": an evaluation point apart from the returned parameter). Report losses,
+    validation and the final model at ``state["x"]``, the rule table's ``evaluate_at``.
+    schedulefree's optimizer keeps :math:`y` in the parameter and :math:`x` implicit
+    (:math:`x = (y - (1-\beta_1) z)/\beta_1`, what its ``eval()`` switches to); here :math:`x` is a
+    state entry, and the step reads it (and :math:`z`) from the state, as the paper writes the method.
+
+    Parameters
+    ----------
+    lr : float
+        :math:`\alpha` (2.5e-3, schedulefree's default), constant: the method replaces the schedule.
+    beta1 : float
+        The interpolation :math:`\beta_1` between :math:`z` and :math:`x` (0.9).
+    beta2, eps : float
+        As in Adam (ε added after the square root of the bias-corrected :math:`v`).
+    weight_decay : float
+        :math:`\lambda`, applied at :math:`y` and added to the normalised gradient (as schedulefree).
+    warmup_steps : int
+        Linear warm-up of the lr over this many steps (0: none), inside the rule as in schedulefree.
+    r, weight_lr_power : float
+        The weights of the average, :math:`w_t = t^r \gamma_{\max}^{\text{power}}` (0 and 2).
+
+    State: ``t``, ``z``, ``x``, ``v``, ``weight_sum`` (:math:`W`) and ``lr_max``
+    (:math:`\gamma_{\max}`), the last two 0-d arrays of the parameter's dtype.
+
+    PyTorch: ``schedulefree.AdamWScheduleFree(params, lr=0.0025, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)`` (torch.optim has none).
+    optax: ``optax.contrib.schedule_free_adamw`` (not compared here).
+    Reference: Defazio, Yang, Mehta, Mishchenko, Khaled & Cutkosky (2024), "The Road Less
+    Scheduled".
+    """
+    dtype = np.asarray(param).dtype
+    k = int(state.get("t", 0))
+    t = k + 1
+    gamma = lr * (t / warmup_steps if k < warmup_steps else 1.0)
+    lr_max = max(gamma, float(state.get("lr_max", -1.0)))
+    weight = t**r * lr_max**weight_lr_power
+    weight_sum = float(state.get("weight_sum", 0.0)) + weight
+    c = weight / weight_sum if weight_sum else 0.0
+    z = state["z"] if "z" in state else param
+    x = state["x"] if "x" in state else param
+    v = beta2 * state.get("v", 0.0) + (1.0 - beta2) * grad * grad
+    u = grad / (np.sqrt(v / (1.0 - beta2**t)) + eps)
+    if weight_decay:
+        u = u + weight_decay * param
+    z = z - gamma * u
+    x = x + c * (z - x)
+    y = (1.0 - beta1) * z + beta1 * x
+    return y, {"t": t, "z": z, "x": x, "v": v, "weight_sum": np.asarray(weight_sum, dtype=dtype),
+               "lr_max": np.asarray(lr_max, dtype=dtype)}

@@ -10,6 +10,9 @@ lion-pytorch==0.2.5 schedulefree==1.4.1 optax==0.2.8 jax==0.10.2 jaxlib==0.10.2`
 The cases' inputs are stored beside torch's outputs, so the test suite checks optilab's
 kernels against torch even where torch is not installed (tests/test_torch_agreement.py).
 
+For Muon, whose torch.optim class computes Newton–Schulz in bfloat16, each case also stores the
+same algorithm run in float32 (``<case>/float32``, from ``torch_rules.run_muon_float32``).
+
 The cases of the rules already in reference.npz are kept as they are (a new rule adds its own
 cases and changes no other); ``--all`` makes every case again.
 """
@@ -22,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.torch_reference.torch_rules import HYPERPARAMETER_RANGES, package, random_case, run_reference
+from tests.torch_reference.torch_rules import (HYPERPARAMETER_RANGES, package, random_case, run_muon_float32,
+                                               run_reference)
 
 PATH = Path(__file__).with_name("reference.npz")
 CASES_PER_RULE = 6
@@ -65,12 +69,15 @@ def build(keep: bool = True) -> dict[str, np.ndarray]:
             key = f"{rule}-{k}"
             if key in old_cases:
                 index.append(old_cases[key])
-                arrays.update({f"{key}/{part}": old_arrays[f"{key}/{part}"] for part in ("p0", "grads", "lrs", "torch")})
+                arrays.update({name: value for name, value in old_arrays.items() if name.startswith(f"{key}/")})
                 continue
             arrays[f"{key}/p0"] = case["p0"]
             arrays[f"{key}/grads"] = case["grads"]
             arrays[f"{key}/lrs"] = case["lrs"]
             arrays[f"{key}/torch"] = run_reference(rule, case["p0"], case["grads"], case["lrs"], case["hyper"])
+            if rule == "muon":  # torch's bfloat16 run above, and its algorithm in float32 (torch_rules.run_muon_float32)
+                arrays[f"{key}/float32"] = run_muon_float32(case["p0"].astype(np.float32),
+                                                            case["grads"].astype(np.float32), case["lrs"], case["hyper"])
             index.append({"key": key, "rule": rule, "hyper": case["hyper"]})
     arrays["index"] = np.array(json.dumps({"torch": torch.__version__, "packages": versions(list(HYPERPARAMETER_RANGES)),
                                            "cases": index}))

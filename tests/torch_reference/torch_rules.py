@@ -13,6 +13,7 @@ Used by ``make_reference.py`` (which writes the committed reference values) and 
 from __future__ import annotations
 
 import importlib
+import math
 
 import numpy as np
 
@@ -142,3 +143,43 @@ def random_case(rule: str, rng: np.random.Generator, steps: int = 60) -> dict:
     base_lr = 10 ** rng.uniform(-3, -1)
     lrs = base_lr * (1 + 0.5 * np.sin(np.arange(steps))) # a different lr at every step
     return {"rule": rule, "hyper": hyper, "p0": p0, "grads": grads, "lrs": lrs}
+
+
+def run_muon_float32(p0: np.ndarray, grads: np.ndarray, lrs: np.ndarray, hyper: dict) -> np.ndarray:
+    """Parameters after each step of torch 2.13's Muon algorithm computed in float32 throughout.
+
+    torch.optim.Muon casts the momentum to bfloat16 for its Newton–Schulz iteration
+    (``_zeropower_via_newtonschulz`` in torch/optim/_muon.py), and offers no other precision. This is
+    that function and ``_single_tensor_muon``, line for line in torch operations, with the cast to
+    bfloat16 replaced by one to float32 (and the parameter, gradients and buffer in float32): the
+    same algorithm without bfloat16's rounding, to compare optilab's rule with to round-off.
+    """
+    import torch
+
+    settings = {"lr": 1e-3, "weight_decay": 0.1, "momentum": 0.95, "nesterov": True, "ns_steps": 5, **hyper}
+    a, b, c = 3.4445, -4.7750, 2.0315  # torch's DEFAULT_A, DEFAULT_B, DEFAULT_C
+    eps = 1e-7  # torch's EPS
+    param = torch.tensor(p0, dtype=torch.float32)
+    buf = torch.zeros_like(param)
+    out = []
+    for grad, lr in zip(grads, lrs):
+        lr = float(lr)
+        grad = torch.tensor(grad, dtype=torch.float32)
+        buf.lerp_(grad, 1 - settings["momentum"])
+        update = grad.lerp(buf, settings["momentum"]) if settings["nesterov"] else buf
+        ortho = update.float()  # torch: update.bfloat16()
+        if update.size(0) > update.size(1):
+            ortho = ortho.T
+        ortho = ortho / ortho.norm().clamp(min=eps)  # torch divides in place (a copy here: ortho may be buf)
+        for _ in range(settings["ns_steps"]):
+            gram = ortho @ ortho.T
+            gram_update = torch.addmm(gram, gram, gram, beta=b, alpha=c)
+            ortho = torch.addmm(ortho, gram_update, ortho, beta=a)
+        if update.size(0) > update.size(1):
+            ortho = ortho.T
+        rows, cols = param.shape[:2]
+        adjusted_lr = lr * math.sqrt(max(1, rows / cols))
+        param.mul_(1 - lr * settings["weight_decay"])
+        param.add_(ortho, alpha=-adjusted_lr)
+        out.append(param.numpy().copy())
+    return np.array(out)

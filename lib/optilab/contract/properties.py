@@ -31,6 +31,7 @@ __all__ = [
     "steps",
     "draw",
     "given_state",
+    "fit",
     "no_mutation",
     "returns_new_arrays",
     "keeps_dtype_and_shape",
@@ -214,6 +215,16 @@ def given_state(rule: str, rng: np.random.Generator, shape: tuple[int, ...], dty
         else:  # positive: an average of non-negative numbers
             state[slot.name] = rng.uniform(0.01, 1.0, where).astype(d)
     return state
+
+
+def fit(rule: str, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """``shape``, or for a rule of matrices only (CONTRACT.md: ``params="matrix"``) a matrix of as
+    many entries: (n,) becomes (2, n/2) for an even n and (n, 1) for an odd one, () becomes (1, 1)."""
+    shape = tuple(shape)
+    if record(rule).params == "any" or len(shape) == 2:
+        return shape
+    n = int(np.prod(shape)) if shape else 1
+    return (2, n // 2) if n % 2 == 0 else (n, 1)
 
 
 def slots_for(rule: str, shape: tuple[int, ...]) -> list:
