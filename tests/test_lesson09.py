@@ -98,3 +98,30 @@ def test_the_comparison_table_is_the_committed_one(run, results):
     for row in lm.summary(results):
         label = lw.RECIPE_LABELS[row["recipe"]]
         assert f"| {label} | {row['lr']:g} | yes | {row['val loss'][0]:.3f} ± {row['val loss'][1]:.3f} |" in text
+
+
+# -- the claims the lesson's reading of the comparison makes ----------------------------------------------
+def test_muon_ends_with_a_lower_test_loss_and_an_indistinguishable_accuracy(results):
+    loss = lm.paired_difference(results, "muon", metric="test loss")
+    accuracy = lm.paired_difference(results, "muon", metric="test accuracy")
+    assert loss[0] + loss[1] < 0
+    assert accuracy[0] - accuracy[1] < 0 < accuracy[0] + accuracy[1]
+
+
+def test_schedule_free_ends_where_the_tuned_schedule_ends(results):
+    for metric in ("val loss", "test loss"):
+        mean, half = lm.paired_difference(results, "schedule-free", metric=metric)
+        assert mean - half < 0 < mean + half, metric
+    mean, half = lm.paired_difference(results, "schedule-free", metric="test accuracy")
+    assert 0.002 < -mean < 0.0035 and abs(mean + half) < 0.0005  # a quarter of a point; the interval just reaches 0
+
+
+def test_schedule_free_lags_for_the_first_half_while_adamw_levels_off_by_a_third(results):
+    checkpoints = len(results["runs"]["adamw"][repr(results["chosen"]["adamw"])][0]["steps"])
+    for i in range(checkpoints // 2):
+        mean, half = lm.paired_difference(results, "schedule-free", metric="val loss", checkpoint=i)
+        assert mean - half > 0, i
+    adamw = lm.curves(results)["adamw"]["mean"]
+    settled = np.abs(adamw - adamw[-1]) < 0.005
+    first = next(i for i in range(len(adamw)) if settled[i:].all())
+    assert (first + 1) / checkpoints <= 0.35

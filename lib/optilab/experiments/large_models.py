@@ -32,7 +32,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from optilab import data, kernels, memory, models, schedules
+from optilab import data, kernels, kernels_modern, memory, models, schedules
 from optilab import rules as _table
 
 __all__ = [
@@ -363,31 +363,25 @@ def factored_errors(V: np.ndarray) -> dict[str, float]:
 # -- Muon's Newton–Schulz orthogonalisation ------------------------------------------------------------
 #: Odd polynomials :math:`\varphi(\sigma) = a\sigma + b\sigma^3 + c\sigma^5` iterated on the singular values.
 NS_COEFFICIENTS: dict[str, tuple[float, float, float]] = {
-    "Muon's quintic (3.4445, −4.7750, 2.0315)": (3.4445, -4.7750, 2.0315),
+    "Muon's quintic (3.4445, −4.7750, 2.0315)": tuple(kernels_modern.NS_COEFFICIENTS),
     "cubic Newton–Schulz (1.5, −0.5, 0)": (1.5, -0.5, 0.0),
 }
 
 
-def newton_schulz(G: np.ndarray, steps: int = 5, coefficients: tuple[float, float, float] = (3.4445, -4.7750, 2.0315),
-                  eps: float = 1e-7) -> np.ndarray:
+def newton_schulz(G: np.ndarray, steps: int = 5,
+                  coefficients: tuple[float, float, float] = kernels_modern.NS_COEFFICIENTS) -> np.ndarray:
     r"""Muon's approximate orthogonalisation of a matrix: :math:`U\,\varphi^{k}(\Sigma)\,V^\top` for :math:`G = U\Sigma V^\top`.
 
-    Scale :math:`X = G/(\|G\|_F + \epsilon)` so every singular value is at most 1, then ``steps``
-    times :math:`A = XX^\top`, :math:`X \leftarrow aX + (bA + cA^2)X`, which applies
+    :func:`optilab.kernels_modern.newton_schulz`, the one Muon's rule runs, with a check that ``G`` is
+    a matrix: scale :math:`X = G/\|G\|_F` so every singular value is at most 1, then ``steps`` times
+    :math:`A = XX^\top`, :math:`X \leftarrow aX + (bA + cA^2)X`, which applies
     :math:`\varphi(\sigma) = a\sigma + b\sigma^3 + c\sigma^5` to every singular value and keeps the
-    singular vectors. A wide matrix is iterated as it is, a tall one transposed (so that
-    :math:`A` is the smaller Gram matrix), as Muon does (Jordan et al., 2024).
+    singular vectors.
     """
     G = np.asarray(G, dtype=float)
     if G.ndim != 2:
         raise ValueError(f"newton_schulz needs a matrix; got shape {G.shape}")
-    a, b, c = coefficients
-    tall = G.shape[0] > G.shape[1]
-    X = (G.T if tall else G) / (np.linalg.norm(G) + eps)
-    for _ in range(int(steps)):
-        A = X @ X.T
-        X = a * X + (b * A + c * A @ A) @ X
-    return X.T if tall else X
+    return kernels_modern.newton_schulz(G, int(steps), tuple(coefficients))
 
 
 def singular_value_map(sigma: np.ndarray, steps: int, coefficients: tuple[float, float, float]) -> np.ndarray:
