@@ -44,7 +44,6 @@ WHOLE_MODULES = {
     "tests/test_experiments_sgd.py",       # the explorer's grid of runs, once
     "tests/test_experiments_practice.py",  # one sweep
     "tests/test_wheel.py",                 # one wheel, built and installed once
-    "tests/test_widgets_large_models.py",  # a small comparison of training runs, once
     "tests/test_lesson09.py",              # lesson 09 executed once for its tests
 }
 

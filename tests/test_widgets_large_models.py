@@ -12,6 +12,7 @@ from matplotlib.colors import to_hex
 from optilab import plots, widgets
 from optilab.experiments import large_models as runs
 from optilab.widgets import large_models as lw
+from tests.support.notebooks import ROOT
 
 
 def _points_under_legends(fig) -> list[str]:
@@ -125,9 +126,8 @@ def test_factored_figure_shows_both_matrices_on_one_scale():
 
 @pytest.fixture(scope="module")
 def results():
-    """A small comparison of the kind the lesson reads (two seeds, two learning rates, two epochs)."""
-    grids = {"adamw": (3e-3, 1e-2), "muon": (1e-2, 3e-2), "schedule-free": (3e-3, 1e-2)}
-    return runs.comparison(seeds=(0, 1), grids=grids, epochs=2)
+    """The comparison the lesson reads (made by lessons/09_large_models_runs.py)."""
+    return runs.load_comparison(ROOT / "lessons" / "09_large_models_runs.json")
 
 
 def test_comparison_figures_draw_the_chosen_runs(results):
@@ -144,3 +144,4 @@ def test_comparison_figures_draw_the_chosen_runs(results):
     _assert_readable(fig)
     labels = [t.get_text() for t in fig.axes[1].get_yticklabels()]
     assert labels == ["Muon − AdamW", "schedule-free AdamW − AdamW"]
+
