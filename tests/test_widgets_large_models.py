@@ -143,5 +143,6 @@ def test_comparison_figures_draw_the_chosen_runs(results):
     fig = lw.differences_figure(results)
     _assert_readable(fig)
     labels = [t.get_text() for t in fig.axes[1].get_yticklabels()]
-    assert labels == ["Muon − AdamW", "schedule-free AdamW − AdamW"]
+    assert labels == ["Muon − AdamW", "schedule-free − AdamW"]
+    assert [line.get_xdata()[0] for line in fig.axes[1].get_lines()[:1]] == [runs.paired_difference(results, "muon")[0]]
 

@@ -52,6 +52,11 @@ RECIPE_LABELS: dict[str, str] = {"adamw": "AdamW, warm-up + cosine", "muon": "Mu
                                  "schedule-free": "schedule-free AdamW"}
 
 
+#: Line style and marker of each recipe: the rule table's colours of AdamW, Muon and schedule-free AdamW are
+#: all reddish purples, so the lines differ in shape as well.
+RECIPE_STYLES: dict[str, tuple[Any, str]] = {"adamw": ("-", "o"), "muon": ("--", "s"), "schedule-free": (":", "^")}
+
+
 def _recipe_color(recipe: str) -> str:
     names = {"adamw": "adamw", "muon": "muon", "schedule-free": None}
     name = names.get(recipe)
@@ -300,8 +305,9 @@ def comparison_figure(results: Mapping[str, Any], metric: str = "val loss") -> F
     chosen = results["chosen"]
     for recipe, curve in runs.curves(results, metric).items():
         color = _recipe_color(recipe)
-        ax.plot(curve["steps"], curve["mean"], color=color, linewidth=2.0, marker="o", markersize=3,
-                label=f"{RECIPE_LABELS.get(recipe, recipe)}, α = {chosen[recipe]:g}")
+        style, marker = RECIPE_STYLES.get(recipe, ("-", "o"))
+        ax.plot(curve["steps"], curve["mean"], color=color, linewidth=2.0, linestyle=style, marker=marker,
+                markersize=4, label=f"{RECIPE_LABELS.get(recipe, recipe)}, α = {chosen[recipe]:g}")
         ax.fill_between(curve["steps"], curve["mean"] - curve["half width"], curve["mean"] + curve["half width"],
                         color=color, alpha=0.2, linewidth=0)
     ax.set_ylim(bottom=0)
@@ -323,11 +329,11 @@ def differences_figure(results: Mapping[str, Any], metric: str = "test loss") ->
                     title=f"final {metric}", xlabel=metric + (" (cross-entropy)" if "loss" in metric else ""),
                     colors=colors)
     others = [r for r in summary if r != "adamw"]
-    differences = {f"{RECIPE_LABELS.get(r, r).split(' (')[0]} − AdamW": runs.paired_difference(results, r, metric=metric)
-                   for r in others}
+    short = {"muon": "Muon", "schedule-free": "schedule-free"}
+    differences = {f"{short.get(r, r)} − AdamW": runs.paired_difference(results, r, metric=metric) for r in others}
     plots.intervals(differences, ax=ax_diff, title="difference from AdamW, same seeds", xlabel=f"difference in {metric}",
                     zero_line=True, colors={k: GREY for k in differences})
     for ax in (ax_value, ax_diff):
         ax.title.set_fontsize("medium")
-    fig.subplots_adjust(left=0.24, right=0.98, top=0.88, bottom=0.18, wspace=0.85)
+    fig.subplots_adjust(left=0.24, right=0.98, top=0.88, bottom=0.18, wspace=0.7)
     return fig
