@@ -49,6 +49,12 @@ def test_at_a_low_ratio_lions_long_momentum_beats_adam_and_the_current_sign():
     assert lion > 3 * adam and lion > 3 * sign_alone
 
 
+def test_a_longer_momentum_lifts_lions_progress_in_noise():
+    i = int(np.argmin(abs(lm.SNRS - 0.1)))
+    progress = [lm.sign_steps(0.9, beta2)["lion"]["progress"][i] for beta2 in (0.0, 0.5, 0.9, 0.99)]
+    assert np.all(np.diff(progress) > 0), progress
+
+
 # -- memory -------------------------------------------------------------------------------------------------
 def _measured_bytes(rule, shape):
     """The bytes of the arrays in the state a rule returns after two steps on a float32 parameter."""
@@ -72,10 +78,11 @@ def test_the_memory_table_has_every_rule_of_the_rule_table():
     assert [row["rule"] for row in lm.memory_table()] == list(table.names())
 
 
-def test_lion_keeps_half_of_adamws_state():
-    rows = {row["rule"]: row for row in lm.memory_table(["lion", "adamw"])}
+def test_lion_keeps_half_of_adamws_state_and_muon_saves_less():
+    rows = {row["rule"]: row for row in lm.memory_table(["lion", "adamw", lm.matrix_rule()])}
     assert rows["lion"]["matrix bytes/param"] == 4.0
     assert rows["lion"]["gpt2 bytes"] * 2 == rows["adamw"]["gpt2 bytes"]
+    assert rows["lion"]["gpt2 bytes"] < rows[lm.matrix_rule()]["gpt2 bytes"] < rows["adamw"]["gpt2 bytes"]
 
 
 def test_adafactor_keeps_rows_plus_columns_for_a_matrix_and_everything_for_a_vector():
@@ -93,7 +100,7 @@ def test_adafactor_keeps_rows_plus_columns_for_a_matrix_and_everything_for_a_vec
 def test_muon_takes_matrices_and_adamw_steps_the_rest_of_gpt2():
     name = lm.matrix_rule()
     assert lm.state_layout(name)["vector"] is None
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="adamw"):  # the error names the rule to use instead
         kernels.RULES[name](np.ones(3), np.ones(3), {})
     shapes = lm.gpt2_shapes()
     expected = (4 * sum(a * b for a, b in shapes["matrices"])
@@ -271,6 +278,17 @@ def test_schedule_free_evaluates_at_the_state_entry_the_rule_table_names():
     for _ in range(3):
         p, state = kernels.RULES[name](p, rng.standard_normal(4), state, lr=0.1)
     assert state[key].shape == p.shape and not np.allclose(state[key], p)
+
+
+def test_with_a_constant_lr_schedule_free_evaluates_the_average_of_its_z_sequence():
+    name = lm.schedule_free_rule()
+    key = table.get(name).evaluate_at
+    rng = np.random.default_rng(4)
+    p, state, zs = rng.standard_normal(3), {}, []
+    for _ in range(6):
+        p, state = kernels.RULES[name](p, rng.standard_normal(3), state, lr=0.05)
+        zs.append(state["z"])
+        np.testing.assert_allclose(state[key], np.mean(zs, axis=0), rtol=1e-12)
 
 
 def test_unknown_recipes_and_rules_are_named():
