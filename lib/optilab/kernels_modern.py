@@ -281,7 +281,9 @@ def schedule_free_adamw(param, grad, state, *, lr=2.5e-3, beta1=0.9, beta2=0.999
         The weights of the average, :math:`w_t = t^r \gamma_{\max}^{\text{power}}` (0 and 2).
 
     State: ``t``, ``z``, ``x``, ``v``, ``weight_sum`` (:math:`W`) and ``lr_max``
-    (:math:`\gamma_{\max}`), the last two 0-d arrays of the parameter's dtype.
+    (:math:`\gamma_{\max}`), the last two 0-d arrays of the parameter's dtype. That is three arrays of
+    the parameter's shape where schedulefree keeps two (:math:`z`, :math:`v`, with :math:`x` implicit
+    in the parameter): the contract keeps the point to evaluate in the state.
 
     PyTorch: ``schedulefree.AdamWScheduleFree(params, lr=0.0025, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)`` (torch.optim has none).
     optax: ``optax.contrib.schedule_free_adamw`` (not compared here).
