@@ -74,6 +74,18 @@ def test_state_bytes_equal_the_bytes_of_the_state_a_rule_returns(name):
         assert lm.state_bytes(name, [shape]) == _measured_bytes(rule, shape), shape
 
 
+@pytest.mark.parametrize("name", table.names())
+def test_the_measured_state_agrees_with_the_rule_tables_declared_slots(name):
+    # state_layout reads the state a rule returns; optilab.memory.state_numbers reads its record's slots
+    layout = lm.state_layout(name)
+    for shape, kinds in (((48, 80), layout["matrix"]), ((37,), layout["vector"])):
+        if kinds is None:
+            with pytest.raises(ValueError):
+                memory.state_numbers(name, shape)
+        else:
+            assert lm.state_bytes(name, [shape]) == 4 * memory.state_numbers(name, shape), shape
+
+
 def test_the_memory_table_has_every_rule_of_the_rule_table():
     assert [row["rule"] for row in lm.memory_table()] == list(table.names())
 

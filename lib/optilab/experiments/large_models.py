@@ -261,21 +261,18 @@ def bytes_per_parameter(rule: Callable | str, shape: tuple[int, ...], dtype: Any
 
 def gpt2_shapes(n_layer: int = 12, d_model: int = 768, vocab: int = 50257, n_ctx: int = 1024,
                 ) -> dict[str, list[tuple[int, ...]]]:
-    r"""GPT-2's parameter shapes, as :func:`optilab.memory.gpt2_parameters` counts them.
+    r"""GPT-2's parameter shapes (:func:`optilab.memory.gpt2_shapes`), in the three groups Muon's recipe tells apart.
 
     Returns
     -------
     dict
-        ``"embeddings"`` (token and position tables), ``"matrices"`` (the blocks' weight matrices,
-        which Muon steps), ``"vectors"`` (biases and layer-norm gains).
+        ``"embeddings"`` (the token and position tables, which AdamW steps), ``"matrices"`` (the blocks'
+        weight matrices, which Muon steps), ``"vectors"`` (biases and layer-norm gains).
     """
-    d = int(d_model)
-    matrices, vectors = [], []
-    for _ in range(int(n_layer)):
-        matrices += [(d, 3 * d), (d, d), (d, 4 * d), (4 * d, d)]
-        vectors += [(d,), (d,), (3 * d,), (d,), (d,), (d,), (4 * d,), (d,)]
-    vectors += [(d,), (d,)]
-    return {"embeddings": [(int(vocab), d), (int(n_ctx), d)], "matrices": matrices, "vectors": vectors}
+    shapes = memory.gpt2_shapes(n_layer, d_model, vocab, n_ctx)
+    embeddings, rest = shapes[:2], shapes[2:]
+    return {"embeddings": embeddings, "matrices": [s for s in rest if len(s) == 2],
+            "vectors": [s for s in rest if len(s) == 1]}
 
 
 def memory_table(rules: Sequence[str] | None = None, *, matrix: tuple[int, int] = (768, 3072),
@@ -369,19 +366,27 @@ NS_COEFFICIENTS: dict[str, tuple[float, float, float]] = {
 
 
 def newton_schulz(G: np.ndarray, steps: int = 5,
-                  coefficients: tuple[float, float, float] = kernels_modern.NS_COEFFICIENTS) -> np.ndarray:
+                  coefficients: tuple[float, float, float] = kernels_modern.NS_COEFFICIENTS,
+                  eps: float = 1e-7) -> np.ndarray:
     r"""Muon's approximate orthogonalisation of a matrix: :math:`U\,\varphi^{k}(\Sigma)\,V^\top` for :math:`G = U\Sigma V^\top`.
 
-    :func:`optilab.kernels_modern.newton_schulz`, the one Muon's rule runs, with a check that ``G`` is
-    a matrix: scale :math:`X = G/\|G\|_F` so every singular value is at most 1, then ``steps`` times
-    :math:`A = XX^\top`, :math:`X \leftarrow aX + (bA + cA^2)X`, which applies
+    Scale :math:`X = G/\max(\|G\|_F, \epsilon)` so every singular value is at most 1, then ``steps``
+    times :math:`A = XX^\top`, :math:`X \leftarrow aX + (bA + cA^2)X`, which applies
     :math:`\varphi(\sigma) = a\sigma + b\sigma^3 + c\sigma^5` to every singular value and keeps the
-    singular vectors.
+    singular vectors. A tall matrix is iterated transposed (so that :math:`A` is the smaller Gram
+    matrix), as :func:`optilab.kernels.muon` does; with Muon's coefficients this is the direction of
+    its step (tests/test_experiments_large_models.py checks it).
     """
     G = np.asarray(G, dtype=float)
     if G.ndim != 2:
         raise ValueError(f"newton_schulz needs a matrix; got shape {G.shape}")
-    return kernels_modern.newton_schulz(G, int(steps), tuple(coefficients))
+    a, b, c = coefficients
+    tall = G.shape[0] > G.shape[1]
+    X = (G.T if tall else G) / max(float(np.linalg.norm(G)), eps)
+    for _ in range(int(steps)):
+        A = X @ X.T
+        X = a * X + (b * A + c * A @ A) @ X
+    return X.T if tall else X
 
 
 def singular_value_map(sigma: np.ndarray, steps: int, coefficients: tuple[float, float, float]) -> np.ndarray:
