@@ -1,7 +1,7 @@
 """Lesson 09's slow experiment: AdamW with a tuned schedule, Muon and schedule-free AdamW on the digits MLP.
 
-Every recipe is trained with every learning rate of its grid and eight seeds (about 120 short runs,
-one or two minutes on one core); the learning rate is chosen on the validation split and the test
+Every recipe is trained with every learning rate of its grid and eight seeds (120 short runs, a few
+minutes on one core); the learning rate is chosen on the validation split and the test
 split is read only there (``optilab.experiments.large_models.comparison``). The lesson reads the
 results this script writes beside it, ``09_large_models_runs.json``; a slow test
 (tests/test_lesson09_runs.py) runs it again and compares.
