@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Slot", "Spelling", "Rule", "TABLE", "BY_NAME", "SYMBOLS", "get", "graded", "names", "number", "suggest",
-           "contract_markdown", "write_contract"]
+           "contract_markdown", "readme_markdown", "write_contract"]
 
 #: The lessons' symbol of each hyperparameter (test titles, messages).
 SYMBOLS: dict[str, str] = {"lr": "lr", "momentum": "μ", "rho": "ρ", "beta1": "β₁", "beta2": "β₂",
@@ -533,17 +533,60 @@ def contract_markdown() -> str:
     return "\n".join(lines)
 
 
-def write_contract(path: str) -> bool:
-    """Rewrite the rule table between :data:`CONTRACT_MARKERS` in ``path``; True if it changed."""
+#: The lines that enclose the generated table of every rule in README.md.
+README_MARKERS = ("<!-- every rule: generated from lib/optilab/rules.py by "
+                  "optilab.rules.write_contract(\"README.md\", readme=True) -->", "<!-- end of every rule -->")
+
+
+def _compared_with(rule: Rule) -> str:
+    if rule.torch is not None:
+        module = rule.torch.module or "torch.optim"
+        how = "to round-off" if rule.torch.exact else "within bfloat16's tolerance (its algorithm in float32: to round-off)"
+        return f"`{module}.{rule.torch.cls}` {how}"
+    if rule.optax is not None:
+        return f"`{rule.optax.module}.{rule.optax.cls}` to round-off"
+    return "—"
+
+
+def _memory(rule: Rule) -> str:
+    """The numbers of state a rule keeps for an n×k matrix (and for a vector where that differs)."""
+    size = {"param": "nk", "rows": "n", "cols": "k", "scalar": "1"}
+    arrays = [slot for slot in rule.state if slot.kind != "count"]
+    matrix = [size[slot.shape] for slot in arrays if slot.ndim in ("any", "2+")]
+    vector = [slot for slot in arrays if slot.ndim == "0-1"]
+    counts = {term: matrix.count(term) for term in dict.fromkeys(matrix)}
+    text = " + ".join(f"{c}{t}" if c > 1 and t != "1" else (str(c) if t == "1" else t) for t, c in counts.items()) or "0"
+    if vector:
+        text += " (a vector of n: n)"
+    if rule.params == "matrix":
+        text += " (matrices only)"
+    return text
+
+
+def readme_markdown() -> str:
+    """README.md's table of every rule: its state, the memory it takes, what it is compared with, its source."""
+    lines = ["| rule | state after a step | numbers of state for an n×k matrix | agrees with | from |",
+             "|---|---|---|---|---|"]
+    for rule in TABLE:
+        keys = ", ".join(f"`{k}`" for k in rule.state_keys) or "—"
+        if rule.evaluate_at:
+            keys += f" (the model is judged at `{rule.evaluate_at}`)"
+        lines.append(f"| `{rule.name}` | {keys} | {_memory(rule)} | {_compared_with(rule)} | {rule.paper} |")
+    return "\n".join(lines)
+
+
+def write_contract(path: str, readme: bool = False) -> bool:
+    """Rewrite the rule table between :data:`CONTRACT_MARKERS` in ``path`` (``readme``: the table of
+    every rule between :data:`README_MARKERS`); True if it changed."""
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    start, end = CONTRACT_MARKERS
+    start, end = README_MARKERS if readme else CONTRACT_MARKERS
     if start not in text or end not in text:
         raise ValueError(f"{path} has no generated rule table: put the lines {start!r} and {end!r} "
                          "where it goes")
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
-    new = f"{head}{start}\n{contract_markdown()}\n{end}{tail}"
+    new = f"{head}{start}\n{readme_markdown() if readme else contract_markdown()}\n{end}{tail}"
     if new != text:
         with open(path, "w", encoding="utf-8") as f:
             f.write(new)
