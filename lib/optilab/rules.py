@@ -499,20 +499,30 @@ def number(x: Any) -> str:
 
 
 def _torch_call(rule: Rule) -> str:
-    if rule.torch is None:
+    """The PyTorch call (its module named when it is not torch.optim), or optax's where PyTorch has none."""
+    spelling = rule.torch or rule.optax
+    if spelling is None:
         return "—"
-    args, betas = [], False
+    framework = "torch" if rule.torch is not None else "optax"
+    pairs = dict(spelling.pairs)
+    if framework == "torch":
+        pairs.setdefault("betas", ("beta1", "beta2"))
+    in_pair = {name: arg for arg, pair in pairs.items() for name in pair}
+    args, done = [], set()
     for h in rule.hyperparameters:
         if h == "lr":
-            args.append("lr")
-        elif h in ("beta1", "beta2"):
-            if not betas:
-                args.append("betas=(beta1, beta2)")
-            betas = True
+            args.append("lr" if framework == "torch" else "learning_rate=lr")
+        elif h in in_pair:
+            arg = in_pair[h]
+            if arg not in done:
+                args.append(f"{arg}=({', '.join(pairs[arg])})")
+            done.add(arg)
         else:
-            args.append(f"{rule.torch.names.get(h, h)}={h}")
-    args += [f"{k}={v!r}" for k, v in rule.torch.fixed.items()]
-    return f"`{rule.torch.cls}({', '.join(args)})`"
+            args.append(f"{spelling.names.get(h, h)}={h}")
+    args += [f"{k}={v!r}" for k, v in spelling.fixed.items()]
+    module = spelling.module + "." if spelling.module else ""
+    call = f"`{module}{spelling.cls}({', '.join(args)})`"
+    return call if framework == "torch" else f"none; optax: {call}"
 
 
 #: The lines that enclose the generated rule table in CONTRACT.md.
