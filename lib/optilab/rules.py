@@ -365,6 +365,8 @@ TABLE: tuple[Rule, ...] = (
           Slot("v", "positive", ndim="0-1")),
          groups=dict(_FOUR_GROUPS),
          torch=Spelling("Adafactor", pairs={"eps": ("eps1", "eps2")},
+                        differences="the same numbers; torch keeps row_var and col_var with an axis of size 1 "
+                                    "(r×1 and 1×k), and ε₁ and ε₂ as the pair eps",
                         defaults={"lr": 1e-2, "beta2_decay": -0.8, "eps": (None, 1e-3), "d": 1.0,
                                   "weight_decay": 0.0}),
          color="#999933",  # olive
@@ -416,7 +418,8 @@ TABLE: tuple[Rule, ...] = (
          torch=Spelling("Muon", defaults={"lr": 1e-3, "weight_decay": 0.1, "momentum": 0.95, "nesterov": True,
                                           "ns_steps": 5},
                         exact=False, differences="Newton–Schulz runs in bfloat16 (8 significant bits): "
-                                                 "the same steps to about 1% of their size, not to round-off"),
+                                                 "a step differs by about 2% of its largest entry (the tests "
+                                                 "allow 8·2⁻⁸ per iteration), not by round-off"),
          color="#AA4499",  # purple
          params="matrix",
          torch_ranges={"momentum": (0.0, 0.99), "weight_decay": (0.0, 0.5), "nesterov": (False, True),
