@@ -395,8 +395,7 @@ TABLE: tuple[Rule, ...] = (
          ("lr", "rho", "eps"), (Slot("sq_avg", "positive"), Slot("delta_sq_avg", "positive")),
          groups=dict(_FOUR_GROUPS),
          torch=Spelling("Adadelta", defaults={"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0}),
-         color="#44AA99",  # teal
-         accumulator="sq_avg",
+         color="#44AA99",  # teal (no accumulator: its step is α·√(u + ε)/√(s + ε), not α/(√s + ε))
          torch_ranges={"rho": (0.5, 0.999), "eps": (1e-8, 1e-3), "weight_decay": (0.0, 0.1)},
          paper='Zeiler (2012), "ADADELTA: An Adaptive Learning Rate Method"'),
     Rule("yogi", "t ← t+1; m ← β₁m + (1−β₁)g; v ← v − (1−β₂)·sign(v − g²)·g² (m and v start at 1e-6); "
