@@ -146,3 +146,23 @@ def test_comparison_figures_draw_the_chosen_runs(results):
     assert labels == ["Muon − AdamW", "schedule-free − AdamW"]
     assert [line.get_xdata()[0] for line in fig.axes[1].get_lines()[:1]] == [runs.paired_difference(results, "muon")[0]]
 
+
+
+@pytest.mark.parametrize("factory", [lw.lion_explorer, lw.newton_schulz_explorer, lw.preconditioner_explorer],
+                         ids=lambda f: f.__name__)
+def test_no_control_value_puts_data_under_a_legend(factory):
+    explorer = factory()
+    for name, control in explorer.controls.items():
+        values = list(getattr(control, "options", None) or range(control.min, control.max + 1))
+        for value in values:
+            explorer.set(**{name: value})
+            assert not _points_under_legends(explorer.figure), f"{name} = {value}: {_points_under_legends(explorer.figure)}"
+
+
+def test_the_legend_check_finds_a_line_under_a_legend():
+    fig, ax = plots.new_figure()
+    ax.plot([0, 1], [1, 1], label="under the legend")  # along the top, where loc="upper right" puts the legend
+    ax.plot([0, 1], [0, 0], label="clear")
+    ax.set_ylim(-0.1, 1.1)
+    ax.legend(loc="upper right")
+    assert _points_under_legends(fig) == ["under the legend"]
