@@ -46,6 +46,7 @@ WHOLE_MODULES = {
     "tests/test_experiments_practice.py",  # one sweep
     "tests/test_wheel.py",                 # one wheel, built and installed once
     "tests/test_lessons_adaptive_claims.py",  # lessons 04-07 executed once for their claims
+    "tests/test_lesson09.py",              # lesson 09 executed once for its tests
 }
 
 

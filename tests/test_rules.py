@@ -19,9 +19,13 @@ ROOT = Path(__file__).resolve().parents[1]
 RECORDS = [pytest.param(rule, id=rule.name) for rule in rules.TABLE]
 
 
+#: The modules that hold the reference rules; optilab.kernels imports the others' rules.
+KERNEL_MODULES = ("optilab.kernels", "optilab.kernels_adaptive", "optilab.kernels_modern")
+
+
 def test_every_kernel_has_one_record_and_every_record_a_kernel():
     functions = {name for name, value in vars(kernels).items()
-                 if callable(value) and not name.startswith("_") and getattr(value, "__module__", "") == kernels.__name__}
+                 if callable(value) and not name.startswith("_") and getattr(value, "__module__", "") in KERNEL_MODULES}
     assert functions == set(rules.names())
     assert list(kernels.RULES) == list(rules.names())
     assert all(kernels.RULES[rule.name] is rule.function for rule in rules.TABLE)
@@ -39,16 +43,24 @@ def test_a_records_hyperparameters_are_keyword_arguments_of_its_function(rule):
 @pytest.mark.parametrize("rule", RECORDS)
 def test_a_records_state_keys_are_what_its_function_returns(rule):
     rng = np.random.default_rng(0)
-    param, state = rng.normal(size=(3, 2)), {}
-    for _ in range(2):
-        param, state = rule.function(param, rng.normal(size=(3, 2)), state)
-    assert set(rule.state_keys) <= set(state)
-    for slot in rule.state:
-        if slot.kind == "count":
-            assert state[slot.name] == 2
-        else:
-            assert np.shape(state[slot.name]) == (3, 2)
+    for shape in [(3, 2), (2, 3, 4), (5,)] if rule.params == "any" else [(3, 2), (2, 5)]:
+        param, state = rng.normal(size=shape), {}
+        for _ in range(2):
+            param, state = rule.function(param, rng.normal(size=shape), state)
+        expected = {(3, 2): {"param": (3, 2), "rows": (3,), "cols": (2,), "scalar": ()},
+                    (2, 5): {"param": (2, 5), "rows": (2,), "cols": (5,), "scalar": ()},
+                    (2, 3, 4): {"param": (2, 3, 4), "rows": (2, 3), "cols": (2, 4), "scalar": ()},
+                    (5,): {"param": (5,), "scalar": ()}}[shape]
+        present = [s for s in rule.state if s.ndim == "any" or (s.ndim == "2+") == (len(shape) >= 2)]
+        assert {s.name for s in present} <= set(state), shape
+        assert not {s.name for s in rule.state if s not in present} & set(state), shape
+        for slot in present:
+            if slot.kind == "count":
+                assert state[slot.name] == 2
+            else:
+                assert np.shape(state[slot.name]) == expected[slot.shape], (shape, slot.name)
     assert rule.accumulator is None or rule.accumulator in rule.state_keys
+    assert rule.evaluate_at is None or rule.evaluate_at in rule.state_keys
 
 
 def test_the_colours_are_distinct_hex_colours():
@@ -113,3 +125,21 @@ def test_a_typo_is_matched_to_the_rule_it_most_likely_meant():
     assert rules.suggest("rmsporp", names) == "rmsprop"
     assert rules.suggest("Nesterov", names) == "nesterov"
     assert rules.suggest("lbfgs", names) is None
+
+
+def test_readme_holds_the_generated_table_of_every_rule():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start, end = rules.README_MARKERS
+    assert start in text and end in text
+    table = text.split(start, 1)[1].split(end, 1)[0].strip()
+    assert table == rules.readme_markdown(), (
+        "README.md's table of every rule is out of date: run .venv/bin/python -c "
+        "'from optilab.rules import write_contract; write_contract(\"README.md\", readme=True)'")
+    assert [row.split("|")[1].strip(" `") for row in table.splitlines()[2:]] == list(rules.names())
+
+
+def test_the_readme_table_says_how_much_state_each_rule_keeps():
+    table = rules.readme_markdown()
+    assert "| `adam` | `t`, `m`, `v` | 2nk |" in table
+    assert "| `adafactor` | `t`, `row`, `col`, `v` | n + k (a vector of n: n) |" in table
+    assert "(matrices only)" in table.split("`muon`")[1].splitlines()[0]

@@ -14,7 +14,11 @@ learning rate, :math:`\mu` momentum, :math:`\rho` and :math:`\beta_1, \beta_2` d
 :math:`\epsilon` the constant that keeps a division finite, :math:`\lambda` weight decay,
 :math:`t` the step count (1 after the first step).
 
-Each rule agrees with ``torch.optim`` to float64 round-off (tests/test_torch_agreement.py).
+Each rule agrees with ``torch.optim`` to float64 round-off (tests/test_torch_agreement.py), or, for
+a rule torch.optim lacks, with the package its record names (lion-pytorch, schedulefree, optax);
+Muon with torch's bfloat16 Newton–Schulz within a derived tolerance. NAdam, RAdam, Adadelta and
+Yogi are written in :mod:`optilab.kernels_adaptive`, Lion, Adafactor, Muon and schedule-free AdamW
+in :mod:`optilab.kernels_modern`; both are imported here, so every rule is ``optilab.kernels.<rule>``.
 Extras beyond the contract (weight decay, dampening, centred RMSProp, AMSGrad) default
 to values that reduce each rule to the contract's table.
 """
@@ -346,6 +350,11 @@ def adamax(param, grad, state, *, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, wei
     u = np.maximum(beta2 * state.get("u", 0.0), np.abs(g) + eps)
     return param - (lr / (1.0 - beta1**t)) * m / u, {"t": t, "m": m, "u": u}
 
+
+# The other adaptive rules and the rules of large models live in modules of their own; imported here,
+# they are ``optilab.kernels.<rule>``.
+from optilab.kernels_adaptive import adadelta, nadam, radam, yogi  # noqa: E402
+from optilab.kernels_modern import adafactor, lion, muon, schedule_free_adamw  # noqa: E402
 
 #: Every reference rule by name, in the order of the rule table (:mod:`optilab.rules`), which
 #: holds each rule's other facts.

@@ -34,11 +34,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Slot", "Spelling", "Rule", "TABLE", "BY_NAME", "SYMBOLS", "get", "graded", "names", "number", "suggest",
-           "contract_markdown", "write_contract"]
+           "contract_markdown", "readme_markdown", "write_contract"]
 
 #: The lessons' symbol of each hyperparameter (test titles, messages).
 SYMBOLS: dict[str, str] = {"lr": "lr", "momentum": "μ", "rho": "ρ", "beta1": "β₁", "beta2": "β₂",
-                           "eps": "ε", "weight_decay": "λ"}
+                           "eps": "ε", "weight_decay": "λ", "beta2_decay": "β₂ decay", "eps1": "ε₁",
+                           "eps2": "ε₂", "d": "d", "momentum_decay": "ψ", "nesterov": "nesterov",
+                           "ns_steps": "NS steps", "warmup_steps": "warm-up steps", "r": "r",
+                           "weight_lr_power": "lr power"}
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,14 @@ class Spelling:
     always : tuple
         Hyperparameters passed even when not given, because the framework's default would
         select another rule (``momentum`` for ``torch.optim.SGD``).
+    module : str
+        Where ``cls`` lives, when not in the framework's own module (``torch.optim``,
+        ``keras.optimizers``): ``"lion_pytorch"``, ``"schedulefree"`` for rules that torch.optim
+        lacks, whose PyTorch implementation is a package of its own; ``"optax"`` for optax.
+    pairs : dict
+        A framework argument that takes a pair -> the two optilab hyperparameters in it
+        (``{"eps": ("eps1", "eps2")}`` for ``torch.optim.Adafactor``; ``betas`` is always
+        ``(beta1, beta2)`` and need not be listed).
     """
 
     cls: str
@@ -116,6 +127,8 @@ class Spelling:
     differences: str = ""
     names: dict[str, str] = field(default_factory=dict)
     always: tuple[str, ...] = ()
+    module: str = ""
+    pairs: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -138,7 +151,10 @@ class Rule:
         Point group -> points of the graded suite (one nbgrader test cell per group), or None
         for a rule that is not graded.
     torch, keras : Spelling or None
-        How the frameworks spell the rule.
+        How the frameworks spell the rule (``torch`` may name a PyTorch package other than
+        ``torch.optim``, in its ``module``).
+    optax : Spelling or None
+        How optax spells it, for the rules compared with optax (``optax.yogi``).
     color : str
         The rule's fixed colour in every figure (hex; Okabe–Ito's palette for the first eight).
     linestyle : str
@@ -181,6 +197,7 @@ class Rule:
     groups: dict[str, int] | None = None
     torch: Spelling | None = None
     keras: Spelling | None = None
+    optax: Spelling | None = None
     color: str = "#999999"
     linestyle: str = "-"
     lesson: int | None = None
@@ -332,6 +349,104 @@ TABLE: tuple[Rule, ...] = (
          color="#999999",  # grey
          torch_ranges={**_ADAM_RANGES, "weight_decay": (0.0, 0.1)},
          paper='Kingma & Ba (2015), "Adam: A Method for Stochastic Optimization", section 7.1'),
+    Rule("lion", "c = β₁m + (1−β₁)g; p ← p·(1 − lr·λ) − lr·sign(c); m ← β₂m + (1−β₂)g",
+         ("lr", "beta1", "beta2", "weight_decay"), (Slot("m", "signed", 0.3),),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("Lion", module="lion_pytorch",
+                        defaults={"lr": 1e-4, "betas": (0.9, 0.99), "weight_decay": 0.0}),
+         optax=Spelling("lion", module="optax", names={"lr": "learning_rate", "beta1": "b1", "beta2": "b2"},
+                        always=("weight_decay",),
+                        defaults={"b1": 0.9, "b2": 0.99, "weight_decay": 1e-3},
+                        differences="λ defaults to 1e-3, not 0; the decay λ·p is added to the signed "
+                                    "update before the lr scales both, the same numbers"),
+         color="#882255",  # wine (Paul Tol's muted palette, as for every rule after the ninth)
+         torch_ranges={"beta1": (0.0, 0.99), "beta2": (0.9, 0.9999), "weight_decay": (0.0, 0.5)},
+         paper='Chen et al. (2023), "Symbolic Discovery of Optimization Algorithms"'),
+    Rule("adafactor", "t ← t+1; w = t^(β₂ decay); matrices: r ← r + w·(mean over columns of g² − r), "
+                      "c ← the same over rows, v̂ = r·cᵀ/max(mean(r), ε₁); scalars and vectors: v ← v + w·(g² − v), "
+                      "v̂ = v; u = g/√max(v̂, ε₁²); p ← p − max(ε₂, RMS(p))·min(lr, 1/√t)·u/max(1, RMS(u)/d)",
+         ("lr", "beta2_decay", "eps1", "eps2", "d"),
+         (_T, Slot("row", "positive", shape="rows", ndim="2+"), Slot("col", "positive", shape="cols", ndim="2+"),
+          Slot("v", "positive", ndim="0-1")),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("Adafactor", pairs={"eps": ("eps1", "eps2")},
+                        differences="the same numbers; torch keeps row_var and col_var with an axis of size 1 "
+                                    "(r×1 and 1×k), and ε₁ and ε₂ as the pair eps",
+                        defaults={"lr": 1e-2, "beta2_decay": -0.8, "eps": (None, 1e-3), "d": 1.0,
+                                  "weight_decay": 0.0}),
+         color="#999933",  # olive
+         torch_ranges={"beta2_decay": (-1.0, -0.5), "eps2": (1e-4, 1e-2), "d": (1.0, 2.0),
+                       "weight_decay": (0.0, 0.5)},
+         paper='Shazeer & Stern (2018), "Adafactor: Adaptive Learning Rates with Sublinear Memory Cost"'),
+    Rule("nadam", "t ← t+1; μₜ = β₁(1 − ½·0.96^(tψ)); Π ← Π·μₜ (Π starts at 1); m, v and v̂ as Adam; "
+                  "p ← p − lr·(1−μₜ)/(1−Π)·g/(√v̂ + ε) − lr·μₜ₊₁/(1−Π·μₜ₊₁)·m/(√v̂ + ε)",
+         ("lr", "beta1", "beta2", "eps", "momentum_decay"),
+         (_T, _M, _V, Slot("mu_product", "positive", shape="scalar")),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("NAdam", defaults={"lr": 2e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0,
+                                           "momentum_decay": 4e-3}),
+         color="#332288",  # indigo
+         torch_ranges={**_ADAM_RANGES, "momentum_decay": (1e-3, 5e-2), "weight_decay": (0.0, 0.1)},
+         paper='Dozat (2016), "Incorporating Nesterov Momentum into Adam"'),
+    Rule("radam", "t ← t+1; m, v, m̂ as Adam; ρ∞ = 2/(1−β₂) − 1; ρₜ = ρ∞ − 2tβ₂ᵗ/(1−β₂ᵗ); if ρₜ > 5: "
+                  "p ← p − lr·rₜ·m̂·√(1−β₂ᵗ)/(√v + ε) with rₜ = √((ρₜ−4)(ρₜ−2)ρ∞/((ρ∞−4)(ρ∞−2)ρₜ)); else p ← p − lr·m̂",
+         ("lr", "beta1", "beta2", "eps"), (_T, _M, _V),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("RAdam", defaults={"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0}),
+         color="#88CCEE",  # cyan
+         torch_ranges={**_ADAM_RANGES, "weight_decay": (0.0, 0.1)},
+         paper='Liu et al. (2020), "On the Variance of the Adaptive Learning Rate and Beyond"'),
+    Rule("adadelta", "s ← ρ·s + (1−ρ)·g²; Δ = √(u + ε)/√(s + ε)·g; u ← ρ·u + (1−ρ)·Δ²; p ← p − lr·Δ",
+         ("lr", "rho", "eps"), (Slot("sq_avg", "positive"), Slot("delta_sq_avg", "positive")),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("Adadelta", defaults={"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0}),
+         color="#44AA99",  # teal (no accumulator: its step is α·√(u + ε)/√(s + ε), not α/(√s + ε))
+         torch_ranges={"rho": (0.5, 0.999), "eps": (1e-8, 1e-3), "weight_decay": (0.0, 0.1)},
+         paper='Zeiler (2012), "ADADELTA: An Adaptive Learning Rate Method"'),
+    Rule("yogi", "t ← t+1; m ← β₁m + (1−β₁)g; v ← v − (1−β₂)·sign(v − g²)·g² (m and v start at 1e-6); "
+                 "p ← p − lr·(m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε)",
+         ("lr", "beta1", "beta2", "eps"), (_T, _M, _V),
+         groups=dict(_FOUR_GROUPS),
+         optax=Spelling("yogi", module="optax", names={"lr": "learning_rate", "beta1": "b1", "beta2": "b2"},
+                        defaults={"b1": 0.9, "b2": 0.999, "eps": 1e-3},
+                        differences="no default lr (1e-2 here); the paper's Algorithm 2 starts m and v at 0 "
+                                    "and corrects neither, optax (and this rule) start both at 1e-6 and "
+                                    "bias-correct both"),
+         color="#117733",  # green
+         torch_ranges={"beta1": (0.0, 0.99), "beta2": (0.9, 0.9999), "eps": (1e-8, 1e-2)},
+         paper='Zaheer, Reddi, Sachan, Kale & Kumar (2018), "Adaptive Methods for Nonconvex Optimization"'),
+    Rule("muon", "matrices only; m ← μ·m + (1−μ)·g; O = NS₅((1−μ)·g + μ·m), Newton–Schulz's orthogonalisation; "
+                 "p ← p·(1 − lr·λ) − lr·√max(1, rows/cols)·O",
+         ("lr", "momentum", "weight_decay"), (Slot("m", "signed", 0.3),),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("Muon", defaults={"lr": 1e-3, "weight_decay": 0.1, "momentum": 0.95, "nesterov": True,
+                                          "ns_steps": 5},
+                        exact=False, differences="Newton–Schulz runs in bfloat16 (8 significant bits): "
+                                                 "a step differs by about 2% of its largest entry (the tests "
+                                                 "allow 8·2⁻⁸ per iteration), not by round-off"),
+         color="#AA4499",  # purple
+         params="matrix",
+         torch_ranges={"momentum": (0.0, 0.99), "weight_decay": (0.0, 0.5), "nesterov": (False, True),
+                       "ns_steps": (3, 7)},
+         paper='Jordan et al. (2024), "Muon: An optimizer for hidden layers in neural networks"'),
+    Rule("schedule_free_adamw", "t ← t+1; v ← β₂v + (1−β₂)g²; u = g/(√(v/(1−β₂ᵗ)) + ε) + λ·p; z ← z − lr·u; "
+                                "c = lr_max²/Σ lr_max²; x ← (1−c)·x + c·z; p ← (1−β₁)·z + β₁·x "
+                                "(x and z start at p; the model is judged at x)",
+         ("lr", "beta1", "beta2", "eps", "weight_decay"),
+         (_T, Slot("z"), Slot("x"), _V, Slot("weight_sum", "sum", shape="scalar"),
+          Slot("lr_max", "positive", shape="scalar")),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("AdamWScheduleFree", module="schedulefree",
+                        defaults={"lr": 0.0025, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0,
+                                  "warmup_steps": 0, "r": 0.0, "weight_lr_power": 2.0},
+                        differences="the parameter holds y and x is implicit (optimizer.eval() switches to it); "
+                                    "here x is state['x']"),
+         color="#CC6677",  # rose
+         evaluate_at="x",
+         torch_ranges={"beta1": (0.5, 0.99), "beta2": (0.9, 0.9999), "eps": (1e-8, 1e-3),
+                       "weight_decay": (0.0, 0.1), "warmup_steps": (0, 20), "r": (0.0, 1.0),
+                       "weight_lr_power": (0.0, 3.0)},
+         paper='Defazio et al. (2024), "The Road Less Scheduled"'),
 )
 
 #: The records by name.
@@ -391,20 +506,30 @@ def number(x: Any) -> str:
 
 
 def _torch_call(rule: Rule) -> str:
-    if rule.torch is None:
+    """The PyTorch call (its module named when it is not torch.optim), or optax's where PyTorch has none."""
+    spelling = rule.torch or rule.optax
+    if spelling is None:
         return "—"
-    args, betas = [], False
+    framework = "torch" if rule.torch is not None else "optax"
+    pairs = dict(spelling.pairs)
+    if framework == "torch":
+        pairs.setdefault("betas", ("beta1", "beta2"))
+    in_pair = {name: arg for arg, pair in pairs.items() for name in pair}
+    args, done = [], set()
     for h in rule.hyperparameters:
         if h == "lr":
-            args.append("lr")
-        elif h in ("beta1", "beta2"):
-            if not betas:
-                args.append("betas=(beta1, beta2)")
-            betas = True
+            args.append("lr" if framework == "torch" else "learning_rate=lr")
+        elif h in in_pair:
+            arg = in_pair[h]
+            if arg not in done:
+                args.append(f"{arg}=({', '.join(pairs[arg])})")
+            done.add(arg)
         else:
-            args.append(f"{rule.torch.names.get(h, h)}={h}")
-    args += [f"{k}={v!r}" for k, v in rule.torch.fixed.items()]
-    return f"`{rule.torch.cls}({', '.join(args)})`"
+            args.append(f"{spelling.names.get(h, h)}={h}")
+    args += [f"{k}={v!r}" for k, v in spelling.fixed.items()]
+    module = spelling.module + "." if spelling.module else ""
+    call = f"`{module}{spelling.cls}({', '.join(args)})`"
+    return call if framework == "torch" else f"none; optax: {call}"
 
 
 #: The lines that enclose the generated rule table in CONTRACT.md.
@@ -425,17 +550,60 @@ def contract_markdown() -> str:
     return "\n".join(lines)
 
 
-def write_contract(path: str) -> bool:
-    """Rewrite the rule table between :data:`CONTRACT_MARKERS` in ``path``; True if it changed."""
+#: The lines that enclose the generated table of every rule in README.md.
+README_MARKERS = ("<!-- every rule: generated from lib/optilab/rules.py by "
+                  "optilab.rules.write_contract(\"README.md\", readme=True) -->", "<!-- end of every rule -->")
+
+
+def _compared_with(rule: Rule) -> str:
+    if rule.torch is not None:
+        module = rule.torch.module or "torch.optim"
+        how = "to round-off" if rule.torch.exact else "within bfloat16's tolerance (its algorithm in float32: to round-off)"
+        return f"`{module}.{rule.torch.cls}` {how}"
+    if rule.optax is not None:
+        return f"`{rule.optax.module}.{rule.optax.cls}` to round-off"
+    return "—"
+
+
+def _memory(rule: Rule) -> str:
+    """The numbers of state a rule keeps for an n×k matrix (and for a vector where that differs)."""
+    size = {"param": "nk", "rows": "n", "cols": "k", "scalar": "1"}
+    arrays = [slot for slot in rule.state if slot.kind != "count"]
+    matrix = [size[slot.shape] for slot in arrays if slot.ndim in ("any", "2+")]
+    vector = [slot for slot in arrays if slot.ndim == "0-1"]
+    counts = {term: matrix.count(term) for term in dict.fromkeys(matrix)}
+    text = " + ".join(f"{c}{t}" if c > 1 and t != "1" else (str(c) if t == "1" else t) for t, c in counts.items()) or "0"
+    if vector:
+        text += " (a vector of n: n)"
+    if rule.params == "matrix":
+        text += " (matrices only)"
+    return text
+
+
+def readme_markdown() -> str:
+    """README.md's table of every rule: its state, the memory it takes, what it is compared with, its source."""
+    lines = ["| rule | state after a step | numbers of state for an n×k matrix | agrees with | from |",
+             "|---|---|---|---|---|"]
+    for rule in TABLE:
+        keys = ", ".join(f"`{k}`" for k in rule.state_keys) or "—"
+        if rule.evaluate_at:
+            keys += f" (the model is judged at `{rule.evaluate_at}`)"
+        lines.append(f"| `{rule.name}` | {keys} | {_memory(rule)} | {_compared_with(rule)} | {rule.paper} |")
+    return "\n".join(lines)
+
+
+def write_contract(path: str, readme: bool = False) -> bool:
+    """Rewrite the rule table between :data:`CONTRACT_MARKERS` in ``path`` (``readme``: the table of
+    every rule between :data:`README_MARKERS`); True if it changed."""
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    start, end = CONTRACT_MARKERS
+    start, end = README_MARKERS if readme else CONTRACT_MARKERS
     if start not in text or end not in text:
         raise ValueError(f"{path} has no generated rule table: put the lines {start!r} and {end!r} "
                          "where it goes")
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
-    new = f"{head}{start}\n{contract_markdown()}\n{end}{tail}"
+    new = f"{head}{start}\n{readme_markdown() if readme else contract_markdown()}\n{end}{tail}"
     if new != text:
         with open(path, "w", encoding="utf-8") as f:
             f.write(new)

@@ -15,6 +15,7 @@ module                      lesson
 ``adam``                    06: bias correction, ε, Reddi et al.'s problem
 ``beyond_adam``             07: weight decay, schedules, Wilson et al.'s dataset
 ``practice``                08: every rule on the digits, over a grid of learning rates
+``large_models``            09: Lion, state memory, Adafactor, Muon, Shampoo/SOAP, schedule-free
 ==========================  =================================================================
 
 In a notebook::
@@ -23,6 +24,6 @@ In a notebook::
     experiments.adam.step_ratios(10, bias_correction=False)
 """
 
-from optilab.experiments import adam, adaptive, beyond_adam, gradient_descent, momentum, practice, sgd
+from optilab.experiments import adam, adaptive, beyond_adam, gradient_descent, large_models, momentum, practice, sgd
 
-__all__ = ["adam", "adaptive", "beyond_adam", "gradient_descent", "momentum", "practice", "sgd"]
+__all__ = ["adam", "adaptive", "beyond_adam", "gradient_descent", "large_models", "momentum", "practice", "sgd"]

@@ -1,0 +1,52 @@
+"""Lesson 09's slow experiment: AdamW with a tuned schedule, Muon and schedule-free AdamW on the digits MLP.
+
+Every recipe is trained with every learning rate of its grid and eight seeds (120 short runs, a few
+minutes on one core); the learning rate is chosen on the validation split and the test
+split is read only there (``optilab.experiments.large_models.comparison``). The lesson reads the
+results this script writes beside it, ``09_large_models_runs.json``; a slow test
+(tests/test_lesson09_runs.py) runs it again and compares.
+
+    python lessons/09_large_models_runs.py            # rewrite the results
+    python lessons/09_large_models_runs.py OUT.json   # write them elsewhere
+"""
+
+import os
+
+# One BLAS thread: these matrices are tiny, and threads only fight over the cores (and would make the
+# last digits depend on the machine's thread count).
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from optilab.experiments import large_models  # noqa: E402
+
+RESULTS = Path(__file__).with_name("09_large_models_runs.json")
+
+
+def rounded(value, digits: int = 6):
+    """Floats to ``digits`` significant digits, so that the committed file stays small and readable."""
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}")
+    if isinstance(value, dict):
+        return {k: rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v, digits) for v in value]
+    return value
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[0]) if argv else RESULTS
+    start = time.perf_counter()
+    results = large_models.comparison(progress=lambda what: print(f"{time.perf_counter() - start:6.1f} s  {what}",
+                                                                  flush=True))
+    out.write_text(json.dumps(rounded(results), indent=None) + "\n", encoding="utf-8")
+    print(f"wrote {out} in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
