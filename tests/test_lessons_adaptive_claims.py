@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from optilab import data, kernels, rules
-from tests.support.legends import legend_overlaps
+from tests.support.figures import legend_overlaps
 from tests.support.lesson_shell import run_lesson
 from tests.support.notebooks import ROOT
 

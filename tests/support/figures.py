@@ -108,24 +108,27 @@ def _covered(artist: Any, box, renderer) -> bool:
 
 
 def legend_overlaps(fig: Figure) -> list[str]:
-    """What each legend of ``fig`` covers: one line per (legend, data artist), empty when nothing is covered."""
+    """What each legend of ``fig`` covers: one line per (legend, data artist), empty when nothing is covered.
+
+    An axes' legend is checked against its axes' data; a figure legend against every axes'."""
     renderer = _renderer(fig)
+    legends = [(ax.get_legend(), [ax]) for ax in fig.axes] + [(legend, list(fig.axes)) for legend in fig.legends]
     found = []
-    for ax in fig.axes:
-        legend = ax.get_legend()
+    for legend, axes in legends:
         if legend is None or not legend.get_visible():
             continue
         lb = legend.get_window_extent(renderer)
-        ab = ax.get_window_extent(renderer)
-        box = _intersect((lb.x0 + SLACK, lb.y0 + SLACK, lb.x1 - SLACK, lb.y1 - SLACK), (ab.x0, ab.y0, ab.x1, ab.y1))
-        if box is None:  # the legend sits outside its axes
-            continue
-        artists = [a for a in (*ax.lines, *ax.collections, *ax.images)
-                   if a.get_visible() and not isinstance(a, ContourSet)]
-        for artist in artists:
-            if _covered(artist, box, renderer):
-                label = artist.get_label() or type(artist).__name__
-                found.append(f"axes {ax.get_title()!r}: the legend covers {label!r}")
+        for ax in axes:
+            ab = ax.get_window_extent(renderer)
+            box = _intersect((lb.x0 + SLACK, lb.y0 + SLACK, lb.x1 - SLACK, lb.y1 - SLACK), (ab.x0, ab.y0, ab.x1, ab.y1))
+            if box is None:  # the legend sits outside these axes
+                continue
+            artists = [a for a in (*ax.lines, *ax.collections, *ax.images)
+                       if a.get_visible() and not isinstance(a, ContourSet)]
+            for artist in artists:
+                if _covered(artist, box, renderer):
+                    label = artist.get_label() or type(artist).__name__
+                    found.append(f"axes {ax.get_title()!r}: the legend covers {label!r}")
     return found
 
 
