@@ -212,3 +212,11 @@ def test_loss_curves_and_trajectories_draw_each_rule_in_its_line_style():
     for fig in (plots.loss_curves(traces), plots.trajectories(bowl, traces)):
         styles = {line.get_label(): line.get_linestyle() for line in fig.axes[0].get_lines()}
         assert styles["heavy ball"] == "-" and styles["Nesterov"] == "-."
+
+
+def test_the_minimum_star_takes_no_colour_a_path_can_have():
+    """A path drawn in bluish green (the fourth of four runs) must not look like the minimum."""
+    bowl = problems.quadratic(eigenvalues=(1.0, 10.0))
+    fig = plots.contour(bowl)
+    star = next(line for line in fig.axes[0].get_lines() if line.get_marker() == "*")
+    assert to_hex(star.get_markerfacecolor()) not in {to_hex(c) for c in plots.COLORS}

@@ -315,7 +315,7 @@ def contour(problem: Problem, ax: Axes | None = None, *, levels: int = 16, resol
     if show_minimum and problem.minimizers:
         points = np.array(problem.minimizers)
         ax.plot(points[:, 0], points[:, 1], linestyle="none", marker="*", markersize=13,
-                color=OKABE_ITO["bluish green"], markeredgecolor="black", markeredgewidth=0.6,
+                color="white", markeredgecolor="black", markeredgewidth=0.6,
                 label="minimum" if len(points) == 1 else "minima", zorder=4)
     ax.set_xlim(window[0])
     ax.set_ylim(window[1])
