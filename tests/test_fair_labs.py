@@ -245,7 +245,7 @@ CASES: dict[str, dict[str, tuple[dict[str, str], int, dict[str, tuple[str, ...]]
                 "        param, state = rule(param, np.array(1.0), state, lr=1e-3)\n"
                 "        sizes.append(abs(float(param)))\n"
                 "    return np.array(sizes)\n"),
-        }, 14, {"test-bias-correction": ("check('first_steps')", "every step of a constant gradient is lr")}),
+        }, 14, {"test-bias-correction": ("first_steps is wrong", "check('first_steps'): 1 of 2")}),
         # after_decay forgets weight_decay: the decay cell (2), blamed on after_decay.
         "al_after_decay": ({
             "after-decay-answer": (
@@ -254,7 +254,7 @@ CASES: dict[str, dict[str, tuple[dict[str, str], int, dict[str, tuple[str, ...]]
                 "    for _ in range(100):\n"
                 "        param, state = rule(param, np.array(0.0), state, lr=0.01)\n"
                 "    return float(param)\n"),
-        }, 14, {"test-decay": ("check('after_decay')", "each step multiplies the parameter by 1 − lr·λ")}),
+        }, 14, {"test-decay": ("after_decay is wrong", "check('after_decay'): 1 of 2")}),
     },
 }
 
