@@ -83,7 +83,7 @@ def test_hvp_matches_committed_torch_double_backward(key):
 
 def test_clipping_changes_the_run_so_the_comparison_can_fail():
     """Some steps of every clip case are clipped and some are not: per-array clipping or none differ."""
-    from optilab import whole_model
+    from optilab import model_rules, whole_model
 
     for key in (k for k in CASES if k.startswith("clip-")):
         case = CASES[key]
@@ -121,7 +121,7 @@ def test_clipping_sam_and_hvp_match_live_torch_on_fresh_cases(seed, torch):
 @pytest.mark.parametrize("scale", [1e-3, 1.0, 1e4])
 def test_clipped_gradients_are_torchs_up_to_its_own_epsilon(scale, torch):
     """The gradients after clipping are exactly torch's, once torch's ‖g‖ + 1e-6 is accounted for."""
-    from optilab import whole_model
+    from optilab import model_rules, whole_model
 
     rng = np.random.default_rng(3)
     grads = {k: scale * rng.normal(size=s) for k, s in P.SHAPES.items()}
@@ -132,7 +132,7 @@ def test_clipped_gradients_are_torchs_up_to_its_own_epsilon(scale, torch):
         return params, state
     record.scope = "model"
     max_norm = 0.5 * whole_model.global_norm(grads)
-    whole_model.clip_by_global_norm(record, max_norm)(dict(grads), grads, {}, lr=1.0)
+    model_rules.clip_by_global_norm(record, max_norm)(dict(grads), grads, {}, lr=1.0)
     tensors = [torch.tensor(grads[k]) for k in sorted(grads)]
     for t in tensors:
         t.grad = t.clone()

@@ -1,12 +1,14 @@
-"""Whole-model rules (CONTRACT.md, "Whole-model steps"): global-norm clipping and SAM, by hand."""
+"""Whole-model rules (CONTRACT.md, "Whole-model steps"): global-norm clipping and SAM, by hand, and the
+machinery they run on."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from optilab import data, kernels, models, whole_model
-from optilab.whole_model import clip_by_global_norm, global_norm, per_parameter, sam, sharpness_aware
+from optilab import data, kernels, model_rules, models, whole_model
+from optilab.model_rules import clip_by_global_norm, sam, sharpness_aware
+from optilab.whole_model import global_norm, per_parameter
 
 PARAMS = {"W": np.ones((2, 2)), "b": np.zeros(2)}
 GRADS = {"W": np.full((2, 2), 3.0), "b": np.array([0.0, 4.0])}  # ‖g‖ = √(4·9 + 16) = √52
@@ -132,7 +134,21 @@ def test_train_takes_a_students_whole_model_function_and_a_schedule():
 
 
 def test_the_records_say_sam_takes_the_whole_model_and_a_grad_fn():
-    record = whole_model.RECORDS[0]
+    record = model_rules.RECORDS[0]
     assert (record.name, record.scope, record.needs) == ("sam", "model", ("grad_fn",))
     assert record.function is sam and record.defaults == {"lr": 1e-2, "rho": 0.05}
     assert sam.scope == "model" and sam.needs == ("grad_fn",)
+
+
+def test_the_runs_the_tests_ask_a_notebook_for_are_plain_arrays():
+    grads = [{k: (t + 1.0) * v for k, v in GRADS.items()} for t in range(3)]
+    steps = whole_model.wrapped_steps(clip_by_global_norm, "sgd", 1.0, PARAMS, grads, [0.1, 0.2, 0.3])
+    assert len(steps) == 3 and set(steps[0]) == {"W", "b"}
+    np.testing.assert_allclose(steps[0]["W"], 1.0 - 0.1 * 3.0 / np.sqrt(52.0))
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(5, 3)), np.array([0, 1, 0, 1, 1])
+    params = models.MLP((3, 4, 2)).init(0)
+    run = whole_model.sam_steps(sam, (3, 4, 2), X, y, params, [0.1, 0.1], rho=0.1)
+    assert [len(points) for points in run["points"]] == [1, 1]
+    g = models.MLP((3, 4, 2)).loss_and_grads(params, X, y)[1]
+    np.testing.assert_allclose(run["points"][0][0]["W1"], params["W1"] + 0.1 * g["W1"] / global_norm(g))

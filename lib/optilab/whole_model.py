@@ -1,70 +1,36 @@
-r"""Whole-model rules: steps that need every parameter at once (CONTRACT.md, "Whole-model steps").
+r"""The machinery of whole-model rules (CONTRACT.md, "Whole-model steps"); the rules are in
+:mod:`optilab.model_rules`.
 
 A whole-model rule takes dicts from a parameter's name to its array::
 
     new_params, new_state = rule(params, grads, state, *, lr=..., <hyperparameters>)
 
-with ``new_params`` and ``grads`` holding the names of ``params``. Two kinds are here:
+with ``new_params`` and ``grads`` holding the names of ``params``; a rule that needs a second
+gradient gets ``grad_fn(params) -> grads`` as a keyword argument. Here: :func:`global_norm` (the
+norm of all the gradients together), :func:`per_parameter` (a per-parameter rule applied to every
+array; its state is one state per parameter, by name, as :class:`optilab.Optimizer` keeps it),
+:func:`train` (a model of :mod:`optilab.models` trained with a whole-model rule, as
+:func:`optilab.training.train` trains with a per-parameter one), and the runs the labs' tests ask
+a notebook for (:func:`wrapped_steps`, :func:`sam_steps`: plain arrays in, plain arrays out).
 
-- :func:`clip_by_global_norm` wraps any rule (a per-parameter rule, its name, or a whole-model
-  rule): every gradient is scaled by :math:`\min(1, c/\|g\|)` with :math:`\|g\|` the norm of *all*
-  the gradients together (:func:`global_norm`), then the rule steps;
-- :func:`sam` (sharpness-aware minimisation) takes a second gradient at a point it chooses: it
-  receives ``grad_fn(params) -> grads`` as a keyword argument, one backward pass per call
-  (the record's ``needs = ("grad_fn",)``).
-
-:func:`per_parameter` turns a per-parameter rule into a whole-model one (state: one dict per
-parameter, by name, as :class:`optilab.Optimizer` keeps it); :func:`train` trains a model of
-:mod:`optilab.models` with a whole-model rule, as :func:`optilab.training.train` does with a
-per-parameter one. :data:`RECORDS` holds the rule-table records of the whole-model rules.
-
->>> from optilab import models
->>> model, X, y = models.LinearRegression(2), np.array([[1.0, 0.0], [0.0, 2.0]]), np.array([1.0, -1.0])
->>> params = model.init()
->>> grads = model.loss_and_grads(params, X, y)[1]
->>> step = clip_by_global_norm("sgd", max_norm=0.1)
->>> new, state = step(params, grads, {}, lr=1.0)
->>> round(global_norm({k: params[k] - new[k] for k in params}), 12)
-0.1
+>>> grads = {"W": np.full((2, 2), 3.0), "b": np.array([0.0, 4.0])}
+>>> round(global_norm(grads) ** 2, 12)
+52.0
 """
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from optilab import rules as _rules
 
-__all__ = ["global_norm", "per_parameter", "clip_by_global_norm", "sam", "sharpness_aware", "train",
-           "ModelRule", "RECORDS", "is_whole_model"]
+__all__ = ["global_norm", "per_parameter", "train", "is_whole_model", "wrapped_steps", "sam_steps"]
 
 Params = dict[str, np.ndarray]
-#: torch's SAM (and Foret et al.'s code) divide by ‖g‖ + 1e-12, so that a zero gradient does not divide by 0.
-SAM_EPS = 1e-12
-
-
-@dataclass(frozen=True)
-class ModelRule(_rules.Rule):
-    """A rule-table record of a whole-model rule (``scope="model"``): its function lives in this module."""
-
-    @property
-    def function(self) -> Callable[..., tuple[Any, dict]]:
-        return getattr(importlib.import_module("optilab.whole_model"), self.name)
-
-
-#: The records of the whole-model rules, in the rule table's format (:class:`optilab.rules.Rule`).
-RECORDS: tuple[ModelRule, ...] = (
-    ModelRule("sam", "ε = ρ·g/‖g‖ (‖g‖ over all parameters); g' = ∇L(p + ε); p ← p − lr·g'", ("lr", "rho"),
-              color="#882255",  # Tol's wine
-              scope="model", needs=("grad_fn",),
-              paper='Foret, Kleiner, Mobahi & Neyshabur (2021), "Sharpness-Aware Minimization for '
-                    'Efficiently Improving Generalization"'),
-)
 
 
 def is_whole_model(rule: Any) -> bool:
@@ -108,77 +74,6 @@ def per_parameter(rule: Callable | str) -> Callable:
 
     step.scope = "model"
     step.__name__ = getattr(inner, "__name__", "rule")
-    return step
-
-
-def clip_by_global_norm(rule: Callable | str, max_norm: float) -> Callable:
-    r"""A whole-model rule: scale every gradient by :math:`\min(1, c/\|g\|)`, then step with ``rule``.
-
-    :math:`\|g\|` is :func:`global_norm` of all the gradients (zero gradients are left as they are);
-    ``c = max_norm``. ``rule`` is a per-parameter rule, its name, or a whole-model rule; its state
-    is the wrapped rule's. PyTorch: ``torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)``
-    before ``optimizer.step()`` (torch divides by :math:`\|g\| + 10^{-6}`). Keyword arguments of the
-    returned rule go to ``rule`` (``grad_fn`` too, for a rule that needs it).
-    """
-    if not max_norm > 0:
-        raise ValueError(f"max_norm must be positive; got {max_norm}.")
-    inner = per_parameter(rule)
-
-    def clipped(params: Params, grads: Params, state: dict, *, lr: float, **hyperparameters: Any) -> tuple[Params, dict]:
-        _check_names(params, grads, "clip_by_global_norm")
-        norm = global_norm(grads)
-        factor = min(1.0, max_norm / norm) if norm > 0 else 1.0
-        scaled = {name: (g * factor).astype(np.asarray(g).dtype, copy=False) for name, g in grads.items()}
-        return inner(params, scaled, state, lr=lr, **hyperparameters)
-
-    clipped.scope = "model"
-    clipped.needs = getattr(inner, "needs", ())
-    clipped.__name__ = f"clip_by_global_norm({getattr(inner, '__name__', 'rule')}, {max_norm:g})"
-    return clipped
-
-
-def _ascent(params: Params, grads: Params, rho: float) -> Params:
-    """The SAM point :math:`p + \\rho\\, g/(\\|g\\| + 10^{-12})`, with the global norm."""
-    scale = rho / (global_norm(grads) + SAM_EPS)
-    return {name: params[name] + scale * grads[name] for name in params}
-
-
-def sam(params: Params, grads: Params, state: dict, *, grad_fn: Callable[[Params], Params], lr: float = 1e-2,
-        rho: float = 0.05) -> tuple[Params, dict]:
-    r"""One step of SAM with plain SGD (Foret et al. 2021, Algorithm 1); calls ``grad_fn`` once.
-
-    .. math::
-        \hat\epsilon = \rho\,\frac{g}{\|g\|}, \qquad g' = \nabla L(p + \hat\epsilon), \qquad p \leftarrow p - \alpha\, g'
-
-    with :math:`\|g\|` over all parameters (:func:`global_norm`; the denominator is
-    :math:`\|g\| + 10^{-12}`, as in the paper's code). ``grads`` is :math:`\nabla L(p)`, the step's
-    first gradient; ``grad_fn`` gives the second, at :math:`p + \hat\epsilon` (the same minibatch).
-    The state is empty. :func:`sharpness_aware` puts any other rule in place of SGD.
-    """
-    _check_names(params, grads, "sam")
-    second = grad_fn(_ascent(params, grads, rho))
-    _check_names(params, second, "sam's grad_fn")
-    return {name: params[name] - lr * second[name] for name in params}, {}
-
-
-sam.scope = "model"
-sam.needs = ("grad_fn",)
-
-
-def sharpness_aware(rule: Callable | str, rho: float = 0.05) -> Callable:
-    """SAM around any rule: the gradient at :math:`p + ρ g/‖g‖` (one call of ``grad_fn``) is given
-    to ``rule`` at :math:`p`. ``sharpness_aware("sgd", rho)`` is :func:`sam`."""
-    if not rho >= 0:
-        raise ValueError(f"rho must be >= 0; got {rho}.")
-    inner = per_parameter(rule)
-
-    def step(params: Params, grads: Params, state: dict, *, grad_fn: Callable[[Params], Params], lr: float,
-             **hyperparameters: Any) -> tuple[Params, dict]:
-        _check_names(params, grads, "sharpness_aware")
-        return inner(params, grad_fn(_ascent(params, grads, rho)), state, lr=lr, **hyperparameters)
-
-    step.scope, step.needs = "model", ("grad_fn",)
-    step.__name__ = f"sam({getattr(inner, '__name__', 'rule')}, rho={rho:g})"
     return step
 
 
@@ -255,3 +150,44 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
                    step_loss=np.array(step_loss), lrs=np.array(lrs), params=params,
                    rule=getattr(step, "__name__", "rule"), diverged=diverged, seconds=time.perf_counter() - start,
                    hyperparameters={**hyperparameters, "gradient_calls": calls})
+
+
+def wrapped_steps(wrapper: Callable, rule: Callable | str, max_norm: float, params: Params, grads: list[Params],
+                  lrs: list[float], **hyperparameters: Any) -> list[Params]:
+    """The parameters after each step of ``wrapper(rule, max_norm)`` (e.g. your
+    ``clip_by_global_norm``), given the gradients of each step and its lr: what the labs' tests
+    ask a notebook for, in plain arrays."""
+    step = wrapper(rule, max_norm)
+    state: dict = {}
+    out = []
+    for g, lr in zip(grads, lrs):
+        params, state = step(params, g, state, lr=float(lr), **hyperparameters)
+        out.append({name: np.asarray(value) for name, value in params.items()})
+    return out
+
+
+def sam_steps(rule: Callable, sizes: tuple[int, ...], X: np.ndarray, y: np.ndarray, params: Params,
+              lrs: list[float], **hyperparameters: Any) -> dict[str, list]:
+    """Run a SAM-like whole-model rule (``rule(params, grads, state, *, grad_fn, lr, ...)``) on
+    ``optilab.models.MLP(sizes)`` with the full batch ``(X, y)``, one step per lr.
+
+    Returns plain data: ``"params"``, the parameters after each step; ``"points"``, for each step
+    the parameters at which the rule called ``grad_fn`` (a list, empty if it never did).
+    """
+    from optilab.models import MLP
+
+    model = MLP(tuple(int(s) for s in sizes))
+    out: dict[str, list] = {"params": [], "points": []}
+    state: dict = {}
+    for lr in lrs:
+        points: list[Params] = []
+
+        def grad_fn(p: Params) -> Params:
+            points.append({name: np.array(value, dtype=float) for name, value in p.items()})
+            return model.loss_and_grads(p, X, y)[1]
+
+        grads = model.loss_and_grads(params, X, y)[1]
+        params, state = rule(params, grads, state, grad_fn=grad_fn, lr=float(lr), **hyperparameters)
+        out["params"].append({name: np.asarray(value) for name, value in params.items()})
+        out["points"].append(points)
+    return out

@@ -3,11 +3,11 @@
 - schedules: ``torch.optim.lr_scheduler`` (LinearLR, CosineAnnealingLR, SequentialLR, OneCycleLR,
   ConstantLR) against :mod:`optilab.schedules`;
 - clipping: ``torch.nn.utils.clip_grad_norm_`` then a ``torch.optim`` step, against
-  :func:`optilab.whole_model.clip_by_global_norm` around the same rule;
+  :func:`optilab.model_rules.clip_by_global_norm` around the same rule;
 - SAM: the algorithm of Foret et al. (2021, Algorithm 1) written here in torch (as in the
   authors' and davda54's ``sam.py``: ascend by ρ·g/(‖g‖ + 1e-12), take the gradient there, step
   the base optimizer from the original point), on a torch copy of the optilab MLP, against
-  :func:`optilab.whole_model.sam` and :func:`optilab.whole_model.sharpness_aware`;
+  :func:`optilab.model_rules.sam` and :func:`optilab.model_rules.sharpness_aware`;
 - Hessian-vector products: torch's double backward on torch copies of the optilab models,
   against :func:`optilab.curvature.hvp`.
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optilab import curvature, frameworks, models, schedules, whole_model
+from optilab import curvature, frameworks, model_rules, models, schedules
 
 STEPS = 60
 
@@ -107,7 +107,7 @@ def _flat(params: dict) -> np.ndarray:
 
 
 def ours_clip(case: dict) -> np.ndarray:
-    step = whole_model.clip_by_global_norm(case["rule"], case["max_norm"])
+    step = model_rules.clip_by_global_norm(case["rule"], case["max_norm"])
     params, state, out = case["params"], {}, []
     for grads, lr in zip(case["grads"], case["lrs"]):
         params, state = step(params, grads, state, lr=float(lr), **case["hyper"])
@@ -227,7 +227,7 @@ def ours_sam(case: dict) -> np.ndarray:
     def grad_fn(p: dict) -> dict:
         return SAM_MODEL.loss_and_grads(p, X, y)[1]
 
-    step = whole_model.sam if case["base"] == "sgd" else whole_model.sharpness_aware(case["base"], case["rho"])
+    step = model_rules.sam if case["base"] == "sgd" else model_rules.sharpness_aware(case["base"], case["rho"])
     rho = {"rho": case["rho"]} if case["base"] == "sgd" else {}
     params, state, out = case["params"], {}, []
     for _ in range(case["steps"]):
