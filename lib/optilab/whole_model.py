@@ -28,7 +28,7 @@ import numpy as np
 
 from optilab import rules as _rules
 
-__all__ = ["global_norm", "per_parameter", "train", "is_whole_model", "wrapped_steps", "sam_steps"]
+__all__ = ["global_norm", "per_parameter", "train", "is_whole_model", "wrapped_steps", "sam_steps", "called"]
 
 Params = dict[str, np.ndarray]
 
@@ -172,12 +172,13 @@ def sam_steps(rule: Callable, sizes: tuple[int, ...], X: np.ndarray, y: np.ndarr
     ``optilab.models.MLP(sizes)`` with the full batch ``(X, y)``, one step per lr.
 
     Returns plain data: ``"params"``, the parameters after each step; ``"points"``, for each step
-    the parameters at which the rule called ``grad_fn`` (a list, empty if it never did).
+    the parameters at which the rule called ``grad_fn`` (a list, empty if it never did);
+    ``"changed"``, for each step whether the rule changed the ``params`` or ``grads`` it was given.
     """
     from optilab.models import MLP
 
     model = MLP(tuple(int(s) for s in sizes))
-    out: dict[str, list] = {"params": [], "points": []}
+    out: dict[str, list] = {"params": [], "points": [], "changed": []}
     state: dict = {}
     for lr in lrs:
         points: list[Params] = []
@@ -187,7 +188,18 @@ def sam_steps(rule: Callable, sizes: tuple[int, ...], X: np.ndarray, y: np.ndarr
             return model.loss_and_grads(p, X, y)[1]
 
         grads = model.loss_and_grads(params, X, y)[1]
+        given = {name: (params[name].copy(), grads[name].copy()) for name in params}
+        old = params
         params, state = rule(params, grads, state, grad_fn=grad_fn, lr=float(lr), **hyperparameters)
+        out["changed"].append(any(not (np.array_equal(old[k], p) and np.array_equal(grads[k], g))
+                                  for k, (p, g) in given.items()))
         out["params"].append({name: np.asarray(value) for name, value in params.items()})
         out["points"].append(points)
     return out
+
+
+def called(func: Callable, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """``func(*args, **kwargs)``, and its arguments after the call: ``{"value": ..., "args": [...]}``
+    (a lab's tests see from it whether a function changed the dicts it was given)."""
+    value = func(*args, **kwargs)
+    return {"value": value, "args": list(args)}
