@@ -44,6 +44,7 @@ WHOLE_MODULES = {
     "tests/test_experiments_sgd.py",       # the explorer's grid of runs, once
     "tests/test_experiments_practice.py",  # one sweep
     "tests/test_wheel.py",                 # one wheel, built and installed once
+    "tests/test_experiments_training_in_practice.py",  # the runs at every lr, once
 }
 
 
