@@ -45,6 +45,7 @@ WHOLE_MODULES = {
     "tests/test_experiments_practice.py",  # one sweep
     "tests/test_wheel.py",                 # one wheel, built and installed once
     "tests/test_experiments_training_in_practice.py",  # the runs at every lr, once
+    "tests/test_widgets_training_in_practice.py",      # one explorer, its runs made once
 }
 
 
