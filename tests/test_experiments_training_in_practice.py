@@ -54,3 +54,11 @@ def test_the_update_to_weight_ratio_grows_with_the_learning_rate():
 def test_unknown_schedules_are_refused():
     with pytest.raises(ValueError, match="unknown schedule"):
         E.validation_losses(1.0, "cosine with restarts")
+
+
+def test_clipping_array_by_array_turns_the_step_and_global_clipping_does_not():
+    steps = E.clipping_directions(weight_norm=100.0, bias_norm=0.5, max_norm=1.0)
+    assert steps["global"][0] == pytest.approx(1.0, rel=1e-12) and steps["global"][1] == pytest.approx(1.0, rel=1e-12)
+    # per array: the weight's part scaled to 1, the bias's kept at 0.5; cos = (100·1 + 0.5·0.5)/(‖(100, 0.5)‖·‖(1, 0.5)‖)
+    expected = (100 * 1 + 0.5 * 0.5) / (np.hypot(100, 0.5) * np.hypot(1, 0.5))
+    assert steps["per array"][1] == pytest.approx(expected, rel=1e-12) and steps["per array"][1] < 0.9

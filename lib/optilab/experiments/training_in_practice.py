@@ -4,6 +4,7 @@ r"""Lesson 10's experiments (training in practice), on the breast-cancer MLP of 
 * :func:`validation_losses` — the final validation loss of plain SGD, one run per seed, at any lr or
   schedule: how the lesson checks the range test's suggestions and compares schedules.
 * :func:`schedules_at` — constant, warm-up + cosine, one-cycle and warm-up/stable/decay at one peak lr.
+* :func:`clipping_directions` — how far from the gradient's direction global and per-array clipping step.
 * :func:`update_ratios` — CS231n's diagnostic, :math:`\|\Delta W\| / \|W\|` of each weight matrix at
   every step: about :math:`10^{-3}` is healthy, much larger is a learning rate too large.
 
@@ -22,7 +23,7 @@ from optilab import data, lr_finder, models, schedules, whole_model
 from optilab.optimizer import Optimizer
 
 __all__ = ["EPOCHS", "BATCH", "SEEDS", "SIZES", "setup", "steps", "range_test", "validation_losses", "schedules_at",
-           "update_ratios", "interval"]
+           "update_ratios", "interval", "clipping_directions"]
 
 #: Passes over the fit set, examples per step, the seeds, the MLP's sizes (30 features, 16 tanh units, 2 classes).
 EPOCHS, BATCH, SEEDS, SIZES = 20, 32, (0, 1, 2, 3, 4), (30, 16, 2)
@@ -103,3 +104,24 @@ def update_ratios(lr: float, seed: int = 0, epochs: int = 3) -> dict[str, np.nda
                     ratios[name].append(float(np.linalg.norm(new[name] - params[name]) / np.linalg.norm(params[name])))
                 params = new
     return {name: np.array(values) for name, values in ratios.items()}
+
+
+def clipping_directions(weight_norm: float = 100.0, bias_norm: float = 0.5,
+                        max_norm: float = 1.0) -> dict[str, tuple[float, float]]:
+    """A weight matrix and a bias whose gradients have norms ``weight_norm`` and ``bias_norm``, clipped to
+    ``max_norm`` by the global norm (:func:`optilab.model_rules.clip_by_global_norm` around SGD) and array by
+    array: for each, (the length of the SGD step at lr 1, the cosine between the step and −gradient)."""
+    from optilab import model_rules
+
+    grads = {"W": np.full((3, 4), weight_norm / math.sqrt(12)), "b": np.full(4, bias_norm / 2)}
+    zeros = {k: np.zeros_like(g) for k, g in grads.items()}
+    global_step = model_rules.clip_by_global_norm("sgd", max_norm)(zeros, grads, {}, lr=1.0)[0]
+    per_array = {k: -g * min(1.0, max_norm / float(np.linalg.norm(g))) for k, g in grads.items()}
+    flat_grad = np.concatenate([grads[k].ravel() for k in grads])
+    out = {}
+    for name, step in (("global", global_step), ("per array", per_array)):
+        flat = np.concatenate([step[k].ravel() for k in grads])
+        out[name] = (float(np.linalg.norm(flat)),
+                     float(-flat @ flat_grad / (np.linalg.norm(flat) * np.linalg.norm(flat_grad))))
+    return out
+

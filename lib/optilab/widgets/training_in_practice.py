@@ -29,7 +29,7 @@ __all__ = ["SCHEDULE_COLORS", "PEAKS", "range_test_figure", "schedules_figure", 
 SCHEDULE_COLORS = {"constant": plots.OKABE_ITO["black"], "warm-up + cosine": plots.OKABE_ITO["blue"],
                    "one-cycle": plots.OKABE_ITO["orange"], "warm-up, stable, decay": plots.OKABE_ITO["bluish green"]}
 #: The peak rates the explorer offers (their runs are made when it is built).
-PEAKS = (0.3, 1.0, 3.0)
+PEAKS = (1.0, 3.0)
 _OUTSIDE = {"fontsize": "small", "loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "borderaxespad": 0.0}
 
 
