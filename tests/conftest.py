@@ -47,6 +47,8 @@ WHOLE_MODULES = {
     "tests/test_wheel.py",                 # one wheel, built and installed once
     "tests/test_lessons_adaptive_claims.py",  # lessons 04-07 executed once for their claims
     "tests/test_lesson09.py",              # lesson 09 executed once for its tests
+    "tests/test_experiments_training_in_practice.py",  # the runs at every lr, once
+    "tests/test_widgets_training_in_practice.py",      # one explorer, its runs made once
 }
 
 

@@ -20,9 +20,8 @@ LIB = Path(__file__).resolve().parents[1] / "lib" / "optilab"
 LAYERS = [
     # the student-facing library
     {"rules", "kernels", "kernels_adaptive", "kernels_modern", "schedules", "problems", "data", "models", "memory",
-     "theory", "variants", "frameworks",
-     "show"},
-    {"optimizer", "training", "plots", "experiments"},
+     "theory", "variants", "frameworks", "show", "curvature"},
+    {"optimizer", "training", "plots", "experiments", "whole_model", "lr_finder", "model_rules"},
     # what students check their rules with, and the lessons' explorers
     {"contract", "widgets"},
     # the package: optilab.RULES, optilab.Optimizer, optilab.check

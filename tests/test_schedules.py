@@ -70,3 +70,30 @@ def test_agree_with_torch_lr_schedulers(torch):
     ]
     for ours, make in pairs:
         np.testing.assert_allclose([ours(t) for t in range(20)], torch_lrs(make)[:20], rtol=1e-10, err_msg=ours.__name__)
+
+
+def test_warmup_stable_decay_by_hand():
+    s = schedules.warmup_stable_decay(1.0, warmup_steps=2, total_steps=8, decay_steps=4, lr_min=0.2)
+    assert [round(s(t), 12) for t in range(10)] == [0.5, 1.0, 1.0, 1.0, 1.0, 0.8, 0.6, 0.4, 0.2, 0.2]
+
+
+def test_one_cycle_by_hand():
+    # 10 steps, pct_start 0.3: the peak at step 0.3·10 − 1 = 2, the end at step 9
+    s = schedules.one_cycle(1.0, total_steps=10, div_factor=4.0, final_div_factor=5.0)
+    assert s(0) == 0.25 and s(2) == 1.0 and s(9) == pytest.approx(0.05, rel=1e-15)
+    assert s(1) == pytest.approx(0.25 + 0.75 / 2, rel=1e-15)  # halfway up the cosine
+    assert s(5.5) == pytest.approx(0.05 + 0.95 / 2, rel=1e-15)  # halfway down
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: schedules.warmup_stable_decay(1.0, 5, 10, 6),
+        lambda: schedules.warmup_stable_decay(1.0, 2, 10, 3, lr_min=2.0),
+        lambda: schedules.one_cycle(1.0, 10, pct_start=0.05),
+        lambda: schedules.one_cycle(1.0, 10, pct_start=1.0),
+    ],
+)
+def test_bad_practice_schedules_are_refused(make):
+    with pytest.raises(ValueError):
+        make()

@@ -5,8 +5,9 @@ as ``lr`` to :class:`optilab.Optimizer` or :func:`optilab.training.run`. Schedul
 :func:`join` runs one after another, :func:`scale` multiplies one by a constant.
 
 In PyTorch the same shapes are ``torch.optim.lr_scheduler`` classes (``StepLR``,
-``ExponentialLR``, ``CosineAnnealingLR``, ``LinearLR``, ``SequentialLR``), which multiply the
-optimizer's lr once per ``scheduler.step()``.
+``ExponentialLR``, ``CosineAnnealingLR``, ``LinearLR``, ``SequentialLR``, ``OneCycleLR``), which
+multiply the optimizer's lr once per ``scheduler.step()``; the tests check each schedule here
+against its torch spelling (tests/test_schedules.py).
 
 Examples
 --------
@@ -30,6 +31,8 @@ __all__ = [
     "cosine",
     "linear_warmup",
     "warmup_cosine",
+    "warmup_stable_decay",
+    "one_cycle",
     "join",
     "scale",
 ]
@@ -130,3 +133,68 @@ def scale(schedule: Schedule, factor: float) -> Schedule:
     """Multiply a schedule by a constant ``factor``."""
     _check_positive(factor=factor)
     return _named(lambda t: factor * schedule(t), f"{factor}*{getattr(schedule, '__name__', 'schedule')}")
+
+
+def warmup_stable_decay(lr: float, warmup_steps: int, total_steps: int, decay_steps: int,
+                        lr_min: float = 0.0) -> Schedule:
+    r"""Warm-up, stable, decay (WSD): linear warm-up over ``warmup_steps``, then ``lr`` held, then a
+    linear decay to ``lr_min`` over the last ``decay_steps`` steps, reached at ``total_steps``.
+
+    .. math::
+        \alpha_t = \begin{cases} \alpha (t+1)/W & t < W \\ \alpha & W \le t < T - D \\
+        \alpha - (\alpha - \alpha_{\min})\,(t - T + D)/D & T - D \le t \le T \end{cases}
+
+    Hu et al. (2024), "MiniCPM"; Hägele et al. (2024), "Scaling Laws and Compute-Optimal Training
+    Beyond Fixed Training Durations". A run can stop the stable phase at any step and decay from there.
+    In PyTorch: ``SequentialLR([LinearLR(start_factor=1/W, total_iters=W-1), ConstantLR(factor=1.0,
+    total_iters=0), LinearLR(start_factor=1.0, end_factor=lr_min/lr, total_iters=D)], milestones=[W, T-D])``.
+    """
+    _check_positive(lr=lr, warmup_steps=warmup_steps, decay_steps=decay_steps)
+    if not warmup_steps <= total_steps - decay_steps:
+        raise ValueError(f"need warmup_steps + decay_steps <= total_steps; got {warmup_steps} + {decay_steps} "
+                         f"> {total_steps}.")
+    if not 0 <= lr_min <= lr:
+        raise ValueError(f"lr_min must be between 0 and lr={lr}; got {lr_min}.")
+    decay_start = total_steps - decay_steps
+
+    def schedule(t: int) -> float:
+        if t < warmup_steps:
+            return lr * (t + 1) / warmup_steps
+        if t < decay_start:
+            return lr
+        return lr - (lr - lr_min) * min(t - decay_start, decay_steps) / decay_steps
+
+    return _named(schedule, f"warmup_stable_decay({lr}, {warmup_steps}, {total_steps}, {decay_steps})")
+
+
+def one_cycle(max_lr: float, total_steps: int, pct_start: float = 0.3, div_factor: float = 25.0,
+              final_div_factor: float = 1e4) -> Schedule:
+    r"""Smith's one-cycle policy, as PyTorch's ``OneCycleLR`` (cosine annealing, two phases).
+
+    From :math:`\alpha_0 = \alpha_{\max}/\text{div\_factor}` up to :math:`\alpha_{\max}` at step
+    :math:`s = \text{pct\_start}\cdot T - 1`, then down to :math:`\alpha_0/\text{final\_div\_factor}`
+    at step :math:`T - 1`, each phase along half a cosine:
+    :math:`\alpha = \alpha_\text{end} + \tfrac12(\alpha_\text{start} - \alpha_\text{end})(1 + \cos \pi p)`,
+    :math:`p` the fraction of the phase done. Smith & Topin (2019), "Super-Convergence"; fast.ai's
+    ``fit_one_cycle``. (``OneCycleLR`` also cycles the momentum by default; this is its lr alone.)
+    """
+    _check_positive(max_lr=max_lr, total_steps=total_steps, div_factor=div_factor, final_div_factor=final_div_factor)
+    if not (0 < pct_start < 1 and pct_start * total_steps > 1):
+        raise ValueError(f"pct_start must be between 0 and 1, with pct_start·total_steps > 1 (the peak after "
+                         f"step 0); got {pct_start} with {total_steps} steps.")
+    start = max_lr / div_factor
+    end = start / final_div_factor
+    peak = float(pct_start * total_steps) - 1
+    last = total_steps - 1
+
+    def anneal(a: float, b: float, fraction: float) -> float:
+        return b + 0.5 * (a - b) * (math.cos(math.pi * fraction) + 1.0)
+
+    def schedule(t: int) -> float:
+        if t > total_steps:
+            raise ValueError(f"one_cycle has {total_steps} steps; asked for step {t}.")
+        if t <= peak:
+            return anneal(start, max_lr, t / peak)
+        return anneal(max_lr, end, (t - peak) / (last - peak))
+
+    return _named(schedule, f"one_cycle({max_lr}, {total_steps})")
