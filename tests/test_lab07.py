@@ -72,6 +72,19 @@ NUMPY_FORMS = {
 
 CASES = {  # name -> (answers, autograded points, {failing cell: words one of which its message holds})
     "ada_solution": ({}, FULL, {}),
+    # answers that hand their work to the library's own versions: refused while graded (issue: a grade
+    # is evidence), whether reached through the module or through a name bound while the cells ran
+    "ivy_calls_library_sam": ({"sam-answer": (
+        "def sam(params, grads, state, *, grad_fn, lr=0.01, rho=0.05):\n"
+        "    return model_rules.sam(params, grads, state, grad_fn=grad_fn, lr=lr, rho=rho)\n")},
+        FULL - 4, {"test-sam-ascent": ["not available while yours are graded"],
+                   "test-sam-step": ["not available while yours are graded"]}),
+    "jon_library_schedule": ({"schedule-answer": (
+        "_library_schedule = schedules.warmup_cosine\n"
+        "def warmup_cosine(step, *, lr=0.1, warmup_steps=100, total_steps=1000, lr_min=0.0):\n"
+        "    return float(_library_schedule(lr, warmup_steps, total_steps, lr_min)(step))\n")},
+        FULL - 3, {"test-schedule-warmup": ["not available while yours are graded"],
+                   "test-schedule-decay": ["not available while yours are graded"]}),
     "bo_numpy_forms": (NUMPY_FORMS, FULL, {}),
     # the schedule
     "cy_warmup_off_by_one": (_swap("schedule-answer", "lr * (step + 1) / warmup_steps", "lr * step / warmup_steps"),

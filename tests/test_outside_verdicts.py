@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from optilab.grading import wire
-from optilab.grading.labs import checks_for, served_for
+from optilab.grading.labs import checks_for, guarded_for, served_for
 from optilab.grading.notebook import Library, Opaque, ProcessGone, Ref, StudentNotebook
 from optilab.grading.verdicts import NOTE, _is_test_cell, judge, tampering_notes
 
@@ -68,7 +68,8 @@ def _autograded(lab: str, nb: dict) -> nbformat.NotebookNode:
 def _judge(nb: dict, folder: Path, lab: str, seconds: float = 20) -> dict[str, tuple]:
     node = nbformat.from_dict(nb)
     cells, tests = _cells(node)
-    verdicts = judge(cells, tests, checks_for(lab), str(folder), cell_seconds=seconds, served=served_for(lab))
+    verdicts = judge(cells, tests, checks_for(lab), str(folder), cell_seconds=seconds, served=served_for(lab),
+                     guarded=guarded_for(lab))
     return {gid: verdicts[i] for i, gid in tests}
 
 

@@ -220,9 +220,13 @@ class StudentNotebook(proxy._TimeLimited):
     """
 
     def __init__(self, cells: list[tuple[int, str]], folder: str | os.PathLike, *, cell_seconds: float = 30.0,
-                 memory: int = 3 * 2**30, command: list[str] | None = None, served: tuple[str, ...] = ()):
+                 memory: int = 3 * 2**30, command: list[str] | None = None, served: tuple[str, ...] = (),
+                 guarded: dict[str, tuple[str, ...]] | None = None):
         self.folder = Path(folder).resolve()
         self.served = tuple(served)
+        #: The library's own versions of the lab's answers (module -> function names): they run
+        #: while the cells run, and refuse while the student's answers are judged.
+        self.guarded = {str(m): [str(n) for n in names] for m, names in (guarded or {}).items()}
         #: The rule being judged now (its reference is then answered to nobody), or None.
         self._judging: str | None = None
         self.cells = [(int(i), s if isinstance(s, str) else "".join(s)) for i, s in cells]
@@ -251,6 +255,7 @@ class StudentNotebook(proxy._TimeLimited):
         """Start the process and run the cells in it; the outcome of each is in :attr:`outcomes`."""
         try:
             load = wire.pack({"op": "load", "seconds": self.cell_seconds, "served": list(self.served),
+                              "guarded": self.guarded,
                               "cells": [{"index": i, "source": s} for i, s in self.cells]})
         except wire.WireError:
             self.gone = (f"your notebook's code is more than {wire.MAX_HEADER // 2**20} MB, more than the "

@@ -14,8 +14,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-__all__ = ["hide_reference_rules", "serve_reference_rules", "REFUSED", "OTHER_IMPLEMENTATIONS", "UNDRAWN",
-           "KERNEL_SIBLINGS"]
+__all__ = ["hide_reference_rules", "serve_reference_rules", "guard_answers", "start_judging", "REFUSED",
+           "OTHER_IMPLEMENTATIONS", "UNDRAWN", "KERNEL_SIBLINGS"]
 
 #: Modules that graded code does not get: the grader, and the contract's checks (their mistakes
 #: with every knob right are the reference rules, and the visible check calls them).
@@ -225,3 +225,40 @@ def serve_reference_rules(served: list[str], served_rule: Any, served_check: Any
     _install(refused, {"optilab": after_optilab,
                        "optilab.kernels": _replace_rules(served_rule, set(served)),
                        KERNEL_SIBLINGS: _replace_sibling_rules(served_rule, set(served))}, undrawn=UNDRAWN)
+
+
+#: True once the notebook's cells have run: the process then only answers the grader's questions
+#: about the student's answers (:func:`start_judging`).
+_JUDGING = [False]
+
+
+def _guarded(module_name: str, name: str, original: Any) -> Any:
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if _JUDGING[0]:
+            raise ImportError(f"{module_name}.{name} computes an answer of this lab, and the library's answers are "
+                              "not available while yours are graded: compute it in your own code.")
+        return original(*args, **kwargs)
+    guarded.__name__ = guarded.__qualname__ = name
+    guarded.__doc__ = getattr(original, "__doc__", None)
+    guarded.__dict__.update(getattr(original, "__dict__", {}))  # its marks, e.g. a whole-model rule's scope
+    return guarded
+
+
+def guard_answers(guarded: dict[str, list[str]]) -> None:
+    """Make the library's own versions of a lab's answers (``guarded``: module -> function names)
+    work while the notebook's cells run — the lab's experiment may use them — and raise
+    ImportError once the grader judges the student's answers (:func:`start_judging`), however
+    they were reached (``optilab.model_rules.sam``, or a name bound to it in a cell)."""
+    def after(names: list[str]) -> Any:
+        def guard(module: Any) -> None:
+            for name in names:
+                if callable(module.__dict__.get(name)):
+                    module.__dict__[name] = _guarded(module.__name__, name, module.__dict__[name])
+        return guard
+    if guarded:
+        _install({}, {module: after(list(names)) for module, names in guarded.items()})
+
+
+def start_judging() -> None:
+    """The notebook's cells have run: the library's versions of the lab's answers refuse from now on."""
+    _JUDGING[0] = True

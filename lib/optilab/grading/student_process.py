@@ -543,13 +543,20 @@ def serve_notebook(memory: int, wire_in: int, wire_out: int) -> int:
     served = header.get("served", [])
     if not isinstance(served, list) or not all(isinstance(name, str) for name in served):
         raise WireError("the rules to serve are not a list of names")
+    guarded = header.get("guarded", {})
+    if not isinstance(guarded, dict) or not all(
+            isinstance(m, str) and isinstance(names, list) and all(isinstance(n, str) for n in names)
+            for m, names in guarded.items()):
+        raise WireError("the library's answers to guard are not a dict of module names to function names")
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
 
     def serve(header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
         return _serve_notebook_request(header, blobs, namespace)
     _GRADER.update({"in": wire_in, "out": wire_out, "serve": serve})
     _library.serve_reference_rules(served, served_rule, served_check)
+    _library.guard_answers(guarded)
     outcomes = run_cells(cells, namespace, float(seconds))
+    _library.start_judging()  # from now on the grader only asks about the student's answers
     _write_all(wire_out, pack({"status": "ready", "cells": outcomes}))
     return _serve(wire_in, wire_out, serve)
 

@@ -36,7 +36,7 @@ from traitlets import Integer, Unicode
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from optilab.grading.labs import cell_digest, checks_for, derived_from, served_for
+from optilab.grading.labs import cell_digest, checks_for, derived_from, guarded_for, served_for
 from optilab.grading.notebook import ProcessGone, StudentNotebook
 
 __all__ = ["OutsideVerdicts", "judge", "tampering_notes", "NOTE", "STALE"]
@@ -66,12 +66,14 @@ def _message(exc: BaseException) -> tuple[str, str]:
 
 def judge(cells: list[tuple[int, str]], tests: list[tuple[int, str]], checks: dict, folder: str, *,
           cell_seconds: float = 30.0, memory: int = 3 * 2**30,
-          served: tuple[str, ...] = ()) -> dict[int, tuple[bool, str, str]]:
+          served: tuple[str, ...] = (), guarded: dict | None = None) -> dict[int, tuple[bool, str, str]]:
     """Run the notebook's ``cells`` (index, source) in the student's process, then the checks of
     the test cells ``tests`` (index, grade_id) here; index -> (passed, ename, evalue). The
-    reference rules ``served`` are computed by this process, not in the student's."""
+    reference rules ``served`` are computed by this process, not in the student's; the library's
+    versions of the lab's answers (``guarded``) refuse while the answers are judged."""
     verdicts: dict[int, tuple[bool, str, str]] = {}
-    with StudentNotebook(cells, folder, cell_seconds=cell_seconds, memory=memory, served=served) as notebook:
+    with StudentNotebook(cells, folder, cell_seconds=cell_seconds, memory=memory, served=served,
+                         guarded=guarded) as notebook:
         for index, grade_id in tests:
             check = checks.get(grade_id)
             if check is None:
@@ -129,7 +131,7 @@ class OutsideVerdicts(NbGraderPreprocessor):
         stale = [gid for i, gid in tests if gid in written_for and cell_digest(nb.cells[i].source) != written_for[gid]]
         start = time.perf_counter()
         verdicts = judge(cells, tests, checks, folder, cell_seconds=self._seconds(), memory=self.memory,
-                         served=served_for(assignment))
+                         served=served_for(assignment), guarded=guarded_for(assignment))
         notes = []
         for index, grade_id in tests:
             cell = nb.cells[index]

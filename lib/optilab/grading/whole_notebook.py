@@ -51,7 +51,7 @@ def grade_notebook(path: str | Path, *, cell_seconds: float = 30.0) -> list[Cell
     import nbformat
     from nbgrader import utils
 
-    from optilab.grading.labs import checks_for, served_for
+    from optilab.grading.labs import checks_for, guarded_for, served_for
     from optilab.grading.verdicts import _is_test_cell, judge
 
     path = Path(path)
@@ -67,7 +67,7 @@ def grade_notebook(path: str | Path, *, cell_seconds: float = 30.0) -> list[Cell
     if not tests:
         raise NotALab(f"{path.name} has no autograded test cells left: use the notebook as released in labs/")
     verdicts = judge(cells, tests, checks_for(lab), str(path.resolve().parent), cell_seconds=cell_seconds,
-                     served=served_for(lab))
+                     served=served_for(lab), guarded=guarded_for(lab))
     out = []
     for index, grade_id in tests:
         passed, _, message = verdicts[index]

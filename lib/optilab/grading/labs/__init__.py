@@ -32,7 +32,7 @@ from optilab import rules
 from optilab.grading.runner import hidden
 from optilab.contract.visible import check as visible_check
 
-__all__ = ["checks_for", "derived_from", "served_for", "cell_digest", "rule_cell", "Checks"]
+__all__ = ["checks_for", "derived_from", "served_for", "guarded_for", "cell_digest", "rule_cell", "Checks"]
 
 Checks = dict[str, Callable[[Any], None]]
 
@@ -80,6 +80,16 @@ def derived_from(assignment: str) -> dict[str, str]:
     """grade_id -> :func:`cell_digest` of the test cell the check was written from."""
     module = _module(assignment)
     return {} if module is None else dict(getattr(module, "DERIVED_FROM", {}))
+
+
+def guarded_for(assignment: str) -> dict[str, tuple[str, ...]]:
+    """The library's own versions of ``assignment``'s answers that are not rules of the table
+    (module -> function names; a lab module's ``LIBRARY_ANSWERS``): the student's process keeps
+    them for the notebook's cells (an experiment may use them) and makes them refuse once the
+    grader judges the student's answers (see
+    :func:`optilab.grading.student_library.guard_answers`)."""
+    module = _module(assignment)
+    return {} if module is None else {m: tuple(names) for m, names in getattr(module, "LIBRARY_ANSWERS", {}).items()}
 
 
 def served_for(assignment: str) -> tuple[str, ...]:

@@ -230,3 +230,13 @@ DERIVED_FROM = {
     "test-sam-step": "b9544fe5a44889f2",
     "test-experiment": "5dacc42db23cd0e9",
 }
+
+#: The library's own versions of this lab's answers and the pieces they are made of: the lab's
+#: experiment uses them while the notebook's cells run; while the grader judges the student's
+#: answers they refuse (:func:`optilab.grading.labs.guarded_for`), so that an answer cannot hand
+#: its work to them.
+LIBRARY_ANSWERS = {
+    "optilab.model_rules": ("clip_by_global_norm", "sam", "sharpness_aware"),
+    "optilab.whole_model": ("global_norm", "per_parameter"),
+    "optilab.schedules": ("warmup_cosine", "cosine", "linear_warmup", "join", "warmup_stable_decay", "one_cycle"),
+}
