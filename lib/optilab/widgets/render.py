@@ -1,13 +1,15 @@
 """Render an explorer's figure to PNG fast, by redrawing only what changed.
 
-Drawing a two-panel figure with matplotlib's Agg backend takes 100-200 ms, most of it in tick
+Drawing a two-panel figure with matplotlib's Agg backend takes 100-300 ms, most of it in tick
 labels and other text, while an explorer usually moves only a few lines. :class:`FigureRenderer`
-therefore keeps a rendered background (axes, ticks, labels, contours, fixed legends) and, while
-those are unchanged, paints the data artists over it: lines, markers, patches, texts and titles
-(matplotlib's blitting, as in its animation module). Anything in the background that changes
-(limits, scales, axis labels, contour sets, the figure's size, or a layout engine that may move
-the axes) falls back to a full draw. A legend whose labels change from one render to the next is
-redrawn with the data from then on. Both paths give the same picture (tests/test_render.py).
+therefore keeps a rendered background (each Axes' face, spines, ticks, tick and axis labels, and
+contour sets) and, while those are unchanged, paints everything else over it in the order a full
+draw uses (by zorder): lines, markers, patches, texts, titles and legends (matplotlib's blitting:
+those artists are marked *animated* while the background is drawn, so they are laid out but not
+painted, and a title keeps the place a full draw gives it). Anything in the background that
+changes (limits, scales, axis labels, locators, contour sets, the figure's size, or a layout
+engine that may move the axes) falls back to a full draw. Both paths give the same picture, texts
+and legends included (tests/test_render.py compares them text by text and region by region).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import io
 from typing import Any
 
 from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
@@ -37,18 +40,6 @@ def _canvas(figure: Figure) -> FigureCanvasAgg:
     if not isinstance(figure.canvas, FigureCanvasAgg):
         FigureCanvasAgg(figure)  # attaches itself to the figure
     return figure.canvas
-
-
-def _legend_look(legend: Any) -> tuple:
-    """What a legend looks like: its place, labels and handles."""
-    handles = tuple(
-        (type(h).__name__, *(str(getattr(h, f"get_{p}", lambda: None)()) for p in ("color", "linestyle", "marker")),
-         h.get_alpha())
-        for h in legend.legend_handles
-    )
-    anchor = legend.get_bbox_to_anchor()
-    return (legend.get_visible(), legend._loc, tuple(t.get_text() for t in legend.get_texts()), handles,
-            anchor.bounds if anchor is not None else None)
 
 
 def _axes_key(ax: Any) -> tuple:
@@ -76,42 +67,29 @@ class FigureRenderer:
     def __init__(self) -> None:
         # key -> (figure, background); holding the figure keeps its id from being reused by a new one
         self._backgrounds: dict[tuple, tuple[Figure, Any]] = {}
-        self._legend_looks: dict[int, tuple] = {}  # id(axes or figure) -> the look of its legend last time
-        self._changing_legends: set[int] = set()  # ids whose legends changed: drawn with the data
         self.full_draws = 0
         self.fast_draws = 0
 
-    def _legends(self, figure: Figure) -> tuple[list[Artist], list[tuple]]:
-        """Split the figure's legends into those drawn with the data and the looks of those in the background."""
-        owners = [(ax, ax.get_legend()) for ax in figure.axes] + [(figure, legend) for legend in figure.legends]
-        dynamic, looks = [], []
-        for owner, legend in owners:
-            if legend is None:
-                continue
-            look = _legend_look(legend)
-            previous = self._legend_looks.get(id(owner))
-            self._legend_looks[id(owner)] = look
-            if previous is not None and previous != look:
-                self._changing_legends.add(id(owner))
-            if legend._loc == 0 or id(owner) in self._changing_legends:  # loc="best" moves with the data
-                dynamic.append(legend)
-            else:
-                looks.append(look)
-        return dynamic, looks
+    @staticmethod
+    def _split(figure: Figure) -> tuple[list[Artist], tuple]:
+        """The artists to draw over the background, in a full draw's order, and the key of the background.
 
-    def _split(self, figure: Figure) -> tuple[list[Artist], tuple]:
-        """The artists to draw over the background, and the key of everything in the background."""
+        The background is each Axes' patch, spines, axes (ticks, tick labels, axis labels) and contour
+        sets; everything else in an Axes (lines, patches, texts, titles, legends, images, other
+        collections) is drawn over it in the order a full draw uses: by zorder, ties in
+        ``get_children()`` order. So a legend still covers the lines under it.
+        """
         dynamic: list[Artist] = []
         for ax in figure.axes:
-            inside = [*ax.lines, *ax.patches, *ax.texts, *ax.images, *ax.artists,
-                      *(c for c in ax.collections if not isinstance(c, ContourSet))]
+            if not ax.get_visible():
+                continue
+            static = {id(ax.patch), id(ax.xaxis), id(ax.yaxis), *(id(s) for s in ax.spines.values())}
+            inside = [a for a in ax.get_children()
+                      if id(a) not in static and not isinstance(a, (ContourSet, Axes))]
             dynamic.extend(sorted(inside, key=lambda a: a.get_zorder()))
-            dynamic.extend([ax.title, ax._left_title, ax._right_title])
-        legends, looks = self._legends(figure)
-        dynamic.extend(legends)
-        dynamic.extend(figure.texts)
+        dynamic.extend(sorted([*figure.texts, *figure.legends], key=lambda a: a.get_zorder()))
         key = (id(figure), tuple(figure.get_size_inches()), figure.dpi,
-               tuple(_axes_key(ax) for ax in figure.axes), tuple(looks))
+               tuple(_axes_key(ax) for ax in figure.axes))
         return dynamic, key
 
     def render(self, figure: Figure) -> bytes:
@@ -124,15 +102,18 @@ class FigureRenderer:
         dynamic, key = self._split(figure)
         cached = self._backgrounds.get(key)
         if cached is None:
-            visible = [artist.get_visible() for artist in dynamic]
+            # Left out of the background as matplotlib's blitting does it: animated artists are laid out
+            # but not drawn. (Hiding them instead would lay titles out as if they had no size: an Axes
+            # moves a title that seems to overlap its top edge, and an invisible one always does.)
+            animated = [artist.get_animated() for artist in dynamic]
             for artist in dynamic:
-                artist.set_visible(False)
+                artist.set_animated(True)
             try:
                 canvas.draw()
                 background = canvas.copy_from_bbox(figure.bbox)
             finally:
-                for artist, was_visible in zip(dynamic, visible):
-                    artist.set_visible(was_visible)
+                for artist, was_animated in zip(dynamic, animated):
+                    artist.set_animated(was_animated)
             if len(self._backgrounds) >= self.cache_size:
                 self._backgrounds.pop(next(iter(self._backgrounds)))
             _, key = self._split(figure)  # after the draw: autoscaling may have moved the limits
