@@ -14,6 +14,9 @@ START="${START:-lessons/00_start_here.ipynb}"                          # the sta
 LESSON="${LESSON:-lessons/03_momentum_and_nesterov.ipynb}"            # a lesson with an explorer
 LAB="${LAB:-labs/lab01_gradient_descent/lab01_gradient_descent.ipynb}" # a student lab, as released
 COURSE_DIR="${COURSE_DIR:-}"   # the folder those paths are in; default: this repository
+DRIVERS="${DRIVERS:-drive.mjs explorers.mjs}"  # what to run: drive.mjs (start page, a lesson, a lab), explorers.mjs
+PORT="${PORT:-}"               # the server's port on 127.0.0.1; default: a free one
+# explorers.mjs reads MODE (test or bench), LESSONS ("01 02 ..."), INPUTS (per explorer) and RESULTS (a JSON file).
 JUPYTER="${JUPYTER:-}"         # the jupyter that serves them; default: the repository's .venv/bin/jupyter
 set -euo pipefail
 
@@ -106,7 +109,7 @@ echo '{"windowingMode": "none"}' > "$work/settings/@jupyterlab/notebook-extensio
 echo '{"fetchNews": "false", "checkForUpdates": false}' \
     > "$work/settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings"
 
-port="$("$repo/.venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="${PORT:-$("$repo/.venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 # CI runs as root in a throw-away machine; JupyterLab refuses root unless told.
 as_root=""
 [ "$(id -u)" -ne 0 ] || as_root="--allow-root"
@@ -137,10 +140,15 @@ for i in $(seq 1 90); do
 done
 echo "test-browser: JupyterLab is up after $(( $(date +%s) - started )) s"
 
-JUPYTER_URL="http://127.0.0.1:$port" JUPYTER_TOKEN="$token" CHROMIUM="$browser" \
-COURSE_ROOT="$work/course" PROFILE_DIR="$work/chromium" SCREENSHOTS="$here/screenshots" \
-START="$START" LESSON="$LESSON" LAB="$LAB" \
-    timeout --kill-after=10 140 node "$here/drive.mjs" &
-driver_pid=$!
-wait "$driver_pid"   # in the background, so that a signal to this script stops the drive at once
+for driver in $DRIVERS; do
+    [ -f "$here/$driver" ] || fail "no driver $driver in tests/browser"
+    # drive.mjs takes about a minute; explorers.mjs runs eight lessons and moves every explorer (minutes).
+    limit=140; [ "$driver" = drive.mjs ] || limit="${EXPLORERS_LIMIT_S:-1500}"
+    JUPYTER_URL="http://127.0.0.1:$port" JUPYTER_TOKEN="$token" CHROMIUM="$browser" \
+    COURSE_ROOT="$work/course" PROFILE_DIR="$work/chromium-${driver%.mjs}" SCREENSHOTS="$here/screenshots" \
+    START="$START" LESSON="$LESSON" LAB="$LAB" \
+        timeout --kill-after=10 "$limit" node "$here/$driver" &
+    driver_pid=$!
+    wait "$driver_pid"   # in the background, so that a signal to this script stops the drive at once
+done
 echo "test-browser: passed in $(( $(date +%s) - started )) s (screenshots in tests/browser/screenshots/)"

@@ -2,16 +2,49 @@
 
 Every explorer in the lessons is an :class:`Explorer`: a dict of ipywidgets controls, a
 ``draw`` function that turns the controls' values into a matplotlib Figure, and an
-``ipywidgets.Output`` that shows the latest figure as a PNG image. Static images work the
-same in JupyterLab, in Binder and in headless execution; :class:`~optilab.widgets.render.FigureRenderer`
-keeps them fast by redrawing only the lines and texts that a control moved.
+``ipywidgets.Image`` that shows the latest figure as a PNG. Explorers are testable without a
+browser: ``explorer.set(lr=0.1)`` moves a control, runs the callback and leaves the new figure
+in ``explorer.figure``.
 
-Explorers are testable without a browser: ``explorer.set(lr=0.1)`` moves a control, runs
-the callback and leaves the new figure in ``explorer.figure``.
+How the figure gets to the screen, and why
+------------------------------------------
+Measured in JupyterLab in headless Chromium (``make bench``, ``tests/browser/explorers.mjs``), an
+input's wait is the kernel's work (the lesson's computation, drawing, PNG encoding), the message
+to the browser, and the browser's decoding and painting. The choices, from those measurements:
+
+* **matplotlib draws, in the kernel; only what moved.** :class:`~optilab.widgets.render.FigureRenderer`
+  repaints the lines, texts, titles and legends over a cached background (axes, ticks, labels,
+  contours), 10-25 ms a frame instead of 100-300 ms for a full draw. The picture is the one a
+  full draw gives (tests/test_render.py), in JupyterLab, Binder, a hub and headless alike, and
+  offline: no JavaScript of ours, nothing to install in the browser. Drawing in the browser from
+  data (anywidget and a JS plotting library) would have meant a second implementation of every
+  figure, with its own fonts and layout, to keep equal to the static figures and the tests'
+  full draws; the kernel-side path meets the target without it.
+* **An** ``ipywidgets.Image`` **updated in place**, not an ``Output`` cleared and refilled: one
+  comm message with the PNG as a binary buffer (no base64, no JSON of a display message, no
+  new DOM node), which the browser turns into a blob URL and decodes. The old ``Output`` path
+  is kept as :attr:`Explorer.DISPLAYS` ``"output"``, the reference ``make bench`` measures against.
+* **Coalescing is ipywidgets' own, kept intact by drawing inside the change's handler.** A
+  widget model in the browser sends one change and holds later ones (merged: the latest value
+  wins) until the kernel reports idle after it, then sends what it holds; so while the kernel
+  draws, a drag or a run of key presses collapses to the latest value, and the last one is never
+  dropped. Drawing later (deferred to the event loop) would let the kernel report idle before
+  drawing and defeat that throttle. Sliders therefore update continuously
+  (``continuous_update=True``): the figure follows the hand while dragging.
+* **Images as wide as the notebook shows them** (:data:`optilab.plots.MAX_WIDTH_PX`): a picture
+  wider than JupyterLab's content column is scaled down by the browser (blurry, smaller text) and
+  costs pixels to draw, encode, send and decode. PNG at zlib level 1 (line art; JPEG would blur it).
+
+Each frame also sends its timings (:attr:`Explorer.stats`, a hidden widget with JSON: what was
+drawn, when, and how long computing, drawing and encoding took) so the browser harness can split
+an input's wait into kernel and browser parts.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 import time
 from typing import Any, Callable
 
@@ -25,15 +58,24 @@ __all__ = ["Explorer", "register", "registry"]
 _REGISTRY: dict[str, Callable[[], "Explorer"]] = {}
 
 
-def register(name: str) -> Callable[[Callable[[], "Explorer"]], Callable[[], "Explorer"]]:
+def register(name: str) -> Callable[[Callable[..., "Explorer"]], Callable[..., "Explorer"]]:
     """Register an explorer factory (callable with no arguments) under ``name``.
 
-    The registry lets the tests and ``make bench`` build and time every explorer.
+    The registry lets the tests and ``make bench`` build and time every explorer. The factory
+    returned is the same function, but the explorers it builds know their ``name`` (shown to the
+    browser tests as a CSS class ``optilab-explorer-<name>``).
     """
 
-    def decorate(factory: Callable[[], "Explorer"]) -> Callable[[], "Explorer"]:
-        _REGISTRY[name] = factory
-        return factory
+    def decorate(factory: Callable[..., "Explorer"]) -> Callable[..., "Explorer"]:
+        @functools.wraps(factory)
+        def named(*args: Any, **kwargs: Any) -> "Explorer":
+            explorer = factory(*args, **kwargs)
+            if isinstance(explorer, Explorer) and explorer.name is None:
+                explorer.name = name
+            return explorer
+
+        _REGISTRY[name] = named
+        return named
 
     return decorate
 
@@ -59,17 +101,37 @@ def _in_kernel() -> bool:
     return shell is not None and hasattr(shell, "kernel")
 
 
+def _shown(control: widgets.ValueWidget) -> Any:
+    """A control's value as JSON, as its readout shows it: the label of a selection, else the value."""
+    label = getattr(control, "label", None)
+    if isinstance(label, str):
+        return label
+    labels = getattr(control, "label", None)
+    if isinstance(labels, tuple):
+        return list(labels)
+    value = control.value
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    return repr(value)
+
+
 class Explorer:
     """Controls plus a figure that is redrawn when any control changes.
 
     Parameters
     ----------
     controls : dict of str to ipywidgets.ValueWidget
-        The controls; their names are the keyword arguments of ``draw``.
+        The controls; their names are the keyword arguments of ``draw``. Sliders are set to
+        update continuously (see the module's docstring).
     draw : callable
-        ``draw(**values) -> Figure``: builds a new figure from the controls' values.
+        ``draw(**values) -> Figure``: builds (or updates and returns) the figure for the values.
     title : str, optional
         A line shown above the controls.
+    display : {"image", "output"}, optional
+        How the figure is shown in a notebook: ``"image"`` (the default; an ``ipywidgets.Image``
+        updated in place) or ``"output"`` (an ``ipywidgets.Output`` refilled with a PNG display,
+        as before; the reference ``make bench`` compares with). The default may be changed for a
+        whole kernel with the environment variable ``OPTILAB_EXPLORER_DISPLAY``.
 
     Attributes
     ----------
@@ -78,21 +140,46 @@ class Explorer:
     redraws : int
         How many times the figure has been drawn.
     last_seconds : float
-        Wall time of the last redraw, from the control's change to the figure shown (in a
-        notebook this includes rendering the PNG; elsewhere only drawing, see :meth:`render`).
+        Wall time of the last redraw, from the control's change to the figure sent (in a notebook
+        this includes rendering the PNG; elsewhere only drawing, see :meth:`render`).
+    timings : dict
+        The last redraw's parts, in milliseconds: ``compute_ms`` (``draw``), ``render_ms``
+        (painting the figure) and ``encode_ms`` (the PNG), and the PNG's size in ``bytes``.
+    name : str or None
+        The name it is registered under, when built by a registered factory.
     """
 
+    DISPLAYS = ("image", "output")
+    _built = 0  # explorers built in this process: each gets the next serial number
+
     def __init__(self, controls: dict[str, widgets.ValueWidget], draw: Callable[..., Figure],
-                 title: str | None = None) -> None:
+                 title: str | None = None, *, display: str | None = None) -> None:
+        if not isinstance(controls, dict) or not controls:
+            raise TypeError("Explorer needs a non-empty dict of name -> ipywidgets control")
+        display = display or os.environ.get("OPTILAB_EXPLORER_DISPLAY") or "image"
+        if display not in self.DISPLAYS:
+            raise ValueError(f"display={display!r} is not one of {self.DISPLAYS}")
         self.controls = controls
         self.draw = draw
         self.title = title
+        self.display = display
+        self.name: str | None = None
+        Explorer._built += 1
+        self.serial = Explorer._built
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
         self.output = widgets.Output()
+        self.stats = widgets.HTML(value="{}", layout=widgets.Layout(display="none"))
+        self.image.add_class("optilab-explorer-image")
+        self.stats.add_class("optilab-explorer-stats")
         self.renderer = FigureRenderer()
         self.figure: Figure | None = None
         self.redraws = 0
         self.last_seconds = float("nan")
+        self.timings: dict[str, float] = {}
+        self._frame = 0
         for control in controls.values():
+            if hasattr(control, "continuous_update") and hasattr(control, "readout"):  # sliders
+                control.continuous_update = True
             control.observe(self._on_change, names="value")
         self.update()
 
@@ -110,23 +197,45 @@ class Explorer:
         return self
 
     def update(self) -> Figure:
-        """Draw the figure for the current values and, in a notebook, show it in the output area."""
+        """Draw the figure for the current values and, in a notebook, show it."""
         start = time.perf_counter()
+        received = time.time()
         self.figure = self.draw(**self.values())
+        computed = time.perf_counter()
+        self.timings = {"compute_ms": 1e3 * (computed - start)}
         if _in_kernel():
-            from IPython.display import Image, display
-
             png = self.render()
-            with self.output:
-                self.output.clear_output(wait=True)
-                display(Image(data=png, format="png"))
+            encoded = time.perf_counter()
+            self._show(png, received, computed, encoded)
         self.redraws += 1
         self.last_seconds = time.perf_counter() - start
         return self.figure
 
     def render(self) -> bytes:
-        """The current figure as PNG bytes, as the notebook shows it."""
-        return self.renderer.render(self.figure)
+        """The current figure as PNG bytes, as the notebook shows it; fills in :attr:`timings`."""
+        start = time.perf_counter()
+        self.renderer.paint(self.figure)
+        painted = time.perf_counter()
+        png = self.renderer.encode(self.figure)
+        self.timings.update(render_ms=1e3 * (painted - start), encode_ms=1e3 * (time.perf_counter() - painted),
+                            bytes=len(png))
+        return png
+
+    def _show(self, png: bytes, received: float, computed: float, encoded: float) -> None:
+        self._frame += 1
+        stats = {"frame": self._frame, "serial": self.serial, "name": self.name, "display": self.display, "received": 1e3 * received,
+                 "shown": {name: _shown(c) for name, c in self.controls.items()}, **self.timings,
+                 "sent": 1e3 * time.time()}
+        # The timings first: the browser applies messages in order, so a new image finds them there.
+        self.stats.value = json.dumps(stats)
+        if self.display == "image":
+            self.image.value = png
+        else:
+            from IPython.display import Image, display
+
+            with self.output:
+                self.output.clear_output(wait=True)
+                display(Image(data=png, format="png"))
 
     def _on_change(self, change: dict[str, Any]) -> None:
         self.update()
@@ -137,8 +246,13 @@ class Explorer:
         if self.title:
             parts.append(widgets.HTML(f"<b>{self.title}</b>"))
         parts.append(widgets.HBox(list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap")))
-        parts.append(self.output)
-        return widgets.VBox(parts)
+        parts.append(self.image if self.display == "image" else self.output)
+        parts.append(self.stats)
+        classes = ["optilab-explorer"] + ([f"optilab-explorer-{self.name}"] if self.name else [])
+        box = widgets.VBox(parts)
+        for css_class in classes:
+            box.add_class(css_class)
+        return box
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
