@@ -88,7 +88,12 @@ def assert_same_as_full_draw(figure: Figure, png: bytes, what: str = "the figure
     painted = _texts(figure)
     full = _full_draw(figure)
     drawn = _texts(figure)
-    assert painted == drawn, f"{what}: texts painted {painted}, a full draw has {drawn}"
+    # Titles and free texts: the same content in the same place. A legend rebuilt as a new object that looks
+    # the same may be laid over from the renderer's cache without being laid out itself: its content is
+    # compared here, its place by the pixels of its region below.
+    assert [t for t in painted if "legend" not in t[0]] == [t for t in drawn if "legend" not in t[0]], \
+        f"{what}: texts painted {painted}, a full draw has {drawn}"
+    assert [t[:2] for t in painted] == [t[:2] for t in drawn], f"{what}: texts painted {painted}, a full draw has {drawn}"
     width, height = figure.canvas.get_width_height()
     off = [(where, content) for where, content, (x0, y0, x1, y1) in drawn
            if x1 < 0 or y1 < 0 or x0 > width or y0 > height]

@@ -204,7 +204,7 @@ async function sliderAgrees(c, stats) {
     const decimals = (readout.split(/[eE]/)[0].split('.')[1] || '').length;
     const exponent = Number(readout.split(/[eE]/)[1] || 0);
     const half = 0.5 * 10 ** (exponent - decimals) * 1.0001;
-    return { readout, ok: values.some((v) => typeof v === 'number' && Math.abs(v - number) <= half) };
+    return { readout, ok: values.some((v) => v !== null && v !== '' && typeof v !== 'boolean' && Math.abs(Number(v) - number) <= half) };
   }
   return { readout, ok: values.some((v) => String(v) === readout) };
 }
@@ -407,8 +407,12 @@ async function bench(page) {
     const record = { name };
     await drive(page, root, name, record);
     const totals = record.inputs.map((x) => x.total).sort((a, b) => a - b);
-    step(`  ${name} (${record.display}): median ${totals[totals.length >> 1].toFixed(0)} ms`);
+    const part = (key) => { const v = record.inputs.map((x) => x[key]).sort((a, b) => a - b); return v[v.length >> 1].toFixed(0); };
+    step(`  ${name} (${record.display}): median ${totals[totals.length >> 1].toFixed(0)} ms = to kernel ${part('to_kernel')}, ` +
+      `compute ${part('compute')}, draw ${part('draw')}, encode ${part('encode')}, other ${part('kernel_other')}, ` +
+      `transfer ${part('transfer')}, decode+paint ${part('decode_paint')} (medians)`);
     records.push(record);
+    if (env.RESULTS) fs.writeFileSync(env.RESULTS, JSON.stringify({ mode: MODE, inputs_per_explorer: INPUTS, records }, null, 1));
   }
   await closeNotebook(page);
   return records;

@@ -29,8 +29,12 @@ to the browser, and the browser's decoding and painting. The choices, from those
   wins) until the kernel reports idle after it, then sends what it holds; so while the kernel
   draws, a drag or a run of key presses collapses to the latest value, and the last one is never
   dropped. Drawing later (deferred to the event loop) would let the kernel report idle before
-  drawing and defeat that throttle. Sliders therefore update continuously
-  (``continuous_update=True``): the figure follows the hand while dragging.
+  drawing and defeat that throttle. A change that moves other controls (a menu that resets a
+  slider) draws once, not once per control. Sliders keep the lessons' ``continuous_update=False``:
+  a drag sends its value on release, and a key press at once. (Continuous updates would follow
+  the hand while dragging, but a slider whose value, set from Python, is off its step grid
+  then sends a snapped value back unasked, which the browser test caught as a figure for a value
+  the readout never showed.)
 * **Images as wide as the notebook shows them** (:data:`optilab.plots.MAX_WIDTH_PX`): a picture
   wider than JupyterLab's content column is scaled down by the browser (blurry, smaller text) and
   costs pixels to draw, encode, send and decode. PNG at zlib level 1 (line art; JPEG would blur it).
@@ -115,14 +119,23 @@ def _shown(control: widgets.ValueWidget) -> Any:
     return repr(value)
 
 
+def _same(values: dict[str, Any], drawn: dict[str, Any] | None) -> bool:
+    """Whether two sets of control values are equal (values that cannot be compared are taken as different)."""
+    if drawn is None or values.keys() != drawn.keys():
+        return False
+    try:
+        return all(type(v) is type(drawn[k]) and bool(v == drawn[k]) for k, v in values.items())
+    except Exception:  # noqa: BLE001 - arrays and other odd values: draw again
+        return False
+
+
 class Explorer:
     """Controls plus a figure that is redrawn when any control changes.
 
     Parameters
     ----------
     controls : dict of str to ipywidgets.ValueWidget
-        The controls; their names are the keyword arguments of ``draw``. Sliders are set to
-        update continuously (see the module's docstring).
+        The controls; their names are the keyword arguments of ``draw``.
     draw : callable
         ``draw(**values) -> Figure``: builds (or updates and returns) the figure for the values.
     title : str, optional
@@ -177,9 +190,8 @@ class Explorer:
         self.last_seconds = float("nan")
         self.timings: dict[str, float] = {}
         self._frame = 0
+        self._drawn: dict[str, Any] | None = None  # the values of the last draw
         for control in controls.values():
-            if hasattr(control, "continuous_update") and hasattr(control, "readout"):  # sliders
-                control.continuous_update = True
             control.observe(self._on_change, names="value")
         self.update()
 
@@ -200,7 +212,9 @@ class Explorer:
         """Draw the figure for the current values and, in a notebook, show it."""
         start = time.perf_counter()
         received = time.time()
-        self.figure = self.draw(**self.values())
+        values = self.values()
+        self.figure = self.draw(**values)
+        self._drawn = values
         computed = time.perf_counter()
         self.timings = {"compute_ms": 1e3 * (computed - start)}
         if _in_kernel():
@@ -238,7 +252,10 @@ class Explorer:
                 display(Image(data=png, format="png"))
 
     def _on_change(self, change: dict[str, Any]) -> None:
-        self.update()
+        # One hand movement can change several controls (a menu that also moves a slider): each change
+        # notifies, the first already with every new value; the others would draw the same picture again.
+        if not _same(self.values(), self._drawn):
+            self.update()
 
     def widget(self) -> widgets.Widget:
         """The controls above the figure, as one ipywidgets box."""

@@ -20,8 +20,12 @@ from typing import Any
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.contour import ContourSet
+from matplotlib.legend import Legend
+from matplotlib.lines import Line2D
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -61,6 +65,60 @@ def _axes_key(ax: Any) -> tuple:
     )
 
 
+def _text_look(text: Text) -> tuple:
+    """What a text looks like where it is: content, place, font, colour, alignment."""
+    return ("text", text.get_visible(), text.get_text(), tuple(map(float, text.get_position())), text.get_color(),
+            text.get_fontsize(), str(text.get_fontweight()), text.get_rotation(), text.get_ha(), text.get_va(),
+            text.get_alpha(), text.get_zorder(), str(text.get_fontfamily()), text.get_linespacing(),
+            None if text.get_bbox_patch() is None else id(text.get_bbox_patch()))
+
+
+def _legend_look(legend: Legend) -> tuple:
+    """What a legend looks like: its place, labels and handles (a rebuilt legend may look the same)."""
+    handles = tuple(
+        (type(h).__name__, *(str(getattr(h, f"get_{p}", lambda: None)()) for p in
+                             ("color", "linestyle", "linewidth", "marker", "markersize", "facecolor", "edgecolor")),
+         h.get_alpha())
+        for h in legend.legend_handles
+    )
+    anchor = legend.get_bbox_to_anchor()
+    return ("legend", legend.get_visible(), legend._loc, tuple(t.get_text() for t in legend.get_texts()), handles,
+            anchor.bounds if anchor is not None else None, legend.get_zorder(),
+            legend.get_frame().get_alpha(), legend.get_texts()[0].get_fontsize() if legend.get_texts() else None)
+
+
+def _look(artist: Artist) -> tuple | None:
+    """The look of a text or legend, or None for any other artist."""
+    if isinstance(artist, Legend):
+        return _legend_look(artist)
+    if isinstance(artist, Text):
+        return _text_look(artist)
+    return None
+
+
+def _covers(artist: Artist, box: Bbox, renderer: Any, extents: dict[int, Any]) -> bool:
+    """Whether ``artist``, drawn now, may paint inside ``box`` (display pixels). When unsure: yes.
+
+    ``extents`` caches the window extents of artists other than lines, by id, for one render.
+    """
+    try:
+        if isinstance(artist, Line2D):
+            if not artist.get_visible() or len(artist.get_xdata()) == 0:
+                return False
+            margin = artist.get_linewidth() + (artist.get_markersize() if artist.get_marker() not in (None, "None", "", " ") else 0)
+            margin = margin * artist.figure.dpi / 72.0 + 2
+            grown = box.expanded(1, 1).padded(margin)
+            path = artist.get_transform().transform_path(artist.get_path())
+            return bool(path.intersects_bbox(grown, filled=False))
+        if not artist.get_visible():
+            return False
+        if id(artist) not in extents:
+            extents[id(artist)] = artist.get_window_extent(renderer)
+        return bool(extents[id(artist)].overlaps(box))
+    except Exception:  # noqa: BLE001 - an artist that cannot say where it paints covers everything
+        return True
+
+
 class FigureRenderer:
     """Turns a figure into PNG bytes, reusing the static background between calls.
 
@@ -76,30 +134,114 @@ class FigureRenderer:
     def __init__(self) -> None:
         # key -> (figure, background); holding the figure keeps its id from being reused by a new one
         self._backgrounds: dict[tuple, tuple[Figure, Any]] = {}
+        self._looks: dict[tuple, tuple] = {}  # slot -> the look of its text or legend at the last render
+        self._layer: tuple | None = None  # (key, RGBA pixels, regions) of the last overlay
         self.full_draws = 0
         self.fast_draws = 0
 
-    @staticmethod
-    def _split(figure: Figure) -> tuple[list[Artist], tuple]:
-        """The artists to draw over the background, in a full draw's order, and the key of the background.
+    def _slots(self, figure: Figure) -> dict[int, tuple]:
+        """Where each text and legend sits (its Axes and its role), which outlives the artist itself:
+        a draw function may replace a legend with a new one that looks the same."""
+        slots: dict[int, tuple] = {}
+        for ax in figure.axes:
+            for part in ("title", "_left_title", "_right_title"):
+                slots[id(getattr(ax, part))] = (id(ax), part)
+            for i, text in enumerate(ax.texts):
+                slots[id(text)] = (id(ax), "text", i)
+            if ax.get_legend() is not None:
+                slots[id(ax.get_legend())] = (id(ax), "legend")
+        for i, text in enumerate(figure.texts):
+            slots[id(text)] = (id(figure), "text", i)
+        for i, legend in enumerate(figure.legends):
+            slots[id(legend)] = (id(figure), "legend", i)
+        return slots
+
+    def _split(self, figure: Figure, renderer: Any = None) -> tuple[list[Artist], list[Artist], tuple]:
+        """What to draw over the background, what to lay over it from the cached overlay, and the
+        background's key.
 
         The background is each Axes' patch, spines, axes (ticks, tick labels, axis labels) and contour
-        sets; everything else in an Axes (lines, patches, texts, titles, legends, images, other
-        collections) is drawn over it in the order a full draw uses: by zorder, ties in
-        ``get_children()`` order. So a legend still covers the lines under it.
+        sets. Texts and legends that have not changed since the last render, and that nothing drawn
+        after them in a full draw reaches, are the overlay: drawn once on a transparent layer and laid
+        over the picture. Everything else in an Axes (lines, markers, patches, changing texts and
+        titles and legends, images, other collections) is drawn over the background in the order a
+        full draw uses: by zorder, ties in ``get_children()`` order.
         """
-        dynamic: list[Artist] = []
+        slots = self._slots(figure)
+        drawn = self._drawn(figure)
+        candidates: list[tuple[int, Artist, tuple]] = []
+        for index, artist in enumerate(drawn):
+            slot, look = slots.get(id(artist)), _look(artist)
+            if slot is None or look is None:
+                continue
+            unchanged = self._looks.get(slot) == look
+            self._looks[slot] = look
+            is_best = isinstance(artist, Legend) and artist._loc == 0  # loc="best" moves with the data
+            if unchanged and not is_best and artist.get_visible():
+                candidates.append((index, artist, (slot, look)))
+        overlay: list[tuple[Artist, tuple]] = []
+        if renderer is not None and candidates:
+            chosen = {index for index, _, _ in candidates}
+            extents: dict[int, Any] = {}
+            for index, artist, slot_look in candidates:
+                try:
+                    box = artist.get_window_extent(renderer)
+                except Exception:  # noqa: BLE001 - cannot say where it is: draw it with the rest
+                    chosen.discard(index)
+                    continue
+                # drawn after it in a full draw (by zorder and order) and not in the overlay: must not reach it
+                later = [m for j, m in enumerate(drawn) if j > index and j not in chosen]
+                if any(_covers(m, box, renderer, extents) for m in later):
+                    chosen.discard(index)
+            overlay = [(artist, slot_look) for index, artist, slot_look in candidates if index in chosen]
+        on_top = {id(artist) for artist, _ in overlay}
+        dynamic = [a for a in drawn if id(a) not in on_top]
+        return dynamic, overlay, self._key(figure)
+
+    @staticmethod
+    def _drawn(figure: Figure) -> list[Artist]:
+        """Every artist not in the background, in the order a full draw paints them."""
+        drawn: list[Artist] = []
         for ax in figure.axes:
             if not ax.get_visible():
                 continue
             static = {id(ax.patch), id(ax.xaxis), id(ax.yaxis), *(id(s) for s in ax.spines.values())}
             inside = [a for a in ax.get_children()
                       if id(a) not in static and not isinstance(a, (ContourSet, Axes))]
-            dynamic.extend(sorted(inside, key=lambda a: a.get_zorder()))
-        dynamic.extend(sorted([*figure.texts, *figure.legends], key=lambda a: a.get_zorder()))
-        key = (id(figure), tuple(figure.get_size_inches()), figure.dpi,
-               tuple(_axes_key(ax) for ax in figure.axes))
-        return dynamic, key
+            drawn.extend(sorted(inside, key=lambda a: a.get_zorder()))
+        drawn.extend(sorted([*figure.texts, *figure.legends], key=lambda a: a.get_zorder()))
+        return drawn
+
+    @staticmethod
+    def _key(figure: Figure) -> tuple:
+        """What the background depends on."""
+        return (id(figure), tuple(figure.get_size_inches()), figure.dpi, tuple(_axes_key(ax) for ax in figure.axes))
+
+    def _lay_over(self, figure: Figure, overlay: list[tuple[Artist, tuple]], key: tuple) -> None:
+        """Lay the overlay's texts and legends over the canvas, drawing them first if they changed."""
+        layer_key = (key, tuple(look for _, look in overlay))
+        canvas = figure.canvas
+        width, height = canvas.get_width_height(physical=True)
+        if self._layer is None or self._layer[0] != layer_key:
+            layer = RendererAgg(width, height, figure.dpi)
+            boxes = []
+            for artist, _ in overlay:
+                artist.draw(layer)
+                box = artist.get_window_extent(layer)
+                x0, x1 = max(0, int(box.x0) - 3), min(width, int(np.ceil(box.x1)) + 3)
+                y0, y1 = max(0, height - int(np.ceil(box.y1)) - 3), min(height, height - int(box.y0) + 3)
+                if x1 > x0 and y1 > y0:
+                    boxes.append((slice(y0, y1), slice(x0, x1)))
+            self._layer = (layer_key, np.array(layer.buffer_rgba()), boxes)
+        _, pixels, boxes = self._layer
+        picture = np.asarray(canvas.buffer_rgba())
+        for region in boxes:  # "over", with matplotlib's straight (not premultiplied) alpha
+            top = pixels[region].astype(np.uint16)
+            alpha = top[..., 3:4]
+            under = picture[region].astype(np.uint16)
+            mixed = (top[..., :3] * alpha + under[..., :3] * (255 - alpha) + 127) // 255
+            picture[region][..., :3] = mixed.astype(np.uint8)
+            picture[region][..., 3] = np.maximum(picture[region][..., 3], pixels[region][..., 3])
 
     def render(self, figure: Figure) -> bytes:
         """The figure as PNG bytes, at the figure's dpi."""
@@ -121,30 +263,34 @@ class FigureRenderer:
             canvas.draw()  # a layout engine may move axes when texts change: always draw it all
             self.full_draws += 1
             return
-        dynamic, key = self._split(figure)
+        key = self._key(figure)
         cached = self._backgrounds.get(key)
         if cached is None:
             # Left out of the background as matplotlib's blitting does it: animated artists are laid out
             # but not drawn. (Hiding them instead would lay titles out as if they had no size: an Axes
             # moves a title that seems to overlap its top edge, and an invisible one always does.)
-            animated = [artist.get_animated() for artist in dynamic]
-            for artist in dynamic:
+            moving = self._drawn(figure)
+            animated = [artist.get_animated() for artist in moving]
+            for artist in moving:
                 artist.set_animated(True)
             try:
                 canvas.draw()
                 background = canvas.copy_from_bbox(figure.bbox)
             finally:
-                for artist, was_animated in zip(dynamic, animated):
+                for artist, was_animated in zip(moving, animated):
                     artist.set_animated(was_animated)
             if len(self._backgrounds) >= self.cache_size:
                 self._backgrounds.pop(next(iter(self._backgrounds)))
-            _, key = self._split(figure)  # after the draw: autoscaling may have moved the limits
+            key = self._key(figure)  # after the draw: autoscaling may have moved the limits
             self._backgrounds[key] = (figure, background)
             self.full_draws += 1
         else:
             canvas.restore_region(cached[1])
             self.fast_draws += 1
         renderer = canvas.get_renderer()
+        dynamic, overlay, _ = self._split(figure, renderer)
         for artist in dynamic:
             if artist.get_visible():
                 artist.draw(renderer)
+        if overlay:
+            self._lay_over(figure, overlay, key)
