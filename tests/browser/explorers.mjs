@@ -301,6 +301,16 @@ const FULL_DRAWS = `def _optilab_full_draws():
         display(Image(buffer.getvalue()))
         records.append({"serial": e.serial, "texts": texts})
     print("OPTILAB-FULL-DRAWS " + json.dumps(records))
+    from matplotlib.figure import Figure
+    from optilab import plots
+    legends = []
+    for figure in (o for o in gc.get_objects() if isinstance(o, Figure)):
+        boxes = [ax.get_legend() for ax in figure.axes] + list(figure.legends)
+        sizes = [t.get_fontsize() * figure.dpi / 72 for lg in boxes if lg is not None for t in lg.get_texts()]
+        if sizes:
+            title = figure.get_suptitle() or next((ax.get_title() for ax in figure.axes if ax.get_title()), "")
+            legends.append({"figure": title[:60], "smallest_px": min(sizes)})
+    print("OPTILAB-LEGENDS " + json.dumps({"min_px": plots.MIN_LEGEND_PX, "figures": legends}))
 _optilab_full_draws()`;
 
 async function checkFullDraws(page, panel, roots, names) {
@@ -310,7 +320,8 @@ async function checkFullDraws(page, panel, roots, names) {
   await page.waitForTimeout(500);
   await waitForCells(page, panel, 120_000);
   const text = await cell.locator('.jp-OutputArea-output').filter({ hasText: 'OPTILAB-FULL-DRAWS' }).textContent();
-  const records = JSON.parse(text.slice(text.indexOf('OPTILAB-FULL-DRAWS') + 19));
+  const records = JSON.parse(text.slice(text.indexOf('OPTILAB-FULL-DRAWS') + 19).split('\n')[0]);
+  const legends = JSON.parse(text.slice(text.indexOf('OPTILAB-LEGENDS') + 16).split('\n')[0]);
   const images = cell.locator('.jp-OutputArea-output img');
   for (let i = 0; i < roots.length; i++) {
     const stats = await roots[i].evaluate((node, fn) => new Function(`return (${fn})`)()(node).stats, currentFrame.toString());
@@ -333,6 +344,29 @@ async function checkFullDraws(page, panel, roots, names) {
   }
   step(`  every picture equals a full draw of its figure (${roots.length} explorers; texts and legends included)`);
   void images;
+  return legends;
+}
+
+// Every figure of the lesson (static and explorers) fits JupyterLab's default layout (this 1280 × 900 window,
+// file browser open): shown at 90 % of its size or more, so its legend text is at least MIN_LEGEND_PX × 0.9.
+async function checkFit(panel, legends, lesson) {
+  const images = await panel.evaluate((node) => {
+    const cells = [...node.querySelectorAll('.jp-CodeCell')].slice(0, -1);  // not the check cell
+    return cells.flatMap((cell, i) => [...cell.querySelectorAll('.jp-OutputArea-output img')]
+      .map((img) => ({ cell: i + 1, natural: img.naturalWidth, shown: img.getBoundingClientRect().width,
+        column: img.closest('.jp-OutputArea-output').getBoundingClientRect().width })));
+  });
+  check(images.length > 0, `${lesson}: no figure in the page`);
+  const scaled = images.filter((im) => im.shown < 0.9 * im.natural);
+  check(scaled.length === 0, `${lesson}: figures shown below 90 % of their size in JupyterLab's default layout ` +
+    `(${images[0].column.toFixed(0)} px column): ` + scaled.map((im) => `code cell ${im.cell}: ${im.natural} px shown at ${im.shown.toFixed(0)}`).join('; '));
+  const scale = Math.min(1, ...images.map((im) => im.shown / im.natural));
+  const small = legends.figures.filter((f) => f.smallest_px * scale < legends.min_px * 0.9);
+  check(small.length === 0, `${lesson}: legend text below ${(legends.min_px * 0.9).toFixed(1)} px as shown: ` +
+    small.map((f) => `"${f.figure}" ${f.smallest_px.toFixed(1)} px`).join('; '));
+  const widest = Math.max(...images.map((im) => im.natural));
+  step(`  all ${images.length} figures fit the ${images[0].column.toFixed(0)} px column (widest ${widest} px); ` +
+    `legend text ≥ ${Math.min(...legends.figures.map((f) => f.smallest_px)).toFixed(1)} px`);
 }
 
 async function explorersIn(panel) {
@@ -378,7 +412,8 @@ async function testLessons(page) {
         `${record.drags || 0} drag(s) and key bursts ended on the figure for where the slider stopped`);
       records.push(record);
     }
-    await checkFullDraws(page, panel, found.map((f) => f.root), found.map((f) => f.name));
+    const legends = await checkFullDraws(page, panel, found.map((f) => f.root), found.map((f) => f.name));
+    await checkFit(panel, legends, lesson);
     await closeNotebook(page);
   }
   return records;

@@ -58,7 +58,7 @@ driver_pid=""
 ours() {
     local proc cmdline
     for proc in /proc/[0-9]*; do
-        cmdline="$(tr '\0' ' ' < "$proc/cmdline" 2>/dev/null)" || continue
+        { cmdline="$(tr '\0' ' ' < "$proc/cmdline")"; } 2>/dev/null || continue
         [[ "$cmdline" == *"$work/"* ]] && echo "${proc#/proc/}"
     done
     return 0
