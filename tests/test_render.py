@@ -223,3 +223,53 @@ def test_switching_between_figures_reuses_each_ones_background():
         png = renderer.render(figure)
         assert _differing_fraction(_pixels(png), _full_draw(figure)) < 0.002
     assert (renderer.full_draws, renderer.fast_draws) == (2, 2)
+
+
+# -- the Explorer around the renderer ----------------------------------------------------------------
+def _toy(log):
+    def draw(a, b):
+        log.append((a, b))
+        figure, ax, line = _figure()
+        line.set_data([-1, 1], [a, b])
+        return figure
+    return draw
+
+
+def test_a_change_that_moves_another_control_draws_once():
+    from optilab.widgets.explorer import Explorer
+
+    log = []
+    a, b = widgets.FloatSlider(value=0.0, min=-1, max=1), widgets.FloatSlider(value=0.0, min=-1, max=1)
+    a.observe(lambda change: setattr(b, "value", -change["new"]), names="value")  # runs before the explorer's own
+    explorer = Explorer({"a": a, "b": b}, _toy(log))
+    explorer.set(a=0.5)
+    assert log == [(0.0, 0.0), (0.5, -0.5)]
+    assert explorer.redraws == 2
+    explorer.update()  # asked for explicitly: always draws
+    assert explorer.redraws == 3
+
+
+def test_a_registered_explorer_knows_its_name_and_shows_it_as_a_css_class():
+    explorer = registry()["03-momentum-ravine"]()
+    assert explorer.name == "03-momentum-ravine"
+    box = explorer.widget()
+    assert {"optilab-explorer", "optilab-explorer-03-momentum-ravine"} <= set(box._dom_classes)
+    assert explorer.image in box.children and explorer.stats in box.children
+
+
+def test_an_unknown_display_is_refused_with_the_choices():
+    from optilab.widgets.explorer import Explorer
+
+    with pytest.raises(ValueError, match="'image', 'output'"):
+        Explorer({"a": widgets.FloatSlider()}, _toy([]), display="canvas")
+
+
+def test_render_reports_its_parts_and_an_opaque_figure_is_encoded_without_alpha():
+    explorer = registry()["03-momentum-ravine"]()
+    png = explorer.render()
+    assert set(explorer.timings) >= {"compute_ms", "render_ms", "encode_ms", "bytes"}
+    assert explorer.timings["bytes"] == len(png)
+    assert Image.open(io.BytesIO(png)).mode == "RGB"
+    width = Image.open(io.BytesIO(png)).size[0]
+    from optilab import plots
+    assert width <= plots.MAX_WIDTH_PX

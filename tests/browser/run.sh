@@ -4,9 +4,11 @@
 #   bash tests/browser/run.sh          (or: make test-browser)
 #
 # It serves a temporary copy of the course, so running notebooks never writes outputs, checkpoints or a
-# gradebook into the working tree; opens the start page, one lesson (runs all its cells, moves an explorer's
-# slider) and one lab; saves screenshots to tests/browser/screenshots/; and stops everything it started,
-# even when it fails.
+# gradebook into the working tree; drive.mjs opens the start page, one lesson (runs all its cells, moves an
+# explorer's slider) and one lab; explorers.mjs runs lessons 01-08 and moves every explorer in them (each
+# input gets its figure, drags end on the right one, the picture equals a full draw, figures fit the default
+# layout); saves screenshots to tests/browser/screenshots/; and stops everything it started, even when it
+# fails. `make bench` runs explorers.mjs with MODE=bench to time the explorers.
 #
 # Needs Chromium (Debian: apt-get install chromium; or set CHROMIUM=/path/to/chrome), Node >= 20 and
 # `npm ci --prefix tests/browser`. What it opens can be changed from the environment:

@@ -47,6 +47,7 @@ an input's wait into kernel and browser parts.
 from __future__ import annotations
 
 import functools
+import html
 import json
 import os
 import time
@@ -241,7 +242,7 @@ class Explorer:
                  "shown": {name: _shown(c) for name, c in self.controls.items()}, **self.timings,
                  "sent": 1e3 * time.time()}
         # The timings first: the browser applies messages in order, so a new image finds them there.
-        self.stats.value = json.dumps(stats)
+        self.stats.value = html.escape(json.dumps(stats), quote=False)  # shown as HTML: its text is the JSON
         if self.display == "image":
             self.image.value = png
         else:
