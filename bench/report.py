@@ -145,15 +145,16 @@ def _explorers_browser(browser: dict[str, Any]) -> list[str]:
     if browser.get("status") not in ("ok", "partial"):
         return lines + ["", f"{browser.get('status', 'not run')}: {browser.get('reason', '')}"]
     header = ["explorer", "display", "inputs", "median", "p90", "max", "÷ reference (median, p90)", "to kernel",
-              "compute", "draw", "encode", "transfer", "decode+paint", "PNG", "width (shown)",
-              "median < 50 ms, p90 < 100 ms"]
+              "compute", "draw", "encode", "transfer", "decode+paint", "kernel CPU", "idle estimate", "PNG",
+              "width (shown)", "median < 50 ms, p90 < 100 ms"]
     rows = []
     for r in browser["rows"]:
         p = r["parts_ms"]
         ratio = (f"{r['ratio_median']:.2f}×, {r['ratio_p90']:.2f}×" if "ratio_median" in r else "reference")
         rows.append([r["name"], r["display"], str(r["inputs"]), _ms(r["median_ms"]), _ms(r["p90_ms"]), _ms(r["max_ms"]),
                      ratio, _ms(p["to_kernel"]), _ms(p["compute"]), _ms(p["draw"]), _ms(p["encode"]),
-                     _ms(p["transfer"]), _ms(p["decode_paint"]), f"{r['png_kb']:.0f} kB",
+                     _ms(p["transfer"]), _ms(p["decode_paint"]), _ms(r.get("kernel_cpu_ms")),
+                     _ms(r.get("idle_estimate_ms")), f"{r['png_kb']:.0f} kB",
                      f"{r['width_px']} ({r['shown_px']:.0f}) px", _yes(r["meets_target"])])
     lines += ["", *_table(header, rows), "", browser.get("note", "")]
     if browser.get("status") == "partial":

@@ -230,7 +230,7 @@ async function drive(page, root, name, record) {
     check(s.frame === (stats.frame ?? 0) + 1, `${name}: input ${k + 1} (${what}) brought figure ${s.frame} after ${stats.frame}`);
     inputs.push({
       what, total: got.painted - input, to_kernel: s.received - input, compute: s.compute_ms, draw: s.render_ms,
-      encode: s.encode_ms, kernel_other: s.sent - s.received - s.compute_ms - s.render_ms - s.encode_ms,
+      encode: s.encode_ms, kernel_cpu: s.cpu_ms, kernel_other: s.sent - s.received - s.compute_ms - s.render_ms - s.encode_ms,
       transfer: got.inPage - s.sent, decode_paint: got.painted - got.inPage, bytes: s.bytes,
       width: got.width, shown_width: got.shownWidth,
     });
@@ -360,6 +360,9 @@ async function checkFit(panel, legends, lesson) {
   const scaled = images.filter((im) => im.shown < 0.9 * im.natural);
   check(scaled.length === 0, `${lesson}: figures shown below 90 % of their size in JupyterLab's default layout ` +
     `(${images[0].column.toFixed(0)} px column): ` + scaled.map((im) => `code cell ${im.cell}: ${im.natural} px shown at ${im.shown.toFixed(0)}`).join('; '));
+  const stretched = images.filter((im) => im.shown > im.natural + 1);
+  check(stretched.length === 0, `${lesson}: figures stretched beyond their size (blurred): ` +
+    stretched.map((im) => `code cell ${im.cell}: ${im.natural} px shown at ${im.shown.toFixed(0)}`).join('; '));
   const scale = Math.min(1, ...images.map((im) => im.shown / im.natural));
   const small = legends.figures.filter((f) => f.smallest_px * scale < legends.min_px * 0.9);
   check(small.length === 0, `${lesson}: legend text below ${(legends.min_px * 0.9).toFixed(1)} px as shown: ` +

@@ -158,7 +158,8 @@ class Explorer:
         this includes rendering the PNG; elsewhere only drawing, see :meth:`render`).
     timings : dict
         The last redraw's parts, in milliseconds: ``compute_ms`` (``draw``), ``render_ms``
-        (painting the figure) and ``encode_ms`` (the PNG), and the PNG's size in ``bytes``.
+        (painting the figure) and ``encode_ms`` (the PNG), the PNG's size in ``bytes``, and in a
+        kernel ``cpu_ms``, the kernel's CPU time for the whole change.
     name : str or None
         The name it is registered under, when built by a registered factory.
     """
@@ -180,7 +181,9 @@ class Explorer:
         self.name: str | None = None
         Explorer._built += 1
         self.serial = Explorer._built
-        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
+        # Its own size, or smaller on a narrow screen; never stretched to the box's width (blurred).
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto",
+                                                                       align_self="flex-start"))
         self.output = widgets.Output()
         self.stats = widgets.HTML(value="{}", layout=widgets.Layout(display="none"))
         self.image.add_class("optilab-explorer-image")
@@ -211,7 +214,7 @@ class Explorer:
 
     def update(self) -> Figure:
         """Draw the figure for the current values and, in a notebook, show it."""
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         received = time.time()
         values = self.values()
         self.figure = self.draw(**values)
@@ -221,6 +224,8 @@ class Explorer:
         if _in_kernel():
             png = self.render()
             encoded = time.perf_counter()
+            # CPU time of this process for the whole change: what it would take on an idle core.
+            self.timings["cpu_ms"] = 1e3 * (time.process_time() - cpu)
             self._show(png, received, computed, encoded)
         self.redraws += 1
         self.last_seconds = time.perf_counter() - start
