@@ -8,36 +8,42 @@ in ``explorer.figure``.
 
 How the figure gets to the screen, and why
 ------------------------------------------
-Measured in JupyterLab in headless Chromium (``make bench``, ``tests/browser/explorers.mjs``), an
-input's wait is the kernel's work (the lesson's computation, drawing, PNG encoding), the message
-to the browser, and the browser's decoding and painting. The choices, from those measurements:
+Measured in JupyterLab in headless Chromium (``make bench``; ``tests/browser/explorers.mjs``), an
+input's wait splits into: the message to the kernel (5-15 ms), the lesson's computation, drawing,
+PNG encoding, the message to the browser, and decoding and painting (together 10-25 ms). On a shared,
+busy machine the kernel's CPU time per input was 16-48 ms (98 ms for lesson 04's explorer, which
+builds a figure per scale), two thirds of it drawing: text (titles, legends, labels), not lines.
+The choices, from those measurements:
 
 * **matplotlib draws, in the kernel; only what moved.** :class:`~optilab.widgets.render.FigureRenderer`
-  repaints the lines, texts, titles and legends over a cached background (axes, ticks, labels,
-  contours), 10-25 ms a frame instead of 100-300 ms for a full draw. The picture is the one a
-  full draw gives (tests/test_render.py), in JupyterLab, Binder, a hub and headless alike, and
-  offline: no JavaScript of ours, nothing to install in the browser. Drawing in the browser from
-  data (anywidget and a JS plotting library) would have meant a second implementation of every
-  figure, with its own fonts and layout, to keep equal to the static figures and the tests'
-  full draws; the kernel-side path meets the target without it.
-* **An** ``ipywidgets.Image`` **updated in place**, not an ``Output`` cleared and refilled: one
-  comm message with the PNG as a binary buffer (no base64, no JSON of a display message, no
-  new DOM node), which the browser turns into a blob URL and decodes. The old ``Output`` path
-  is kept as :attr:`Explorer.DISPLAYS` ``"output"``, the reference ``make bench`` measures against.
-* **Coalescing is ipywidgets' own, kept intact by drawing inside the change's handler.** A
-  widget model in the browser sends one change and holds later ones (merged: the latest value
-  wins) until the kernel reports idle after it, then sends what it holds; so while the kernel
-  draws, a drag or a run of key presses collapses to the latest value, and the last one is never
-  dropped. Drawing later (deferred to the event loop) would let the kernel report idle before
-  drawing and defeat that throttle. A change that moves other controls (a menu that resets a
-  slider) draws once, not once per control. Sliders keep the lessons' ``continuous_update=False``:
-  a drag sends its value on release, and a key press at once. (Continuous updates would follow
-  the hand while dragging, but a slider whose value, set from Python, is off its step grid
-  then sends a snapped value back unasked, which the browser test caught as a figure for a value
-  the readout never showed.)
-* **Images as wide as the notebook shows them** (:data:`optilab.plots.MAX_WIDTH_PX`): a picture
-  wider than JupyterLab's content column is scaled down by the browser (blurry, smaller text) and
-  costs pixels to draw, encode, send and decode. PNG at zlib level 1 (line art; JPEG would blur it).
+  repaints lines and changing texts over a cached background (axes, ticks, labels, contours) and
+  lays unchanged texts and legends over them from a cached layer, instead of a full draw (100-300
+  ms). The picture is the one a full draw gives (tests/test_render.py, and in the browser), the same
+  in JupyterLab, Binder, a hub and headless, and offline: no JavaScript of ours, nothing to install.
+  Drawing in the browser from data (anywidget with a JS plotting library) would remove drawing and
+  encoding from the kernel, but means a second implementation of every figure (fonts, layout,
+  mathematical labels) to keep equal to the static figures and to the full draws the tests compare
+  with; it is the next step if the kernel's time must go below what matplotlib can draw.
+* **An** ``ipywidgets.Image`` **updated in place**, not an ``Output`` cleared and refilled: one comm
+  message with the PNG as a binary buffer (no base64, no display message, no new DOM node). It was
+  measured against the ``Output`` path in the same run (kept as ``display="output"``, the reference
+  ``make bench`` reports): the browser's part is small either way (per-explorer ratios of the
+  medians 0.54-1.42×, median 0.97×, within the noise of a busy machine). It is kept for what it
+  does not do: no output area emptied and refilled (no flicker, no layout jump), no base64.
+* **Coalescing is ipywidgets' own, kept intact by drawing inside the change's handler.** A widget
+  model in the browser sends one change and holds later ones (merged: the latest value wins) until
+  the kernel reports idle after it, then sends what it holds; so while the kernel draws, a burst of
+  key presses collapses to the latest value, and the last one is never dropped (the browser test
+  checks it). Drawing later (deferred to the event loop) would let the kernel report idle before
+  drawing and defeat that throttle. A change that moves other controls (a menu that resets a slider)
+  draws once, not once per control. Sliders keep the lessons' ``continuous_update=False``: a drag
+  sends its value on release, a key press at once. (Continuous updates would follow the hand while
+  dragging, but a slider whose value, set from Python, is off its step grid then sends a snapped
+  value back unasked: a figure for a value the readout never showed, which the browser test caught.)
+* **Images as wide as the notebook shows them** (:data:`optilab.plots.MAX_WIDTH_PX`, 840 px): a wider
+  picture is scaled down by the browser (blurred, smaller text) and costs pixels to paint, encode,
+  send and decode. PNG at zlib level 1, RGB: line art stays exact (JPEG would blur it) and level 1 is
+  the fastest encoding that still compresses it (60-90 kB a frame).
 
 Each frame also sends its timings (:attr:`Explorer.stats`, a hidden widget with JSON: what was
 drawn, when, and how long computing, drawing and encoding took) so the browser harness can split
