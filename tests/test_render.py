@@ -273,3 +273,16 @@ def test_render_reports_its_parts_and_an_opaque_figure_is_encoded_without_alpha(
     width = Image.open(io.BytesIO(png)).size[0]
     from optilab import plots
     assert width <= plots.MAX_WIDTH_PX
+
+
+def test_unchanged_texts_laid_over_from_the_cache_match_a_full_draw_even_where_they_overlap():
+    figure, ax, line = _figure()
+    ax.legend(loc="upper right", framealpha=0.6)
+    ax.text(0.62, 0.8, "a note that runs into the legend", transform=ax.transAxes, fontsize="small",
+            bbox={"facecolor": "white", "alpha": 0.5})
+    renderer = FigureRenderer()
+    for k in range(4):  # the texts are laid over from the cache from the second render on
+        line.set_data([-1, 1], [-0.9 + 0.1 * k, -0.5])
+        png = renderer.render(figure)
+        assert_same_as_full_draw(figure, png, f"render {k + 1}")
+    assert renderer._layer is not None and renderer.full_draws == 1

@@ -96,6 +96,15 @@ def _look(artist: Artist) -> tuple | None:
     return None
 
 
+def _extent(artist: Artist, renderer: Any) -> Bbox:
+    """Where an artist paints, in display pixels: a text's box (its ``bbox`` patch) included."""
+    box = artist.get_window_extent(renderer)
+    if isinstance(artist, Text) and artist.get_bbox_patch() is not None:
+        artist.update_bbox_position_size(renderer)
+        box = Bbox.union([box, artist.get_bbox_patch().get_window_extent(renderer)])
+    return box
+
+
 def _covers(artist: Artist, box: Bbox, renderer: Any, extents: dict[int, Any]) -> bool:
     """Whether ``artist``, drawn now, may paint inside ``box`` (display pixels). When unsure: yes.
 
@@ -113,10 +122,29 @@ def _covers(artist: Artist, box: Bbox, renderer: Any, extents: dict[int, Any]) -
         if not artist.get_visible():
             return False
         if id(artist) not in extents:
-            extents[id(artist)] = artist.get_window_extent(renderer)
+            extents[id(artist)] = _extent(artist, renderer)
         return bool(extents[id(artist)].overlaps(box))
     except Exception:  # noqa: BLE001 - an artist that cannot say where it paints covers everything
         return True
+
+
+def _merged(boxes: list[tuple[slice, slice]]) -> list[tuple[slice, slice]]:
+    """Pixel boxes (row slice, column slice), overlapping ones merged into their union's bounding box."""
+    boxes = [(r.start, r.stop, c.start, c.stop) for r, c in boxes]
+    merged = True
+    while merged:
+        merged = False
+        out: list[tuple[int, int, int, int]] = []
+        for box in boxes:
+            for i, other in enumerate(out):
+                if box[0] < other[1] and other[0] < box[1] and box[2] < other[3] and other[2] < box[3]:
+                    out[i] = (min(box[0], other[0]), max(box[1], other[1]), min(box[2], other[2]), max(box[3], other[3]))
+                    merged = True
+                    break
+            else:
+                out.append(box)
+        boxes = out
+    return [(slice(r0, r1), slice(c0, c1)) for r0, r1, c0, c1 in boxes]
 
 
 class FigureRenderer:
@@ -135,7 +163,8 @@ class FigureRenderer:
         # key -> (figure, background); holding the figure keeps its id from being reused by a new one
         self._backgrounds: dict[tuple, tuple[Figure, Any]] = {}
         self._looks: dict[tuple, tuple] = {}  # slot -> the look of its text or legend at the last render
-        self._layer: tuple | None = None  # (key, RGBA pixels, regions) of the last overlay
+        self._layer: tuple | None = None  # (key, regions to lay over) of the last overlay
+        self._places: dict[tuple, Bbox] = {}  # (background key, (slot, look)) -> where that text or legend sits
         self.full_draws = 0
         self.fast_draws = 0
 
@@ -183,9 +212,15 @@ class FigureRenderer:
         if renderer is not None and candidates:
             chosen = {index for index, _, _ in candidates}
             extents: dict[int, Any] = {}
+            background = self._key(figure)
+            if len(self._places) > 256:
+                self._places.clear()
             for index, artist, slot_look in candidates:
+                place = (background, slot_look)  # the same look over the same axes: the same place
                 try:
-                    box = artist.get_window_extent(renderer)
+                    if place not in self._places:
+                        self._places[place] = _extent(artist, renderer).frozen()
+                    box = self._places[place]
                 except Exception:  # noqa: BLE001 - cannot say where it is: draw it with the rest
                     chosen.discard(index)
                     continue
@@ -227,21 +262,24 @@ class FigureRenderer:
             boxes = []
             for artist, _ in overlay:
                 artist.draw(layer)
-                box = artist.get_window_extent(layer)
+                box = _extent(artist, layer)
                 x0, x1 = max(0, int(box.x0) - 3), min(width, int(np.ceil(box.x1)) + 3)
                 y0, y1 = max(0, height - int(np.ceil(box.y1)) - 3), min(height, height - int(box.y0) + 3)
                 if x1 > x0 and y1 > y0:
                     boxes.append((slice(y0, y1), slice(x0, x1)))
-            self._layer = (layer_key, np.array(layer.buffer_rgba()), boxes)
-        _, pixels, boxes = self._layer
+            pixels = np.array(layer.buffer_rgba())
+            parts = []
+            for region in _merged(boxes):  # each pixel laid over once, even where two boxes meet
+                top = pixels[region].astype(np.uint32)
+                alpha = top[..., 3:4]
+                # "over", with matplotlib's straight (not premultiplied) alpha; the layer's half computed once
+                parts.append((region, top[..., :3] * alpha + 127, 255 - alpha, pixels[region][..., 3]))
+            self._layer = (layer_key, parts)
         picture = np.asarray(canvas.buffer_rgba())
-        for region in boxes:  # "over", with matplotlib's straight (not premultiplied) alpha
-            top = pixels[region].astype(np.uint16)
-            alpha = top[..., 3:4]
-            under = picture[region].astype(np.uint16)
-            mixed = (top[..., :3] * alpha + under[..., :3] * (255 - alpha) + 127) // 255
-            picture[region][..., :3] = mixed.astype(np.uint8)
-            picture[region][..., 3] = np.maximum(picture[region][..., 3], pixels[region][..., 3])
+        for region, weighted, rest, alpha in self._layer[1]:
+            under = picture[region]
+            under[..., :3] = (weighted + under[..., :3] * rest) // 255
+            np.maximum(under[..., 3], alpha, out=under[..., 3])
 
     def render(self, figure: Figure) -> bytes:
         """The figure as PNG bytes, at the figure's dpi."""
