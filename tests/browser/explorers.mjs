@@ -25,7 +25,9 @@ import {
 const MODE = env.MODE || 'test';
 const INPUTS = Number(env.INPUTS || 12);
 const FRAME_TIMEOUT_MS = Number(env.FRAME_TIMEOUT_MS || 30_000);  // a hang detector, not a speed limit
-const LESSONS = (env.LESSONS || [1, 2, 3, 4, 5, 6, 7, 8].map((n) => String(n).padStart(2, '0')).join(' '))
+// Lesson numbers; by default every lesson but 00 (the start page).
+const LESSONS = (env.LESSONS || fs.readdirSync(path.join(env.COURSE_ROOT, 'lessons'))
+  .map((f) => f.match(/^(\d\d)_.*\.ipynb$/)?.[1]).filter((n) => n && n !== '00').sort().join(' '))
   .split(/\s+/).filter(Boolean);
 
 // -- in the page --------------------------------------------------------------------------------------
@@ -406,7 +408,7 @@ async function testLessons(page) {
     const ran = await runAllCells(page, panel);
     check(ran.errors === 0 && ran.numbered === ran.total, `${lesson}: ${ran.numbered} of ${ran.total} cells ran, ${ran.errors} error output(s)`);
     const found = await explorersIn(panel);
-    check(found.length > 0, `${lesson}: no explorer found`);
+    if (found.length === 0) step('  no explorer in this lesson (tests/test_lessons.py says whether it needs one)');
     for (const { root, name } of found) {
       const record = { lesson, name };
       await drive(page, root, name, record);
@@ -415,7 +417,7 @@ async function testLessons(page) {
         `${record.drags || 0} drag(s) and key bursts ended on the figure for where the slider stopped`);
       records.push(record);
     }
-    const legends = await checkFullDraws(page, panel, found.map((f) => f.root), found.map((f) => f.name));
+    const legends = await checkFullDraws(page, panel, found.map((f) => f.root), found.map((f) => f.name));  // also with none
     await checkFit(panel, legends, lesson);
     await closeNotebook(page);
   }
