@@ -12,7 +12,8 @@ Measured in JupyterLab in headless Chromium (``make bench``; ``tests/browser/exp
 input's wait splits into: the message to the kernel (5-15 ms), the lesson's computation, drawing,
 PNG encoding, the message to the browser, and decoding and painting (together 10-25 ms). On a shared,
 busy machine the kernel's CPU time per input was 16-48 ms (98 ms for lesson 04's explorer, which
-builds a figure per scale), two thirds of it drawing: text (titles, legends, labels), not lines.
+builds a figure per scale): the lesson's computation, then drawing (mostly text: titles, legends,
+labels; lines are cheap) and PNG encoding (about 6 ms).
 The choices, from those measurements:
 
 * **matplotlib draws, in the kernel; only what moved.** :class:`~optilab.widgets.render.FigureRenderer`
