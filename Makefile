@@ -19,7 +19,7 @@ help:
 	@echo "make release-feedback LAB=lab04         put the feedback pages in nbgrader's exchange"
 	@echo "make test-browser  drive JupyterLab in headless Chromium"
 	@echo "make test-hub      one lab through a real JupyterHub (as root: creates Linux users)"
-	@echo "make bench         measure speed; writes build/bench.json"
+	@echo "make bench         measure speed (explorers also in Chromium); writes build/bench.json"
 	@echo "make clean         remove .venv and build output (never grading/)"
 
 # The stamp is rebuilt whenever pyproject.toml or this Makefile changes.

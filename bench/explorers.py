@@ -1,5 +1,9 @@
 """Group 2: for each lesson explorer, the time from a control's change to a redrawn figure.
 
+Two measurements: in the kernel (below), and in the browser (:func:`browser`): JupyterLab in headless
+Chromium, input event to the new figure painted, with its breakdown and a same-run reference (the
+previous display), which is what a student feels.
+
 Every explorer registered in :func:`optilab.widgets.registry` is built, and its controls
 are changed 20 times in all, one control at a time as a person would, going round the
 controls; each control moves on through its range (sliders through evenly spaced values,
@@ -230,4 +234,105 @@ def main(root: Path | None = None, quick: bool = False, budget_s: float = 120.0)
     if not factories:
         return {"status": "not available",
                 "reason": "no explorers are registered yet (lib/optilab/widgets/<topic>.py with @register)"}
-    return run(factories, changes=2 if quick else CHANGES, budget_s=min(budget_s, 30) if quick else budget_s)
+    # The kernel-side timing gets a share of the budget; the browser run (the student's view) has its own limit.
+    result = run(factories, changes=2 if quick else CHANGES, budget_s=min(budget_s, 30 if quick else 60))
+    root = root or Path(__file__).resolve().parents[1]
+    try:
+        result["browser"] = browser(root, limit_s=120.0 if quick else BROWSER_LIMIT_S, inputs=2 if quick else BROWSER_INPUTS)
+    except Exception as error:  # noqa: BLE001 - the kernel-side numbers still count
+        result["browser"] = {"status": "error", "reason": f"{type(error).__name__}: {error}"}
+    return result
+
+
+# -- in the browser ---------------------------------------------------------------------------------
+#: Inputs per explorer in the browser, and the seconds the whole browser run may take.
+BROWSER_INPUTS = 12
+BROWSER_LIMIT_S = 420.0
+#: The targets in the browser (issue: "explorers that keep up with the hand").
+TARGET_BROWSER_MEDIAN_MS, TARGET_BROWSER_P90_MS = 50.0, 100.0
+PARTS = ("to_kernel", "compute", "draw", "encode", "kernel_other", "transfer", "decode_paint")
+
+
+def _percentile(values: list[float], q: float) -> float:
+    from bench.timing import percentile
+
+    return percentile(sorted(values), q) if values else math.nan
+
+
+def summarize_browser(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per explorer and display: median and p90 of input -> painted figure, and the median of each part (ms)."""
+    import statistics
+
+    out = []
+    for r in records:
+        inputs = r.get("inputs", [])
+        totals = [x["total"] for x in inputs]
+        if not totals:
+            continue
+        out.append({
+            "name": r["name"], "display": r.get("display"), "inputs": len(totals),
+            "median_ms": statistics.median(totals), "p90_ms": _percentile(totals, 90), "max_ms": max(totals),
+            "parts_ms": {p: statistics.median([x[p] for x in inputs]) for p in PARTS},
+            "kernel_cpu_ms": statistics.median([x.get("kernel_cpu", math.nan) for x in inputs]),
+            # what an idle machine would show: the kernel's work at its CPU time, the rest as measured
+            "idle_estimate_ms": statistics.median([x["total"] - (x["compute"] + x["draw"] + x["encode"])
+                                                   + x.get("kernel_cpu", math.nan) for x in inputs]),
+            "png_kb": statistics.median([x["bytes"] for x in inputs]) / 1e3,
+            "width_px": max(x["width"] for x in inputs),
+            "shown_px": min(x["shown_width"] for x in inputs),
+        })
+    by_name: dict[str, dict[str, Any]] = {}
+    for row in out:
+        by_name.setdefault(row["name"], {})[row["display"]] = row
+    for row in out:
+        reference = by_name[row["name"]].get("output")
+        if row["display"] == "image" and reference:
+            row["ratio_median"] = row["median_ms"] / reference["median_ms"]
+            row["ratio_p90"] = row["p90_ms"] / reference["p90_ms"]
+        row["meets_target"] = (row["median_ms"] < TARGET_BROWSER_MEDIAN_MS and row["p90_ms"] < TARGET_BROWSER_P90_MS)
+    return out
+
+
+def browser(root: Path, limit_s: float = BROWSER_LIMIT_S, inputs: int = BROWSER_INPUTS) -> dict[str, Any]:
+    """Every registered explorer in JupyterLab in headless Chromium (tests/browser/explorers.mjs, MODE=bench).
+
+    Each explorer is shown twice in one notebook, with the current display (an ``ipywidgets.Image``) and
+    with the reference one (``display="output"``: an ``Output`` refilled with a PNG display, as before),
+    and gets ``inputs`` inputs each, one at a time, timed from the input event in the page to the new
+    figure decoded and the next animation frame drawn; both run in the same minutes of the same machine.
+    """
+    import json
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    script = root / "tests" / "browser" / "run.sh"
+    if not (root / "tests" / "browser" / "node_modules" / "playwright-core").is_dir():
+        return {"status": "not available", "reason": "playwright-core is not installed: npm ci --prefix tests/browser"}
+    if not any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome-stable", "google-chrome")) \
+            and not os.environ.get("CHROMIUM"):
+        return {"status": "not available", "reason": "no Chromium (Debian: apt-get install chromium)"}
+    with tempfile.TemporaryDirectory() as folder:
+        results = Path(folder) / "explorers.json"
+        env = {**os.environ, "DRIVERS": "explorers.mjs", "MODE": "bench", "INPUTS": str(inputs),
+               "RESULTS": str(results), "EXPLORERS_LIMIT_S": str(int(limit_s))}
+        started = time.perf_counter()
+        run = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=limit_s + 120)
+        seconds = time.perf_counter() - started
+        data = json.loads(results.read_text()) if results.exists() else {"records": []}
+    rows = summarize_browser(data.get("records", []))
+    if not rows:
+        tail = (run.stderr or run.stdout)[-800:]
+        return {"status": "error", "reason": f"the browser run gave no timings (exit {run.returncode}): {tail}"}
+    return {"status": "ok" if run.returncode == 0 else "partial", "rows": rows, "seconds": seconds,
+            "inputs_per_explorer": inputs,
+            "note": ("Input = a key press on a slider, a click on a checkbox or toggle button, a choice in a menu, "
+                     "one at a time; time = input event in the page -> new figure decoded and the next animation "
+                     "frame drawn (Chromium headless, JupyterLab, 1280 × 900). Parts (medians): to kernel = input "
+                     "event -> the kernel starts the change; compute = the lesson's draw function; draw = painting "
+                     "the figure; encode = PNG; transfer = kernel sent -> image in the page; decode+paint = decoded "
+                     "and painted. Kernel CPU = the kernel's CPU time for the change (a busy machine does not "
+                     "inflate it); idle estimate = the total with the kernel's work counted at its CPU time. "
+                     "Reference = the same explorer shown the previous way (Output widget refilled "
+                     "with a PNG display), measured in the same run.")}

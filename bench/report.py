@@ -141,6 +141,34 @@ def _explorers(group: dict[str, Any]) -> list[str]:
         if r.get("problems"):
             lines.append(f"- {r['name']}: {'; '.join(r['problems'])}")
     lines += ["", group.get("note", "")]
+    lines += _explorers_browser(group.get("browser") or {})
+    return lines
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:.0f} ms"
+
+
+def _explorers_browser(browser: dict[str, Any]) -> list[str]:
+    """The browser half of the explorers group: input -> painted figure in Chromium, per explorer and display."""
+    lines = ["", "**In the browser** (JupyterLab in headless Chromium): input event -> new figure painted."]
+    if browser.get("status") not in ("ok", "partial"):
+        return lines + ["", f"{browser.get('status', 'not run')}: {browser.get('reason', '')}"]
+    header = ["explorer", "display", "inputs", "median", "p90", "max", "÷ reference (median, p90)", "to kernel",
+              "compute", "draw", "encode", "transfer", "decode+paint", "kernel CPU", "idle estimate", "PNG",
+              "width (shown)", "median < 50 ms, p90 < 100 ms"]
+    rows = []
+    for r in browser["rows"]:
+        p = r["parts_ms"]
+        ratio = (f"{r['ratio_median']:.2f}×, {r['ratio_p90']:.2f}×" if "ratio_median" in r else "reference")
+        rows.append([r["name"], r["display"], str(r["inputs"]), _ms(r["median_ms"]), _ms(r["p90_ms"]), _ms(r["max_ms"]),
+                     ratio, _ms(p["to_kernel"]), _ms(p["compute"]), _ms(p["draw"]), _ms(p["encode"]),
+                     _ms(p["transfer"]), _ms(p["decode_paint"]), _ms(r.get("kernel_cpu_ms")),
+                     _ms(r.get("idle_estimate_ms")), f"{r['png_kb']:.0f} kB",
+                     f"{r['width_px']} ({r['shown_px']:.0f}) px", _yes(r["meets_target"])])
+    lines += ["", *_table(header, rows), "", browser.get("note", "")]
+    if browser.get("status") == "partial":
+        lines.append("The browser run stopped early (see its log); the rows above are the explorers it timed.")
     return lines
 
 
@@ -252,6 +280,21 @@ def summary(result: dict[str, Any]) -> str:
                      _yes(slowest["median_s"] < 0.1)])
     else:
         unavailable("explorers", "explorer redraw, median", "< 100 ms")
+    browser = explorers.get("browser") or {}
+    shown = [r for r in browser.get("rows", []) if r.get("display") == "image"]
+    if shown:
+        slowest = max(shown, key=lambda r: r["median_ms"])
+        worst_p90 = max(shown, key=lambda r: r["p90_ms"])
+        ratios = [r["ratio_median"] for r in shown if "ratio_median" in r]
+        rows.append([f"explorer in Chromium: input -> figure painted, median / p90 (slowest of {len(shown)})",
+                     "< 50 ms / < 100 ms",
+                     f"{_ms(slowest['median_ms'])} ({slowest['name']}) / {_ms(worst_p90['p90_ms'])} "
+                     f"({worst_p90['name']})" + (f"; ÷ previous display, same run: median of ratios "
+                                                 f"{sorted(ratios)[len(ratios) // 2]:.2f}×" if ratios else ""),
+                     _yes(all(r["meets_target"] for r in shown))])
+    elif "explorers" in groups:
+        rows.append(["explorer in Chromium: input -> figure painted", "< 50 ms / < 100 ms",
+                     f"{browser.get('status', 'not run')}: {browser.get('reason', '')}", "–"])
     notebooks = groups.get("notebooks", {})
     if notebooks.get("status") == "ok":
         lessons = [r for r in notebooks["records"] if r["kind"] == "lesson" and r["seconds"] is not None]

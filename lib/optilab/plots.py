@@ -75,6 +75,16 @@ _ALIASES = {"gd": "sgd", "heavy_ball": "momentum", "heavy-ball": "momentum", "na
 FIGSIZE = (5.6, 4.2)
 DPI = 100
 
+#: The widest a figure is drawn, in pixels: JupyterLab's notebook column at a 1280 × 900 window with
+#: the file browser open (its default layout) is 848 px wide for an output, 844 px inside an explorer
+#: (measured in Chromium by tests/browser/explorers.mjs). A wider image is scaled down by the browser:
+#: blurred, and its text smaller than the sizes below promise (1050 px images were shown at 80 %).
+MAX_WIDTH_PX = 840
+
+#: The smallest legend text, in pixels at 100 %: JupyterLab's smallest interface text (its status bar
+#: and file browser details, ``--jp-ui-font-size0``) is about 10.8 px; "small" at 100 dpi is 11.6 px.
+MIN_LEGEND_PX = 10.0
+
 
 def _name_of(rule: Any) -> str:
     if isinstance(rule, str):
@@ -212,10 +222,25 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def fitted_size(figsize: tuple[float, float]) -> tuple[float, float]:
+    """``figsize`` narrowed, if needed, to at most :data:`MAX_WIDTH_PX` pixels at :data:`DPI`, height kept.
+
+    Narrowing (rather than a lower dpi) keeps every text at the size it was asked for.
+
+    >>> fitted_size((10.5, 4.2))
+    (8.4, 4.2)
+    """
+    width, height = (float(v) for v in figsize)
+    return (min(width, MAX_WIDTH_PX / DPI), height)
+
+
 def new_figure(figsize: tuple[float, float] = FIGSIZE, ncols: int = 1) -> tuple[Figure, Any]:
-    """A new pyplot-free figure with ``ncols`` axes side by side: ``(fig, ax)`` or ``(fig, [ax, ...])``."""
+    """A new pyplot-free figure with ``ncols`` axes side by side: ``(fig, ax)`` or ``(fig, [ax, ...])``.
+
+    No wider than the notebook shows at 100 % (:func:`fitted_size`).
+    """
     _enable_notebook_display()
-    figure = Figure(figsize=figsize, dpi=DPI)
+    figure = Figure(figsize=fitted_size(figsize), dpi=DPI)
     axes = figure.subplots(1, ncols)
     figure.subplots_adjust(left=0.12, right=0.97, bottom=0.12, top=0.9, wspace=0.3)
     return figure, axes

@@ -185,12 +185,12 @@ async function scrollIntoView(page, locator) {
 async function checkExplorer(page, panel) {
   const explorer = panel.locator('.jp-OutputArea-output')
     .filter({ has: page.locator('.widget-slider') })
-    .filter({ has: page.locator('.widget-output img') })
+    .filter({ has: page.locator('img.optilab-explorer-image, .widget-output img') })
     .first();
   check(await explorer.count() === 1, 'no explorer (a slider above a plot) in the lesson');
   await scrollIntoView(page, explorer);
   const slider = explorer.locator('.widget-slider').first();
-  const image = explorer.locator('.widget-output img').first();
+  const image = explorer.locator('img.optilab-explorer-image, .widget-output img').first();
   const label = (await slider.locator('.widget-label').first().textContent())?.trim() || 'slider';
   const readout = slider.locator('.widget-readout');
   const before = { value: (await readout.textContent())?.trim(), src: await image.getAttribute('src') };
@@ -213,7 +213,7 @@ async function checkExplorer(page, panel) {
   step(`  moved the slider "${label}": ${before.value} -> ${after}`);
 
   await page.waitForFunction(([node, src]) => {
-    const img = node.querySelector('.widget-output img');
+    const img = node.querySelector('img.optilab-explorer-image, .widget-output img');
     return img && img.getAttribute('src') !== src && img.complete && img.naturalWidth > 0;
   }, [await explorer.elementHandle(), before.src], { timeout: REDRAW_MS }).catch(() => {
     throw new Failure(`the plot did not change within ${REDRAW_MS / 1000} s after the slider "${label}" moved`);

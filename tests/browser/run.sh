@@ -4,9 +4,11 @@
 #   bash tests/browser/run.sh          (or: make test-browser)
 #
 # It serves a temporary copy of the course, so running notebooks never writes outputs, checkpoints or a
-# gradebook into the working tree; opens the start page, one lesson (runs all its cells, moves an explorer's
-# slider) and one lab; saves screenshots to tests/browser/screenshots/; and stops everything it started,
-# even when it fails.
+# gradebook into the working tree; drive.mjs opens the start page, one lesson (runs all its cells, moves an
+# explorer's slider) and one lab; explorers.mjs runs lessons 01-08 and moves every explorer in them (each
+# input gets its figure, drags end on the right one, the picture equals a full draw, figures fit the default
+# layout); saves screenshots to tests/browser/screenshots/; and stops everything it started, even when it
+# fails. `make bench` runs explorers.mjs with MODE=bench to time the explorers.
 #
 # Needs Chromium (Debian: apt-get install chromium; or set CHROMIUM=/path/to/chrome), Node >= 20 and
 # `npm ci --prefix tests/browser`. What it opens can be changed from the environment:
@@ -14,6 +16,9 @@ START="${START:-lessons/00_start_here.ipynb}"                          # the sta
 LESSON="${LESSON:-lessons/03_momentum_and_nesterov.ipynb}"            # a lesson with an explorer
 LAB="${LAB:-labs/lab01_gradient_descent/lab01_gradient_descent.ipynb}" # a student lab, as released
 COURSE_DIR="${COURSE_DIR:-}"   # the folder those paths are in; default: this repository
+DRIVERS="${DRIVERS:-drive.mjs explorers.mjs}"  # what to run: drive.mjs (start page, a lesson, a lab), explorers.mjs
+PORT="${PORT:-}"               # the server's port on 127.0.0.1; default: a free one
+# explorers.mjs reads MODE (test or bench), LESSONS ("01 02 ..."), INPUTS (per explorer) and RESULTS (a JSON file).
 JUPYTER="${JUPYTER:-}"         # the jupyter that serves them; default: the repository's .venv/bin/jupyter
 set -euo pipefail
 
@@ -55,7 +60,7 @@ driver_pid=""
 ours() {
     local proc cmdline
     for proc in /proc/[0-9]*; do
-        cmdline="$(tr '\0' ' ' < "$proc/cmdline" 2>/dev/null)" || continue
+        { cmdline="$(tr '\0' ' ' < "$proc/cmdline")"; } 2>/dev/null || continue
         [[ "$cmdline" == *"$work/"* ]] && echo "${proc#/proc/}"
     done
     return 0
@@ -106,7 +111,7 @@ echo '{"windowingMode": "none"}' > "$work/settings/@jupyterlab/notebook-extensio
 echo '{"fetchNews": "false", "checkForUpdates": false}' \
     > "$work/settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings"
 
-port="$("$repo/.venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="${PORT:-$("$repo/.venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 # CI runs as root in a throw-away machine; JupyterLab refuses root unless told.
 as_root=""
 [ "$(id -u)" -ne 0 ] || as_root="--allow-root"
@@ -137,10 +142,15 @@ for i in $(seq 1 90); do
 done
 echo "test-browser: JupyterLab is up after $(( $(date +%s) - started )) s"
 
-JUPYTER_URL="http://127.0.0.1:$port" JUPYTER_TOKEN="$token" CHROMIUM="$browser" \
-COURSE_ROOT="$work/course" PROFILE_DIR="$work/chromium" SCREENSHOTS="$here/screenshots" \
-START="$START" LESSON="$LESSON" LAB="$LAB" \
-    timeout --kill-after=10 140 node "$here/drive.mjs" &
-driver_pid=$!
-wait "$driver_pid"   # in the background, so that a signal to this script stops the drive at once
+for driver in $DRIVERS; do
+    [ -f "$here/$driver" ] || fail "no driver $driver in tests/browser"
+    # drive.mjs takes about a minute; explorers.mjs runs eight lessons and moves every explorer (minutes).
+    limit=140; [ "$driver" = drive.mjs ] || limit="${EXPLORERS_LIMIT_S:-1500}"
+    JUPYTER_URL="http://127.0.0.1:$port" JUPYTER_TOKEN="$token" CHROMIUM="$browser" \
+    COURSE_ROOT="$work/course" PROFILE_DIR="$work/chromium-${driver%.mjs}" SCREENSHOTS="$here/screenshots" \
+    START="$START" LESSON="$LESSON" LAB="$LAB" \
+        timeout --kill-after=10 "$limit" node "$here/$driver" &
+    driver_pid=$!
+    wait "$driver_pid"   # in the background, so that a signal to this script stops the drive at once
+done
 echo "test-browser: passed in $(( $(date +%s) - started )) s (screenshots in tests/browser/screenshots/)"

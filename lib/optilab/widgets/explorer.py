@@ -2,16 +2,61 @@
 
 Every explorer in the lessons is an :class:`Explorer`: a dict of ipywidgets controls, a
 ``draw`` function that turns the controls' values into a matplotlib Figure, and an
-``ipywidgets.Output`` that shows the latest figure as a PNG image. Static images work the
-same in JupyterLab, in Binder and in headless execution; :class:`~optilab.widgets.render.FigureRenderer`
-keeps them fast by redrawing only the lines and texts that a control moved.
+``ipywidgets.Image`` that shows the latest figure as a PNG. Explorers are testable without a
+browser: ``explorer.set(lr=0.1)`` moves a control, runs the callback and leaves the new figure
+in ``explorer.figure``.
 
-Explorers are testable without a browser: ``explorer.set(lr=0.1)`` moves a control, runs
-the callback and leaves the new figure in ``explorer.figure``.
+How the figure gets to the screen, and why
+------------------------------------------
+Measured in JupyterLab in headless Chromium (``make bench``; ``tests/browser/explorers.mjs``), an
+input's wait splits into: the message to the kernel (5-15 ms), the lesson's computation, drawing,
+PNG encoding, the message to the browser, and decoding and painting (together 10-25 ms). On a shared,
+busy machine the kernel's CPU time per input was 16-48 ms (98 ms for lesson 04's explorer, which
+builds a figure per scale): the lesson's computation, then drawing (mostly text: titles, legends,
+labels; lines are cheap) and PNG encoding (about 6 ms).
+The choices, from those measurements:
+
+* **matplotlib draws, in the kernel; only what moved.** :class:`~optilab.widgets.render.FigureRenderer`
+  repaints lines and changing texts over a cached background (axes, ticks, labels, contours) and
+  lays unchanged texts and legends over them from a cached layer, instead of a full draw (100-300
+  ms). The picture is the one a full draw gives (tests/test_render.py, and in the browser), the same
+  in JupyterLab, Binder, a hub and headless, and offline: no JavaScript of ours, nothing to install.
+  Drawing in the browser from data (anywidget with a JS plotting library) would remove drawing and
+  encoding from the kernel, but means a second implementation of every figure (fonts, layout,
+  mathematical labels) to keep equal to the static figures and to the full draws the tests compare
+  with; it is the next step if the kernel's time must go below what matplotlib can draw.
+* **An** ``ipywidgets.Image`` **updated in place**, not an ``Output`` cleared and refilled: one comm
+  message with the PNG as a binary buffer (no base64, no display message, no new DOM node). It was
+  measured against the ``Output`` path in the same run (kept as ``display="output"``, the reference
+  ``make bench`` reports): the browser's part is small either way (per-explorer ratios of the
+  medians 0.54-1.42×, median 0.97×, within the noise of a busy machine). It is kept for what it
+  does not do: no output area emptied and refilled (no flicker, no layout jump), no base64.
+* **Coalescing is ipywidgets' own, kept intact by drawing inside the change's handler.** A widget
+  model in the browser sends one change and holds later ones (merged: the latest value wins) until
+  the kernel reports idle after it, then sends what it holds; so while the kernel draws, a burst of
+  key presses collapses to the latest value, and the last one is never dropped (the browser test
+  checks it). Drawing later (deferred to the event loop) would let the kernel report idle before
+  drawing and defeat that throttle. A change that moves other controls (a menu that resets a slider)
+  draws once, not once per control. Sliders keep the lessons' ``continuous_update=False``: a drag
+  sends its value on release, a key press at once. (Continuous updates would follow the hand while
+  dragging, but a slider whose value, set from Python, is off its step grid then sends a snapped
+  value back unasked: a figure for a value the readout never showed, which the browser test caught.)
+* **Images as wide as the notebook shows them** (:data:`optilab.plots.MAX_WIDTH_PX`, 840 px): a wider
+  picture is scaled down by the browser (blurred, smaller text) and costs pixels to paint, encode,
+  send and decode. PNG at zlib level 1, RGB: line art stays exact (JPEG would blur it) and level 1 is
+  the fastest encoding that still compresses it (60-90 kB a frame).
+
+Each frame also sends its timings (:attr:`Explorer.stats`, a hidden widget with JSON: what was
+drawn, when, and how long computing, drawing and encoding took) so the browser harness can split
+an input's wait into kernel and browser parts.
 """
 
 from __future__ import annotations
 
+import functools
+import html
+import json
+import os
 import time
 from typing import Any, Callable
 
@@ -25,15 +70,24 @@ __all__ = ["Explorer", "register", "registry"]
 _REGISTRY: dict[str, Callable[[], "Explorer"]] = {}
 
 
-def register(name: str) -> Callable[[Callable[[], "Explorer"]], Callable[[], "Explorer"]]:
+def register(name: str) -> Callable[[Callable[..., "Explorer"]], Callable[..., "Explorer"]]:
     """Register an explorer factory (callable with no arguments) under ``name``.
 
-    The registry lets the tests and ``make bench`` build and time every explorer.
+    The registry lets the tests and ``make bench`` build and time every explorer. The factory
+    returned is the same function, but the explorers it builds know their ``name`` (shown to the
+    browser tests as a CSS class ``optilab-explorer-<name>``).
     """
 
-    def decorate(factory: Callable[[], "Explorer"]) -> Callable[[], "Explorer"]:
-        _REGISTRY[name] = factory
-        return factory
+    def decorate(factory: Callable[..., "Explorer"]) -> Callable[..., "Explorer"]:
+        @functools.wraps(factory)
+        def named(*args: Any, **kwargs: Any) -> "Explorer":
+            explorer = factory(*args, **kwargs)
+            if isinstance(explorer, Explorer) and explorer.name is None:
+                explorer.name = name
+            return explorer
+
+        _REGISTRY[name] = named
+        return named
 
     return decorate
 
@@ -59,6 +113,30 @@ def _in_kernel() -> bool:
     return shell is not None and hasattr(shell, "kernel")
 
 
+def _shown(control: widgets.ValueWidget) -> Any:
+    """A control's value as JSON, as its readout shows it: the label of a selection, else the value."""
+    label = getattr(control, "label", None)
+    if isinstance(label, str):
+        return label
+    labels = getattr(control, "label", None)
+    if isinstance(labels, tuple):
+        return list(labels)
+    value = control.value
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    return repr(value)
+
+
+def _same(values: dict[str, Any], drawn: dict[str, Any] | None) -> bool:
+    """Whether two sets of control values are equal (values that cannot be compared are taken as different)."""
+    if drawn is None or values.keys() != drawn.keys():
+        return False
+    try:
+        return all(type(v) is type(drawn[k]) and bool(v == drawn[k]) for k, v in values.items())
+    except Exception:  # noqa: BLE001 - arrays and other odd values: draw again
+        return False
+
+
 class Explorer:
     """Controls plus a figure that is redrawn when any control changes.
 
@@ -67,9 +145,14 @@ class Explorer:
     controls : dict of str to ipywidgets.ValueWidget
         The controls; their names are the keyword arguments of ``draw``.
     draw : callable
-        ``draw(**values) -> Figure``: builds a new figure from the controls' values.
+        ``draw(**values) -> Figure``: builds (or updates and returns) the figure for the values.
     title : str, optional
         A line shown above the controls.
+    display : {"image", "output"}, optional
+        How the figure is shown in a notebook: ``"image"`` (the default; an ``ipywidgets.Image``
+        updated in place) or ``"output"`` (an ``ipywidgets.Output`` refilled with a PNG display,
+        as before; the reference ``make bench`` compares with). The default may be changed for a
+        whole kernel with the environment variable ``OPTILAB_EXPLORER_DISPLAY``.
 
     Attributes
     ----------
@@ -78,20 +161,47 @@ class Explorer:
     redraws : int
         How many times the figure has been drawn.
     last_seconds : float
-        Wall time of the last redraw, from the control's change to the figure shown (in a
-        notebook this includes rendering the PNG; elsewhere only drawing, see :meth:`render`).
+        Wall time of the last redraw, from the control's change to the figure sent (in a notebook
+        this includes rendering the PNG; elsewhere only drawing, see :meth:`render`).
+    timings : dict
+        The last redraw's parts, in milliseconds: ``compute_ms`` (``draw``), ``render_ms``
+        (painting the figure) and ``encode_ms`` (the PNG), the PNG's size in ``bytes``, and in a
+        kernel ``cpu_ms``, the kernel's CPU time for the whole change.
+    name : str or None
+        The name it is registered under, when built by a registered factory.
     """
 
+    DISPLAYS = ("image", "output")
+    _built = 0  # explorers built in this process: each gets the next serial number
+
     def __init__(self, controls: dict[str, widgets.ValueWidget], draw: Callable[..., Figure],
-                 title: str | None = None) -> None:
+                 title: str | None = None, *, display: str | None = None) -> None:
+        if not isinstance(controls, dict) or not controls:
+            raise TypeError("Explorer needs a non-empty dict of name -> ipywidgets control")
+        display = display or os.environ.get("OPTILAB_EXPLORER_DISPLAY") or "image"
+        if display not in self.DISPLAYS:
+            raise ValueError(f"display={display!r} is not one of {self.DISPLAYS}")
         self.controls = controls
         self.draw = draw
         self.title = title
+        self.display = display
+        self.name: str | None = None
+        Explorer._built += 1
+        self.serial = Explorer._built
+        # Its own size, or smaller on a narrow screen; never stretched to the box's width (blurred).
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto",
+                                                                       align_self="flex-start"))
         self.output = widgets.Output()
+        self.stats = widgets.HTML(value="{}", layout=widgets.Layout(display="none"))
+        self.image.add_class("optilab-explorer-image")
+        self.stats.add_class("optilab-explorer-stats")
         self.renderer = FigureRenderer()
         self.figure: Figure | None = None
         self.redraws = 0
         self.last_seconds = float("nan")
+        self.timings: dict[str, float] = {}
+        self._frame = 0
+        self._drawn: dict[str, Any] | None = None  # the values of the last draw
         for control in controls.values():
             control.observe(self._on_change, names="value")
         self.update()
@@ -110,26 +220,55 @@ class Explorer:
         return self
 
     def update(self) -> Figure:
-        """Draw the figure for the current values and, in a notebook, show it in the output area."""
-        start = time.perf_counter()
-        self.figure = self.draw(**self.values())
+        """Draw the figure for the current values and, in a notebook, show it."""
+        start, cpu = time.perf_counter(), time.process_time()
+        received = time.time()
+        values = self.values()
+        self.figure = self.draw(**values)
+        self._drawn = values
+        computed = time.perf_counter()
+        self.timings = {"compute_ms": 1e3 * (computed - start)}
         if _in_kernel():
-            from IPython.display import Image, display
-
             png = self.render()
-            with self.output:
-                self.output.clear_output(wait=True)
-                display(Image(data=png, format="png"))
+            encoded = time.perf_counter()
+            # CPU time of this process for the whole change: what it would take on an idle core.
+            self.timings["cpu_ms"] = 1e3 * (time.process_time() - cpu)
+            self._show(png, received, computed, encoded)
         self.redraws += 1
         self.last_seconds = time.perf_counter() - start
         return self.figure
 
     def render(self) -> bytes:
-        """The current figure as PNG bytes, as the notebook shows it."""
-        return self.renderer.render(self.figure)
+        """The current figure as PNG bytes, as the notebook shows it; fills in :attr:`timings`."""
+        start = time.perf_counter()
+        self.renderer.paint(self.figure)
+        painted = time.perf_counter()
+        png = self.renderer.encode(self.figure)
+        self.timings.update(render_ms=1e3 * (painted - start), encode_ms=1e3 * (time.perf_counter() - painted),
+                            bytes=len(png))
+        return png
+
+    def _show(self, png: bytes, received: float, computed: float, encoded: float) -> None:
+        self._frame += 1
+        stats = {"frame": self._frame, "serial": self.serial, "name": self.name, "display": self.display, "received": 1e3 * received,
+                 "shown": {name: _shown(c) for name, c in self.controls.items()}, **self.timings,
+                 "sent": 1e3 * time.time()}
+        # The timings first: the browser applies messages in order, so a new image finds them there.
+        self.stats.value = html.escape(json.dumps(stats), quote=False)  # shown as HTML: its text is the JSON
+        if self.display == "image":
+            self.image.value = png
+        else:
+            from IPython.display import Image, display
+
+            with self.output:
+                self.output.clear_output(wait=True)
+                display(Image(data=png, format="png"))
 
     def _on_change(self, change: dict[str, Any]) -> None:
-        self.update()
+        # One hand movement can change several controls (a menu that also moves a slider): each change
+        # notifies, the first already with every new value; the others would draw the same picture again.
+        if not _same(self.values(), self._drawn):
+            self.update()
 
     def widget(self) -> widgets.Widget:
         """The controls above the figure, as one ipywidgets box."""
@@ -137,8 +276,13 @@ class Explorer:
         if self.title:
             parts.append(widgets.HTML(f"<b>{self.title}</b>"))
         parts.append(widgets.HBox(list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap")))
-        parts.append(self.output)
-        return widgets.VBox(parts)
+        parts.append(self.image if self.display == "image" else self.output)
+        parts.append(self.stats)
+        classes = ["optilab-explorer"] + ([f"optilab-explorer-{self.name}"] if self.name else [])
+        box = widgets.VBox(parts)
+        for css_class in classes:
+            box.add_class(css_class)
+        return box
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -1,13 +1,15 @@
 """Render an explorer's figure to PNG fast, by redrawing only what changed.
 
-Drawing a two-panel figure with matplotlib's Agg backend takes 100-200 ms, most of it in tick
+Drawing a two-panel figure with matplotlib's Agg backend takes 100-300 ms, most of it in tick
 labels and other text, while an explorer usually moves only a few lines. :class:`FigureRenderer`
-therefore keeps a rendered background (axes, ticks, labels, contours, fixed legends) and, while
-those are unchanged, paints the data artists over it: lines, markers, patches, texts and titles
-(matplotlib's blitting, as in its animation module). Anything in the background that changes
-(limits, scales, axis labels, contour sets, the figure's size, or a layout engine that may move
-the axes) falls back to a full draw. A legend whose labels change from one render to the next is
-redrawn with the data from then on. Both paths give the same picture (tests/test_render.py).
+therefore keeps a rendered background (each Axes' face, spines, ticks, tick and axis labels, and
+contour sets) and, while those are unchanged, paints everything else over it in the order a full
+draw uses (by zorder): lines, markers, patches, texts, titles and legends (matplotlib's blitting:
+those artists are marked *animated* while the background is drawn, so they are laid out but not
+painted, and a title keeps the place a full draw gives it). Anything in the background that
+changes (limits, scales, axis labels, locators, contour sets, the figure's size, or a layout
+engine that may move the axes) falls back to a full draw. Both paths give the same picture, texts
+and legends included (tests/test_render.py compares them text by text and region by region).
 """
 
 from __future__ import annotations
@@ -15,19 +17,33 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import numpy as np
 from matplotlib.artist import Artist
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.contour import ContourSet
+from matplotlib.legend import Legend
+from matplotlib.lines import Line2D
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 from matplotlib.figure import Figure
 from PIL import Image
 
 __all__ = ["FigureRenderer", "png_bytes"]
 
 
-def png_bytes(rgba: Any) -> bytes:
-    """Encode an RGBA buffer (height × width × 4, as ``canvas.buffer_rgba()``) as PNG, favouring speed over size."""
+def png_bytes(rgba: Any, opaque: bool = False) -> bytes:
+    """Encode an RGBA buffer (height × width × 4, as ``canvas.buffer_rgba()``) as PNG, favouring speed over size.
+
+    ``opaque``: every pixel is opaque, so the alpha channel is left out (a quarter less to encode and send).
+    zlib level 1: line art compresses well even so, and a higher level costs more time than it saves
+    in transfer on a local or campus network.
+    """
+    rgba = np.asarray(rgba)
     height, width = rgba.shape[:2]
     image = Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1)
+    if opaque:
+        image = image.convert("RGB")
     buffer = io.BytesIO()
     image.save(buffer, format="png", compress_level=1)
     return buffer.getvalue()
@@ -39,18 +55,6 @@ def _canvas(figure: Figure) -> FigureCanvasAgg:
     return figure.canvas
 
 
-def _legend_look(legend: Any) -> tuple:
-    """What a legend looks like: its place, labels and handles."""
-    handles = tuple(
-        (type(h).__name__, *(str(getattr(h, f"get_{p}", lambda: None)()) for p in ("color", "linestyle", "marker")),
-         h.get_alpha())
-        for h in legend.legend_handles
-    )
-    anchor = legend.get_bbox_to_anchor()
-    return (legend.get_visible(), legend._loc, tuple(t.get_text() for t in legend.get_texts()), handles,
-            anchor.bounds if anchor is not None else None)
-
-
 def _axes_key(ax: Any) -> tuple:
     return (
         id(ax), ax.get_visible(), ax.axison, tuple(ax.get_position().bounds),
@@ -59,6 +63,88 @@ def _axes_key(ax: Any) -> tuple:
         id(ax.xaxis.get_major_formatter()), id(ax.yaxis.get_major_formatter()),
         tuple((id(c), c.get_visible(), c.get_alpha()) for c in ax.collections if isinstance(c, ContourSet)),
     )
+
+
+def _text_look(text: Text) -> tuple:
+    """What a text looks like where it is: content, place, font, colour, alignment."""
+    return ("text", text.get_visible(), text.get_text(), tuple(map(float, text.get_position())), text.get_color(),
+            text.get_fontsize(), str(text.get_fontweight()), text.get_rotation(), text.get_ha(), text.get_va(),
+            text.get_alpha(), text.get_zorder(), str(text.get_fontfamily()), text.get_linespacing(),
+            None if text.get_bbox_patch() is None else id(text.get_bbox_patch()))
+
+
+def _legend_look(legend: Legend) -> tuple:
+    """What a legend looks like: its place, labels and handles (a rebuilt legend may look the same)."""
+    handles = tuple(
+        (type(h).__name__, *(str(getattr(h, f"get_{p}", lambda: None)()) for p in
+                             ("color", "linestyle", "linewidth", "marker", "markersize", "facecolor", "edgecolor")),
+         h.get_alpha())
+        for h in legend.legend_handles
+    )
+    anchor = legend.get_bbox_to_anchor()
+    return ("legend", legend.get_visible(), legend._loc, tuple(t.get_text() for t in legend.get_texts()), handles,
+            anchor.bounds if anchor is not None else None, legend.get_zorder(),
+            legend.get_frame().get_alpha(), legend.get_texts()[0].get_fontsize() if legend.get_texts() else None)
+
+
+def _look(artist: Artist) -> tuple | None:
+    """The look of a text or legend, or None for any other artist."""
+    if isinstance(artist, Legend):
+        return _legend_look(artist)
+    if isinstance(artist, Text):
+        return _text_look(artist)
+    return None
+
+
+def _extent(artist: Artist, renderer: Any) -> Bbox:
+    """Where an artist paints, in display pixels: a text's box (its ``bbox`` patch) included."""
+    box = artist.get_window_extent(renderer)
+    if isinstance(artist, Text) and artist.get_bbox_patch() is not None:
+        artist.update_bbox_position_size(renderer)
+        box = Bbox.union([box, artist.get_bbox_patch().get_window_extent(renderer)])
+    return box
+
+
+def _covers(artist: Artist, box: Bbox, renderer: Any, extents: dict[int, Any]) -> bool:
+    """Whether ``artist``, drawn now, may paint inside ``box`` (display pixels). When unsure: yes.
+
+    ``extents`` caches the window extents of artists other than lines, by id, for one render.
+    """
+    try:
+        if isinstance(artist, Line2D):
+            if not artist.get_visible() or len(artist.get_xdata()) == 0:
+                return False
+            margin = artist.get_linewidth() + (artist.get_markersize() if artist.get_marker() not in (None, "None", "", " ") else 0)
+            margin = margin * artist.figure.dpi / 72.0 + 2
+            grown = box.expanded(1, 1).padded(margin)
+            path = artist.get_transform().transform_path(artist.get_path())
+            return bool(path.intersects_bbox(grown, filled=False))
+        if not artist.get_visible():
+            return False
+        if id(artist) not in extents:
+            extents[id(artist)] = _extent(artist, renderer)
+        return bool(extents[id(artist)].overlaps(box))
+    except Exception:  # noqa: BLE001 - an artist that cannot say where it paints covers everything
+        return True
+
+
+def _merged(boxes: list[tuple[slice, slice]]) -> list[tuple[slice, slice]]:
+    """Pixel boxes (row slice, column slice), overlapping ones merged into their union's bounding box."""
+    boxes = [(r.start, r.stop, c.start, c.stop) for r, c in boxes]
+    merged = True
+    while merged:
+        merged = False
+        out: list[tuple[int, int, int, int]] = []
+        for box in boxes:
+            for i, other in enumerate(out):
+                if box[0] < other[1] and other[0] < box[1] and box[2] < other[3] and other[2] < box[3]:
+                    out[i] = (min(box[0], other[0]), max(box[1], other[1]), min(box[2], other[2]), max(box[3], other[3]))
+                    merged = True
+                    break
+            else:
+                out.append(box)
+        boxes = out
+    return [(slice(r0, r1), slice(c0, c1)) for r0, r1, c0, c1 in boxes]
 
 
 class FigureRenderer:
@@ -76,73 +162,173 @@ class FigureRenderer:
     def __init__(self) -> None:
         # key -> (figure, background); holding the figure keeps its id from being reused by a new one
         self._backgrounds: dict[tuple, tuple[Figure, Any]] = {}
-        self._legend_looks: dict[int, tuple] = {}  # id(axes or figure) -> the look of its legend last time
-        self._changing_legends: set[int] = set()  # ids whose legends changed: drawn with the data
+        self._looks: dict[tuple, tuple] = {}  # slot -> the look of its text or legend at the last render
+        self._layer: tuple | None = None  # (key, regions to lay over) of the last overlay
+        self._places: dict[tuple, Bbox] = {}  # (background key, (slot, look)) -> where that text or legend sits
         self.full_draws = 0
         self.fast_draws = 0
 
-    def _legends(self, figure: Figure) -> tuple[list[Artist], list[tuple]]:
-        """Split the figure's legends into those drawn with the data and the looks of those in the background."""
-        owners = [(ax, ax.get_legend()) for ax in figure.axes] + [(figure, legend) for legend in figure.legends]
-        dynamic, looks = [], []
-        for owner, legend in owners:
-            if legend is None:
-                continue
-            look = _legend_look(legend)
-            previous = self._legend_looks.get(id(owner))
-            self._legend_looks[id(owner)] = look
-            if previous is not None and previous != look:
-                self._changing_legends.add(id(owner))
-            if legend._loc == 0 or id(owner) in self._changing_legends:  # loc="best" moves with the data
-                dynamic.append(legend)
-            else:
-                looks.append(look)
-        return dynamic, looks
-
-    def _split(self, figure: Figure) -> tuple[list[Artist], tuple]:
-        """The artists to draw over the background, and the key of everything in the background."""
-        dynamic: list[Artist] = []
+    def _slots(self, figure: Figure) -> dict[int, tuple]:
+        """Where each text and legend sits (its Axes and its role), which outlives the artist itself:
+        a draw function may replace a legend with a new one that looks the same."""
+        slots: dict[int, tuple] = {}
         for ax in figure.axes:
-            inside = [*ax.lines, *ax.patches, *ax.texts, *ax.images, *ax.artists,
-                      *(c for c in ax.collections if not isinstance(c, ContourSet))]
-            dynamic.extend(sorted(inside, key=lambda a: a.get_zorder()))
-            dynamic.extend([ax.title, ax._left_title, ax._right_title])
-        legends, looks = self._legends(figure)
-        dynamic.extend(legends)
-        dynamic.extend(figure.texts)
-        key = (id(figure), tuple(figure.get_size_inches()), figure.dpi,
-               tuple(_axes_key(ax) for ax in figure.axes), tuple(looks))
-        return dynamic, key
+            for part in ("title", "_left_title", "_right_title"):
+                slots[id(getattr(ax, part))] = (id(ax), part)
+            for i, text in enumerate(ax.texts):
+                slots[id(text)] = (id(ax), "text", i)
+            if ax.get_legend() is not None:
+                slots[id(ax.get_legend())] = (id(ax), "legend")
+        for i, text in enumerate(figure.texts):
+            slots[id(text)] = (id(figure), "text", i)
+        for i, legend in enumerate(figure.legends):
+            slots[id(legend)] = (id(figure), "legend", i)
+        return slots
+
+    def _split(self, figure: Figure, renderer: Any = None) -> tuple[list[Artist], list[Artist], tuple]:
+        """What to draw over the background, what to lay over it from the cached overlay, and the
+        background's key.
+
+        The background is each Axes' patch, spines, axes (ticks, tick labels, axis labels) and contour
+        sets. Texts and legends that have not changed since the last render, and that nothing drawn
+        after them in a full draw reaches, are the overlay: drawn once on a transparent layer and laid
+        over the picture. Everything else in an Axes (lines, markers, patches, changing texts and
+        titles and legends, images, other collections) is drawn over the background in the order a
+        full draw uses: by zorder, ties in ``get_children()`` order.
+        """
+        slots = self._slots(figure)
+        drawn = self._drawn(figure)
+        candidates: list[tuple[int, Artist, tuple]] = []
+        for index, artist in enumerate(drawn):
+            slot, look = slots.get(id(artist)), _look(artist)
+            if slot is None or look is None:
+                continue
+            unchanged = self._looks.get(slot) == look
+            self._looks[slot] = look
+            is_best = isinstance(artist, Legend) and artist._loc == 0  # loc="best" moves with the data
+            if unchanged and not is_best and artist.get_visible():
+                candidates.append((index, artist, (slot, look)))
+        overlay: list[tuple[Artist, tuple]] = []
+        if renderer is not None and candidates:
+            chosen = {index for index, _, _ in candidates}
+            extents: dict[int, Any] = {}
+            background = self._key(figure)
+            if len(self._places) > 256:
+                self._places.clear()
+            for index, artist, slot_look in candidates:
+                place = (background, slot_look)  # the same look over the same axes: the same place
+                try:
+                    if place not in self._places:
+                        self._places[place] = _extent(artist, renderer).frozen()
+                    box = self._places[place]
+                except Exception:  # noqa: BLE001 - cannot say where it is: draw it with the rest
+                    chosen.discard(index)
+                    continue
+                # drawn after it in a full draw (by zorder and order) and not in the overlay: must not reach it
+                later = [m for j, m in enumerate(drawn) if j > index and j not in chosen]
+                if any(_covers(m, box, renderer, extents) for m in later):
+                    chosen.discard(index)
+            overlay = [(artist, slot_look) for index, artist, slot_look in candidates if index in chosen]
+        on_top = {id(artist) for artist, _ in overlay}
+        dynamic = [a for a in drawn if id(a) not in on_top]
+        return dynamic, overlay, self._key(figure)
+
+    @staticmethod
+    def _drawn(figure: Figure) -> list[Artist]:
+        """Every artist not in the background, in the order a full draw paints them."""
+        drawn: list[Artist] = []
+        for ax in figure.axes:
+            if not ax.get_visible():
+                continue
+            static = {id(ax.patch), id(ax.xaxis), id(ax.yaxis), *(id(s) for s in ax.spines.values())}
+            inside = [a for a in ax.get_children()
+                      if id(a) not in static and not isinstance(a, (ContourSet, Axes))]
+            drawn.extend(sorted(inside, key=lambda a: a.get_zorder()))
+        drawn.extend(sorted([*figure.texts, *figure.legends], key=lambda a: a.get_zorder()))
+        return drawn
+
+    @staticmethod
+    def _key(figure: Figure) -> tuple:
+        """What the background depends on."""
+        return (id(figure), tuple(figure.get_size_inches()), figure.dpi, tuple(_axes_key(ax) for ax in figure.axes))
+
+    def _lay_over(self, figure: Figure, overlay: list[tuple[Artist, tuple]], key: tuple) -> None:
+        """Lay the overlay's texts and legends over the canvas, drawing them first if they changed."""
+        layer_key = (key, tuple(look for _, look in overlay))
+        canvas = figure.canvas
+        width, height = canvas.get_width_height(physical=True)
+        if self._layer is None or self._layer[0] != layer_key:
+            layer = RendererAgg(width, height, figure.dpi)
+            boxes = []
+            for artist, _ in overlay:
+                artist.draw(layer)
+                box = _extent(artist, layer)
+                x0, x1 = max(0, int(box.x0) - 3), min(width, int(np.ceil(box.x1)) + 3)
+                y0, y1 = max(0, height - int(np.ceil(box.y1)) - 3), min(height, height - int(box.y0) + 3)
+                if x1 > x0 and y1 > y0:
+                    boxes.append((slice(y0, y1), slice(x0, x1)))
+            pixels = np.array(layer.buffer_rgba())
+            parts = []
+            for region in _merged(boxes):  # each pixel laid over once, even where two boxes meet
+                top = pixels[region].astype(np.uint32)
+                alpha = top[..., 3:4]
+                # "over", with matplotlib's straight (not premultiplied) alpha; the layer's half computed once
+                parts.append((region, top[..., :3] * alpha + 127, 255 - alpha, pixels[region][..., 3]))
+            self._layer = (layer_key, parts)
+        picture = np.asarray(canvas.buffer_rgba())
+        for region, weighted, rest, alpha in self._layer[1]:
+            under = picture[region]
+            under[..., :3] = (weighted + under[..., :3] * rest) // 255
+            np.maximum(under[..., 3], alpha, out=under[..., 3])
 
     def render(self, figure: Figure) -> bytes:
         """The figure as PNG bytes, at the figure's dpi."""
+        self.paint(figure)
+        return self.encode(figure)
+
+    @staticmethod
+    def encode(figure: Figure) -> bytes:
+        """The figure's canvas, as last painted, as PNG bytes (RGB when the figure's face is opaque)."""
+        rgba = figure.canvas.buffer_rgba()
+        face = figure.patch
+        opaque = face.get_visible() and face.get_facecolor()[3] == 1.0 and (face.get_alpha() in (None, 1.0))
+        return png_bytes(rgba, opaque=opaque)
+
+    def paint(self, figure: Figure) -> None:
+        """Paint the figure on its Agg canvas: only what changed, over the cached background, when it can."""
         canvas = _canvas(figure)
         if figure.get_layout_engine() is not None:
             canvas.draw()  # a layout engine may move axes when texts change: always draw it all
             self.full_draws += 1
-            return png_bytes(canvas.buffer_rgba())
-        dynamic, key = self._split(figure)
+            return
+        key = self._key(figure)
         cached = self._backgrounds.get(key)
         if cached is None:
-            visible = [artist.get_visible() for artist in dynamic]
-            for artist in dynamic:
-                artist.set_visible(False)
+            # Left out of the background as matplotlib's blitting does it: animated artists are laid out
+            # but not drawn. (Hiding them instead would lay titles out as if they had no size: an Axes
+            # moves a title that seems to overlap its top edge, and an invisible one always does.)
+            moving = self._drawn(figure)
+            animated = [artist.get_animated() for artist in moving]
+            for artist in moving:
+                artist.set_animated(True)
             try:
                 canvas.draw()
                 background = canvas.copy_from_bbox(figure.bbox)
             finally:
-                for artist, was_visible in zip(dynamic, visible):
-                    artist.set_visible(was_visible)
+                for artist, was_animated in zip(moving, animated):
+                    artist.set_animated(was_animated)
             if len(self._backgrounds) >= self.cache_size:
                 self._backgrounds.pop(next(iter(self._backgrounds)))
-            _, key = self._split(figure)  # after the draw: autoscaling may have moved the limits
+            key = self._key(figure)  # after the draw: autoscaling may have moved the limits
             self._backgrounds[key] = (figure, background)
             self.full_draws += 1
         else:
             canvas.restore_region(cached[1])
             self.fast_draws += 1
         renderer = canvas.get_renderer()
+        dynamic, overlay, _ = self._split(figure, renderer)
         for artist in dynamic:
             if artist.get_visible():
                 artist.draw(renderer)
-        return png_bytes(canvas.buffer_rgba())
+        if overlay:
+            self._lay_over(figure, overlay, key)
