@@ -199,9 +199,9 @@ class ScalingFigure:
         steps = {rule: training.steps_to_tolerance(trace, 1e-6) for rule, trace in runs.items()}
         said = {rule: f"{n} steps" if n is not None else f"not in {self.steps} steps" for rule, n in steps.items()}
         self.title.set_text(
-            f"feature 2 rescaled by c = {scale:g}: κ = {theory.condition_number(problem.eigenvalues):.3g}.  "
+            f"feature 2 rescaled by c = {scale:g}: κ = {theory.condition_number(problem.eigenvalues):.3g}.\n"
             f"To a loss gap of 10⁻⁶: gradient descent {said['sgd']}, AdaGrad {said['adagrad']}.\n"
-            f"For AdaGrad, rescaling a feature by c acts like α × c on its weight: {self.adagrad_lr:g} × {scale:g} "
+            f"For AdaGrad, rescaling a feature by c acts like α × c on its weight:\n{self.adagrad_lr:g} × {scale:g} "
             f"= {self.adagrad_lr * scale:.3g}")
         return self.figure
 

@@ -143,7 +143,7 @@ class _ScheduleFigure:
         self.ax_loss.set_ylim(1e-5, 1e3)
         self.ax_loss.set_xlabel("step t")
         self.ax_loss.set_ylabel("loss f(x_t) (noise-free)")
-        self.ax_loss.set_title("SGD on Beale's function, gradient noise σ = 1")
+        self.ax_loss.set_title("SGD on Beale's function, noise σ = 1")
 
     def draw(self, schedule: str = "warm-up (30 steps) + cosine", lr: float = 0.04) -> Figure:
         lr = float(lr)

@@ -156,7 +156,7 @@ class StepSizeFigure:
             with np.errstate(over="ignore"):
                 view["theory"].set_data(t_all, (p.loss(p.x0) - p.min_loss) * rate ** (2.0 * t_all))
             measured = measured_rate(trace, p.minimizer)
-            note = f"rate r = max|1 − αλ|: theory {rate:.3f}, measured {measured:.3f}" + (f"\n{note}" if note else "")
+            note = f"rate r = max|1 − αλ|\ntheory {rate:.3f}, measured {measured:.3f}" + (f"\n{note}" if note else "")
         view["note"].set_text(note)
         view["note"].set_visible(bool(note))
         view["title"].set_text(_status(p, lr))
