@@ -216,9 +216,20 @@ def test_committed_reference_is_what_the_script_makes(torch):
 
     for rule in HYPERPARAMETER_RANGES:
         _require(rule)
-    fresh = make_reference.build()
+    fresh = make_reference.build(keep=False)  # every case made again, none copied from the file
     with np.load(REFERENCE) as data:
         assert sorted(data.files) == sorted(fresh)
+        index = {case["key"]: case for case in json.loads(str(data["index"]))["cases"]}
         for name in fresh:
-            if name != "index":
+            if name == "index":
+                continue
+            key, part = name.rsplit("/", 1)
+            if index[key]["rule"] == "muon" and part == "torch":
+                # bfloat16 products may round differently on another CPU: within the tolerance derived above
+                case = index[key]
+                _assert_muon_agrees_with_bfloat16(fresh[name], data[name], data[f"{key}/p0"], data[f"{key}/lrs"],
+                                                  case["hyper"], name)
+            elif part == "float32":  # float32 products: another CPU's BLAS may sum in another order
+                np.testing.assert_allclose(data[name], fresh[name], rtol=1e-4, atol=1e-5, err_msg=name)
+            else:
                 np.testing.assert_allclose(data[name], fresh[name], rtol=1e-12, atol=0, err_msg=name)
