@@ -168,7 +168,8 @@ class Rule:
         have one.
     torch_ranges : dict
         Hyperparameter -> (low, high): the ranges over which the rule is compared with its
-        ``torch.optim`` class (tests/torch_reference).
+        ``torch.optim`` class, or the package that has it (tests/torch_reference); an int range
+        draws ints.
     paper : str
         Where the rule comes from.
     params : str
