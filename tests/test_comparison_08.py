@@ -1,0 +1,192 @@
+"""Lesson 08's comparison: the committed results (optilab/datasets/lesson08_comparison.json, written by
+lessons/results/08_comparison.py) follow the lesson's own protocol, and every claim the lesson makes from them
+
+The slow tests re-run the experiment around each optimizer's chosen α (the α and its two grid
+neighbours, every seed, then the test runs) and execute the lesson to check what it says.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from optilab.experiments import practice
+from tests.support.notebooks import ROOT, execute
+from tests.test_experiments_practice import t_cdf
+
+LESSON = ROOT / "lessons" / "08_choosing_an_optimizer.ipynb"
+
+
+def t_quantile(n: int) -> float:
+    """The 97.5 % quantile of Student's t with n − 1 degrees of freedom, by bisection on its integrated density."""
+    low, high = 0.0, 20.0
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if t_cdf(mid, n - 1) < 0.975 else (low, mid)
+    return (low + high) / 2
+
+
+def mean_and_half(values) -> tuple[float, float]:
+    values = np.asarray(values, dtype=float)
+    return float(values.mean()), t_quantile(len(values)) * float(values.std(ddof=1)) / math.sqrt(len(values))
+
+
+@pytest.fixture(scope="module")
+def results():
+    return practice.load()
+
+
+def test_the_committed_results_are_of_the_lessons_settings(results):
+    settings = results["settings"]
+    assert settings["rules"] == list(practice.RULES_COMPARED) == list(results["tuning"]) == list(results["test"])
+    np.testing.assert_allclose(settings["grid"], practice.GRID, rtol=1e-15)
+    assert settings["seeds"] == list(practice.SEEDS) and len(settings["seeds"]) >= 5
+    assert (settings["epochs"], settings["batch_size"], settings["sizes"]) == \
+        (practice.EPOCHS, practice.BATCH_SIZE, list(practice.SIZES))
+
+
+def test_every_optimizer_had_the_same_tuning_budget(results):
+    grid, seeds, epochs = (results["settings"][k] for k in ("grid", "seeds", "epochs"))
+    for rule, tuning in results["tuning"].items():
+        assert tuning["loss"].shape == tuning["accuracy"].shape == (len(grid), len(seeds)), rule
+        for curve in tuning["curves"].values():
+            assert curve.shape == (len(grid), epochs + 1), rule
+        assert not np.isnan(tuning["loss"]).any(), f"{rule}: a tuning run is missing"
+    assert len(set(practice.budget(results).values())) == 1
+
+
+def test_the_chosen_lr_has_the_lowest_mean_validation_loss_and_is_never_at_an_edge_of_the_grid(results):
+    grid = results["settings"]["grid"]
+    for rule, tuning in results["tuning"].items():
+        means = [np.mean(row) for row in tuning["loss"]]
+        best = int(np.argmin(means))
+        assert grid[best] == results["chosen"][rule], rule
+        assert 0 < best < len(grid) - 1, f"{rule}: the best α {grid[best]:g} is at an edge of the grid {grid}"
+
+
+def test_the_test_set_was_used_once_per_optimizer_and_seed(results):
+    seeds = results["settings"]["seeds"]
+    for rule, tested in results["test"].items():
+        assert set(tested) == {"loss", "accuracy", "train loss", "curves"}, rule
+        assert tested["loss"].shape == tested["accuracy"].shape == (len(seeds),)
+        assert np.all(np.isfinite(tested["loss"])), f"{rule} diverged at its chosen α on the test runs"
+
+
+@pytest.mark.parametrize("rule", ["sgd", "adam"])
+def test_a_committed_tuning_run_and_test_run_are_reproduced(results, rule):
+    lr, grid = results["chosen"][rule], results["settings"]["grid"]
+    tuned = practice.run(rule, lr, seed=0)
+    assert tuned.test_loss[-1] == pytest.approx(results["tuning"][rule]["loss"][grid.index(lr), 0], rel=1e-6)
+    tested = practice.run(rule, lr, seed=0, on="testing")
+    assert tested.test_loss[-1] == pytest.approx(results["test"][rule]["loss"][0], rel=1e-6)
+
+
+def test_the_conclusion_claims_only_what_the_paired_intervals_support(results):
+    means = {rule: np.mean(t["loss"]) for rule, t in results["test"].items()}
+    best = min(means, key=means.get)
+    worse, unresolved = [], []
+    for rule in means:
+        if rule == best:
+            continue
+        mean, half = mean_and_half(results["test"][rule]["loss"] - results["test"][best]["loss"])
+        (worse if mean - half > 0 else unresolved).append(rule)
+    verdict = practice.verdicts(results)
+    assert (verdict["best"], verdict["worse"], verdict["unresolved"]) == (best, worse, unresolved)
+
+
+def test_alpha_matters_more_than_the_choice_of_optimizer(results):
+    means = {rule: t["loss"].mean(axis=1) for rule, t in results["tuning"].items()}
+    across = max(m.min() for m in means.values()) - min(m.min() for m in means.values())
+    within = max(m[np.isfinite(m)].max() - m.min() for m in means.values())
+    assert within > 10 * across
+    grid = results["settings"]["grid"]
+    one_step = {rule: max(m[grid.index(results["chosen"][rule]) + k] for k in (-1, 1)) - m.min()
+                for rule, m in means.items()}
+    assert max(one_step.values()) > across  # "even one step of the grid away costs ... times the spread"
+    spread = practice.sensitivity(results)
+    assert spread["across optimizers"] == pytest.approx(across) and max(spread["within"].values()) == pytest.approx(within)
+
+
+def test_one_seed_alone_can_crown_another_winner(results):
+    rules = list(results["test"])
+    losses = np.array([results["test"][rule]["loss"] for rule in rules])
+    winners = {rules[i] for i in np.argmin(losses, axis=0)}
+    assert len(winners) > 1, "the lesson says the per-seed winner changes"
+    assert set(practice.winners_by_seed(results)) == winners
+
+
+@pytest.fixture(scope="module")
+def family(results):
+    return practice.adam_family(results["chosen"]["adam"], seed=0)
+
+
+def test_adamws_decay_and_amsgrads_maximum_are_too_small_to_matter_here(results, family):
+    """The lesson's explanation of why Adam, AdamW and AMSGrad end so close, from the measured terms."""
+    assert family["decay"]["ratio"] < 0.02  # the decay is a small fraction of the distance the Adam steps cover
+    assert family["max"]["binds"] > 0.05  # the maximum does bind, often...
+    assert family["max"]["step ratio"] > 0.99  # ...but by a hair: v_max is barely above v
+    grid = results["settings"]["grid"]
+    seed_sd = np.std(results["tuning"]["adam"]["loss"][grid.index(results["chosen"]["adam"])], ddof=1)
+    loss = family["validation loss"]
+    assert max(abs(loss["adamw"] - loss["adam"]), abs(loss["amsgrad"] - loss["adam"])) < seed_sd
+    assert loss["adam"] == pytest.approx(results["tuning"]["adam"]["loss"][grid.index(results["chosen"]["adam"]), 0],
+                                         rel=1e-6)
+
+
+# -- slow: re-run the experiment around each choice, and the lesson itself --------------------------------------
+@pytest.fixture(scope="module")
+def rerun(results):
+    """Every optimizer at its chosen α and the two grid neighbours (every seed, on validation), then its test runs."""
+    grid, seeds = results["settings"]["grid"], results["settings"]["seeds"]
+    out = {}
+    for rule in results["tuning"]:
+        i = grid.index(results["chosen"][rule])
+        near = [grid[j] for j in (i - 1, i, i + 1)]
+        tuned = practice.tune(rule, near, seeds)
+        out[rule] = {"near": near, "loss": tuned["loss"], "chosen": practice.choose(tuned["loss"], near),
+                     "test": practice.evaluate(rule, results["chosen"][rule], seeds)}
+    return out
+
+
+@pytest.mark.slow
+def test_rerunning_around_each_choice_gives_the_committed_numbers_within_their_intervals(results, rerun):
+    grid = results["settings"]["grid"]
+    for rule, again in rerun.items():
+        assert again["chosen"] == results["chosen"][rule], f"{rule}: the re-run chooses another α"
+        for k, lr in enumerate(again["near"]):
+            committed = results["tuning"][rule]["loss"][grid.index(lr)]
+            mean, half = mean_and_half(committed)
+            assert abs(again["loss"][k].mean() - mean) <= half, \
+                f"{rule} at α = {lr:g}: re-run mean {again['loss'][k].mean():.5f}, committed {mean:.5f} ± {half:.5f}"
+        for metric in ("loss", "accuracy"):
+            mean, half = mean_and_half(results["test"][rule][metric])
+            assert abs(again["test"][metric].mean() - mean) <= half, f"{rule}: test {metric} moved"
+
+
+@pytest.mark.slow
+def test_rerun_per_seed_numbers_match_the_committed_ones(results, rerun):
+    """The runs are deterministic: on the same library they give the committed numbers seed by seed."""
+    grid = results["settings"]["grid"]
+    for rule, again in rerun.items():
+        rows = [grid.index(lr) for lr in again["near"]]
+        np.testing.assert_allclose(again["loss"], results["tuning"][rule]["loss"][rows], rtol=1e-6, err_msg=rule)
+        np.testing.assert_allclose(again["test"]["loss"], results["test"][rule]["loss"], rtol=1e-6, err_msg=rule)
+
+
+@pytest.mark.slow
+def test_the_lesson_says_what_the_committed_results_support(results):
+    run = execute(LESSON, timeout=120)
+    assert not run.errors, run.errors
+    text = "\n".join(o.get("data", {}).get("text/markdown", "") for _, o in run.outputs("display_data"))
+    verdict = practice.verdicts(results)
+    assert f"`{verdict['best']}` has the lowest mean test loss" in text
+    for rule in verdict["worse"]:
+        assert re.search(rf"`{rule}`[^.]*worse than `{verdict['best']}`", text), rule
+    claimed_open = re.search(r"For (.*?), the interval of the difference contains 0", text)
+    assert set(re.findall(r"`(\w+)`", claimed_open.group(1) if claimed_open else "")) == set(verdict["unresolved"])
+    assert "No chosen α is at an edge of the grid" in text
+    for row in practice.summary(results):
+        assert f"| `{row['rule']}` | {row['lr']:.2g} | {row['validation loss'][0]:.4f} ± " in text
