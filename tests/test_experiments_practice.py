@@ -202,3 +202,13 @@ def test_adam_family_measures_the_decay_and_the_binding_maximum(family):
     assert family["decay"]["ratio"] == pytest.approx(decay / steps, rel=1e-9)
     assert family["max"]["binds"] == pytest.approx(bound / total, rel=1e-12)
     assert 0 < family["max"]["smallest 1 %"] <= family["max"]["step ratio"] <= 1
+
+
+def test_settled_measures_the_change_over_the_last_epochs_at_the_chosen_lr():
+    flat = [3.0, 1.0, 0.52, 0.51, 0.50]
+    steep = [3.0, 2.0, 1.5, 1.2, 1.0]
+    results = {"settings": {"grid": [0.1, 1.0]}, "chosen": {"a": 1.0},
+               "tuning": {"a": {"curves": {"validation loss": np.array([steep, flat])}}}}
+    assert practice.settled(results, last=2) == {"a": pytest.approx(0.02 / 0.5)}
+    results["chosen"]["a"] = 0.1
+    assert practice.settled(results, last=2) == {"a": pytest.approx(0.5 / 1.0)}

@@ -43,7 +43,7 @@ __all__ = [
     "RULES_COMPARED", "GRID", "SEEDS", "EPOCHS", "BATCH_SIZE", "SIZES", "METRIC", "RESULTS", "T95",
     "splits", "model", "run", "interval", "t95", "tune", "choose", "at_edge", "evaluate", "compute",
     "budget", "save", "load", "validation", "test", "summary", "paired", "verdicts", "winners_by_seed",
-    "sensitivity", "adam_family",
+    "sensitivity", "settled", "adam_family",
 ]
 
 #: The optimizers compared: every rule a lesson teaches (the rule table's ``lesson``).
@@ -356,6 +356,17 @@ def sensitivity(results: Mapping[str, Any]) -> dict[str, Any]:
         neighbours[rule] = float(max(m[j] for j in (i - 1, i + 1) if 0 <= j < len(grid)) - best[rule])
     return {"across optimizers": max(best.values()) - min(best.values()), "within": within,
             "factor 3": neighbours, "best": best}
+
+
+def settled(results: Mapping[str, Any], last: int = 5) -> dict[str, float]:
+    """For each optimizer at its chosen α: how much its mean validation loss changed over the ``last`` epochs,
+    relative to its final value (``|L_T − L_{T−last}| / L_T``): small when the runs are long enough to have settled."""
+    grid = results["settings"]["grid"]
+    out = {}
+    for rule, tuning in results["tuning"].items():
+        curve = np.asarray(tuning["curves"]["validation loss"][grid.index(results["chosen"][rule])], dtype=float)
+        out[rule] = float(abs(curve[-1] - curve[-1 - last]) / curve[-1])
+    return out
 
 
 # -- why Adam, AdamW and AMSGrad end so close -----------------------------------------------------
