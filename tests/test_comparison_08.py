@@ -2,8 +2,8 @@
 lessons/results/08_comparison.py) follow the lesson's own protocol, and every claim the lesson makes from them
 holds, recomputed here from the per-seed numbers.
 
-The slow tests re-run the experiment around each optimizer's chosen α (the α and its two grid
-neighbours, every seed, then the test runs) and execute the lesson to check what it says.
+The slow tests re-run a reduced experiment (each optimizer's chosen α and its two grid neighbours, then the
+test runs, from three of the seeds) and execute the lesson to check what it says.
 """
 
 from __future__ import annotations
@@ -117,8 +117,13 @@ def test_alpha_matters_more_than_the_choice_of_optimizer(results):
     one_step = {rule: max(m[grid.index(results["chosen"][rule]) + k] for k in (-1, 1)) - m.min()
                 for rule, m in means.items()}
     assert max(one_step.values()) > across  # "even one step of the grid away costs ... times the spread"
+    # one α shared by all: at every α of the grid the optimizers spread far more than at their own chosen α
+    table = np.array(list(means.values()))
+    shared = table.max(axis=0) - table.min(axis=0)
+    assert shared.min() > 5 * across
     spread = practice.sensitivity(results)
     assert spread["across optimizers"] == pytest.approx(across) and max(spread["within"].values()) == pytest.approx(within)
+    np.testing.assert_allclose(list(spread["shared"].values()), shared)
 
 
 def test_one_seed_alone_can_crown_another_winner(results):
@@ -158,43 +163,55 @@ def test_adamws_decay_and_amsgrads_maximum_are_too_small_to_matter_here(results,
 
 
 # -- slow: re-run the experiment around each choice, and the lesson itself --------------------------------------
+#: The seeds the slow tests re-run (a reduced version of the script: the runs are deterministic, so a few seeds
+#: check the committed numbers run by run).
+RERUN_SEEDS = (0, 1, 2)
+
+
 @pytest.fixture(scope="module")
 def rerun(results):
-    """Every optimizer at its chosen α and the two grid neighbours (every seed, on validation), then its test runs."""
-    grid, seeds = results["settings"]["grid"], results["settings"]["seeds"]
+    """Every optimizer at its chosen α and its two grid neighbours on validation, then at its chosen α on the test
+    set, from :data:`RERUN_SEEDS`: the experiment of lessons/results/08_comparison.py, reduced."""
+    grid = results["settings"]["grid"]
     out = {}
     for rule in results["tuning"]:
         i = grid.index(results["chosen"][rule])
         near = [grid[j] for j in (i - 1, i, i + 1)]
-        tuned = practice.tune(rule, near, seeds)
-        out[rule] = {"near": near, "loss": tuned["loss"], "chosen": practice.choose(tuned["loss"], near),
-                     "test": practice.evaluate(rule, results["chosen"][rule], seeds)}
+        out[rule] = {"near": near, "loss": practice.tune(rule, near, RERUN_SEEDS)["loss"],
+                     "test": practice.evaluate(rule, results["chosen"][rule], RERUN_SEEDS)}
     return out
 
 
 @pytest.mark.slow
 def test_rerunning_around_each_choice_gives_the_committed_numbers_within_their_intervals(results, rerun):
-    grid = results["settings"]["grid"]
+    """Each re-run differs from its committed run by less than the half-width of the committed interval: the
+    lesson's numbers and conclusions stand on this library, on this machine."""
+    grid, seeds = results["settings"]["grid"], results["settings"]["seeds"]
+    columns = [seeds.index(s) for s in RERUN_SEEDS]
     for rule, again in rerun.items():
-        assert again["chosen"] == results["chosen"][rule], f"{rule}: the re-run chooses another α"
         for k, lr in enumerate(again["near"]):
             committed = results["tuning"][rule]["loss"][grid.index(lr)]
-            mean, half = mean_and_half(committed)
-            assert abs(again["loss"][k].mean() - mean) <= half, \
-                f"{rule} at α = {lr:g}: re-run mean {again['loss'][k].mean():.5f}, committed {mean:.5f} ± {half:.5f}"
+            _, half = mean_and_half(committed)
+            moved = np.abs(again["loss"][k] - committed[columns])
+            assert moved.max() <= half, f"{rule} at α = {lr:g}: re-runs moved by {moved.max():.2g} > ± {half:.2g}"
         for metric in ("loss", "accuracy"):
-            mean, half = mean_and_half(results["test"][rule][metric])
-            assert abs(again["test"][metric].mean() - mean) <= half, f"{rule}: test {metric} moved"
+            committed = results["test"][rule][metric]
+            _, half = mean_and_half(committed)
+            moved = np.abs(again["test"][metric] - committed[columns])
+            assert moved.max() <= half, f"{rule}: test {metric} re-runs moved by {moved.max():.2g} > ± {half:.2g}"
 
 
 @pytest.mark.slow
-def test_rerun_per_seed_numbers_match_the_committed_ones(results, rerun):
-    """The runs are deterministic: on the same library they give the committed numbers seed by seed."""
-    grid = results["settings"]["grid"]
+def test_rerun_numbers_match_the_committed_ones_run_by_run(results, rerun):
+    """The runs are deterministic: on the same library they reproduce the committed numbers to rounding."""
+    grid, seeds = results["settings"]["grid"], results["settings"]["seeds"]
+    columns = [seeds.index(s) for s in RERUN_SEEDS]
     for rule, again in rerun.items():
         rows = [grid.index(lr) for lr in again["near"]]
-        np.testing.assert_allclose(again["loss"], results["tuning"][rule]["loss"][rows], rtol=1e-6, err_msg=rule)
-        np.testing.assert_allclose(again["test"]["loss"], results["test"][rule]["loss"], rtol=1e-6, err_msg=rule)
+        np.testing.assert_allclose(again["loss"], results["tuning"][rule]["loss"][np.ix_(rows, columns)], rtol=1e-5,
+                                   err_msg=rule)
+        np.testing.assert_allclose(again["test"]["loss"], results["test"][rule]["loss"][columns], rtol=1e-5,
+                                   err_msg=rule)
 
 
 @pytest.mark.slow

@@ -212,3 +212,16 @@ def test_settled_measures_the_change_over_the_last_epochs_at_the_chosen_lr():
     assert practice.settled(results, last=2) == {"a": pytest.approx(0.02 / 0.5)}
     results["chosen"]["a"] = 0.1
     assert practice.settled(results, last=2) == {"a": pytest.approx(0.5 / 1.0)}
+
+
+def test_sensitivity_compares_the_choice_of_lr_with_the_choice_of_optimizer():
+    grid = [0.01, 0.1, 1.0]
+    results = {"settings": {"grid": grid}, "chosen": {"a": 0.1, "b": 1.0},
+               "tuning": {"a": {"loss": np.array([[0.9, 1.1], [0.2, 0.2], [0.5, np.inf]])},
+                          "b": {"loss": np.array([[3.0, 3.0], [0.6, 0.6], [0.25, 0.25]])}}}
+    spread = practice.sensitivity(results)
+    assert spread["best"] == {"a": pytest.approx(0.2), "b": pytest.approx(0.25)}
+    assert spread["across optimizers"] == pytest.approx(0.05)
+    assert spread["within"] == {"a": pytest.approx(0.8), "b": pytest.approx(2.75)}  # a's diverged α left out
+    assert spread["factor 3"] == {"a": np.inf, "b": pytest.approx(0.35)}
+    assert spread["shared"][0.01] == pytest.approx(2.0) and spread["shared"][0.1] == pytest.approx(0.4)

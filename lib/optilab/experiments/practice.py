@@ -344,7 +344,8 @@ def sensitivity(results: Mapping[str, Any]) -> dict[str, Any]:
     ``"across optimizers"``: the largest minus the smallest of the optimizers' best means;
     ``"within"``: for each optimizer, its worst grid mean (over the α that train) minus its best;
     ``"factor 3"``: for each optimizer, the larger of its two neighbours' means minus its best
-    (what a step of half a decade away from the chosen α costs).
+    (what a step of half a decade away from the chosen α costs); ``"shared"``: for each α of the grid,
+    the largest minus the smallest of the optimizers' means when all of them use that α.
     """
     grid = results["settings"]["grid"]
     means = {rule: np.asarray(r["loss"]).mean(axis=1) for rule, r in results["tuning"].items()}
@@ -354,8 +355,10 @@ def sensitivity(results: Mapping[str, Any]) -> dict[str, Any]:
     for rule, m in means.items():
         i = grid.index(results["chosen"][rule])
         neighbours[rule] = float(max(m[j] for j in (i - 1, i + 1) if 0 <= j < len(grid)) - best[rule])
+    table = np.array(list(means.values()))  # (rules, grid)
+    shared = {float(lr): float(np.max(table[:, i]) - np.min(table[:, i])) for i, lr in enumerate(grid)}
     return {"across optimizers": max(best.values()) - min(best.values()), "within": within,
-            "factor 3": neighbours, "best": best}
+            "factor 3": neighbours, "shared": shared, "best": best}
 
 
 def settled(results: Mapping[str, Any], last: int = 5) -> dict[str, float]:

@@ -190,7 +190,7 @@ class _ExplorerFigure:
         self.ax_curve.set_ylim(*limits)
         self.ax_sweep.set_ylim(*limits)
         chosen = "each at its chosen α" if lr == _CHOSEN else f"all at α = {float(lr):.2g}"
-        self.ax_curve.set_title(f"validation runs, {chosen}", fontsize="medium")
+        self.ax_curve.set_title(f"tuning runs, {chosen}", fontsize="medium")
         self.ax_sweep.set_title("every α of the grid (○: shown left)", fontsize="medium")
         visible = [self.curves[rule] for rule in self.rules if rule in rules]
         self.ax_sweep.legend(handles=visible, fontsize="small", loc="upper left", bbox_to_anchor=(1.03, 1.0),
