@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import functools
 import json
-from importlib import resources
 import math
 import time
+from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -42,7 +42,7 @@ from optilab import rules as _table
 __all__ = [
     "RULES_COMPARED", "GRID", "SEEDS", "EPOCHS", "BATCH_SIZE", "SIZES", "METRIC", "RESULTS", "T95",
     "splits", "model", "run", "interval", "t95", "tune", "choose", "at_edge", "evaluate", "compute",
-    "budget", "save", "load", "validation", "test", "summary", "paired", "verdicts", "winners_by_seed",
+    "budget", "save", "load", "on_validation", "on_test", "summary", "paired", "verdicts", "winners_by_seed",
     "sensitivity", "settled", "adam_family",
 ]
 
@@ -287,13 +287,13 @@ def load(path: str | Path = RESULTS) -> dict[str, Any]:
 
 
 # -- what the lesson reads off the results --------------------------------------------------------
-def validation(results: Mapping[str, Any], rule: str) -> tuple[float, float]:
+def on_validation(results: Mapping[str, Any], rule: str) -> tuple[float, float]:
     """Mean final validation loss at ``rule``'s chosen α, with the half-width of its interval."""
     grid = results["settings"]["grid"]
     return interval(results["tuning"][rule]["loss"][grid.index(results["chosen"][rule])])
 
 
-def test(results: Mapping[str, Any], rule: str, metric: str = "loss") -> tuple[float, float]:
+def on_test(results: Mapping[str, Any], rule: str, metric: str = "loss") -> tuple[float, float]:
     """Mean final test ``metric`` (``"loss"``, ``"accuracy"`` or ``"train loss"``) of ``rule``, with its interval."""
     return interval(results["test"][rule][metric])
 
@@ -302,8 +302,8 @@ def summary(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One row per optimizer: chosen α, whether it is at the grid's edge, validation and test with intervals."""
     grid = results["settings"]["grid"]
     return [{"rule": rule, "lr": results["chosen"][rule], "at edge": at_edge(results["chosen"][rule], grid),
-             "validation loss": validation(results, rule), "test loss": test(results, rule, "loss"),
-             "test accuracy": test(results, rule, "accuracy"), "train loss": test(results, rule, "train loss")}
+             "validation loss": on_validation(results, rule), "test loss": on_test(results, rule, "loss"),
+             "test accuracy": on_test(results, rule, "accuracy"), "train loss": on_test(results, rule, "train loss")}
             for rule in results["tuning"]]
 
 
@@ -392,7 +392,7 @@ def adam_family(lr: float, seed: int = 0, epochs: int = EPOCHS, weight_decay: fl
         ``"binds last epoch"``, ``"step ratio"`` (median :math:`\sqrt{v/v_{\max}}` where it binds: how
         much smaller the step is there), ``"smallest 1 %"`` (the 1st percentile of that ratio)}; ``"validation loss"``: each run's final validation loss.
     """
-    lam = kernels.adamw.__kwdefaults__["weight_decay"] if weight_decay is None else float(weight_decay)
+    lam = _table.get("adamw").defaults["weight_decay"] if weight_decay is None else float(weight_decay)
     decay = {"decay": 0.0, "steps": 0.0, "t": 0}
     binds: list[tuple[int, int, int]] = []  # (step, binding entries, entries)
     ratios: list[np.ndarray] = []
