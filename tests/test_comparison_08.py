@@ -126,6 +126,18 @@ def test_alpha_matters_more_than_the_choice_of_optimizer(results):
     np.testing.assert_allclose(list(spread["shared"].values()), shared)
 
 
+def test_momentum_behaves_as_sgd_with_ten_times_its_lr(results):
+    """The lesson: with μ = 0.9, momentum at α and SGD at 10α have nearly the same mean validation loss."""
+    grid = results["settings"]["grid"]
+    for name in ("momentum", "nesterov"):
+        means = results["tuning"][name]["loss"].mean(axis=1)
+        sgd = results["tuning"]["sgd"]["loss"].mean(axis=1)
+        gaps = [abs(means[i] - sgd[i + 2]) / sgd[i + 2] for i in range(len(grid) - 2)]  # two grid steps = ×10
+        assert max(gaps) < 0.05, name
+        assert practice.shifted(results, name, "sgd", 10)["relative"] == pytest.approx(max(gaps))
+    assert results["chosen"]["momentum"] == pytest.approx(results["chosen"]["sgd"] / 10)
+
+
 def test_one_seed_alone_can_crown_another_winner(results):
     rules = list(results["test"])
     losses = np.array([results["test"][rule]["loss"] for rule in rules])
@@ -226,5 +238,6 @@ def test_the_lesson_says_what_the_committed_results_support(results):
     claimed_open = re.search(r"For (.*?), the interval of the difference contains 0", text)
     assert set(re.findall(r"`(\w+)`", claimed_open.group(1) if claimed_open else "")) == set(verdict["unresolved"])
     assert "No chosen α is at an edge of the grid" in text
+    assert "momentum behaves as SGD with a 10 times larger α" in text
     for row in practice.summary(results):
         assert f"| `{row['rule']}` | {row['lr']:.2g} | {row['validation loss'][0]:.4f} ± " in text

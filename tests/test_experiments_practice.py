@@ -225,3 +225,14 @@ def test_sensitivity_compares_the_choice_of_lr_with_the_choice_of_optimizer():
     assert spread["within"] == {"a": pytest.approx(0.8), "b": pytest.approx(2.75)}  # a's diverged α left out
     assert spread["factor 3"] == {"a": np.inf, "b": pytest.approx(0.35)}
     assert spread["shared"][0.01] == pytest.approx(2.0) and spread["shared"][0.1] == pytest.approx(0.4)
+
+
+def test_shifted_compares_one_rule_at_lr_with_another_at_factor_times_lr():
+    results = {"settings": {"grid": [0.01, 0.1, 1.0]},
+               "tuning": {"a": {"loss": np.array([[0.5, 0.5], [0.2, 0.2], [9.0, 9.0]])},
+                          "b": {"loss": np.array([[7.0, 7.0], [0.55, 0.45], [0.22, 0.22]])}}}
+    out = practice.shifted(results, "a", "b", 10)
+    assert out["pairs"] == [(0.01, 0.1), (0.1, 1.0)]
+    assert out["relative"] == pytest.approx(0.02 / 0.22)
+    with pytest.raises(ValueError, match="3·α"):
+        practice.shifted(results, "a", "b", 3)

@@ -43,7 +43,7 @@ __all__ = [
     "RULES_COMPARED", "GRID", "SEEDS", "EPOCHS", "BATCH_SIZE", "SIZES", "METRIC", "RESULTS", "T95",
     "splits", "model", "run", "interval", "t95", "tune", "choose", "at_edge", "evaluate", "compute",
     "budget", "save", "load", "on_validation", "on_test", "summary", "paired", "verdicts", "winners_by_seed",
-    "sensitivity", "settled", "adam_family",
+    "sensitivity", "settled", "shifted", "adam_family",
 ]
 
 #: The optimizers compared: every rule a lesson teaches (the rule table's ``lesson``).
@@ -370,6 +370,28 @@ def settled(results: Mapping[str, Any], last: int = 5) -> dict[str, float]:
         curve = np.asarray(tuning["curves"]["validation loss"][grid.index(results["chosen"][rule])], dtype=float)
         out[rule] = float(abs(curve[-1] - curve[-1 - last]) / curve[-1])
     return out
+
+
+def shifted(results: Mapping[str, Any], rule: str, other: str, factor: float) -> dict[str, Any]:
+    """Compare ``rule`` at every α with ``other`` at ``factor``·α (the α of the grid where both were run).
+
+    Heavy-ball momentum with a steady gradient moves :math:`\\alpha/(1-\\mu)` per step, so with μ = 0.9 it
+    should behave like SGD at ten times its α. Returns ``{"pairs": [(α, factor·α)], "relative":
+    max |L_rule(α) − L_other(factor·α)| / L_other(factor·α)}`` over the mean final validation losses.
+    """
+    grid = list(results["settings"]["grid"])
+    pairs, gaps = [], []
+    for i, lr in enumerate(grid):
+        match = [j for j, g in enumerate(grid) if math.isclose(g, factor * lr, rel_tol=1e-9)]
+        if not match:
+            continue
+        a = float(np.mean(results["tuning"][rule]["loss"][i]))
+        b = float(np.mean(results["tuning"][other]["loss"][match[0]]))
+        pairs.append((lr, grid[match[0]]))
+        gaps.append(abs(a - b) / b)
+    if not pairs:
+        raise ValueError(f"no α of the grid has {factor:g}·α in the grid too")
+    return {"pairs": pairs, "relative": float(max(gaps))}
 
 
 # -- why Adam, AdamW and AMSGrad end so close -----------------------------------------------------
