@@ -44,6 +44,7 @@ WHOLE_MODULES = {
     "tests/test_plots.py",
     "tests/test_experiments_sgd.py",       # the explorer's grid of runs, once
     "tests/test_experiments_practice.py",  # one sweep
+    "tests/test_comparison_08.py",         # lesson 08's committed results, re-run once around each choice
     "tests/test_wheel.py",                 # one wheel, built and installed once
     "tests/test_lessons_adaptive_claims.py",  # lessons 04-07 executed once for their claims
     "tests/test_lesson09.py",              # lesson 09 executed once for its tests
