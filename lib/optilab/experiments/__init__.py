@@ -14,7 +14,7 @@ module                      lesson
 ``adaptive``                04, 05: a rescaled feature, moving targets, effective step sizes
 ``adam``                    06: bias correction, ε, Reddi et al.'s problem
 ``beyond_adam``             07: weight decay, schedules, Wilson et al.'s dataset
-``practice``                08: every rule on the digits, over a grid of learning rates
+``practice``                08: every rule on the digits, tuned on validation over a grid, ten seeds, intervals
 ``large_models``            09: Lion, state memory, Adafactor, Muon, Shampoo/SOAP, schedule-free
 ==========================  =================================================================
 
