@@ -85,7 +85,7 @@ release-feedback: setup need-lab
 	$(BIN)/nbgrader release_feedback $(LAB_NAME)
 
 bench: setup
-	@$(PY) -c "import torch" 2>/dev/null || { echo "installing torch==2.13.0 (test-only) to compare with torch.optim"; $(PY) -m pip install --quiet "torch==2.13.0"; }
+	@$(PY) -c "import torch, lion_pytorch, schedulefree" 2>/dev/null || { echo "installing tests/reference-requirements.txt (test-only) to compare with"; $(PY) -m pip install --quiet -r tests/reference-requirements.txt; }
 	MPLBACKEND=Agg $(PY) -m bench
 
 # Never grading/: it holds the gradebook, manual grades and submissions. Only what can be rebuilt goes.

@@ -18,8 +18,8 @@ def torch():
         import torch as torch_module
     except ImportError:
         if os.environ.get("OPTILAB_REQUIRE_TORCH"):
-            pytest.fail("OPTILAB_REQUIRE_TORCH is set but torch is not installed: pip install torch==2.13.0")
-        pytest.skip("torch is not installed (a test-only dependency: pip install torch==2.13.0); "
+            pytest.fail("OPTILAB_REQUIRE_TORCH is set but torch is not installed: pip install -r tests/reference-requirements.txt")
+        pytest.skip("torch is not installed (a test-only dependency: pip install -r tests/reference-requirements.txt); "
                     "the committed reference values are still checked")
     previous = torch_module.get_default_dtype()
     torch_module.set_default_dtype(torch_module.float64)

@@ -68,8 +68,8 @@ def _import_or_skip(module: str):
         return importlib.import_module(module)
     except ImportError:
         if os.environ.get("OPTILAB_REQUIRE_TORCH"):
-            pytest.fail(f"OPTILAB_REQUIRE_TORCH is set but {module} is not installed (see .ci/run)")
-        pytest.skip(f"{module} is not installed (a test-only dependency, see .ci/run)")
+            pytest.fail(f"OPTILAB_REQUIRE_TORCH is set but {module} is not installed (pip install -r tests/reference-requirements.txt)")
+        pytest.skip(f"{module} is not installed (a test-only dependency, pip install -r tests/reference-requirements.txt)")
 
 
 @pytest.mark.torch

@@ -5,7 +5,7 @@ Two ways, so that the agreement is checked everywhere:
 - against values those implementations computed, committed in ``torch_reference/reference.npz``
   with the script that made them (``torch_reference/make_reference.py``): runs without them;
 - against the live implementations, on fresh random cases: runs where they are installed (CI
-  installs ``torch==2.13.0`` and the pinned packages of .ci/run, and sets ``OPTILAB_REQUIRE_TORCH=1``
+  installs ``torch==2.13.0`` and the pinned packages of tests/reference-requirements.txt, and sets ``OPTILAB_REQUIRE_TORCH=1``
   so that a missing one fails there instead of skipping).
 
 Each case: a random shape (0-d to 3-d), random hyperparameters, gradients whose scale varies
@@ -50,8 +50,8 @@ def _require(rule: str) -> None:
             importlib.import_module("jax")
     except ImportError as error:
         if os.environ.get("OPTILAB_REQUIRE_TORCH"):
-            pytest.fail(f"OPTILAB_REQUIRE_TORCH is set but {module} is not installed ({error}); see .ci/run")
-        pytest.skip(f"{module} is not installed ({error}); a test-only dependency, see .ci/run; "
+            pytest.fail(f"OPTILAB_REQUIRE_TORCH is set but {module} is not installed ({error}); pip install -r tests/reference-requirements.txt")
+        pytest.skip(f"{module} is not installed ({error}); a test-only dependency, pip install -r tests/reference-requirements.txt; "
                     "the committed reference values are still checked")
 
 
@@ -164,7 +164,8 @@ def test_committed_reference_covers_every_rule_and_regime():
     with np.load(REFERENCE) as data:
         index = json.loads(str(data["index"]))
         assert index["torch"].startswith("2.13.0")
-        pinned = dict(re.findall(r'"([\w-]+)==([\w.]+)"', (ROOT / ".ci" / "run").read_text(encoding="utf-8")))
+        pinned = dict(re.findall(r"^([\w-]+)==([\w.]+)", (ROOT / "tests" / "reference-requirements.txt").read_text(
+            encoding="utf-8"), flags=re.M))
         assert index["packages"].items() <= pinned.items(), "the committed values come from the versions CI installs"
         rules = {case["rule"] for case in index["cases"]}
         assert rules == set(HYPERPARAMETER_RANGES)
