@@ -22,8 +22,8 @@ def _nbg(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
-def test_there_are_five_labs():
-    assert len(LABS) == 5
+def test_there_are_six_labs():
+    assert len(LABS) == 6
 
 
 @functools.lru_cache(maxsize=None)

@@ -14,10 +14,10 @@ from optilab.grading import GROUPS
 
 ROOT = Path(__file__).resolve().parents[1]
 LABS = ["lab01_gradient_descent", "lab02_momentum_nesterov", "lab03_adagrad_rmsprop", "lab04_adam_adamw",
-        "lab05_experiment"]
+        "lab05_experiment", "lab06_large_models"]
 RULES_OF = {"lab01_gradient_descent": ["sgd"], "lab02_momentum_nesterov": ["momentum", "nesterov"],
             "lab03_adagrad_rmsprop": ["adagrad", "rmsprop"], "lab04_adam_adamw": ["adam", "adamw"],
-            "lab05_experiment": []}
+            "lab05_experiment": [], "lab06_large_models": ["lion", "adafactor"]}
 
 
 def _cells(folder: str, lab: str) -> list[dict]:
@@ -45,7 +45,7 @@ def _between(text: str, begin: str, end: str) -> list[str]:
     return found
 
 
-def test_the_five_labs_exist_in_both_versions():
+def test_the_six_labs_exist_in_both_versions():
     assert sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir()) == LABS
     assert sorted(p.name for p in (ROOT / "labs").iterdir() if p.is_dir()) == LABS
     for lab in LABS:
