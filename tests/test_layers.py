@@ -19,7 +19,8 @@ LIB = Path(__file__).resolve().parents[1] / "lib" / "optilab"
 
 LAYERS = [
     # the student-facing library
-    {"rules", "kernels", "schedules", "problems", "data", "models", "memory", "theory", "variants", "frameworks",
+    {"rules", "kernels", "kernels_adaptive", "kernels_modern", "schedules", "problems", "data", "models", "memory",
+     "theory", "variants", "frameworks",
      "show"},
     {"optimizer", "training", "plots", "experiments"},
     # what students check their rules with, and the lessons' explorers

@@ -19,9 +19,13 @@ ROOT = Path(__file__).resolve().parents[1]
 RECORDS = [pytest.param(rule, id=rule.name) for rule in rules.TABLE]
 
 
+#: The modules that hold the reference rules; optilab.kernels imports the others' rules.
+KERNEL_MODULES = ("optilab.kernels", "optilab.kernels_adaptive", "optilab.kernels_modern")
+
+
 def test_every_kernel_has_one_record_and_every_record_a_kernel():
     functions = {name for name, value in vars(kernels).items()
-                 if callable(value) and not name.startswith("_") and getattr(value, "__module__", "") == kernels.__name__}
+                 if callable(value) and not name.startswith("_") and getattr(value, "__module__", "") in KERNEL_MODULES}
     assert functions == set(rules.names())
     assert list(kernels.RULES) == list(rules.names())
     assert all(kernels.RULES[rule.name] is rule.function for rule in rules.TABLE)
@@ -39,16 +43,24 @@ def test_a_records_hyperparameters_are_keyword_arguments_of_its_function(rule):
 @pytest.mark.parametrize("rule", RECORDS)
 def test_a_records_state_keys_are_what_its_function_returns(rule):
     rng = np.random.default_rng(0)
-    param, state = rng.normal(size=(3, 2)), {}
-    for _ in range(2):
-        param, state = rule.function(param, rng.normal(size=(3, 2)), state)
-    assert set(rule.state_keys) <= set(state)
-    for slot in rule.state:
-        if slot.kind == "count":
-            assert state[slot.name] == 2
-        else:
-            assert np.shape(state[slot.name]) == (3, 2)
+    for shape in [(3, 2), (2, 3, 4), (5,)] if rule.params == "any" else [(3, 2), (2, 5)]:
+        param, state = rng.normal(size=shape), {}
+        for _ in range(2):
+            param, state = rule.function(param, rng.normal(size=shape), state)
+        expected = {(3, 2): {"param": (3, 2), "rows": (3,), "cols": (2,), "scalar": ()},
+                    (2, 5): {"param": (2, 5), "rows": (2,), "cols": (5,), "scalar": ()},
+                    (2, 3, 4): {"param": (2, 3, 4), "rows": (2, 3), "cols": (2, 4), "scalar": ()},
+                    (5,): {"param": (5,), "scalar": ()}}[shape]
+        present = [s for s in rule.state if s.ndim == "any" or (s.ndim == "2+") == (len(shape) >= 2)]
+        assert {s.name for s in present} <= set(state), shape
+        assert not {s.name for s in rule.state if s not in present} & set(state), shape
+        for slot in present:
+            if slot.kind == "count":
+                assert state[slot.name] == 2
+            else:
+                assert np.shape(state[slot.name]) == expected[slot.shape], (shape, slot.name)
     assert rule.accumulator is None or rule.accumulator in rule.state_keys
+    assert rule.evaluate_at is None or rule.evaluate_at in rule.state_keys
 
 
 def test_the_colours_are_distinct_hex_colours():

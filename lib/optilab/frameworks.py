@@ -27,23 +27,30 @@ from typing import Any
 from optilab import rules as _table
 from optilab.rules import Spelling
 
-__all__ = ["Spelling", "Row", "TABLE", "our_defaults", "to_torch", "to_keras", "markdown"]
+__all__ = ["Spelling", "Row", "TABLE", "our_defaults", "to_torch", "to_keras", "to_optax", "torch_module",
+           "markdown"]
 
 
 @dataclass(frozen=True)
 class Row:
-    """One rule: its optilab name and its PyTorch and Keras spellings (from the rule table)."""
+    """One rule: its optilab name and its PyTorch, Keras and optax spellings (from the rule table).
+
+    A spelling is None where that framework does not have the rule, or where the course has not
+    compared it (Keras's Lion, Adafactor and Muon); ``torch`` may name a PyTorch package other than
+    ``torch.optim`` (``lion_pytorch``, ``schedulefree``) in its ``module``.
+    """
 
     rule: str
-    torch: Spelling
-    keras: Spelling
+    torch: Spelling | None
+    keras: Spelling | None
+    optax: Spelling | None = None
 
 
 _KERAS_NAMES = {"lr": "learning_rate", "beta1": "beta_1", "beta2": "beta_2", "eps": "epsilon"}
 
-#: The table: one row per rule of :mod:`optilab.rules` that the frameworks have, in its order.
-TABLE: tuple[Row, ...] = tuple(Row(rule.name, rule.torch, rule.keras) for rule in _table.TABLE
-                               if rule.torch is not None and rule.keras is not None)
+#: The table: one row per rule of :mod:`optilab.rules` that a framework has, in its order.
+TABLE: tuple[Row, ...] = tuple(Row(rule.name, rule.torch, rule.keras, rule.optax) for rule in _table.TABLE
+                               if (rule.torch, rule.keras, rule.optax) != (None, None, None))
 
 _BY_RULE = {row.rule: row for row in TABLE}
 
@@ -95,16 +102,49 @@ def to_torch(rule: str, **hyperparameters: Any) -> tuple[str, dict[str, Any]]:
     (str, dict)
         The class name in ``torch.optim`` and its keyword arguments.
     """
-    row = _row(rule)
-    values = _hyperparameters(rule, hyperparameters)
+    spelling = _spelling(rule, "torch")
+    return spelling.cls, _translate(rule, spelling, hyperparameters, pair_betas=True)
+
+
+def torch_module(rule: str) -> str:
+    """The module that holds ``rule``'s PyTorch class: ``"torch.optim"``, or a package of its own.
+
+    >>> torch_module("adam"), torch_module("lion")
+    ('torch.optim', 'lion_pytorch')
+    """
+    return _spelling(rule, "torch").module or "torch.optim"
+
+
+def to_optax(rule: str, **hyperparameters: Any) -> tuple[str, dict[str, Any]]:
+    """The ``optax`` function and keyword arguments that compute ``rule`` (as :func:`to_torch`)."""
+    spelling = _spelling(rule, "optax")
+    return spelling.cls, _translate(rule, spelling, hyperparameters, pair_betas=False)
+
+
+def _spelling(rule: str, framework: str) -> Spelling:
+    spelling = getattr(_row(rule), framework)
+    if spelling is None:
+        has = [f for f in ("torch", "keras", "optax") if getattr(_row(rule), f) is not None]
+        raise KeyError(f"{rule} has no {framework} spelling in the table; it has {', '.join(has)}")
+    return spelling
+
+
+def _translate(rule: str, spelling: Spelling, given: dict[str, Any], *, pair_betas: bool) -> dict[str, Any]:
+    """optilab's hyperparameters ``given`` (and the spelling's ``always``) in the framework's names."""
+    values = _hyperparameters(rule, given)
+    pairs = dict(spelling.pairs)
+    if pair_betas:
+        pairs.setdefault("betas", ("beta1", "beta2"))
+    in_pair = {name: (arg, pair) for arg, pair in pairs.items() for name in pair}
     kwargs: dict[str, Any] = {}
-    for name in (*hyperparameters, *row.torch.always):
-        if name in ("beta1", "beta2"):
-            kwargs["betas"] = (values["beta1"], values["beta2"])
+    for name in (*given, *spelling.always):
+        if name in in_pair:
+            arg, pair = in_pair[name]
+            kwargs[arg] = tuple(values[n] for n in pair)
         else:
-            kwargs[row.torch.names.get(name, name)] = values[name]
-    kwargs.update(row.torch.fixed)
-    return row.torch.cls, kwargs
+            kwargs[spelling.names.get(name, name)] = values[name]
+    kwargs.update(spelling.fixed)
+    return kwargs
 
 
 def to_keras(rule: str, **hyperparameters: Any) -> tuple[str, dict[str, Any]]:
@@ -113,16 +153,17 @@ def to_keras(rule: str, **hyperparameters: Any) -> tuple[str, dict[str, Any]]:
     As :func:`to_torch`; see the row's ``keras.exact`` and ``keras.differences`` for what
     Keras computes differently.
     """
-    row = _row(rule)
+    keras = _spelling(rule, "keras")
     values = _hyperparameters(rule, hyperparameters)
-    names = {**_KERAS_NAMES, **row.keras.names}
-    kwargs = {names.get(name, name): values[name] for name in (*hyperparameters, *row.keras.always)}
-    kwargs.update(row.keras.fixed)
-    return row.keras.cls, kwargs
+    names = {**_KERAS_NAMES, **keras.names}
+    kwargs = {names.get(name, name): values[name] for name in (*hyperparameters, *keras.always)}
+    kwargs.update(keras.fixed)
+    return keras.cls, kwargs
 
 
 def _call(prefix: str, cls: str, kwargs: dict[str, Any]) -> str:
-    arguments = ", ".join(["params"] * (prefix == "torch.optim") + [f"{k}={v!r}" for k, v in kwargs.items()])
+    arguments = ", ".join(["params"] * (prefix not in ("keras.optimizers", "optax"))
+                          + [f"{k}={v!r}" for k, v in kwargs.items()])
     return f"`{prefix}.{cls}({arguments})`"
 
 
@@ -131,23 +172,37 @@ def _defaults(values: dict[str, Any]) -> str:
 
 
 def markdown() -> str:
-    """The table as Markdown: each rule with optilab's defaults, and its PyTorch and Keras calls.
+    """The table as Markdown: each rule with optilab's defaults, and its PyTorch, Keras and optax calls.
 
     The calls reproduce optilab's defaults; the framework's own defaults and the differences
-    are listed beside them.
+    are listed beside them. A rule a framework lacks (or that the course has not compared with
+    it) shows "—" there.
     """
     lines = [
         "| optilab | PyTorch (with optilab's defaults) | PyTorch defaults | Keras (closest) | Keras defaults "
-        "| Keras differs |",
-        "|---|---|---|---|---|---|",
+        "| Keras differs | optax | optax differs |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in TABLE:
         ours = {k: v for k, v in our_defaults(row.rule).items() if v not in (0.0, False) or k == "lr"}
-        torch_cls, torch_kwargs = to_torch(row.rule, **ours)
-        keras_cls, keras_kwargs = to_keras(row.rule, **ours)
-        lines.append(
-            f"| `{row.rule}` | {_call('torch.optim', torch_cls, torch_kwargs)} | {_defaults(row.torch.defaults)} "
-            f"| {_call('keras.optimizers', keras_cls, keras_kwargs)} | {_defaults(row.keras.defaults)} "
-            f"| {row.keras.differences or '—'} |"
-        )
+        cells = []
+        if row.torch is not None:
+            torch_cls, torch_kwargs = to_torch(row.rule, **ours)
+            differs = f" ({row.torch.differences})" if row.torch.differences else ""
+            cells += [_call(torch_module(row.rule), torch_cls, torch_kwargs) + differs,
+                      _defaults(row.torch.defaults)]
+        else:
+            cells += ["—", "—"]
+        if row.keras is not None:
+            keras_cls, keras_kwargs = to_keras(row.rule, **ours)
+            cells += [_call("keras.optimizers", keras_cls, keras_kwargs), _defaults(row.keras.defaults),
+                      row.keras.differences or "—"]
+        else:
+            cells += ["—", "—", "—"]
+        if row.optax is not None:
+            optax_fn, optax_kwargs = to_optax(row.rule, **ours)
+            cells += [_call("optax", optax_fn, optax_kwargs), row.optax.differences or "—"]
+        else:
+            cells += ["—", "—"]
+        lines.append(f"| `{row.rule}` | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -347,6 +347,11 @@ def adamax(param, grad, state, *, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, wei
     return param - (lr / (1.0 - beta1**t)) * m / u, {"t": t, "m": m, "u": u}
 
 
+# The other adaptive rules and the rules of large models live in modules of their own; imported here,
+# they are ``optilab.kernels.<rule>``.
+from optilab.kernels_adaptive import adadelta, nadam, radam, yogi  # noqa: E402
+from optilab.kernels_modern import adafactor, lion, muon, schedule_free_adamw  # noqa: E402
+
 #: Every reference rule by name, in the order of the rule table (:mod:`optilab.rules`), which
 #: holds each rule's other facts.
 RULES: dict[str, Callable[..., tuple[np.ndarray, State]]] = {name: globals()[name] for name in _table.names()}

@@ -38,7 +38,10 @@ __all__ = ["Slot", "Spelling", "Rule", "TABLE", "BY_NAME", "SYMBOLS", "get", "gr
 
 #: The lessons' symbol of each hyperparameter (test titles, messages).
 SYMBOLS: dict[str, str] = {"lr": "lr", "momentum": "μ", "rho": "ρ", "beta1": "β₁", "beta2": "β₂",
-                           "eps": "ε", "weight_decay": "λ"}
+                           "eps": "ε", "weight_decay": "λ", "beta2_decay": "β₂ decay", "eps1": "ε₁",
+                           "eps2": "ε₂", "d": "d", "momentum_decay": "ψ", "nesterov": "nesterov",
+                           "ns_steps": "NS steps", "warmup_steps": "warm-up steps", "r": "r",
+                           "weight_lr_power": "lr power"}
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,14 @@ class Spelling:
     always : tuple
         Hyperparameters passed even when not given, because the framework's default would
         select another rule (``momentum`` for ``torch.optim.SGD``).
+    module : str
+        Where ``cls`` lives, when not in the framework's own module (``torch.optim``,
+        ``keras.optimizers``): ``"lion_pytorch"``, ``"schedulefree"`` for rules that torch.optim
+        lacks, whose PyTorch implementation is a package of its own; ``"optax"`` for optax.
+    pairs : dict
+        A framework argument that takes a pair -> the two optilab hyperparameters in it
+        (``{"eps": ("eps1", "eps2")}`` for ``torch.optim.Adafactor``; ``betas`` is always
+        ``(beta1, beta2)`` and need not be listed).
     """
 
     cls: str
@@ -116,6 +127,8 @@ class Spelling:
     differences: str = ""
     names: dict[str, str] = field(default_factory=dict)
     always: tuple[str, ...] = ()
+    module: str = ""
+    pairs: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -138,7 +151,10 @@ class Rule:
         Point group -> points of the graded suite (one nbgrader test cell per group), or None
         for a rule that is not graded.
     torch, keras : Spelling or None
-        How the frameworks spell the rule.
+        How the frameworks spell the rule (``torch`` may name a PyTorch package other than
+        ``torch.optim``, in its ``module``).
+    optax : Spelling or None
+        How optax spells it, for the rules compared with optax (``optax.yogi``).
     color : str
         The rule's fixed colour in every figure (hex; Okabe–Ito's palette for the first eight).
     lesson : int or None
@@ -178,6 +194,7 @@ class Rule:
     groups: dict[str, int] | None = None
     torch: Spelling | None = None
     keras: Spelling | None = None
+    optax: Spelling | None = None
     color: str = "#999999"
     lesson: int | None = None
     accumulator: str | None = None
@@ -327,6 +344,102 @@ TABLE: tuple[Rule, ...] = (
          color="#999999",  # grey
          torch_ranges={**_ADAM_RANGES, "weight_decay": (0.0, 0.1)},
          paper='Kingma & Ba (2015), "Adam: A Method for Stochastic Optimization", section 7.1'),
+    Rule("lion", "c = β₁m + (1−β₁)g; p ← p·(1 − lr·λ) − lr·sign(c); m ← β₂m + (1−β₂)g",
+         ("lr", "beta1", "beta2", "weight_decay"), (Slot("m", "signed", 0.3),),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("Lion", module="lion_pytorch",
+                        defaults={"lr": 1e-4, "betas": (0.9, 0.99), "weight_decay": 0.0}),
+         optax=Spelling("lion", module="optax", names={"lr": "learning_rate", "beta1": "b1", "beta2": "b2"},
+                        always=("weight_decay",),
+                        defaults={"b1": 0.9, "b2": 0.99, "weight_decay": 1e-3},
+                        differences="λ defaults to 1e-3, not 0; the decay λ·p is added to the signed "
+                                    "update before the lr scales both, the same numbers"),
+         color="#882255",  # wine (Paul Tol's muted palette, as for every rule after the ninth)
+         torch_ranges={"beta1": (0.0, 0.99), "beta2": (0.9, 0.9999), "weight_decay": (0.0, 0.5)},
+         paper='Chen et al. (2023), "Symbolic Discovery of Optimization Algorithms"'),
+    Rule("adafactor", "t ← t+1; w = t^(β₂ decay); matrices: r ← r + w·(mean over columns of g² − r), "
+                      "c ← the same over rows, v̂ = r·cᵀ/max(mean(r), ε₁); scalars and vectors: v ← v + w·(g² − v), "
+                      "v̂ = v; u = g/√max(v̂, ε₁²); p ← p − max(ε₂, RMS(p))·min(lr, 1/√t)·u/max(1, RMS(u)/d)",
+         ("lr", "beta2_decay", "eps1", "eps2", "d"),
+         (_T, Slot("row", "positive", shape="rows", ndim="2+"), Slot("col", "positive", shape="cols", ndim="2+"),
+          Slot("v", "positive", ndim="0-1")),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("Adafactor", pairs={"eps": ("eps1", "eps2")},
+                        defaults={"lr": 1e-2, "beta2_decay": -0.8, "eps": (None, 1e-3), "d": 1.0,
+                                  "weight_decay": 0.0}),
+         color="#999933",  # olive
+         torch_ranges={"beta2_decay": (-1.0, -0.5), "eps2": (1e-4, 1e-2), "d": (1.0, 2.0),
+                       "weight_decay": (0.0, 0.5)},
+         paper='Shazeer & Stern (2018), "Adafactor: Adaptive Learning Rates with Sublinear Memory Cost"'),
+    Rule("nadam", "t ← t+1; μₜ = β₁(1 − ½·0.96^(tψ)); Π ← Π·μₜ (Π starts at 1); m, v and v̂ as Adam; "
+                  "p ← p − lr·(1−μₜ)/(1−Π)·g/(√v̂ + ε) − lr·μₜ₊₁/(1−Π·μₜ₊₁)·m/(√v̂ + ε)",
+         ("lr", "beta1", "beta2", "eps", "momentum_decay"),
+         (_T, _M, _V, Slot("mu_product", "positive", shape="scalar")),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("NAdam", defaults={"lr": 2e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0,
+                                           "momentum_decay": 4e-3}),
+         color="#332288",  # indigo
+         torch_ranges={**_ADAM_RANGES, "momentum_decay": (1e-3, 5e-2), "weight_decay": (0.0, 0.1)},
+         paper='Dozat (2016), "Incorporating Nesterov Momentum into Adam"'),
+    Rule("radam", "t ← t+1; m, v, m̂ as Adam; ρ∞ = 2/(1−β₂) − 1; ρₜ = ρ∞ − 2tβ₂ᵗ/(1−β₂ᵗ); if ρₜ > 5: "
+                  "p ← p − lr·rₜ·m̂·√(1−β₂ᵗ)/(√v + ε) with rₜ = √((ρₜ−4)(ρₜ−2)ρ∞/((ρ∞−4)(ρ∞−2)ρₜ)); else p ← p − lr·m̂",
+         ("lr", "beta1", "beta2", "eps"), (_T, _M, _V),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("RAdam", defaults={"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0}),
+         color="#88CCEE",  # cyan
+         torch_ranges={**_ADAM_RANGES, "weight_decay": (0.0, 0.1)},
+         paper='Liu et al. (2020), "On the Variance of the Adaptive Learning Rate and Beyond"'),
+    Rule("adadelta", "s ← ρ·s + (1−ρ)·g²; Δ = √(u + ε)/√(s + ε)·g; u ← ρ·u + (1−ρ)·Δ²; p ← p − lr·Δ",
+         ("lr", "rho", "eps"), (Slot("sq_avg", "positive"), Slot("delta_sq_avg", "positive")),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("Adadelta", defaults={"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0}),
+         color="#44AA99",  # teal
+         accumulator="sq_avg",
+         torch_ranges={"rho": (0.5, 0.999), "eps": (1e-8, 1e-3), "weight_decay": (0.0, 0.1)},
+         paper='Zeiler (2012), "ADADELTA: An Adaptive Learning Rate Method"'),
+    Rule("yogi", "t ← t+1; m ← β₁m + (1−β₁)g; v ← v − (1−β₂)·sign(v − g²)·g² (m and v start at 1e-6); "
+                 "p ← p − lr·(m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε)",
+         ("lr", "beta1", "beta2", "eps"), (_T, _M, _V),
+         groups=dict(_FOUR_GROUPS),
+         optax=Spelling("yogi", module="optax", names={"lr": "learning_rate", "beta1": "b1", "beta2": "b2"},
+                        defaults={"b1": 0.9, "b2": 0.999, "eps": 1e-3},
+                        differences="no default lr (1e-2 here); the paper's Algorithm 2 starts m and v at 0 "
+                                    "and corrects neither, optax (and this rule) start both at 1e-6 and "
+                                    "bias-correct both"),
+         color="#117733",  # green
+         torch_ranges={"beta1": (0.0, 0.99), "beta2": (0.9, 0.9999), "eps": (1e-8, 1e-2)},
+         paper='Zaheer, Reddi, Sachan, Kale & Kumar (2018), "Adaptive Methods for Nonconvex Optimization"'),
+    Rule("muon", "matrices only; m ← μ·m + (1−μ)·g; O = NS₅((1−μ)·g + μ·m), Newton–Schulz's orthogonalisation; "
+                 "p ← p·(1 − lr·λ) − lr·√max(1, rows/cols)·O",
+         ("lr", "momentum", "weight_decay"), (Slot("m", "signed", 0.3),),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("Muon", defaults={"lr": 1e-3, "weight_decay": 0.1, "momentum": 0.95, "nesterov": True,
+                                          "ns_steps": 5},
+                        exact=False, differences="Newton–Schulz runs in bfloat16 (8 significant bits): "
+                                                 "the same steps to about 1% of their size, not to round-off"),
+         color="#AA4499",  # purple
+         params="matrix",
+         torch_ranges={"momentum": (0.0, 0.99), "weight_decay": (0.0, 0.5), "nesterov": (False, True),
+                       "ns_steps": (3, 7)},
+         paper='Jordan et al. (2024), "Muon: An optimizer for hidden layers in neural networks"'),
+    Rule("schedule_free_adamw", "t ← t+1; v ← β₂v + (1−β₂)g²; u = g/(√(v/(1−β₂ᵗ)) + ε) + λ·p; z ← z − lr·u; "
+                                "c = lr_max²/Σ lr_max²; x ← (1−c)·x + c·z; p ← (1−β₁)·z + β₁·x "
+                                "(x and z start at p; the model is judged at x)",
+         ("lr", "beta1", "beta2", "eps", "weight_decay"),
+         (_T, Slot("z"), Slot("x"), _V, Slot("weight_sum", "sum", shape="scalar"),
+          Slot("lr_max", "positive", shape="scalar")),
+         groups=dict(_FOUR_GROUPS),
+         torch=Spelling("AdamWScheduleFree", module="schedulefree",
+                        defaults={"lr": 0.0025, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0,
+                                  "warmup_steps": 0, "r": 0.0, "weight_lr_power": 2.0},
+                        differences="the parameter holds y and x is implicit (optimizer.eval() switches to it); "
+                                    "here x is state['x']"),
+         color="#CC6677",  # rose
+         evaluate_at="x",
+         torch_ranges={"beta1": (0.5, 0.99), "beta2": (0.9, 0.9999), "eps": (1e-8, 1e-3),
+                       "weight_decay": (0.0, 0.1), "warmup_steps": (0, 20), "r": (0.0, 1.0),
+                       "weight_lr_power": (0.0, 3.0)},
+         paper='Defazio et al. (2024), "The Road Less Scheduled"'),
 )
 
 #: The records by name.

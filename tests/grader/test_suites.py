@@ -80,6 +80,8 @@ def _generic_wrong_rules(rule: str) -> Iterator[tuple[str, Callable[[], Callable
             k: (np.asarray(v, np.float64) if k in arrays else v) for k, v in st.items()}))(*ref(p, g, s, **kw)))
     yield "float64 result", wrap(lambda p, g, s, kw: (lambda new, st: (np.asarray(new, np.float64), st))(
         *ref(p, g, s, **kw)))
+    if record.params == "matrix":
+        yield "a vector accepted", wrap(lambda p, g, s, kw: ref(p, g, s, **kw) if np.ndim(p) == 2 else (p - kw["lr"] * g, s))
     yield "0-d made 1-d", wrap(lambda p, g, s, kw: (lambda new, st: (np.atleast_1d(new), st))(*ref(p, g, s, **kw)))
 
 

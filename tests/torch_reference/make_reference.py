@@ -1,11 +1,17 @@
-"""Write reference.npz: torch.optim's parameters after each step, for random cases of every rule.
+"""Write reference.npz: the reference implementation's parameters after each step, for random cases of every rule.
 
-Run from the repository root with torch installed (``pip install torch==2.13.0``):
+The reference implementation is torch.optim where it has the rule, else the package the rule table
+names (``lion_pytorch``, ``schedulefree``, or ``optax``; see ``torch_rules.package``). Run from the
+repository root with them installed (the versions of .ci/run: ``pip install torch==2.13.0
+lion-pytorch==0.2.5 schedulefree==1.4.1 optax==0.2.8 jax==0.10.2 jaxlib==0.10.2``):
 
     .venv/bin/python -m tests.torch_reference.make_reference
 
 The cases' inputs are stored beside torch's outputs, so the test suite checks optilab's
 kernels against torch even where torch is not installed (tests/test_torch_agreement.py).
+
+For Muon, whose torch.optim class computes Newton–Schulz in bfloat16, each case also stores the
+same algorithm run in float32 (``<case>/float32``, from ``torch_rules.run_muon_float32``).
 
 The cases of the rules already in reference.npz are kept as they are (a new rule adds its own
 cases and changes no other); ``--all`` makes every case again.
@@ -19,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.torch_reference.torch_rules import HYPERPARAMETER_RANGES, random_case, run_torch
+from tests.torch_reference.torch_rules import (HYPERPARAMETER_RANGES, package, random_case, run_muon_float32,
+                                               run_reference)
 
 PATH = Path(__file__).with_name("reference.npz")
 CASES_PER_RULE = 6
@@ -36,6 +43,18 @@ def _committed() -> tuple[dict[str, np.ndarray], dict[str, dict]]:
     return arrays, cases
 
 
+def versions(rules: list[str]) -> dict[str, str]:
+    """The version of each package the reference values of ``rules`` come from."""
+    from importlib.metadata import version
+
+    distributions = {"torch.optim": "torch", "lion_pytorch": "lion-pytorch", "schedulefree": "schedulefree",
+                     "optax": "optax"}
+    out = {distributions[package(rule)]: version(distributions[package(rule)]).split("+")[0] for rule in rules}
+    if "optax" in out:
+        out["jax"] = version("jax")
+    return dict(sorted(out.items()))
+
+
 def build(keep: bool = True) -> dict[str, np.ndarray]:
     import torch
 
@@ -50,14 +69,18 @@ def build(keep: bool = True) -> dict[str, np.ndarray]:
             key = f"{rule}-{k}"
             if key in old_cases:
                 index.append(old_cases[key])
-                arrays.update({f"{key}/{part}": old_arrays[f"{key}/{part}"] for part in ("p0", "grads", "lrs", "torch")})
+                arrays.update({name: value for name, value in old_arrays.items() if name.startswith(f"{key}/")})
                 continue
             arrays[f"{key}/p0"] = case["p0"]
             arrays[f"{key}/grads"] = case["grads"]
             arrays[f"{key}/lrs"] = case["lrs"]
-            arrays[f"{key}/torch"] = run_torch(rule, case["p0"], case["grads"], case["lrs"], case["hyper"])
+            arrays[f"{key}/torch"] = run_reference(rule, case["p0"], case["grads"], case["lrs"], case["hyper"])
+            if rule == "muon":  # torch's bfloat16 run above, and its algorithm in float32 (torch_rules.run_muon_float32)
+                arrays[f"{key}/float32"] = run_muon_float32(case["p0"].astype(np.float32),
+                                                            case["grads"].astype(np.float32), case["lrs"], case["hyper"])
             index.append({"key": key, "rule": rule, "hyper": case["hyper"]})
-    arrays["index"] = np.array(json.dumps({"torch": torch.__version__, "cases": index}))
+    arrays["index"] = np.array(json.dumps({"torch": torch.__version__, "packages": versions(list(HYPERPARAMETER_RANGES)),
+                                           "cases": index}))
     return arrays
 
 

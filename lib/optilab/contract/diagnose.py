@@ -58,11 +58,13 @@ class Diagnosis:
 def _probe_inputs(rule: str) -> tuple[dict, np.ndarray, list, dict, np.ndarray, list]:
     rng = np.random.default_rng(20_260_001)
     hyper = {k: v for k, v in PROBE_HYPER.items() if k in DEFAULTS[rule]}
-    p0 = rng.standard_normal(_SCALES.shape)
-    grads = [rng.standard_normal(_SCALES.shape) * _SCALES for _ in _LRS]
-    state = P.given_state(rule, rng, _SCALES.shape, t=5)
-    p1 = rng.standard_normal(_SCALES.shape)
-    grads1 = [rng.standard_normal(_SCALES.shape) * _SCALES for _ in _RESUME_LRS]
+    shape = P.fit(rule, _SCALES.shape)  # a matrix of as many entries for a rule of matrices only
+    scales = _SCALES.reshape(shape)
+    p0 = rng.standard_normal(shape)
+    grads = [rng.standard_normal(shape) * scales for _ in _LRS]
+    state = P.given_state(rule, rng, shape, t=5)
+    p1 = rng.standard_normal(shape)
+    grads1 = [rng.standard_normal(shape) * scales for _ in _RESUME_LRS]
     return hyper, p0, grads, state, p1, grads1
 
 
@@ -153,17 +155,18 @@ def _contract_diagnoses(rule: str, func: Callable) -> list[Diagnosis]:
             if exc.kind and exc.kind not in out:
                 out[exc.kind] = Diagnosis(exc.kind, MISTAKES[exc.kind].message, str(exc))
 
-    shapes = [(5,), (), (2, 3)]
+    shapes = list(dict.fromkeys(P.fit(rule, shape) for shape in [(5,), (), (2, 3)]))
     for shape in shapes:
         p = P.draw(rng, shape)
         gs = [P.draw(rng, shape) for _ in range(3)]
         record(lambda: P.no_mutation(rule, func, param=p, grads=gs, hyper=hyper))
         record(lambda: P.keeps_dtype_and_shape(rule, func, param=p, grads=gs, hyper=hyper))
-    p32 = P.draw(rng, (4,), np.float32)
-    gs32 = [P.draw(rng, (4,), np.float32) for _ in range(2)]
+    four = P.fit(rule, (4,))
+    p32 = P.draw(rng, four, np.float32)
+    gs32 = [P.draw(rng, four, np.float32) for _ in range(2)]
     record(lambda: P.keeps_dtype_and_shape(rule, func, param=p32, grads=gs32, hyper=hyper))
-    p = P.draw(rng, (4,))
-    gs = [P.draw(rng, (4,)) for _ in range(2)]
+    p = P.draw(rng, four)
+    gs = [P.draw(rng, four) for _ in range(2)]
     record(lambda: P.returns_new_arrays(rule, func, param=p, grads=gs, hyper=hyper))
     return list(out.values())
 

@@ -31,6 +31,7 @@ __all__ = [
     "steps",
     "draw",
     "given_state",
+    "fit",
     "no_mutation",
     "returns_new_arrays",
     "keeps_dtype_and_shape",
@@ -214,6 +215,16 @@ def given_state(rule: str, rng: np.random.Generator, shape: tuple[int, ...], dty
         else:  # positive: an average of non-negative numbers
             state[slot.name] = rng.uniform(0.01, 1.0, where).astype(d)
     return state
+
+
+def fit(rule: str, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """``shape``, or for a rule of matrices only (CONTRACT.md: ``params="matrix"``) a matrix of as
+    many entries: (n,) becomes (2, n/2) for an even n and (n, 1) for an odd one, () becomes (1, 1)."""
+    shape = tuple(shape)
+    if record(rule).params == "any" or len(shape) == 2:
+        return shape
+    n = int(np.prod(shape)) if shape else 1
+    return (2, n // 2) if n % 2 == 0 else (n, 1)
 
 
 def slots_for(rule: str, shape: tuple[int, ...]) -> list:
@@ -474,13 +485,15 @@ def random_hyper(rule: str, seed: int) -> dict[str, float]:
     """Hyperparameters of ``rule`` other than lr, drawn away from their defaults (β₁ < β₂)."""
     rng = np.random.default_rng(seed)
     ranges = {"momentum": (0.4, 0.85), "rho": (0.5, 0.95), "beta1": (0.5, 0.85),
-              "beta2": (0.9, 0.99), "weight_decay": (0.02, 0.3)}
+              "beta2": (0.9, 0.99), "weight_decay": (0.02, 0.3), "beta2_decay": (-0.95, -0.5),
+              "d": (1.0, 2.0), "momentum_decay": (1e-3, 1e-2)}
+    logs = {"eps": (-7, -4), "eps1": (-7, -4), "eps2": (-4, -2)}
     out = {}
     for name in DEFAULTS[rule]:
         if name in ranges:
             out[name] = round(float(rng.uniform(*ranges[name])), 4)
-        elif name == "eps":
-            out[name] = float(f"{10.0 ** rng.uniform(-7, -4):.2g}")
+        elif name in logs:
+            out[name] = float(f"{10.0 ** rng.uniform(*logs[name]):.2g}")
     return out
 
 

@@ -93,10 +93,11 @@ def _properties(rule: str) -> list[tuple[str, Callable[[Callable], None]]]:
     rng = np.random.default_rng(8_100 + list(DEFAULTS).index(rule))
     lr = DEFAULTS[rule]["lr"] * 10
     others = {k: v for k, v in DEFAULTS[rule].items() if k != "lr"}
-    p1 = np.array([1.0, -2.0, 0.5])
-    g1 = np.array([0.5, 1.0, -0.25])
-    p = P.draw(rng, (4,))
-    gs = [P.draw(rng, (4,)) for _ in range(5)]
+    matrix = P.fit(rule, (4,)) != (4,)  # a rule of matrices only: every param a matrix
+    p1 = np.array([1.0, -2.0, 0.5]).reshape(P.fit(rule, (3,)))
+    g1 = np.array([0.5, 1.0, -0.25]).reshape(P.fit(rule, (3,)))
+    p = P.draw(rng, P.fit(rule, (4,)))
+    gs = [P.draw(rng, P.fit(rule, (4,))) for _ in range(5)]
     lrs = [lr, lr / 2, lr * 2, lr / 5, lr]
     props: list[tuple[str, Callable]] = [
         ("one step from an empty state {}",
@@ -113,7 +114,7 @@ def _properties(rule: str) -> list[tuple[str, Callable[[Callable], None]]]:
          lambda f: P.steps(rule, f, param=p, grads=gs, lrs=lrs, hyper=others)),
     ]
     if STATE_KEYS[rule]:
-        given = P.given_state(rule, rng, (4,), t=3)
+        given = P.given_state(rule, rng, P.fit(rule, (4,)), t=3)
         props.append((f"a step from a given state {_keys_text(given)}",
                       lambda f: P.steps(rule, f, param=p, grads=gs[:2], lrs=lr, hyper=others,
                                         state=given)))
@@ -136,6 +137,11 @@ def _properties(rule: str) -> list[tuple[str, Callable[[Callable], None]]]:
          lambda f: (P.steps(rule, f, param=np.array(0.7), grads=[np.array(-0.3), np.array(0.2)],
                             lrs=lr, hyper=others),
                     P.steps(rule, f, param=p.reshape(2, 2), grads=[g.reshape(2, 2) for g in gs[:2]],
+                            lrs=lr, hyper=others))) if not matrix else
+        ("a 1×4 param and a 4×1 one",
+         lambda f: (P.steps(rule, f, param=p.reshape(1, 4), grads=[g.reshape(1, 4) for g in gs[:2]],
+                            lrs=lr, hyper=others),
+                    P.steps(rule, f, param=p.reshape(4, 1), grads=[g.reshape(4, 1) for g in gs[:2]],
                             lrs=lr, hyper=others))),
         ("param, grad and state left unchanged",
          lambda f: P.no_mutation(rule, f, param=p, grads=gs[:3], hyper={"lr": lr, **others})),

@@ -183,6 +183,119 @@ SUITES: dict[str, Suite] = {
              "From t = 11 the next steps correct with t = 12 and 13, and store them",
              116, steps=2, state_t=11, hyper={"beta1": 0.7}),
     )),
+    "lion": Suite(39_000, (
+        Case("test_the_step_is_the_sign_of_the_interpolation",
+             "From a given m, with β₁ = 0.5: the step is lr·sign(β₁m + (1−β₁)g), with m before its update",
+             112, steps=3, state_t=5, check_state=False, lrs=(0.05, 0.2, 0.1), hyper={"beta1": 0.5, "beta2": 0.9}),
+        Case("test_m_is_the_average_with_beta2",
+             "m is the moving average β₂m + (1−β₂)g (β₂, not β₁), key by key, over 6 steps",
+             113, (4,), steps=6, scale="mixed", lrs=0.05, hyper={"beta1": 0.6, "beta2": 0.8}),
+        Case("test_every_entry_moves_by_lr",
+             "Gradients from 1e-5 to 1: every entry moves by exactly lr, whatever its gradient's size",
+             114, (6,), steps=3, scale="mixed", lrs=(0.01, 0.03, 0.02), hyper={"weight_decay": 0.0}),
+        Case("test_decay_alone_when_the_gradient_is_zero",
+             "With g = 0 and m = 0 the param shrinks by exactly (1 − lr·λ): sign(0) is 0",
+             115, steps=2, zero_grads=True, lrs=(0.1, 0.3), hyper={"weight_decay": 0.2}),
+    )),
+    "adafactor": Suite(40_000, (
+        Case("test_a_matrix_keeps_row_and_column_averages",
+             "A 4×3 param: row and col are the averages of g² over each row and each column, "
+             "and v̂ = r·cᵀ/mean(r)", 112, (4, 3), steps=4, scale="mixed", lrs=(0.05, 0.2, 0.1, 0.03),
+             hyper={"beta2_decay": -0.6}),
+        Case("test_a_vector_keeps_a_full_second_moment",
+             "A 5-vector is not factored: v is the average of g², key by key", 113, (5,), steps=4,
+             scale="mixed", lrs=(0.05, 0.2, 0.1, 0.03), hyper={"beta2_decay": -0.6}),
+        Case("test_a_3d_param_is_factored_over_its_last_two_axes",
+             "A 2×3×4 param: one row and one col average per leading index", 114, (2, 3, 4), steps=3,
+             lrs=(0.05, 0.2, 0.1)),
+        Case("test_the_relative_step_size_is_min_of_lr_and_1_over_sqrt_t",
+             "lr = 0.5 for 6 steps: the step is RMS(p)·min(lr, 1/√t), capped by 1/√t from t = 5 on",
+             115, (3, 2), steps=6, lrs=0.5),
+        Case("test_the_update_is_clipped_to_an_rms_of_d",
+             "Large gradients beside a small given second moment, d = 1.5: u is divided by max(1, RMS(u)/d)",
+             116, (4, 2), steps=2, state_t=5, scale=30.0, lrs=(0.05, 0.1), hyper={"d": 1.5}),
+        Case("test_the_step_count_after_a_resume",
+             "From t = 11 the averages weigh g² by 12^(β₂ decay) and 13^(β₂ decay), and store t",
+             117, (3, 3), steps=2, state_t=11, hyper={"beta2_decay": -0.5}),
+    )),
+    "nadam": Suite(41_000, (
+        _TINY_EPS_ADAM,
+        Case("test_the_momentum_schedule_and_the_look_ahead",
+             "ψ = 0.04, β₁ = 0.8: μₜ = β₁(1 − ½·0.96^(tψ)); g weighs (1−μₜ)/(1−Π), m weighs μₜ₊₁/(1−Π·μₜ₊₁)",
+             113, (4,), steps=5, scale="mixed", lrs=(0.05, 0.2, 0.1, 0.03, 0.08),
+             hyper={"beta1": 0.8, "beta2": 0.95, "momentum_decay": 0.04}),
+        Case("test_the_product_of_momenta_after_a_resume",
+             "From t = 11 and a given Π: Π ← Π·μ₁₂, then Π·μ₁₂·μ₁₃, and t is stored",
+             114, steps=2, state_t=11, hyper={"beta1": 0.7, "momentum_decay": 0.02}),
+    )),
+    "radam": Suite(42_000, (
+        Case("test_the_first_steps_are_momentum_steps",
+             "β₂ = 0.999: while ρₜ ≤ 5 (the first 5 steps) the step is lr·m̂; from step 6 it is rectified",
+             112, (4,), steps=7, scale="mixed", lrs=(0.05, 0.2, 0.1, 0.03, 0.08, 0.1, 0.02),
+             hyper={"beta1": 0.8, "beta2": 0.999}),
+        Case("test_the_rectified_step_after_a_resume",
+             "From t = 20 with β₂ = 0.99: rₜ·m̂·√(1−β₂ᵗ)/(√v + ε), with t = 21 and 22",
+             113, steps=2, state_t=20, hyper={"beta1": 0.7, "beta2": 0.99}),
+        Case("test_tiny_gradients_beside_a_large_eps",
+             "From t = 30, tiny gradients (1e-6) beside ε = 1e-3: ε is added to √v, before the bias correction",
+             114, steps=2, state_t=30, scale=1e-6, hyper={"eps": 1e-3, "beta2": 0.99}),
+    )),
+    "adadelta": Suite(43_000, (
+        Case("test_tiny_gradients_beside_a_large_eps",
+             "Tiny gradients (1e-6) beside ε = 1e-3: ε is added inside both square roots",
+             112, steps=3, scale=1e-6, hyper={"eps": 1e-3}),
+        Case("test_both_averages_key_by_key",
+             "sq_avg averages g² and delta_sq_avg averages the steps Δ² (without lr), key by key, over 8 steps",
+             113, (4,), steps=8, scale="mixed", lrs=(0.5, 1.0, 2.0, 1.0, 0.3, 1.0, 1.5, 1.0), hyper={"rho": 0.7}),
+        Case("test_the_numerator_is_the_average_before_this_step",
+             "Δ = √(u + ε)/√(s + ε)·g with u from before this step and s after it",
+             114, steps=2, state_t=5, check_state=False, lrs=1.0, hyper={"rho": 0.6, "eps": 1e-4}),
+    )),
+    "yogi": Suite(44_000, (
+        Case("test_the_moments_start_at_1e_6",
+             "From {}, m and v start at 1e-6, not 0 (optax's start): two steps with gradients of 1e-5",
+             112, steps=2, scale=1e-5, hyper={"eps": 1e-6}),
+        Case("test_v_moves_by_a_fixed_amount",
+             "From a given v, β₂ = 0.9: v moves by (1−β₂)·g² towards g², not by a fraction of v − g²",
+             113, (4,), steps=4, state_t=5, scale="mixed", lrs=(0.05, 0.2, 0.1, 0.03), hyper={"beta2": 0.9}),
+        Case("test_the_step_count_after_a_resume",
+             "From t = 11 the next steps correct with t = 12 and 13, and store them",
+             114, steps=2, state_t=11, hyper={"beta1": 0.7, "beta2": 0.95}),
+        Case("test_eps_after_the_square_root",
+             "Small gradients (1e-3) beside ε = 0.1: ε is added after the square root of the corrected v",
+             115, steps=3, scale=1e-3, hyper={"eps": 0.1}),
+    )),
+    "muon": Suite(45_000, (
+        Case("test_the_momentum_is_an_average",
+             "m is the average μm + (1−μ)g (not PyTorch SGD's μm + g), key by key, on a 3×4 param",
+             112, (3, 4), steps=4, lrs=(0.05, 0.2, 0.1, 0.03), hyper={"momentum": 0.8}),
+        Case("test_a_tall_matrix_steps_by_sqrt_rows_over_cols",
+             "A 6×2 param: the orthogonalised step is scaled by √(6/2)",
+             113, (6, 2), steps=2, lrs=(0.05, 0.1)),
+        Case("test_the_nesterov_direction_uses_the_updated_m",
+             "From a given m: Newton–Schulz orthogonalises (1−μ)g + μm, with m after its update",
+             114, (4, 3), steps=2, state_t=5, check_state=False, hyper={"momentum": 0.6}),
+        Case("test_decay_alone_when_the_gradient_is_zero",
+             "With g = 0 and m = 0 the param shrinks by exactly (1 − lr·λ)",
+             115, (3, 3), steps=2, zero_grads=True, lrs=(0.1, 0.3), hyper={"weight_decay": 0.3}),
+    )),
+    "schedule_free_adamw": Suite(46_000, (
+        Case("test_x_is_the_average_of_the_z_s",
+             "A constant lr for 6 steps: c = 1/t, so x is the plain average of z₁ … z₆, key by key",
+             112, (4,), steps=6, lrs=0.05),
+        Case("test_the_weights_follow_the_largest_lr",
+             "An lr that rises and falls: x weighs z by lr_max², lr_max the largest lr so far",
+             113, (4,), steps=5, lrs=(0.01, 0.05, 0.02, 0.04, 0.01)),
+        Case("test_the_returned_param_is_y",
+             "β₁ = 0.7: the param returned is y = (1−β₁)z + β₁x, where the next gradient is taken",
+             114, steps=3, lrs=(0.05, 0.2, 0.1), hyper={"beta1": 0.7}),
+        Case("test_resuming_reads_x_and_z_from_the_state",
+             "From a given t, z, x, v, weight_sum and lr_max: z steps from z, and x averages from x",
+             115, steps=2, state_t=5, lrs=(0.04, 0.02)),
+        Case("test_decay_at_y_when_the_gradient_is_zero",
+             "With g = 0 and λ = 0.2: z moves by lr·λ·y, the decay taken at the param given",
+             116, steps=3, zero_grads=True, lrs=(0.1, 0.3, 0.2), hyper={"weight_decay": 0.2}),
+    )),
 }
 
 
@@ -201,9 +314,14 @@ def tests_of(rule: str) -> list[Test]:
     suite, base = SUITES[rule], SUITES[rule].seed
     keys = record.state_keys
     others = [h for h in record.hyperparameters if h != "lr"]
-    mixed = "mixed" if "eps" in others else 1.0
+    mixed = "mixed" if any(h.startswith("eps") for h in others) else 1.0
     counted = any(slot.kind == "count" for slot in record.state)
     shapes = [(), (1,), (2, 3, 2)] if record.params == "any" else [(2, 3), (1, 4), (5, 2)]
+
+    def vec(n: int) -> tuple[int, ...]:
+        """The shared tests' n-vector, or for a rule of matrices only an n×3 or 2×n matrix."""
+        return (n,) if record.params == "any" else ((n, 3) if n % 2 else (2, n))
+
     # Every test but test_defaults passes every hyperparameter explicitly: a wrong default costs
     # the point of the group holding test_defaults, not every group of the rule.
     fixed = {h: v for h, v in record.defaults.items() if h != "lr"}
@@ -222,27 +340,27 @@ def tests_of(rule: str) -> list[Test]:
 
     # first-step
     add("first-step", "test_one_step_from_an_empty_state",
-        "One step from {}: " + _and(["param", *keys]), steps(101, (7,), 1, 0.037))
+        "One step from {}: " + _and(["param", *keys]), steps(101, vec(7), 1, 0.037))
     if others:
         add("first-step", "test_one_step_with_other_hyperparameters",
             "One step from {} with other " + _and([_table.SYMBOLS.get(h, h) for h in others]),
-            steps(102, (5,), 1, 0.21, hyper=P.random_hyper(rule, base + 103), scale=mixed))
+            steps(102, vec(5), 1, 0.21, hyper=P.random_hyper(rule, base + 103), scale=mixed))
     else:
         add("first-step", "test_one_step_with_a_large_lr", "One step with lr = 1.5",
-            steps(102, (5,), 1, 1.5))
+            steps(102, vec(5), 1, 1.5))
     # many-steps
     add("many-steps", "test_twenty_steps_with_the_state_carried_over",
         f"Twenty steps, {_and(keys)} carried from step to step" if keys
         else "Twenty steps, each from the last one's result",
-        steps(104, (6,), 20, 0.02, hyper=P.random_hyper(rule, base + 105)))
+        steps(104, vec(6), 20, 0.02, hyper=P.random_hyper(rule, base + 105)))
     add("many-steps", "test_an_lr_that_changes_every_step", "An lr that changes every step (a schedule)",
-        steps(106, (6,), 8, P.random_lrs(base + 107, 8), hyper=P.random_hyper(rule, base + 108),
+        steps(106, vec(6), 8, P.random_lrs(base + 107, 8), hyper=P.random_hyper(rule, base + 108),
               scale=mixed))
     if keys:
-        given = P.given_state(rule, np.random.default_rng(base + 110), (6,), t=5)
+        given = P.given_state(rule, np.random.default_rng(base + 110), vec(6), t=5)
         add("many-steps", "test_resuming_from_a_given_state",
             "Three steps from a given state" + (" with t = 5" if counted else f" ({_and(keys)})"),
-            steps(109, (6,), 3, 0.04, state=given))
+            steps(109, vec(6), 3, 0.04, state=given))
     add("many-steps", "test_many_steps_on_a_matrix", "Ten steps on a 3×4 param",
         steps(111, (3, 4), 10, 0.05))
     # conventions
@@ -254,7 +372,7 @@ def tests_of(rule: str) -> list[Test]:
     arrays = f" ({_and(['param', *held])})" if held else ""
 
     def float32(student: Callable) -> None:
-        param, grads = P.case(base + 150, (6,), steps=3, dtype=np.float32)
+        param, grads = P.case(base + 150, vec(6), steps=3, dtype=np.float32)
         P.keeps_dtype_and_shape(rule, student, param=param, grads=grads, hyper={"lr": 0.05, **fixed})
         P.steps(rule, student, param=param, grads=grads, lrs=0.05, hyper=fixed)
 
@@ -265,15 +383,15 @@ def tests_of(rule: str) -> list[Test]:
             P.steps(rule, student, param=param, grads=grads, lrs=0.05, hyper=fixed)
 
     def unchanged(student: Callable) -> None:
-        param, grads = P.case(base + 154, (5,), steps=3)
+        param, grads = P.case(base + 154, vec(5), steps=3)
         P.no_mutation(rule, student, param=param, grads=grads, hyper={"lr": 0.05, **fixed})
 
     def new_arrays(student: Callable) -> None:
-        param, grads = P.case(base + 155, (5,), steps=2)
+        param, grads = P.case(base + 155, vec(5), steps=2)
         P.returns_new_arrays(rule, student, param=param, grads=grads, hyper={"lr": 0.05, **fixed})
 
     def defaults(student: Callable) -> None:
-        param, grads = P.case(base + 156, (5,), steps=3)
+        param, grads = P.case(base + 156, vec(5), steps=3)
         P.uses_defaults(rule, student, param=param, grads=grads)
 
     def refuses_a_vector(student: Callable) -> None:
