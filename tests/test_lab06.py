@@ -94,33 +94,33 @@ ALL, LATER, MATRICES = ("first-step", "many-steps", "conventions", "contract"), 
 #: name -> (answer cell source, the groups it fails, words of which the first failing cell's message holds one).
 LION_MISTAKES = {
     # p + lr·sign(c): every step is wrong, from the first.
-    "ascends": (_edit(LION, ("- lr * direction", "+ lr * direction")), ALL, ("sign", "step")),
+    "ascends": (_edit(LION, ("- lr * direction", "+ lr * direction")), ALL, ("steps up the gradient",)),
     # the interpolation itself instead of its sign: every step, from the first.
     "no_sign": (_edit(LION, ("np.sign(beta1 * m + (1 - beta1) * grad)", "beta1 * m + (1 - beta1) * grad")),
-                ALL, ("sign", "step")),
+                ALL, ("sign(c)", "np.sign")),
     # β₂ inside the sign and β₁ for m: the first step's m is (1−β₁)g, not (1−β₂)g.
     "betas_swapped": (_edit(LION, ("np.sign(beta1 * m + (1 - beta1) * grad)", "np.sign(beta2 * m + (1 - beta2) * grad)"),
                             ('"m": beta2 * m + (1 - beta2) * grad', '"m": beta1 * m + (1 - beta1) * grad')),
-                      ALL, ("'m'", "β₂")),
+                      ALL, ("β₁ and β₂ are swapped",)),
     # m updated with β₂ before the step uses it: from m = 0 the first step and m are right. The
     # resume from a given m (many-steps) shows it; the other cases' signs happen to agree.
     "updates_m_first": ('''def lion(param, grad, state, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
     m = beta2 * state.get("m", np.zeros_like(param)) + (1 - beta2) * grad
     direction = np.sign(beta1 * m + (1 - beta1) * grad)
     return param - lr * weight_decay * param - lr * direction, {"m": m}
-''', ("many-steps",), ("beta2", "β₂", "m")),
+''', ("many-steps",), ("after this step's update",)),
     # lr hard-coded to the default: every test that passes another lr.
-    "fixed_lr": (_edit(LION, ("    m = state", "    lr = 1e-4\n    m = state")), ALL, ("lr",)),
+    "fixed_lr": (_edit(LION, ("    m = state", "    lr = 1e-4\n    m = state")), ALL, ("does not use the lr",)),
     # λ·p not scaled by lr: with λ = 0 (the defaults) nothing shows, so the contract's group and the
     # first step with the defaults hold; every test with λ > 0 fails.
     "decay_not_lr_scaled": (_edit(LION, ("param - lr * weight_decay * param", "param - weight_decay * param")),
-                            ("first-step", "many-steps", "conventions"), ("weight_decay", "λ", "decay")),
+                            ("first-step", "many-steps", "conventions"), ("not scaled by the learning rate",)),
     # no decay at all: the same tests as above fail.
     "no_decay": (_edit(LION, ("param - lr * weight_decay * param - lr * direction", "param - lr * direction")),
-                 ("first-step", "many-steps", "conventions"), ("weight_decay", "λ", "decay")),
+                 ("first-step", "many-steps", "conventions"), ("ignores the weight_decay",)),
     # (1 − β₁) dropped inside the sign: from m = 0 the sign of g is right; later steps differ.
     "no_one_minus": (_edit(LION, ("np.sign(beta1 * m + (1 - beta1) * grad)", "np.sign(beta1 * m + grad)")),
-                     LATER, ("β₁", "beta1", "step")),
+                     LATER, ("(1−β₁) factor",)),
     # m updated in place in the state it was given: the values are right, the state it was given changed.
     "state_in_place": ('''def lion(param, grad, state, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
     m = state.setdefault("m", np.zeros_like(param))
@@ -129,7 +129,7 @@ LION_MISTAKES = {
     m *= beta2
     m += (1 - beta2) * grad
     return new_param, {"m": m}
-''', ("contract",), ("changed the state", "state")),
+''', ("contract",), ("changes the state it is given",)),
     # torch's name for the buffer: the contract's key is m.
     "key_exp_avg": (_edit(LION, ('state.get("m"', 'state.get("exp_avg"'), ('{"m":', '{"exp_avg":')), ALL, ("'m'",)),
     # AdamW's default lr: only the defaults test.
@@ -140,44 +140,44 @@ ADAFACTOR_MISTAKES = {
     # the row average over the second-to-last axis and the column's over the last: on a vector
     # nothing changes (first-step holds); every matrix fails.
     "axes_swapped": (_edit(ADAFACTOR, ("g2.mean(axis=-1)", "g2.mean(axis=-3)"), ("g2.mean(axis=-2)", "g2.mean(axis=-1)"),
-                           ("g2.mean(axis=-3)", "g2.mean(axis=-2)")), MATRICES, ("row", "col", "shape")),
+                           ("g2.mean(axis=-3)", "g2.mean(axis=-2)")), MATRICES, ("row and col averages are swapped",)),
     # sums instead of means over rows and columns: matrices only.
     "sums": (_edit(ADAFACTOR, ("g2.mean(axis=-1)", "g2.sum(axis=-1)"), ("g2.mean(axis=-2)", "g2.sum(axis=-2)")),
-             MATRICES, ("row", "col", "mean")),
+             MATRICES, ("sums of g²",)),
     # r·cᵀ without dividing by mean(r): matrices only.
     "no_row_normalisation": (_edit(ADAFACTOR, (" / np.maximum(row.mean(axis=-1), eps1)[..., None, None]", "")),
-                             MATRICES, ("mean(r)", "v̂", "row")),
+                             MATRICES, ("mean of the row averages",)),
     # t^(−beta2_decay): at t = 1 the same (1 − 1 = 0), from t = 2 on β₂,t is negative.
     "decay_exponent_sign": (_edit(ADAFACTOR, ("beta2_t = 1 - t**beta2_decay", "beta2_t = 1 - t**-beta2_decay")),
-                            MATRICES, ("beta2_decay", "β₂", "'v'")),
+                            MATRICES, ("wrong exponent",)),
     # ε₁ added to √v̂ instead of a floor under it: shows beside small gradients and a large ε₁
     # (the first step with other hyperparameters, and the steps of many-steps that draw one).
     "eps_added": (_edit(ADAFACTOR, ("u = grad / np.maximum(np.sqrt(v), eps1)", "u = grad / (np.sqrt(v) + eps1)")),
-                  ("first-step", "many-steps"), ("ε₁", "eps1")),
+                  ("first-step", "many-steps"), ("it is a floor",)),
     # the step not relative to RMS(p): every step.
     "no_relative_step": (_edit(ADAFACTOR, ("alpha = max(eps2, float(np.sqrt(np.mean(param * param)))) * min(lr, 1 / t**0.5)",
-                                           "alpha = min(lr, 1 / t**0.5)")), ALL, ("RMS(p)", "relative")),
+                                           "alpha = min(lr, 1 / t**0.5)")), ALL, ("not relative to the parameter",)),
     # ρ_t = lr without the cap 1/√t: only lr = 0.5 from t = 5 on shows it (a conventions case).
     "rho_is_lr": (_edit(ADAFACTOR, ("min(lr, 1 / t**0.5)", "lr")), ("conventions",), ("1/√t",)),
     # no clipping of the update's RMS: shows where RMS(u) > d.
     "no_clipping": (_edit(ADAFACTOR, ("    u = u / max(1.0, float(np.sqrt(np.mean(u * u))) / d)\n", "")),
-                    LATER, ("RMS(u)", "clip", "d")),
+                    LATER, ("not clipped",)),
     # RMS of the gradient instead of the parameter: every step.
-    "rms_of_grad": (_edit(ADAFACTOR, ("np.mean(param * param)", "np.mean(grad * grad)")), ALL, ("RMS(p)", "step")),
+    "rms_of_grad": (_edit(ADAFACTOR, ("np.mean(param * param)", "np.mean(grad * grad)")), ALL, ("RMS of the gradient",)),
     # v kept in full for matrices too: matrices only (their state has no row and col).
-    "not_factored": (_edit(ADAFACTOR, ("if param.ndim >= 2:", "if False:")), MATRICES, ("row", "col")),
+    "not_factored": (_edit(ADAFACTOR, ("if param.ndim >= 2:", "if False:")), MATRICES, ("keeps a full v",)),
     # the vector's v updated in place in the state it was given: only the contract.
     "state_in_place": (_edit(ADAFACTOR, ('''        v = beta2_t * state.get("v", 0.0) + (1 - beta2_t) * g2
 ''', '''        v = state.setdefault("v", np.zeros_like(param))
         v *= beta2_t
         v += (1 - beta2_t) * g2
-''')), ("contract",), ("changed the state", "state")),
+''')), ("contract",), ("changes the state it is given",)),
     # eps1=None used as a number: every call raises.
     "eps1_none_unhandled": (_edit(ADAFACTOR, ("    eps1 = np.finfo(param.dtype).eps if eps1 is None else eps1\n", "")),
-                            ALL, ("None", "eps1")),
+                            ALL, ("NoneType",)),
     # the stored t is the count before this step.
     "t_not_advanced": (_edit(ADAFACTOR, ('new_state = {"t": t, "row"', 'new_state = {"t": t - 1, "row"'),
-                             ('new_state = {"t": t, "v"', 'new_state = {"t": t - 1, "v"')), ALL, ("'t'", "t ")),
+                             ('new_state = {"t": t, "v"', 'new_state = {"t": t - 1, "v"')), ALL, ("does not advance",)),
 }
 
 #: Correct, written differently: np.where for the sign, m updated before the parameter in a
@@ -296,6 +296,27 @@ def test_a_none_default_reaches_the_students_rule(tmp_path):
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     report = json.loads(done.stdout)
     assert (report["score"], report["max_score"], done.returncode) == (6, 6, 0), report["tests"]
+
+
+#: Rules that call optilab's own, through every module that has them.
+FROM_THE_LIBRARY = {
+    "lion-answer": ("from optilab.kernels_modern import lion as _theirs\n"
+                    "def lion(param, grad, state, **hyperparameters):\n"
+                    "    return _theirs(param, grad, state, **hyperparameters)\n"),
+    "adafactor-answer": ("import optilab.kernels_modern\n"
+                         "def adafactor(param, grad, state, **hyperparameters):\n"
+                         "    return optilab.kernels_modern.adafactor(param, grad, state, **hyperparameters)\n"),
+}
+
+
+def test_rules_taken_from_the_library_earn_none_of_the_rules_points(tmp_path):
+    """optilab's Lion and Adafactor live in optilab.kernels_modern: while the student's rules are
+    judged they are not there either, so none of the rules' 12 points; the experiment runs with
+    optilab's rules (computed by the grader) and keeps its 10."""
+    verdicts = _judge(_student(LAB, FROM_THE_LIBRARY), tmp_path, LAB, seconds=60)
+    failed = {g for g, v in verdicts.items() if not v[0]}
+    assert failed == {c for cells in RULE_CELLS.values() for c in cells}
+    assert "not available" in verdicts["test-lion-first-step"][2]
 
 
 def _validate(nb: dict, tmp_path: Path) -> dict:
