@@ -126,6 +126,7 @@ def test_your_curves(notebook: Any) -> None:
 def test_tuning(notebook: Any) -> None:
     """The validation losses of every optimizer, learning rate and seed (3 points)."""
     tuning_losses = notebook.get("tuning_losses")
+    assert tuning_losses != {}, "tuning_losses is empty: write tune above and run the three cells that call it"
     assert isinstance(tuning_losses, dict) and set(tuning_losses) == set(NAMES), \
         "tuning_losses needs the keys 'adamw', 'lion' and 'adafactor'"
     for name in NAMES:
@@ -145,6 +146,7 @@ def test_tuning(notebook: Any) -> None:
 def test_best_lr(notebook: Any) -> None:
     """The learning rate with the lowest mean validation loss, for each optimizer (1 point)."""
     best_lr = notebook.get("best_lr")
+    assert best_lr != {}, "best_lr is empty: write tune above and run the three cells that call it"
     assert isinstance(best_lr, dict) and set(best_lr) == set(NAMES), \
         "best_lr needs the keys 'adamw', 'lion' and 'adafactor'"
     for name in NAMES:
@@ -207,7 +209,7 @@ DERIVED_FROM: dict[str, str] = {
     "test-state-numbers": "f0820bf3d9ce2578",
     "test-reference-curves": "a01cfca790be2318",
     "test-your-curves": "76b7d40e781cdb60",
-    "test-tuning": "c2e6e63c0d3202f0",
-    "test-best-lr": "0aade5afbaf5c2e7",
+    "test-tuning": "82b6747337548f3b",
+    "test-best-lr": "a88c10dbba3ba346",
     "test-final": "cfe6002726d71a59",
 }
