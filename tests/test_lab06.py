@@ -3,8 +3,10 @@
 Every notebook is the released lab filled with the instructor's answers, then the student's own
 answer for ``lion`` or ``adafactor`` (by cell id), written the way students write them. Each
 mistake notebook holds one wrong ``lion`` and one wrong ``adafactor``: the two rules have their
-own test cells, so the cells each costs are its own, and where a rule fails its check the
-experiment runs with optilab's rule instead and keeps its points.
+own test cells, so the cells each costs are its own. The rules' part of each notebook is judged
+by the grader's outside verdicts (every mistake, with the message of its first failing cell);
+whole notebooks, experiment included, go through ``make grade`` (where a rule fails its check the
+experiment runs with optilab's rule instead and keeps its points).
 
 Autograded points (22): lion and adafactor 1 + 2 + 2 + 1 each (first-step, many-steps,
 conventions, contract), state_numbers 1, the curves 1 + 2, the tuning 3, best_lr 1, final 2.
@@ -273,13 +275,22 @@ def test_rules_written_another_way_get_full_marks(tmp_path):
     assert {g: v[2][:300] for g, v in verdicts.items() if not v[0]} == {}
 
 
+def _rules_part(nb: dict) -> dict:
+    """The notebook up to its rules' last test cell: the part that decides the rules' 12 points.
+    (The rest, the experiment, runs with optilab's rules wherever the student's fail their checks;
+    whole notebooks with wrong rules are graded in test_make_grade_scores_a_class.)"""
+    ids = [c["id"] for c in nb["cells"]]
+    return {**nb, "cells": nb["cells"][:ids.index("test-adafactor-contract") + 1]}
+
+
 @pytest.mark.parametrize("lion, adafactor", PAIRS, ids=[f"{a}+{b}" for a, b in PAIRS])
 def test_each_wrong_rule_loses_its_own_cells_and_its_message_names_the_wrong_part(lion, adafactor, tmp_path):
-    verdicts = _judge(_student(LAB, _answers(lion, adafactor)), tmp_path, LAB, seconds=60)
+    verdicts = _judge(_rules_part(_student(LAB, _answers(lion, adafactor))), tmp_path, LAB, seconds=60)
+    assert set(verdicts) == {c for cells in RULE_CELLS.values() for c in cells}
     expected = _expected(lion, adafactor)
     failed = {g: v[2] for g, v in verdicts.items() if not v[0]}
     assert set(failed) == set(expected), {g: m[:400] for g, m in failed.items()}
-    assert sum(POINTS[g] for g, v in verdicts.items() if v[0]) == _score(expected) < FULL
+    assert 12 - sum(POINTS[g] for g in failed) == _score(expected) - (FULL - 12) < 12
     for rule in ("lion", "adafactor"):
         first = next((c for c in RULE_CELLS[rule] if c in failed), None)
         if first:
@@ -313,10 +324,44 @@ def test_rules_taken_from_the_library_earn_none_of_the_rules_points(tmp_path):
     """optilab's Lion and Adafactor live in optilab.kernels_modern: while the student's rules are
     judged they are not there either, so none of the rules' 12 points; the experiment runs with
     optilab's rules (computed by the grader) and keeps its 10."""
-    verdicts = _judge(_student(LAB, FROM_THE_LIBRARY), tmp_path, LAB, seconds=60)
+    verdicts = _judge(_student(LAB, FROM_THE_LIBRARY), tmp_path, LAB, seconds=120)
     failed = {g for g, v in verdicts.items() if not v[0]}
     assert failed == {c for cells in RULE_CELLS.values() for c in cells}
     assert "not available" in verdicts["test-lion-first-step"][2]
+
+
+def test_the_sandbox_shows_no_module_of_reference_rules_whole():
+    """optilab.kernels imports Lion and Adafactor from optilab.kernels_modern: the library a
+    sandbox shows graded code strips the rules' code from every module that defines one."""
+    import optilab
+    from optilab import kernels
+    from optilab.grading import process
+
+    root = Path(optilab.__file__).resolve().parent
+    view = process.library_view(("lion", "adafactor"))
+    homes = {f.__module__.removeprefix("optilab.") for f in kernels.RULES.values()}
+    assert {"kernels", "kernels_modern"} <= homes
+    for module in homes:
+        assert Path(view[str(root / f"{module}.py")]).is_file(), module
+    shown = Path(view[str(root / "kernels_modern.py")]).read_text(encoding="utf-8")
+    lion = shown.split("def lion(", 1)[1].split("\ndef ", 1)[0]
+    assert "raise ImportError" in lion and "np.sign" not in lion
+
+
+def test_without_a_sandbox_the_import_hooks_hide_the_rules_in_every_module():
+    # as the student's process does: the hooks are installed before optilab is imported
+    script = ("import importlib.util, os\n"
+              "folder = importlib.util.find_spec('optilab').submodule_search_locations[0]\n"
+              "path = os.path.join(folder, 'grading', 'student_library.py')\n"
+              "spec = importlib.util.spec_from_file_location('student_library', path)\n"
+              "student_library = importlib.util.module_from_spec(spec)\n"
+              "spec.loader.exec_module(student_library)\n"
+              "student_library.hide_reference_rules('lion')\n"
+              "import optilab.kernels_modern as modern\n"
+              "try:\n    modern.lion\nexcept ImportError as error:\n    print('hidden:', error)\n"
+              "else:\n    print('visible')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.stdout.startswith("hidden: ") and "reference rule" in done.stdout, done.stdout + done.stderr
 
 
 def _validate(nb: dict, tmp_path: Path) -> dict:
@@ -375,7 +420,7 @@ def test_make_grade_scores_a_class(tmp_path):
         folder.mkdir(parents=True)
         (folder / f"{LAB}.ipynb").write_text(json.dumps(_student(LAB, answers)), encoding="utf-8")
     out = tmp_path / "ws"
-    grade_lab(LAB, export, out=out, timeout=60)
+    grade_lab(LAB, export, out=out, timeout=120)
     with open(out / "reports" / LAB / "grades.csv", newline="") as f:
         scores = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(f)}
     assert scores == {s: float(points) for s, (_, points) in CLASS.items()}
