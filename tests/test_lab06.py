@@ -298,6 +298,24 @@ def test_each_wrong_rule_loses_its_own_cells_and_its_message_names_the_wrong_par
             assert any(w in failed[first] for w in words), f"{first}: none of {words} in {failed[first][:1500]!r}"
 
 
+def test_the_checks_use_the_labs_own_settings_and_data(tmp_path):
+    """The checks recompute every expected number from their copy of the lab's setup: the same
+    seeds, epochs, names, learning rates, grids and data as the notebook holds after its setup."""
+    from optilab.grading.labs import lab06
+    from optilab.grading.notebook import StudentNotebook
+    from tests.test_outside_verdicts import _cells, _same
+
+    cells, _ = _cells(nbformat.from_dict(_student(LAB)))
+    ids = [c["id"] for c in _student(LAB)["cells"]]
+    cells = [(i, src) for i, src in cells if i <= ids.index("curves-setup")]
+    mlp, tuning, testing = lab06._setup()
+    with StudentNotebook(cells, tmp_path, served=("adafactor", "lion"), cell_seconds=120) as nb:
+        for name, value in (("EPOCHS", lab06.EPOCHS), ("SEEDS", lab06.SEEDS), ("NAMES", lab06.NAMES),
+                            ("LRS", lab06.LRS), ("GRIDS", lab06.GRIDS), ("tuning", tuning), ("testing", testing)):
+            assert _same(nb.get(name), value), name
+        assert nb.get("mlp", ".sizes") == list(mlp.sizes) or tuple(nb.get("mlp", ".sizes")) == tuple(mlp.sizes)
+
+
 def test_a_none_default_reaches_the_students_rule(tmp_path):
     """Adafactor's eps1=None crosses from the grader to the student's process as None: the
     solution's adafactor scores 6/6 with ``python -m optilab check``."""
