@@ -213,22 +213,11 @@ def library_view(hidden_rules: Iterable[str]) -> dict[str, str | None]:
     for name in STUDENT_SIDE:  # the student's process itself
         shown = _STUDENT_PROCESS.with_name(name)
         hide[str(shown)] = str(shown)
-    for module in _rule_modules():
-        hide[str(root / f"{module}.py")] = _stripped_kernels(tuple(sorted(set(hidden_rules))), module)
-    for module in ("variants", *_rule_modules()):
+    hide[str(root / "kernels.py")] = _stripped_kernels(tuple(sorted(set(hidden_rules))))
+    for module in ("kernels", "variants"):
         for compiled in (root / "__pycache__").glob(f"{module}.*.pyc"):
             hide[str(compiled)] = None
     return hide
-
-
-def _rule_modules() -> tuple[str, ...]:
-    """The modules of the library that define reference rules: ``kernels`` and those whose rules
-    it imports (``kernels_modern``, ...)."""
-    from optilab import kernels
-
-    homes = {getattr(f, "__module__", "") for f in kernels.RULES.values()}
-    return ("kernels", *sorted(m.removeprefix("optilab.") for m in homes if m.startswith("optilab.") and
-                                m != "optilab.kernels"))
 
 
 def _all_rules() -> tuple[str, ...]:
@@ -237,27 +226,26 @@ def _all_rules() -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=None)
-def _stripped_kernels(names: tuple[str, ...], module: str = "kernels") -> str:
-    """A copy of ``optilab/<module>.py`` (``kernels`` or another module of reference rules) whose
-    functions ``names`` only raise ImportError; its path (in a folder of this process's, removed
-    when it exits)."""
+def _stripped_kernels(names: tuple[str, ...]) -> str:
+    """A copy of ``optilab/kernels.py`` whose functions ``names`` only raise ImportError; its path
+    (in a folder of this process's, removed when it exits)."""
     import ast
     import atexit
 
-    import optilab
+    from optilab import kernels
 
-    tree = ast.parse((Path(optilab.__file__).parent / f"{module}.py").read_text(encoding="utf-8"))
+    tree = ast.parse(Path(kernels.__file__).read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name in names:
-            message = (f"optilab.{module}.{node.name} is a reference rule, and its code is not available "
+            message = (f"optilab.kernels.{node.name} is a reference rule, and its code is not available "
                        "to code being graded: compute the update yourself, from the formula in the "
                        "lesson or CONTRACT.md.")
             node.body = ast.parse(f"raise ImportError({message!r})").body
     folder = tempfile.mkdtemp(prefix="optilab-library-")
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     os.chmod(folder, 0o755)  # the sandbox's user reads it
-    path = Path(folder) / f"{module}.py"
-    path.write_text(f"# optilab.{module} as code being graded sees it.\n" + ast.unparse(tree) + "\n",
+    path = Path(folder) / "kernels.py"
+    path.write_text("# optilab.kernels as code being graded sees it.\n" + ast.unparse(tree) + "\n",
                     encoding="utf-8")
     path.chmod(0o644)
     return str(path)

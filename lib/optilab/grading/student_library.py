@@ -137,29 +137,18 @@ def _replace_rules(replacement: Any, names: Any = None, *, refused: str | None =
     message (``{name}``: the rule's)."""
     def after_kernels(module: Any) -> None:
         replaced = [name for name in list(getattr(module, "RULES", {})) if names is None or name in names]
-        # A rule defined in another module of the library (optilab.kernels_modern, ...) and imported
-        # into optilab.kernels is replaced in that module too.
-        homes = [module]
-        for name in replaced:
-            home = sys.modules.get(getattr(module.RULES[name], "__module__", None) or "")
-            if home is not None and home not in homes and getattr(home, name, None) is module.RULES[name]:
-                homes.append(home)
         for name in replaced:
             module.RULES[name] = replacement(name)
-            for home in homes:
-                if name not in home.__dict__:
-                    continue
-                if refused is None:
-                    home.__dict__[name] = module.RULES[name]
-                else:
-                    home.__dict__.pop(name, None)
+            if refused is None:
+                module.__dict__[name] = module.RULES[name]
+            else:
+                module.__dict__.pop(name, None)
         if refused is not None:
-            for home in homes:
-                def __getattr__(attr: str, _home: str = home.__name__) -> Any:
-                    if attr in replaced:
-                        raise ImportError(refused.replace("{name}", attr))
-                    raise AttributeError(f"module {_home!r} has no attribute {attr!r}")
-                home.__getattr__ = __getattr__
+            def __getattr__(attr: str) -> Any:
+                if attr in replaced:
+                    raise ImportError(refused.replace("{name}", attr))
+                raise AttributeError(f"module 'optilab.kernels' has no attribute {attr!r}")
+            module.__getattr__ = __getattr__
     return after_kernels
 
 
