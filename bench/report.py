@@ -98,13 +98,23 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
+def _bytes(n: int) -> str:
+    """A size in bytes, as B, kB or MB (powers of 1000)."""
+    for unit, size in (("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n} B"
+
+
 def _kernels(group: dict[str, Any]) -> list[str]:
-    header = ["rule", "n", "optilab", "torch single", "torch foreach", "torch fused",
+    header = ["rule", "n", "state", "optilab", "torch single", "torch foreach", "torch fused",
               "÷ single", "÷ foreach", "÷ fused", "bound", "÷ bound", "passes", "page faults", "target met"]
     rows = []
     for r in group["records"]:
         t, q = r["torch_s"], r["ratio"]
-        rows.append([r["rule"], _power(r["n"]), fmt_seconds(r["optilab_s"]),
+        state = _bytes(r["state_bytes"]) if "state_bytes" in r else "–"
+        rows.append([r["rule"], _power(r["n"]) + ("" if len(r.get("shape", [0])) == 1 else " (" + "×".join(
+                         str(x) for x in r["shape"]) + ")"), state, fmt_seconds(r["optilab_s"]),
                      *(fmt_seconds(t.get(impl)) for impl in ("single", "foreach", "fused")),
                      *(_ratio(q.get(impl)) for impl in ("single", "foreach", "fused")),
                      fmt_seconds(r["bound_s"]), _ratio(r["x_bound"]), str(r["traffic"]["passes"]),

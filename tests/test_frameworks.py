@@ -88,8 +88,8 @@ NOT_IN_FLOAT64 = {"muon"}
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("rule", [r for r in kernels.RULES if frameworks.TABLE[list(kernels.RULES).index(r)].torch
-                                  is not None and r not in NOT_IN_FLOAT64])
+@pytest.mark.parametrize("rule", [row.rule for row in frameworks.TABLE
+                                  if row.torch is not None and row.rule not in NOT_IN_FLOAT64])
 def test_torch_class_with_translated_hyperparameters_computes_the_rule(rule, torch):
     from optilab import rules
     from tests.torch_reference.torch_rules import run_optilab, run_torch

@@ -48,3 +48,39 @@ def test_gpt2_parameter_count_matches_a_torch_model_of_the_same_shape(torch):
     model = nn.ModuleList([nn.Embedding(vocab, d), nn.Embedding(n_ctx, d), *blocks, nn.LayerNorm(d)])
     count = sum(p.numel() for p in model.parameters())
     assert memory.gpt2_parameters(n_layer=n_layer, d_model=d, vocab=vocab, n_ctx=n_ctx) == count
+
+
+# --- rules whose state is not arrays of the parameter's shape (CONTRACT.md, "Rules that do not fit one array")
+@pytest.mark.parametrize("rule", ["adam", "lion", "adafactor", "nadam", "schedule_free_adamw", "adadelta"])
+@pytest.mark.parametrize("shape", [(), (5,), (4, 3), (2, 3, 4)], ids=str)
+def test_state_numbers_read_from_the_table_are_what_the_rule_keeps(rule, shape):
+    from optilab import kernels
+
+    assert memory.state_numbers(rule, shape) == memory.state_numbers(kernels.RULES[rule], shape)
+
+
+def test_adafactor_keeps_a_row_and_a_column_of_a_matrix_and_all_of_a_vector():
+    assert memory.state_numbers("adafactor", (300, 40)) == 300 + 40
+    assert memory.state_numbers("adafactor", (7, 300, 40)) == 7 * (300 + 40)
+    assert memory.state_numbers("adafactor", (300,)) == 300
+    assert memory.state_numbers("lion", (300, 40)) == 300 * 40  # one array, half of Adam's
+    assert memory.state_numbers("adam", (300, 40)) == 2 * 300 * 40
+
+
+def test_muon_counts_its_matrices_and_gives_the_rest_to_another_rule():
+    assert memory.state_arrays("muon") == 1
+    shapes = [(30, 20), (20,)]
+    assert memory.model_state_bytes(shapes, "muon", np.float32) == (600 + 2 * 20) * 4
+    assert memory.model_state_bytes(shapes, "muon", np.float32, others="sgd") == 600 * 4
+    with pytest.raises(ValueError, match="muon takes matrices only"):
+        memory.state_numbers("muon", (20,))
+
+
+def test_gpt2_shapes_add_up_to_its_parameter_count():
+    for size in memory.GPT2_SIZES.values():
+        shapes = memory.gpt2_shapes(**size)
+        assert sum(int(np.prod(s)) for s in shapes) == memory.gpt2_parameters(**size)
+    # Adafactor's state for GPT-2 small is a fraction of a percent of Adam's
+    shapes = memory.gpt2_shapes()
+    ratio = memory.model_state_bytes(shapes, "adafactor") / memory.model_state_bytes(shapes, "adam")
+    assert ratio < 0.005

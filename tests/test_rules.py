@@ -125,3 +125,21 @@ def test_a_typo_is_matched_to_the_rule_it_most_likely_meant():
     assert rules.suggest("rmsporp", names) == "rmsprop"
     assert rules.suggest("Nesterov", names) == "nesterov"
     assert rules.suggest("lbfgs", names) is None
+
+
+def test_readme_holds_the_generated_table_of_every_rule():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start, end = rules.README_MARKERS
+    assert start in text and end in text
+    table = text.split(start, 1)[1].split(end, 1)[0].strip()
+    assert table == rules.readme_markdown(), (
+        "README.md's table of every rule is out of date: run .venv/bin/python -c "
+        "'from optilab.rules import write_contract; write_contract(\"README.md\", readme=True)'")
+    assert [row.split("|")[1].strip(" `") for row in table.splitlines()[2:]] == list(rules.names())
+
+
+def test_the_readme_table_says_how_much_state_each_rule_keeps():
+    table = rules.readme_markdown()
+    assert "| `adam` | `t`, `m`, `v` | 2nk |" in table
+    assert "| `adafactor` | `t`, `row`, `col`, `v` | n + k (a vector of n: n) |" in table
+    assert "(matrices only)" in table.split("`muon`")[1].splitlines()[0]

@@ -8,6 +8,10 @@ hyperparameters into a framework's keyword arguments; :func:`markdown` renders t
 
 The spellings are the rule table's (:class:`optilab.rules.Spelling`). Facts checked against
 torch 2.13 (``inspect.signature(torch.optim.Adam)`` and a step of each class, in the tests) and against the Keras 3 sources (``keras/src/optimizers/*.py``).
+For the rules torch.optim lacks, the PyTorch column names the package that has them
+(``lion_pytorch.Lion`` 0.2.5, ``schedulefree.AdamWScheduleFree`` 1.4.1), checked the same way,
+and an optax column names optax's function (0.2.8) where the course compares with it (Yogi, Lion).
+Keras's Lion, Adafactor, Nadam, Adadelta and Muon are not compared: their Keras cells are "—".
 Symbols as in the lessons: :math:`\alpha` lr, :math:`\mu` momentum, :math:`\rho`,
 :math:`\beta_1, \beta_2` decay rates, :math:`\epsilon`, :math:`\lambda` weight decay.
 

@@ -14,7 +14,11 @@ learning rate, :math:`\mu` momentum, :math:`\rho` and :math:`\beta_1, \beta_2` d
 :math:`\epsilon` the constant that keeps a division finite, :math:`\lambda` weight decay,
 :math:`t` the step count (1 after the first step).
 
-Each rule agrees with ``torch.optim`` to float64 round-off (tests/test_torch_agreement.py).
+Each rule agrees with ``torch.optim`` to float64 round-off (tests/test_torch_agreement.py), or, for
+a rule torch.optim lacks, with the package its record names (lion-pytorch, schedulefree, optax);
+Muon with torch's bfloat16 Newton–Schulz within a derived tolerance. NAdam, RAdam, Adadelta and
+Yogi are written in :mod:`optilab.kernels_adaptive`, Lion, Adafactor, Muon and schedule-free AdamW
+in :mod:`optilab.kernels_modern`; both are imported here, so every rule is ``optilab.kernels.<rule>``.
 Extras beyond the contract (weight decay, dampening, centred RMSProp, AMSGrad) default
 to values that reduce each rule to the contract's table.
 """

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-__all__ = ["lion", "adafactor", "muon", "schedule_free_adamw", "newton_schulz", "NS_COEFFICIENTS"]
+__all__ = ["lion", "adafactor", "muon", "schedule_free_adamw", "NS_COEFFICIENTS"]
 
 
 def lion(param, grad, state, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
@@ -155,7 +155,7 @@ def adafactor(param, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=
 NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
 
 
-def newton_schulz(matrix: np.ndarray, steps: int = 5, coefficients: tuple[float, float, float] = NS_COEFFICIENTS,
+def _newton_schulz(matrix: np.ndarray, steps: int = 5, coefficients: tuple[float, float, float] = NS_COEFFICIENTS,
                   eps: float = 1e-7) -> np.ndarray:
     r"""Orthogonalise ``matrix`` approximately: :math:`U S' V^\top` for :math:`U S V^\top` its SVD, :math:`S' \approx I`.
 
@@ -189,7 +189,7 @@ def muon(param, grad, state, *, lr=1e-3, momentum=0.95, weight_decay=0.1, nester
     .. math::
         m &\leftarrow \mu\, m + (1-\mu)\, g \qquad (m_0 = 0) \\
         B &= (1-\mu)\, g + \mu\, m \quad\text{(Nesterov; } B = m \text{ without)} \\
-        O &= \mathrm{NS}_5(B) \quad\text{(:func:`newton_schulz`: } B\text{'s singular values set to about 1)} \\
+        O &= \mathrm{NS}_5(B) \quad\text{(:func:`_newton_schulz`: } B\text{'s singular values set to about 1)} \\
         p &\leftarrow p\,(1 - \alpha\lambda) - \alpha \sqrt{\max(1, n_\text{rows}/n_\text{cols})}\; O
 
     The step has the singular vectors of the momentum but (nearly) equal singular values: every
@@ -232,7 +232,7 @@ def muon(param, grad, state, *, lr=1e-3, momentum=0.95, weight_decay=0.1, nester
     m = m + (1.0 - momentum) * (grad - m)
     direction = grad + momentum * (m - grad) if nesterov else m
     rows, cols = np.shape(param)
-    ortho = newton_schulz(direction, ns_steps).astype(np.asarray(param).dtype, copy=False)
+    ortho = _newton_schulz(direction, ns_steps).astype(np.asarray(param).dtype, copy=False)
     decayed = param - (lr * weight_decay) * param if weight_decay else param
     return decayed - (lr * max(1.0, rows / cols) ** 0.5) * ortho, {"m": m}
 
@@ -281,7 +281,9 @@ def schedule_free_adamw(param, grad, state, *, lr=2.5e-3, beta1=0.9, beta2=0.999
         The weights of the average, :math:`w_t = t^r \gamma_{\max}^{\text{power}}` (0 and 2).
 
     State: ``t``, ``z``, ``x``, ``v``, ``weight_sum`` (:math:`W`) and ``lr_max``
-    (:math:`\gamma_{\max}`), the last two 0-d arrays of the parameter's dtype.
+    (:math:`\gamma_{\max}`), the last two 0-d arrays of the parameter's dtype. That is three arrays of
+    the parameter's shape where schedulefree keeps two (:math:`z`, :math:`v`, with :math:`x` implicit
+    in the parameter): the contract keeps the point to evaluate in the state.
 
     PyTorch: ``schedulefree.AdamWScheduleFree(params, lr=0.0025, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)`` (torch.optim has none).
     optax: ``optax.contrib.schedule_free_adamw`` (not compared here).

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Slot", "Spelling", "Rule", "TABLE", "BY_NAME", "SYMBOLS", "get", "graded", "names", "number", "suggest",
-           "contract_markdown", "write_contract"]
+           "contract_markdown", "readme_markdown", "write_contract"]
 
 #: The lessons' symbol of each hyperparameter (test titles, messages).
 SYMBOLS: dict[str, str] = {"lr": "lr", "momentum": "μ", "rho": "ρ", "beta1": "β₁", "beta2": "β₂",
@@ -165,7 +165,8 @@ class Rule:
         have one.
     torch_ranges : dict
         Hyperparameter -> (low, high): the ranges over which the rule is compared with its
-        ``torch.optim`` class (tests/torch_reference).
+        ``torch.optim`` class, or the package that has it (tests/torch_reference); an int range
+        draws ints.
     paper : str
         Where the rule comes from.
     params : str
@@ -365,6 +366,8 @@ TABLE: tuple[Rule, ...] = (
           Slot("v", "positive", ndim="0-1")),
          groups=dict(_FOUR_GROUPS),
          torch=Spelling("Adafactor", pairs={"eps": ("eps1", "eps2")},
+                        differences="the same numbers; torch keeps row_var and col_var with an axis of size 1 "
+                                    "(r×1 and 1×k), and ε₁ and ε₂ as the pair eps",
                         defaults={"lr": 1e-2, "beta2_decay": -0.8, "eps": (None, 1e-3), "d": 1.0,
                                   "weight_decay": 0.0}),
          color="#999933",  # olive
@@ -393,8 +396,7 @@ TABLE: tuple[Rule, ...] = (
          ("lr", "rho", "eps"), (Slot("sq_avg", "positive"), Slot("delta_sq_avg", "positive")),
          groups=dict(_FOUR_GROUPS),
          torch=Spelling("Adadelta", defaults={"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0}),
-         color="#44AA99",  # teal
-         accumulator="sq_avg",
+         color="#44AA99",  # teal (no accumulator: its step is α·√(u + ε)/√(s + ε), not α/(√s + ε))
          torch_ranges={"rho": (0.5, 0.999), "eps": (1e-8, 1e-3), "weight_decay": (0.0, 0.1)},
          paper='Zeiler (2012), "ADADELTA: An Adaptive Learning Rate Method"'),
     Rule("yogi", "t ← t+1; m ← β₁m + (1−β₁)g; v ← v − (1−β₂)·sign(v − g²)·g² (m and v start at 1e-6); "
@@ -416,7 +418,8 @@ TABLE: tuple[Rule, ...] = (
          torch=Spelling("Muon", defaults={"lr": 1e-3, "weight_decay": 0.1, "momentum": 0.95, "nesterov": True,
                                           "ns_steps": 5},
                         exact=False, differences="Newton–Schulz runs in bfloat16 (8 significant bits): "
-                                                 "the same steps to about 1% of their size, not to round-off"),
+                                                 "a step differs by about 2% of its largest entry (the tests "
+                                                 "allow 8·2⁻⁸ per iteration), not by round-off"),
          color="#AA4499",  # purple
          params="matrix",
          torch_ranges={"momentum": (0.0, 0.99), "weight_decay": (0.0, 0.5), "nesterov": (False, True),
@@ -499,20 +502,30 @@ def number(x: Any) -> str:
 
 
 def _torch_call(rule: Rule) -> str:
-    if rule.torch is None:
+    """The PyTorch call (its module named when it is not torch.optim), or optax's where PyTorch has none."""
+    spelling = rule.torch or rule.optax
+    if spelling is None:
         return "—"
-    args, betas = [], False
+    framework = "torch" if rule.torch is not None else "optax"
+    pairs = dict(spelling.pairs)
+    if framework == "torch":
+        pairs.setdefault("betas", ("beta1", "beta2"))
+    in_pair = {name: arg for arg, pair in pairs.items() for name in pair}
+    args, done = [], set()
     for h in rule.hyperparameters:
         if h == "lr":
-            args.append("lr")
-        elif h in ("beta1", "beta2"):
-            if not betas:
-                args.append("betas=(beta1, beta2)")
-            betas = True
+            args.append("lr" if framework == "torch" else "learning_rate=lr")
+        elif h in in_pair:
+            arg = in_pair[h]
+            if arg not in done:
+                args.append(f"{arg}=({', '.join(pairs[arg])})")
+            done.add(arg)
         else:
-            args.append(f"{rule.torch.names.get(h, h)}={h}")
-    args += [f"{k}={v!r}" for k, v in rule.torch.fixed.items()]
-    return f"`{rule.torch.cls}({', '.join(args)})`"
+            args.append(f"{spelling.names.get(h, h)}={h}")
+    args += [f"{k}={v!r}" for k, v in spelling.fixed.items()]
+    module = spelling.module + "." if spelling.module else ""
+    call = f"`{module}{spelling.cls}({', '.join(args)})`"
+    return call if framework == "torch" else f"none; optax: {call}"
 
 
 #: The lines that enclose the generated rule table in CONTRACT.md.
@@ -533,17 +546,60 @@ def contract_markdown() -> str:
     return "\n".join(lines)
 
 
-def write_contract(path: str) -> bool:
-    """Rewrite the rule table between :data:`CONTRACT_MARKERS` in ``path``; True if it changed."""
+#: The lines that enclose the generated table of every rule in README.md.
+README_MARKERS = ("<!-- every rule: generated from lib/optilab/rules.py by "
+                  "optilab.rules.write_contract(\"README.md\", readme=True) -->", "<!-- end of every rule -->")
+
+
+def _compared_with(rule: Rule) -> str:
+    if rule.torch is not None:
+        module = rule.torch.module or "torch.optim"
+        how = "to round-off" if rule.torch.exact else "within bfloat16's tolerance (its algorithm in float32: to round-off)"
+        return f"`{module}.{rule.torch.cls}` {how}"
+    if rule.optax is not None:
+        return f"`{rule.optax.module}.{rule.optax.cls}` to round-off"
+    return "—"
+
+
+def _memory(rule: Rule) -> str:
+    """The numbers of state a rule keeps for an n×k matrix (and for a vector where that differs)."""
+    size = {"param": "nk", "rows": "n", "cols": "k", "scalar": "1"}
+    arrays = [slot for slot in rule.state if slot.kind != "count"]
+    matrix = [size[slot.shape] for slot in arrays if slot.ndim in ("any", "2+")]
+    vector = [slot for slot in arrays if slot.ndim == "0-1"]
+    counts = {term: matrix.count(term) for term in dict.fromkeys(matrix)}
+    text = " + ".join(f"{c}{t}" if c > 1 and t != "1" else (str(c) if t == "1" else t) for t, c in counts.items()) or "0"
+    if vector:
+        text += " (a vector of n: n)"
+    if rule.params == "matrix":
+        text += " (matrices only)"
+    return text
+
+
+def readme_markdown() -> str:
+    """README.md's table of every rule: its state, the memory it takes, what it is compared with, its source."""
+    lines = ["| rule | state after a step | numbers of state for an n×k matrix | agrees with | from |",
+             "|---|---|---|---|---|"]
+    for rule in TABLE:
+        keys = ", ".join(f"`{k}`" for k in rule.state_keys) or "—"
+        if rule.evaluate_at:
+            keys += f" (the model is judged at `{rule.evaluate_at}`)"
+        lines.append(f"| `{rule.name}` | {keys} | {_memory(rule)} | {_compared_with(rule)} | {rule.paper} |")
+    return "\n".join(lines)
+
+
+def write_contract(path: str, readme: bool = False) -> bool:
+    """Rewrite the rule table between :data:`CONTRACT_MARKERS` in ``path`` (``readme``: the table of
+    every rule between :data:`README_MARKERS`); True if it changed."""
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    start, end = CONTRACT_MARKERS
+    start, end = README_MARKERS if readme else CONTRACT_MARKERS
     if start not in text or end not in text:
         raise ValueError(f"{path} has no generated rule table: put the lines {start!r} and {end!r} "
                          "where it goes")
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
-    new = f"{head}{start}\n{contract_markdown()}\n{end}{tail}"
+    new = f"{head}{start}\n{readme_markdown() if readme else contract_markdown()}\n{end}{tail}"
     if new != text:
         with open(path, "w", encoding="utf-8") as f:
             f.write(new)

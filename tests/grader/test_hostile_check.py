@@ -435,6 +435,37 @@ def test_a_rule_that_calls_the_reference_earns_nothing(tmp_path, capsys, source,
     assert ("while Python loaded it" in message) == failed_at_load
 
 
+@pytest.mark.parametrize("source", [
+    "from optilab.kernels_modern import lion as _lion\n\ndef lion(param, grad, state, **hyper):\n"
+    "    return _lion(param, grad, state, **hyper)\n",
+    "import optilab.kernels_modern\n\ndef lion(param, grad, state, **hyper):\n"
+    "    return optilab.kernels_modern.lion(param, grad, state, **hyper)\n",
+    "from optilab.kernels import lion\n",
+])
+def test_a_rule_that_calls_the_reference_from_the_module_beside_kernels_earns_nothing(tmp_path, capsys, source):
+    """Some reference rules live beside optilab.kernels (optilab.kernels_modern): they are hidden there too."""
+    code = cli.main(["lion", str(write(tmp_path, source)), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and report["score"] == 0
+    assert not any(t["passed"] for t in report["tests"])
+    assert "not available to code being graded" in report["tests"][0]["message"]
+
+
+def test_the_sandboxs_library_shows_no_rule_code_in_the_modules_beside_kernels():
+    import ast
+
+    from optilab import kernels
+    from optilab.grading.process import library_view
+
+    view = library_view(tuple(kernels.RULES))
+    for module in ("kernels_adaptive", "kernels_modern"):
+        shown = next(v for k, v in view.items() if k.endswith(f"/{module}.py"))
+        tree = ast.parse(open(shown, encoding="utf-8").read())
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and (node.name in kernels.RULES or node.name == "_newton_schulz"):
+                assert isinstance(node.body[0], ast.Raise), (module, node.name)
+
+
 def test_an_honest_file_that_uses_the_library_and_checks_itself_keeps_its_points(tmp_path, capsys):
     code = cli.main(["adam", str(write(tmp_path, GOOD_ADAM, """
         import optilab

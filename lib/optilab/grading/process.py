@@ -213,11 +213,19 @@ def library_view(hidden_rules: Iterable[str]) -> dict[str, str | None]:
     for name in STUDENT_SIDE:  # the student's process itself
         shown = _STUDENT_PROCESS.with_name(name)
         hide[str(shown)] = str(shown)
-    hide[str(root / "kernels.py")] = _stripped_kernels(tuple(sorted(set(hidden_rules))))
-    for module in ("kernels", "variants"):
+    modules = _kernel_modules()
+    for module in modules:
+        hide[str(root / f"{module}.py")] = _stripped_kernels(tuple(sorted(set(hidden_rules))), module)
+    for module in (*modules, "variants"):
         for compiled in (root / "__pycache__").glob(f"{module}.*.pyc"):
             hide[str(compiled)] = None
     return hide
+
+
+def _kernel_modules() -> tuple[str, ...]:
+    """The modules that hold the reference rules: ``kernels`` and the modules it imports rules from."""
+    from optilab import kernels
+    return tuple(dict.fromkeys(["kernels", *(f.__module__.rsplit(".", 1)[-1] for f in kernels.RULES.values())]))
 
 
 def _all_rules() -> tuple[str, ...]:
@@ -226,17 +234,28 @@ def _all_rules() -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=None)
-def _stripped_kernels(names: tuple[str, ...]) -> str:
-    """A copy of ``optilab/kernels.py`` whose functions ``names`` only raise ImportError; its path
-    (in a folder of this process's, removed when it exits)."""
+def _stripped_kernels(names: tuple[str, ...], module: str = "kernels") -> str:
+    """A copy of ``optilab/<module>.py`` whose functions ``names`` only raise ImportError; its path
+    (in a folder of this process's, removed when it exits). In a module beside ``kernels.py``
+    that holds one of ``names``, its private helpers (``_newton_schulz``, ...) go too: they
+    compute parts of those rules."""
     import ast
     import atexit
 
-    from optilab import kernels
+    import optilab
 
-    tree = ast.parse(Path(kernels.__file__).read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name in names:
+    tree = ast.parse((Path(optilab.__file__).resolve().parent / f"{module}.py").read_text(encoding="utf-8"))
+    functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+
+    def called(nodes: list) -> set[str]:
+        return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+    # a private helper goes when a hidden rule uses it and no rule that stays does
+    kept = [node for node in functions if node.name not in names and not node.name.startswith("_")]
+    helpers = (called([node for node in functions if node.name in names]) - called(kept)
+               if module != "kernels" else set())
+    for node in functions:
+        if node.name in names or (node.name.startswith("_") and node.name in helpers):
             message = (f"optilab.kernels.{node.name} is a reference rule, and its code is not available "
                        "to code being graded: compute the update yourself, from the formula in the "
                        "lesson or CONTRACT.md.")
@@ -244,8 +263,8 @@ def _stripped_kernels(names: tuple[str, ...]) -> str:
     folder = tempfile.mkdtemp(prefix="optilab-library-")
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     os.chmod(folder, 0o755)  # the sandbox's user reads it
-    path = Path(folder) / "kernels.py"
-    path.write_text("# optilab.kernels as code being graded sees it.\n" + ast.unparse(tree) + "\n",
+    path = Path(folder) / f"{module}.py"
+    path.write_text(f"# optilab.{module} as code being graded sees it.\n" + ast.unparse(tree) + "\n",
                     encoding="utf-8")
     path.chmod(0o644)
     return str(path)

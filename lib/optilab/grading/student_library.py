@@ -14,7 +14,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-__all__ = ["hide_reference_rules", "serve_reference_rules", "REFUSED", "OTHER_IMPLEMENTATIONS", "UNDRAWN"]
+__all__ = ["hide_reference_rules", "serve_reference_rules", "REFUSED", "OTHER_IMPLEMENTATIONS", "UNDRAWN",
+           "KERNEL_SIBLINGS"]
 
 #: Modules that graded code does not get: the grader, and the contract's checks (their mistakes
 #: with every knob right are the reference rules, and the visible check calls them).
@@ -111,6 +112,8 @@ def _install(refused: dict[str, str], after: dict[str, Any], undrawn: tuple[str,
                 if name == prefix or name.startswith(prefix + "."):
                     return importlib.util.spec_from_loader(name, _Refuse(message))
             then = after.get(name)
+            if then is None and name.startswith(KERNEL_SIBLINGS):
+                then = after.get(KERNEL_SIBLINGS)
             if name in undrawn:
                 then = "undrawn"
             if then is None:
@@ -152,6 +155,23 @@ def _replace_rules(replacement: Any, names: Any = None, *, refused: str | None =
     return after_kernels
 
 
+#: The modules beside ``optilab.kernels`` that hold some of its rules (``optilab.kernels_modern``, ...):
+#: ``optilab.kernels`` imports their rules, and graded code gets them as it gets ``optilab.kernels``'s.
+KERNEL_SIBLINGS = "optilab.kernels_"
+
+
+def _replace_sibling_rules(replacement: Any, names: Any = None) -> Any:
+    """What to run after a module of :data:`KERNEL_SIBLINGS` loads: each function of its ``__all__``
+    in ``names`` (default: all of them) becomes ``replacement(name)``, so that importing a rule from
+    there gives what importing it from ``optilab.kernels`` gives (``optilab.kernels`` imports them
+    from there, and its own hook replaces them again)."""
+    def after_sibling(module: Any) -> None:
+        for name in getattr(module, "__all__", ()):
+            if callable(module.__dict__.get(name)) and (names is None or name in names):
+                module.__dict__[name] = replacement(name)
+    return after_sibling
+
+
 def hide_reference_rules(rule: str) -> None:
     """Make ``optilab`` in this process a build without the answers, for grading ``rule``.
 
@@ -180,7 +200,8 @@ def hide_reference_rules(rule: str) -> None:
 
     _install({**dict.fromkeys(REFUSED, _REFUSED_MESSAGE), **dict.fromkeys(OTHER_IMPLEMENTATIONS, _OTHER_MESSAGE)},
              {"optilab": after_optilab,
-              "optilab.kernels": _replace_rules(stub, refused="optilab.kernels.{name} " + hidden_because)})
+              "optilab.kernels": _replace_rules(stub, refused="optilab.kernels.{name} " + hidden_because),
+              KERNEL_SIBLINGS: _replace_sibling_rules(stub)})
 
 
 _REFUSED_MESSAGE = ("{name} (the grader) is not available to code being graded: check your rule with "
@@ -202,4 +223,5 @@ def serve_reference_rules(served: list[str], served_rule: Any, served_check: Any
 
     refused = {**dict.fromkeys(REFUSED, _REFUSED_MESSAGE), **dict.fromkeys(OTHER_IMPLEMENTATIONS, _OTHER_MESSAGE)}
     _install(refused, {"optilab": after_optilab,
-                       "optilab.kernels": _replace_rules(served_rule, set(served))}, undrawn=UNDRAWN)
+                       "optilab.kernels": _replace_rules(served_rule, set(served)),
+                       KERNEL_SIBLINGS: _replace_sibling_rules(served_rule, set(served))}, undrawn=UNDRAWN)
