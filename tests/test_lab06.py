@@ -375,8 +375,10 @@ def test_without_a_sandbox_the_import_hooks_hide_the_rules_in_every_module():
               "student_library = importlib.util.module_from_spec(spec)\n"
               "spec.loader.exec_module(student_library)\n"
               "student_library.hide_reference_rules('lion')\n"
+              "import numpy as np\n"
               "import optilab.kernels_modern as modern\n"
-              "try:\n    modern.lion\nexcept ImportError as error:\n    print('hidden:', error)\n"
+              "try:\n    modern.lion(np.ones(2), np.ones(2), {}, lr=0.1)\n"
+              "except ImportError as error:\n    print('hidden:', error)\n"
               "else:\n    print('visible')\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.stdout.startswith("hidden: ") and "reference rule" in done.stdout, done.stdout + done.stderr
