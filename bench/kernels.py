@@ -201,7 +201,7 @@ def measure(name: str, n: int, *, repeats: int, block_seconds: float, warmup: in
             try:
                 step, _ = _torch_step(torch, name, implementation, p, [g1])
                 agrees[implementation] = _agrees(torch, name, implementation, p, g1, g2, after_two)
-            except (TypeError, RuntimeError, ValueError) as error:
+            except (TypeError, RuntimeError, ValueError, ImportError) as error:  # ImportError: lion_pytorch, schedulefree
                 unavailable[implementation] = f"{type(error).__name__}: {error}".splitlines()[0][:120]
                 continue
             contenders[f"torch_{implementation}"] = step

@@ -175,10 +175,18 @@ def yogi(param, grad, state, *, lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-3, initi
     changes more slowly when :math:`v \gg g^2`.
 
     This is optax's Yogi (``optax.yogi``), which differs from the paper's Algorithm 2 in its
-    start and its corrections: optax starts both moments at ``initial`` = 1e-6 (its
-    ``initial_accumulator_value``), where the paper starts them at 0, and divides them by
-    :math:`1-\beta^t` as Adam does, where the paper does not correct them. Both add
-    :math:`\epsilon = 10^{-3}`, far larger than Adam's :math:`10^{-8}`, outside the square root.
+    start, its corrections and so where ε acts:
+
+    - initialisation: optax starts both moments at ``initial`` = 1e-6 (its
+      ``initial_accumulator_value``, as in the authors' TensorFlow code), where Algorithm 2 starts
+      them at 0;
+    - ε: Algorithm 2 takes no bias correction, :math:`p \leftarrow p - \alpha\, m/(\sqrt{v} + \epsilon)`,
+      so its ε is added to the uncorrected :math:`\sqrt v`; optax divides both moments by
+      :math:`1-\beta^t` as Adam does and adds ε to :math:`\sqrt{\hat v}` (the same as
+      :math:`\epsilon\sqrt{1-\beta_2^t}` added to :math:`\sqrt v`: a far smaller ε in the first
+      steps). Its default, :math:`10^{-3}`, is far larger than Adam's :math:`10^{-8}`: Yogi's ε is
+      part of the method (it bounds the step by :math:`\alpha/\epsilon` times :math:`|\hat m|`),
+      not only a guard against division by zero.
 
     Parameters
     ----------

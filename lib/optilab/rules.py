@@ -405,9 +405,9 @@ TABLE: tuple[Rule, ...] = (
          groups=dict(_FOUR_GROUPS),
          optax=Spelling("yogi", module="optax", names={"lr": "learning_rate", "beta1": "b1", "beta2": "b2"},
                         defaults={"b1": 0.9, "b2": 0.999, "eps": 1e-3},
-                        differences="no default lr (1e-2 here); the paper's Algorithm 2 starts m and v at 0 "
-                                    "and corrects neither, optax (and this rule) start both at 1e-6 and "
-                                    "bias-correct both"),
+                        differences="no default lr (1e-2 here). Against the paper's Algorithm 2, which starts "
+                                    "m and v at 0, corrects neither and adds ε to √v: optax (and this rule) "
+                                    "start both at 1e-6, bias-correct both and add ε to √v̂"),
          color="#117733",  # green
          torch_ranges={"beta1": (0.0, 0.99), "beta2": (0.9, 0.9999), "eps": (1e-8, 1e-2)},
          paper='Zaheer, Reddi, Sachan, Kale & Kumar (2018), "Adaptive Methods for Nonconvex Optimization"'),
