@@ -14,10 +14,10 @@ from optilab.grading import GROUPS
 
 ROOT = Path(__file__).resolve().parents[1]
 LABS = ["lab01_gradient_descent", "lab02_momentum_nesterov", "lab03_adagrad_rmsprop", "lab04_adam_adamw",
-        "lab05_experiment", "lab07_training_in_practice"]
+        "lab05_experiment", "lab06_large_models", "lab07_training_in_practice"]
 RULES_OF = {"lab01_gradient_descent": ["sgd"], "lab02_momentum_nesterov": ["momentum", "nesterov"],
             "lab03_adagrad_rmsprop": ["adagrad", "rmsprop"], "lab04_adam_adamw": ["adam", "adamw"],
-            "lab05_experiment": [], "lab07_training_in_practice": []}
+            "lab05_experiment": [], "lab06_large_models": ["lion", "adafactor"], "lab07_training_in_practice": []}
 
 
 def _cells(folder: str, lab: str) -> list[dict]:

@@ -471,3 +471,320 @@ def adamw_ascends(param, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e
     m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
     decayed = param - lr * weight_decay * param
     return decayed + lr * m_hat / (np.sqrt(v_hat) + eps), {"t": t, "m": m, "v": v}
+
+
+# ----------------------------------------------------------------------------- lion
+
+
+@buggy("lion", "wrong-sign")
+def lion_ascends(param, grad, state, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    m = state.get("m", np.zeros_like(param))
+    direction = np.sign(beta1 * m + (1 - beta1) * grad)
+    new_param = param - lr * weight_decay * param + lr * direction
+    return new_param, {"m": beta2 * m + (1 - beta2) * grad}
+
+
+@buggy("lion", "lion-no-sign")
+def lion_no_sign(param, grad, state, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    m = state.get("m", np.zeros_like(param))
+    direction = beta1 * m + (1 - beta1) * grad
+    new_param = param - lr * weight_decay * param - lr * direction
+    return new_param, {"m": beta2 * m + (1 - beta2) * grad}
+
+
+@buggy("lion", "lion-betas-swapped")
+def lion_betas_swapped(param, grad, state, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    m = state.get("m", np.zeros_like(param))
+    direction = np.sign(beta2 * m + (1 - beta2) * grad)
+    new_param = param - lr * weight_decay * param - lr * direction
+    return new_param, {"m": beta1 * m + (1 - beta1) * grad}
+
+
+@buggy("lion", "lion-m-updated-first")
+def lion_updates_m_first(param, grad, state, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    m = beta2 * state.get("m", np.zeros_like(param)) + (1 - beta2) * grad
+    direction = np.sign(beta1 * m + (1 - beta1) * grad)
+    return param - lr * weight_decay * param - lr * direction, {"m": m}
+
+
+@buggy("lion", "lr-ignored")
+def lion_fixed_lr(param, grad, state, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    lr = 1e-4
+    m = state.get("m", np.zeros_like(param))
+    direction = np.sign(beta1 * m + (1 - beta1) * grad)
+    new_param = param - lr * weight_decay * param - lr * direction
+    return new_param, {"m": beta2 * m + (1 - beta2) * grad}
+
+
+@buggy("lion", "lion-decay-not-lr-scaled")
+def lion_decay_not_lr_scaled(param, grad, state, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    m = state.get("m", np.zeros_like(param))
+    direction = np.sign(beta1 * m + (1 - beta1) * grad)
+    new_param = param - weight_decay * param - lr * direction
+    return new_param, {"m": beta2 * m + (1 - beta2) * grad}
+
+
+@buggy("lion", "lion-decay-after-step")
+def lion_decay_after_step(param, grad, state, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    m = state.get("m", np.zeros_like(param))
+    new_param = param - lr * np.sign(beta1 * m + (1 - beta1) * grad)
+    new_param = new_param - lr * weight_decay * new_param
+    return new_param, {"m": beta2 * m + (1 - beta2) * grad}
+
+
+@buggy("lion", "lion-missing-one-minus")
+def lion_no_one_minus(param, grad, state, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    m = state.get("m", np.zeros_like(param))
+    direction = np.sign(beta1 * m + grad)
+    new_param = param - lr * weight_decay * param - lr * direction
+    return new_param, {"m": beta2 * m + (1 - beta2) * grad}
+
+
+@buggy("lion", "mutates-state")
+def lion_state_in_place(param, grad, state, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    m = state.setdefault("m", np.zeros_like(param))
+    direction = np.sign(beta1 * m + (1 - beta1) * grad)
+    new_param = param - lr * weight_decay * param - lr * direction
+    m *= beta2
+    m += (1 - beta2) * grad
+    return new_param, {"m": m}
+
+
+@buggy("lion", "missing-state-key")
+def lion_key_exp_avg(param, grad, state, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    m = state.get("exp_avg", np.zeros_like(param))
+    direction = np.sign(beta1 * m + (1 - beta1) * grad)
+    new_param = param - lr * weight_decay * param - lr * direction
+    return new_param, {"exp_avg": beta2 * m + (1 - beta2) * grad}
+
+
+@buggy("lion", "ignores-weight-decay")
+def lion_no_decay(param, grad, state, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    m = state.get("m", np.zeros_like(param))
+    direction = np.sign(beta1 * m + (1 - beta1) * grad)
+    new_param = param - lr * direction
+    return new_param, {"m": beta2 * m + (1 - beta2) * grad}
+
+
+# ----------------------------------------------------------------------------- adafactor
+
+
+@buggy("adafactor", "adafactor-axes-swapped")
+def adafactor_axes_swapped(param, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=1e-3, d=1.0):
+    eps1 = np.finfo(param.dtype).eps if eps1 is None else eps1
+    t = state.get("t", 0) + 1
+    beta2_t = 1 - t**beta2_decay
+    alpha = max(eps2, float(np.sqrt(np.mean(param * param)))) * min(lr, 1 / t**0.5)
+    g2 = grad * grad
+    if param.ndim >= 2:
+        row = beta2_t * state.get("row", 0.0) + (1 - beta2_t) * g2.mean(axis=-2)
+        col = beta2_t * state.get("col", 0.0) + (1 - beta2_t) * g2.mean(axis=-1)
+        v = row[..., :, None] * col[..., None, :] / np.maximum(row.mean(axis=-1), eps1)[..., None, None]
+        new_state = {"t": t, "row": row, "col": col}
+    else:
+        v = beta2_t * state.get("v", 0.0) + (1 - beta2_t) * g2
+        new_state = {"t": t, "v": v}
+    u = grad / np.maximum(np.sqrt(v), eps1)
+    u = u / max(1.0, float(np.sqrt(np.mean(u * u))) / d)
+    return param - alpha * u, new_state
+
+
+@buggy("adafactor", "adafactor-sum-not-mean")
+def adafactor_sums(param, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=1e-3, d=1.0):
+    eps1 = np.finfo(param.dtype).eps if eps1 is None else eps1
+    t = state.get("t", 0) + 1
+    beta2_t = 1 - t**beta2_decay
+    alpha = max(eps2, float(np.sqrt(np.mean(param * param)))) * min(lr, 1 / t**0.5)
+    g2 = grad * grad
+    if param.ndim >= 2:
+        row = beta2_t * state.get("row", 0.0) + (1 - beta2_t) * g2.sum(axis=-1)
+        col = beta2_t * state.get("col", 0.0) + (1 - beta2_t) * g2.sum(axis=-2)
+        v = row[..., :, None] * col[..., None, :] / np.maximum(row.mean(axis=-1), eps1)[..., None, None]
+        new_state = {"t": t, "row": row, "col": col}
+    else:
+        v = beta2_t * state.get("v", 0.0) + (1 - beta2_t) * g2
+        new_state = {"t": t, "v": v}
+    u = grad / np.maximum(np.sqrt(v), eps1)
+    u = u / max(1.0, float(np.sqrt(np.mean(u * u))) / d)
+    return param - alpha * u, new_state
+
+
+@buggy("adafactor", "adafactor-no-normalisation")
+def adafactor_no_row_normalisation(param, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=1e-3, d=1.0):
+    eps1 = np.finfo(param.dtype).eps if eps1 is None else eps1
+    t = state.get("t", 0) + 1
+    beta2_t = 1 - t**beta2_decay
+    alpha = max(eps2, float(np.sqrt(np.mean(param * param)))) * min(lr, 1 / t**0.5)
+    g2 = grad * grad
+    if param.ndim >= 2:
+        row = beta2_t * state.get("row", 0.0) + (1 - beta2_t) * g2.mean(axis=-1)
+        col = beta2_t * state.get("col", 0.0) + (1 - beta2_t) * g2.mean(axis=-2)
+        v = row[..., :, None] * col[..., None, :]
+        new_state = {"t": t, "row": row, "col": col}
+    else:
+        v = beta2_t * state.get("v", 0.0) + (1 - beta2_t) * g2
+        new_state = {"t": t, "v": v}
+    u = grad / np.maximum(np.sqrt(v), eps1)
+    u = u / max(1.0, float(np.sqrt(np.mean(u * u))) / d)
+    return param - alpha * u, new_state
+
+
+@buggy("adafactor", "adafactor-decay-exponent")
+def adafactor_decay_sign(param, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=1e-3, d=1.0):
+    eps1 = np.finfo(param.dtype).eps if eps1 is None else eps1
+    t = state.get("t", 0) + 1
+    beta2_t = 1 - t**-beta2_decay
+    alpha = max(eps2, float(np.sqrt(np.mean(param * param)))) * min(lr, 1 / t**0.5)
+    g2 = grad * grad
+    if param.ndim >= 2:
+        row = beta2_t * state.get("row", 0.0) + (1 - beta2_t) * g2.mean(axis=-1)
+        col = beta2_t * state.get("col", 0.0) + (1 - beta2_t) * g2.mean(axis=-2)
+        v = row[..., :, None] * col[..., None, :] / np.maximum(row.mean(axis=-1), eps1)[..., None, None]
+        new_state = {"t": t, "row": row, "col": col}
+    else:
+        v = beta2_t * state.get("v", 0.0) + (1 - beta2_t) * g2
+        new_state = {"t": t, "v": v}
+    u = grad / np.maximum(np.sqrt(v), eps1)
+    u = u / max(1.0, float(np.sqrt(np.mean(u * u))) / d)
+    return param - alpha * u, new_state
+
+
+@buggy("adafactor", "eps1-added")
+def adafactor_eps_added(param, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=1e-3, d=1.0):
+    eps1 = np.finfo(param.dtype).eps if eps1 is None else eps1
+    t = state.get("t", 0) + 1
+    beta2_t = 1 - t**beta2_decay
+    alpha = max(eps2, float(np.sqrt(np.mean(param * param)))) * min(lr, 1 / t**0.5)
+    g2 = grad * grad
+    if param.ndim >= 2:
+        row = beta2_t * state.get("row", 0.0) + (1 - beta2_t) * g2.mean(axis=-1)
+        col = beta2_t * state.get("col", 0.0) + (1 - beta2_t) * g2.mean(axis=-2)
+        v = row[..., :, None] * col[..., None, :] / np.maximum(row.mean(axis=-1), eps1)[..., None, None]
+        new_state = {"t": t, "row": row, "col": col}
+    else:
+        v = beta2_t * state.get("v", 0.0) + (1 - beta2_t) * g2
+        new_state = {"t": t, "v": v}
+    u = grad / (np.sqrt(v) + eps1)
+    u = u / max(1.0, float(np.sqrt(np.mean(u * u))) / d)
+    return param - alpha * u, new_state
+
+
+@buggy("adafactor", "adafactor-no-relative-step")
+def adafactor_no_relative_step(param, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=1e-3, d=1.0):
+    eps1 = np.finfo(param.dtype).eps if eps1 is None else eps1
+    t = state.get("t", 0) + 1
+    beta2_t = 1 - t**beta2_decay
+    alpha = min(lr, 1 / t**0.5)
+    g2 = grad * grad
+    if param.ndim >= 2:
+        row = beta2_t * state.get("row", 0.0) + (1 - beta2_t) * g2.mean(axis=-1)
+        col = beta2_t * state.get("col", 0.0) + (1 - beta2_t) * g2.mean(axis=-2)
+        v = row[..., :, None] * col[..., None, :] / np.maximum(row.mean(axis=-1), eps1)[..., None, None]
+        new_state = {"t": t, "row": row, "col": col}
+    else:
+        v = beta2_t * state.get("v", 0.0) + (1 - beta2_t) * g2
+        new_state = {"t": t, "v": v}
+    u = grad / np.maximum(np.sqrt(v), eps1)
+    u = u / max(1.0, float(np.sqrt(np.mean(u * u))) / d)
+    return param - alpha * u, new_state
+
+
+@buggy("adafactor", "adafactor-no-clipping")
+def adafactor_no_clipping(param, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=1e-3, d=1.0):
+    eps1 = np.finfo(param.dtype).eps if eps1 is None else eps1
+    t = state.get("t", 0) + 1
+    beta2_t = 1 - t**beta2_decay
+    alpha = max(eps2, float(np.sqrt(np.mean(param * param)))) * min(lr, 1 / t**0.5)
+    g2 = grad * grad
+    if param.ndim >= 2:
+        row = beta2_t * state.get("row", 0.0) + (1 - beta2_t) * g2.mean(axis=-1)
+        col = beta2_t * state.get("col", 0.0) + (1 - beta2_t) * g2.mean(axis=-2)
+        v = row[..., :, None] * col[..., None, :] / np.maximum(row.mean(axis=-1), eps1)[..., None, None]
+        new_state = {"t": t, "row": row, "col": col}
+    else:
+        v = beta2_t * state.get("v", 0.0) + (1 - beta2_t) * g2
+        new_state = {"t": t, "v": v}
+    u = grad / np.maximum(np.sqrt(v), eps1)
+    return param - alpha * u, new_state
+
+
+@buggy("adafactor", "adafactor-rms-of-grad")
+def adafactor_rms_of_grad(param, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=1e-3, d=1.0):
+    eps1 = np.finfo(param.dtype).eps if eps1 is None else eps1
+    t = state.get("t", 0) + 1
+    beta2_t = 1 - t**beta2_decay
+    alpha = max(eps2, float(np.sqrt(np.mean(grad * grad)))) * min(lr, 1 / t**0.5)
+    g2 = grad * grad
+    if param.ndim >= 2:
+        row = beta2_t * state.get("row", 0.0) + (1 - beta2_t) * g2.mean(axis=-1)
+        col = beta2_t * state.get("col", 0.0) + (1 - beta2_t) * g2.mean(axis=-2)
+        v = row[..., :, None] * col[..., None, :] / np.maximum(row.mean(axis=-1), eps1)[..., None, None]
+        new_state = {"t": t, "row": row, "col": col}
+    else:
+        v = beta2_t * state.get("v", 0.0) + (1 - beta2_t) * g2
+        new_state = {"t": t, "v": v}
+    u = grad / np.maximum(np.sqrt(v), eps1)
+    u = u / max(1.0, float(np.sqrt(np.mean(u * u))) / d)
+    return param - alpha * u, new_state
+
+
+@buggy("adafactor", "adafactor-not-factored")
+def adafactor_not_factored(param, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=1e-3, d=1.0):
+    eps1 = np.finfo(param.dtype).eps if eps1 is None else eps1
+    t = state.get("t", 0) + 1
+    beta2_t = 1 - t**beta2_decay
+    alpha = max(eps2, float(np.sqrt(np.mean(param * param)))) * min(lr, 1 / t**0.5)
+    g2 = grad * grad
+    if False:
+        row = beta2_t * state.get("row", 0.0) + (1 - beta2_t) * g2.mean(axis=-1)
+        col = beta2_t * state.get("col", 0.0) + (1 - beta2_t) * g2.mean(axis=-2)
+        v = row[..., :, None] * col[..., None, :] / np.maximum(row.mean(axis=-1), eps1)[..., None, None]
+        new_state = {"t": t, "row": row, "col": col}
+    else:
+        v = beta2_t * state.get("v", 0.0) + (1 - beta2_t) * g2
+        new_state = {"t": t, "v": v}
+    u = grad / np.maximum(np.sqrt(v), eps1)
+    u = u / max(1.0, float(np.sqrt(np.mean(u * u))) / d)
+    return param - alpha * u, new_state
+
+
+@buggy("adafactor", "mutates-state")
+def adafactor_state_in_place(param, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=1e-3, d=1.0):
+    eps1 = np.finfo(param.dtype).eps if eps1 is None else eps1
+    t = state.get("t", 0) + 1
+    beta2_t = 1 - t**beta2_decay
+    alpha = max(eps2, float(np.sqrt(np.mean(param * param)))) * min(lr, 1 / t**0.5)
+    g2 = grad * grad
+    if param.ndim >= 2:
+        row = beta2_t * state.get("row", 0.0) + (1 - beta2_t) * g2.mean(axis=-1)
+        col = beta2_t * state.get("col", 0.0) + (1 - beta2_t) * g2.mean(axis=-2)
+        v = row[..., :, None] * col[..., None, :] / np.maximum(row.mean(axis=-1), eps1)[..., None, None]
+        new_state = {"t": t, "row": row, "col": col}
+    else:
+        v = state.setdefault("v", np.zeros_like(param))
+        v *= beta2_t
+        v += (1 - beta2_t) * g2
+        new_state = {"t": t, "v": v}
+    u = grad / np.maximum(np.sqrt(v), eps1)
+    u = u / max(1.0, float(np.sqrt(np.mean(u * u))) / d)
+    return param - alpha * u, new_state
+
+
+@buggy("adafactor", "t-not-advancing")
+def adafactor_t_not_stored(param, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=1e-3, d=1.0):
+    eps1 = np.finfo(param.dtype).eps if eps1 is None else eps1
+    t = state.get("t", 0) + 1
+    beta2_t = 1 - t**beta2_decay
+    alpha = max(eps2, float(np.sqrt(np.mean(param * param)))) * min(lr, 1 / t**0.5)
+    g2 = grad * grad
+    if param.ndim >= 2:
+        row = beta2_t * state.get("row", 0.0) + (1 - beta2_t) * g2.mean(axis=-1)
+        col = beta2_t * state.get("col", 0.0) + (1 - beta2_t) * g2.mean(axis=-2)
+        v = row[..., :, None] * col[..., None, :] / np.maximum(row.mean(axis=-1), eps1)[..., None, None]
+        new_state = {"t": t - 1, "row": row, "col": col}
+    else:
+        v = beta2_t * state.get("v", 0.0) + (1 - beta2_t) * g2
+        new_state = {"t": t - 1, "v": v}
+    u = grad / np.maximum(np.sqrt(v), eps1)
+    u = u / max(1.0, float(np.sqrt(np.mean(u * u))) / d)
+    return param - alpha * u, new_state

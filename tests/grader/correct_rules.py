@@ -150,3 +150,70 @@ def adamw_through_own_adam(param, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.99
         v = beta2 * s.get("v", 0.0) + (1 - beta2) * g**2
         return p - lr * m / (1 - beta1**t) / (np.sqrt(v / (1 - beta2**t)) + eps), {"t": t, "m": m, "v": v}
     return adam(param - lr * weight_decay * param, grad, state)
+
+
+# ----------------------------------------------------------------------------- lion and adafactor
+
+
+@correct("lion")
+def lion_as_written(param, grad, state, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    m = state.get("m", np.zeros_like(param))
+    direction = np.sign(beta1 * m + (1 - beta1) * grad)
+    new_param = param - lr * weight_decay * param - lr * direction
+    return new_param, {"m": beta2 * m + (1 - beta2) * grad}
+
+
+@correct("lion")
+def lion_where_and_lerp(param, grad, state, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    m_old = state["m"] if "m" in state else np.zeros_like(param)
+    c = m_old + (1 - beta1) * (grad - m_old)
+    step = np.where(c > 0, 1.0, np.where(c < 0, -1.0, 0.0)).astype(param.dtype)
+    decayed = param * (1 - lr * weight_decay)
+    return decayed - lr * step, {"m": m_old + (1 - beta2) * (grad - m_old)}
+
+
+@correct("adafactor")
+def adafactor_as_written(param, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=1e-3, d=1.0):
+    eps1 = np.finfo(param.dtype).eps if eps1 is None else eps1
+    t = state.get("t", 0) + 1
+    beta2_t = 1 - t**beta2_decay
+    alpha = max(eps2, float(np.sqrt(np.mean(param * param)))) * min(lr, 1 / t**0.5)
+    g2 = grad * grad
+    if param.ndim >= 2:
+        row = beta2_t * state.get("row", 0.0) + (1 - beta2_t) * g2.mean(axis=-1)
+        col = beta2_t * state.get("col", 0.0) + (1 - beta2_t) * g2.mean(axis=-2)
+        v = row[..., :, None] * col[..., None, :] / np.maximum(row.mean(axis=-1), eps1)[..., None, None]
+        new_state = {"t": t, "row": row, "col": col}
+    else:
+        v = beta2_t * state.get("v", 0.0) + (1 - beta2_t) * g2
+        new_state = {"t": t, "v": v}
+    u = grad / np.maximum(np.sqrt(v), eps1)
+    u = u / max(1.0, float(np.sqrt(np.mean(u * u))) / d)
+    return param - alpha * u, new_state
+
+
+@correct("adafactor")
+def adafactor_lerp_and_einsum(param, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=1e-3, d=1.0):
+    if eps1 is None:
+        eps1 = np.finfo(param.dtype).eps
+    t = state.get("t", 0) + 1
+    w = t ** beta2_decay  # 1 - beta2_t
+    rho = min(lr, t ** -0.5)
+    scale = max(eps2, np.sqrt(np.mean(np.square(param)))) * rho
+    sq = np.square(grad)
+    if param.ndim < 2:
+        v = state.get("v", np.zeros_like(param))
+        v = v + w * (sq - v)
+        vhat, out = v, {"t": t, "v": v}
+    else:
+        r = state.get("row", np.zeros(param.shape[:-1], param.dtype))
+        c = state.get("col", np.zeros(param.shape[:-2] + param.shape[-1:], param.dtype))
+        r = r + w * (sq.mean(axis=-1) - r)
+        c = c + w * (sq.mean(axis=-2) - c)
+        denom = np.maximum(r.mean(axis=-1, keepdims=True), eps1)
+        vhat = np.einsum("...i,...j->...ij", r / denom, c)
+        out = {"t": t, "row": r, "col": c}
+    u = grad / np.sqrt(np.maximum(vhat, eps1 * eps1))
+    rms_u = np.sqrt(np.mean(np.square(u)))
+    u = u / max(1.0, rms_u / d)
+    return (param - scale * u).astype(param.dtype), out

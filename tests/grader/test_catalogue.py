@@ -57,7 +57,7 @@ def test_every_correct_variant_gets_full_marks_and_no_diagnosis(case):
 
 
 #: The rules the labs ask students to write: each has a catalogue of mutants and of students' rules.
-LAB_RULES = {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"}
+LAB_RULES = {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lion", "adafactor"}
 
 
 def test_the_catalogue_covers_every_rule_of_the_labs_and_the_issues_mistakes():

@@ -157,6 +157,44 @@ MISTAKES: dict[str, Mistake] = dict([
 ])
 
 
+#: The mistakes of the rules of large models (Lion, Adafactor), in their own block.
+MISTAKES.update(dict([
+    _m("lion-no-sign", "Your Lion steps along c = β₁m + (1−β₁)g itself. Lion steps along its sign, "
+       "p ← p − α·sign(c) (np.sign), so that every entry moves by exactly α whatever its gradient's size."),
+    _m("lion-betas-swapped", "β₁ and β₂ are swapped: the sign of the step interpolates with β₁, "
+       "c = β₁m + (1−β₁)g, and the m you keep is averaged with β₂, m ← β₂m + (1−β₂)g."),
+    _m("lion-m-updated-first", "Your step uses m after this step's update. Lion takes the sign of "
+       "β₁m + (1−β₁)g with the m it was given, and only then updates m ← β₂m + (1−β₂)g."),
+    _m("lion-missing-one-minus", "The interpolation inside the sign is missing its (1−β₁) factor: "
+       "c = β₁m + (1−β₁)g."),
+    _m("lion-decay-not-lr-scaled", "Your weight decay is not scaled by the learning rate: Lion decays "
+       "as AdamW does, p ← p − α·λ·p − α·sign(c), not p − λ·p."),
+    _m("lion-decay-after-step", "You apply the weight decay to the parameter after the signed step. "
+       "Decay and step both start from the parameter you were given: p ← p − α·λ·p − α·sign(c)."),
+    _m("adafactor-axes-swapped", "Your row and col averages are swapped: row is the mean of g² over the "
+       "last axis (one number per row, shape param.shape[:-1]) and col the mean over the second-to-last "
+       "axis (one per column, shape param.shape[:-2] + param.shape[-1:])."),
+    _m("adafactor-sum-not-mean", "Your row and col hold sums of g² over each row and column; Adafactor "
+       "keeps their means (g2.mean(axis=-1), g2.mean(axis=-2)), so that v̂ has the scale of g²."),
+    _m("adafactor-no-normalisation", "v̂ is missing its division by the mean of the row averages: "
+       "v̂ = r·cᵀ / max(mean(r), ε₁). r·cᵀ alone counts the scale of g² twice."),
+    _m("adafactor-not-factored", "Your matrix keeps a full v. Adafactor keeps, for a param of two or more "
+       "dimensions, only the row and col averages of g² (state 'row' and 'col') and rebuilds "
+       "v̂ = r·cᵀ/mean(r) from them; a full v is for scalars and vectors."),
+    _m("adafactor-decay-exponent", "The second moment decays with the wrong exponent: "
+       "1 − β₂,t = t^beta2_decay with beta2_decay = −0.8 (a negative power of t, which shrinks), "
+       "not t^(−beta2_decay)."),
+    _m("eps1-added", "ε₁ is added to √v̂. In Adafactor it is a floor: u = g / max(√v̂, ε₁) (np.maximum), "
+       "not g / (√v̂ + ε₁); the difference shows when gradients are small beside ε₁."),
+    _m("adafactor-no-relative-step", "Your step is not relative to the parameter: Adafactor's step size "
+       "is max(ε₂, RMS(p))·ρ_t, with RMS(p) = √mean(p²) of the parameter you are given."),
+    _m("adafactor-rms-of-grad", "Your step size uses the RMS of the gradient; Adafactor's uses the RMS "
+       "of the parameter: max(ε₂, RMS(p))·ρ_t with RMS(p) = √mean(p²)."),
+    _m("adafactor-no-clipping", "The update is not clipped: û = u / max(1, RMS(u)/d), so that the "
+       "update's RMS is at most d."),
+]))
+
+
 # --------------------------------------------------------------------------- the knobs
 #: For each rule: knob -> (correct position, {wrong position: mistake id}).
 KNOBS: dict[str, dict[str, tuple[Any, dict[Any, str]]]] = {}
@@ -219,6 +257,27 @@ KNOBS["adamw"] = {
     "decay": ("decoupled", {"l2": "l2-not-decoupled", "unscaled": "decay-not-lr-scaled",
                             "after": "decay-after-step", "none": "no-weight-decay",
                             "fixed": "ignores-weight-decay"}),
+}
+KNOBS["lion"] = {
+    "direction": ("sign", {"raw": "lion-no-sign"}),
+    "betas": ("ok", {"swapped": "lion-betas-swapped"}),
+    "order": ("step-first", {"m-first": "lion-m-updated-first"}),
+    "interp": ("average", {"no-one-minus": "lion-missing-one-minus"}),
+    "decay": ("decoupled", {"unscaled": "lion-decay-not-lr-scaled", "after": "lion-decay-after-step"}),
+    "ignore": (None, {"beta1": "ignores-beta1", "beta2": "ignores-beta2", "weight_decay": "ignores-weight-decay"}),
+    **_COMMON, **_CARRY,
+}
+KNOBS["adafactor"] = {
+    "axes": ("ok", {"swapped": "adafactor-axes-swapped"}),
+    "reduce": ("mean", {"sum": "adafactor-sum-not-mean"}),
+    "normalise": (True, {False: "adafactor-no-normalisation"}),
+    "factored": (True, {False: "adafactor-not-factored"}),
+    "exponent": ("ok", {"negated": "adafactor-decay-exponent"}),
+    "eps1": ("floor", {"added": "eps1-added"}),
+    "relative": ("param", {"none": "adafactor-no-relative-step", "grad": "adafactor-rms-of-grad"}),
+    "clip": (True, {False: "adafactor-no-clipping"}),
+    "t": ("ok", {"frozen": "t-not-advancing"}),
+    **_COMMON, **_CARRY,
 }
 
 
@@ -352,6 +411,62 @@ def _adam(rule: str, knobs: dict) -> Callable:
 _FAMILIES = {"sgd": _sgd, "momentum": _heavy_ball, "nesterov": _heavy_ball,
              "adagrad": _square_average, "rmsprop": _square_average, "adam": _adam, "adamw": _adam}
 
+
+
+def _lion(rule: str, knobs: dict) -> Callable:
+    def rule_(param, grad, state, **hyper):
+        h = _hyper(rule, knobs, hyper)
+        lr, wd = h["lr"], h["weight_decay"]
+        b1, b2 = (h["beta2"], h["beta1"]) if knobs.get("betas") == "swapped" else (h["beta1"], h["beta2"])
+        state = state if knobs.get("carry", True) else {}
+        m_old = state.get("m", 0.0)
+        m_new = b2 * m_old + (1 - b2) * grad
+        m_used = m_new if knobs.get("order") == "m-first" else m_old
+        c = b1 * m_used + (grad if knobs.get("interp") == "no-one-minus" else (1 - b1) * grad)
+        direction = np.sign(c) if knobs.get("direction", "sign") == "sign" else c
+        decay = knobs.get("decay", "decoupled")
+        base = param - wd * param if decay == "unscaled" else param if decay == "after" else param - lr * wd * param
+        new = base - knobs.get("sign", 1) * lr * direction
+        if decay == "after":
+            new = new - lr * wd * new
+        return new, {"m": m_new + 0 * grad}
+    return rule_
+
+
+def _adafactor(rule: str, knobs: dict) -> Callable:
+    def rule_(param, grad, state, **hyper):
+        h = _hyper(rule, knobs, hyper)
+        param, grad = np.asarray(param), np.asarray(grad)
+        eps1 = np.finfo(param.dtype).eps if h["eps1"] is None else h["eps1"]
+        state = state if knobs.get("carry", True) else {}
+        t_old = state.get("t", 0)
+        t = t_old + 1
+        w = t ** (-h["beta2_decay"] if knobs.get("exponent") == "negated" else h["beta2_decay"])
+        rho = min(h["lr"], 1 / t**0.5)
+        of = {"param": param, "grad": grad}.get(knobs.get("relative", "param"))
+        size = rho if of is None else max(h["eps2"], float(np.sqrt(np.mean(of * of)))) * rho
+        g2 = grad * grad
+        reduce = np.sum if knobs.get("reduce") == "sum" else np.mean
+        stored = {"t": t_old if knobs.get("t") == "frozen" else t}
+        if param.ndim >= 2 and knobs.get("factored", True):
+            rows, cols = (-1, -2) if knobs.get("axes", "ok") == "ok" else (-2, -1)
+            row = state.get("row", 0.0) + w * (reduce(g2, axis=rows) - state.get("row", 0.0))
+            col = state.get("col", 0.0) + w * (reduce(g2, axis=cols) - state.get("col", 0.0))
+            v = row[..., :, None] * col[..., None, :]
+            if knobs.get("normalise", True):
+                v = v / np.maximum(row.mean(axis=-1), eps1)[..., None, None]
+            stored.update(row=row, col=col)
+        else:
+            v = state.get("v", 0.0) + w * (g2 - state.get("v", 0.0))
+            stored["v"] = v + 0 * grad
+        u = grad / (np.sqrt(v) + eps1 if knobs.get("eps1") == "added" else np.maximum(np.sqrt(v), eps1))
+        if knobs.get("clip", True):
+            u = u / max(1.0, float(np.sqrt(np.mean(u * u))) / h["d"])
+        return param - knobs.get("sign", 1) * size * u, stored
+    return rule_
+
+
+_FAMILIES.update({"lion": _lion, "adafactor": _adafactor})
 
 def mutant(rule: str, **knobs: Any) -> Callable[..., tuple[Any, dict]]:
     """The rule ``rule`` with the knobs turned as given (every other knob at its correct position).

@@ -126,11 +126,17 @@ def _encode_state(state: Any, blobs: list[bytes]) -> dict:
     return {"t": "dict", "items": items}
 
 
+def _hyperparameter(value: Any) -> Any:
+    """A hyperparameter as the rule gets it: None (a default such as Adafactor's ``eps1=None``)
+    travels as the description of a NoneType and is None again here."""
+    return None if is_other(value) and value.get("type") == "NoneType" else value
+
+
 def _serve_call(func: Any, header: dict, blobs: list[bytes], path: str) -> tuple[dict, list[bytes]]:
     param = decode_value(header["param"], blobs)
     grad = decode_value(header["grad"], blobs)
     state = {str(k): decode_value(v, blobs) for k, v in header["state"].items()}
-    hyper = {str(k): decode_value(v, blobs) for k, v in header["hyper"].items()}
+    hyper = {str(k): _hyperparameter(decode_value(v, blobs)) for k, v in header["hyper"].items()}
     inputs = {"param": param, "grad": grad}
     inputs.update({f"state:{k}": v for k, v in state.items() if isinstance(v, _ndarray)})
     before_param, before_grad = _snapshot(param), _snapshot(grad)
