@@ -216,3 +216,36 @@ def test_train_max_growth_is_a_stated_multiple(cancer):
     assert np.all(tight.step_loss[:-1] <= 10.0 * start) and np.all(tight.train_loss[:-1] <= 10.0 * start)
     with pytest.raises(ValueError, match="max_growth"):
         train("sgd", LinearRegression(30), data, epochs=1, lr=0.1, max_growth=0.5)
+
+
+def test_a_rule_judged_at_a_point_of_its_state_reports_its_losses_there():
+    """Schedule-free AdamW returns y (where the next gradient is taken) and keeps x, the model, in
+    its state (CONTRACT.md): run() and train() report the loss at x, and train's final model is x."""
+    from optilab import kernels, models, problems
+    from optilab.data import train_test_split
+
+    bowl = problems.quadratic(eigenvalues=(1.0, 10.0))
+    trace = run("schedule_free_adamw", bowl, steps=30, lr=0.05)
+    x, state, expected = np.array(bowl.x0, dtype=float), {}, [bowl.loss(np.array(bowl.x0, dtype=float))]
+    for _ in range(30):
+        x, state = kernels.schedule_free_adamw(x, bowl.grad(x), state, lr=0.05)
+        expected.append(bowl.loss(state["x"]))
+    assert np.allclose(trace.losses, expected, rtol=1e-12)
+    assert not np.allclose(trace.losses[1:], [bowl.loss(p) for p in _ys(bowl, 30)], rtol=1e-6)
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    split = train_test_split(X, X @ np.array([1.0, -2.0, 0.5]), seed=0)
+    model = models.LinearRegression(n_features=3)
+    history = train("schedule_free_adamw", model, split, epochs=3, batch_size=None, lr=0.05, seed=0)
+    assert np.isclose(history.train_loss[-1], model.loss(history.params, split.X_train, split.y_train), rtol=1e-12)
+
+
+def _ys(bowl, steps):
+    from optilab import kernels
+
+    y, state, out = np.array(bowl.x0, dtype=float), {}, []
+    for _ in range(steps):
+        y, state = kernels.schedule_free_adamw(y, bowl.grad(y), state, lr=0.05)
+        out.append(y)
+    return out

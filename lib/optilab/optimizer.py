@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, Sequence, Union
 import numpy as np
 
 from optilab.kernels import RULES
-from optilab.rules import suggest
+from optilab.rules import BY_NAME, suggest
 from optilab.schedules import Schedule
 
 __all__ = ["Optimizer", "SUPPORTED_DTYPES", "LOW_PRECISION_DTYPES", "check_dtype"]
@@ -188,6 +188,23 @@ class Optimizer:
             self.state[key] = new_state
         self.t += 1
         return rebuild(new_params)
+
+    @property
+    def evaluate_at(self) -> str | None:
+        """The state entry where this rule's model is judged (CONTRACT.md, "An evaluation point apart
+        from the returned parameter": schedule-free AdamW's ``x``), or None: the parameter itself."""
+        record = BY_NAME.get(self.name)
+        return record.evaluate_at if record is not None and RULES.get(self.name) is self.rule else None
+
+    def evaluation_point(self, params: Params) -> Params:
+        """The parameters at which the model is judged (losses reported, validation, the final
+        model): ``params`` itself, or for a rule with an evaluation point (:attr:`evaluate_at`)
+        that entry of each parameter's state (``params`` before the first step)."""
+        key = self.evaluate_at
+        if key is None:
+            return params
+        named, _, rebuild = _flatten(params, params)
+        return rebuild({k: self.state.get(k, {}).get(key, p) for k, p in named.items()})
 
     def __repr__(self) -> str:
         hyper = "".join(f", {k}={v!r}" for k, v in self.hyperparameters.items())

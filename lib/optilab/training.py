@@ -50,9 +50,11 @@ class Trace:
     Attributes
     ----------
     params : ndarray of shape (steps + 1, dim)
-        The iterates :math:`x_0, x_1, \dots`.
+        The iterates :math:`x_0, x_1, \dots`; for a rule whose model is judged at a point of its
+        state (the rule table's ``evaluate_at``: schedule-free AdamW's ``x``), that point.
     losses : ndarray of shape (steps + 1,)
-        :math:`f_t(x_t)` (the loss at step :math:`t`; for most problems simply :math:`f(x_t)`).
+        :math:`f_t(x_t)` (the loss at step :math:`t`; for most problems simply :math:`f(x_t)`), at
+        the iterates above.
     grad_norms : ndarray of shape (steps + 1,)
         :math:`\|g_t\|`, the norm of the gradient the optimizer was given at :math:`x_t`.
     lrs : ndarray of shape (steps,)
@@ -181,6 +183,9 @@ def run(rule: Callable | str, problem: Problem, *, steps: int = 100, lr: LR = No
             loss = problem.loss(x, t)
             g = problem.grad(x, t)
             params[t], losses[t] = x, loss
+            if optimizer.evaluate_at is not None:  # the model is judged at the state's point (schedule-free's x)
+                params[t] = judged = optimizer.evaluation_point(x)
+                losses[t] = problem.loss(judged, t)
             grad_norms[t] = np.linalg.norm(g)
             if not (np.isfinite(loss) and np.all(np.isfinite(g)) and np.linalg.norm(x) <= max_norm):
                 diverged = True
@@ -276,7 +281,8 @@ class History:
     lrs : ndarray of shape (steps,)
         The learning rate used by every step.
     params : dict of str to ndarray
-        The final parameters.
+        The final parameters: for a rule with an evaluation point (schedule-free AdamW), that
+        point, where the losses above are measured too.
     rule : str
         The rule's name.
     diverged : bool
@@ -415,7 +421,7 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
                 params = optimizer.step(params, grads)
             if diverged:
                 break
-            rows.append(evaluate(params))
+            rows.append(evaluate(optimizer.evaluation_point(params)))
             if not np.isfinite(rows[-1][0]) or rows[-1][0] > limit:
                 diverged = True
                 break
@@ -426,6 +432,6 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
         train_loss=table[:, 0], test_loss=table[:, 1] if X_test is not None else np.array([]),
         train_accuracy=table[:, 2] if classifier else None,
         test_accuracy=table[:, 3] if classifier and X_test is not None else None,
-        step_loss=np.array(step_loss), lrs=np.array(lrs), params=params, rule=optimizer.name,
+        step_loss=np.array(step_loss), lrs=np.array(lrs), params=optimizer.evaluation_point(params), rule=optimizer.name,
         diverged=diverged, seconds=seconds, hyperparameters=dict(hyperparameters),
     )
