@@ -30,7 +30,6 @@ SCHEDULE_COLORS = {"constant": plots.OKABE_ITO["black"], "warm-up + cosine": plo
                    "one-cycle": plots.OKABE_ITO["orange"], "warm-up, stable, decay": plots.OKABE_ITO["bluish green"]}
 #: The peak rates the explorer offers (their runs are made when it is built).
 PEAKS = (1.0, 3.0)
-_OUTSIDE = {"fontsize": "small", "loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "borderaxespad": 0.0}
 
 
 def range_test_figure(result: RangeTest) -> Figure:
@@ -47,7 +46,7 @@ def range_test_figure(result: RangeTest) -> Figure:
     ax.set_ylim(0.0, max(top, float(np.nanmax(result.smoothed[:-1]))))
     ax.set(xlabel="learning rate α (grows every step)", ylabel="training loss (cross-entropy)",
            title="Learning-rate range test: SGD on the breast-cancer MLP")
-    ax.legend(**_OUTSIDE)
+    plots.legend_below(ax)  # below, not beside: the figure keeps its width in the notebook column
     return fig
 
 
@@ -58,7 +57,7 @@ def schedules_figure(peak: float) -> Figure:
     for name, schedule in runs.schedules_at(peak).items():
         ax.plot(steps, [schedule(int(t)) for t in steps], color=SCHEDULE_COLORS[name], linewidth=1.8, label=name)
     ax.set(xlabel="step", ylabel="learning rate α", title=f"Four ways to use a peak rate of {peak:g}")
-    ax.legend(**_OUTSIDE)
+    plots.legend_below(ax)  # below, not beside: the figure keeps its width in the notebook column
     return fig
 
 
@@ -71,7 +70,7 @@ def update_ratio_figure(lrs: Sequence[float] = (0.1, 1.0, 10.0)) -> Figure:
         ax.semilogy(np.arange(1, len(ratios) + 1), ratios, color=color, linewidth=1.2, label=f"α = {lr:g}")
     ax.axhline(1e-3, color="#6b6b6b", linestyle=":", linewidth=1.2, label="1e-3 (a rule of thumb)")
     ax.set(xlabel="step", ylabel="‖ΔW₁‖ / ‖W₁‖ (log scale)", title="Update-to-weight ratio of the first layer")
-    ax.legend(**_OUTSIDE)
+    plots.legend_below(ax)  # below, not beside: the figure keeps its width in the notebook column
     return fig
 
 
