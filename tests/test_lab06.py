@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import subprocess
 import sys
@@ -42,7 +41,7 @@ import pytest
 
 from optilab import release
 from optilab.grading.verdicts import _is_test_cell, tampering_notes
-from tests.support.validate import VALIDATE
+from tests.support.validate import validate
 from tests.test_outside_verdicts import _judge, _student
 
 pytestmark = pytest.mark.slow
@@ -308,10 +307,10 @@ def test_the_checks_use_the_labs_own_settings_and_data(tmp_path):
     cells, _ = _cells(nbformat.from_dict(_student(LAB)))
     ids = [c["id"] for c in _student(LAB)["cells"]]
     cells = [(i, src) for i, src in cells if i <= ids.index("curves-setup")]
-    mlp, tuning, testing = lab06._setup()
+    mlp, tuning, testing = lab06.RUNS.setup()
     with StudentNotebook(cells, tmp_path, served=("adafactor", "lion"), cell_seconds=120) as nb:
-        for name, value in (("EPOCHS", lab06.EPOCHS), ("SEEDS", lab06.SEEDS), ("NAMES", lab06.NAMES),
-                            ("LRS", lab06.LRS), ("GRIDS", lab06.GRIDS), ("tuning", tuning), ("testing", testing)):
+        for name, value in (("EPOCHS", lab06.RUNS.epochs), ("SEEDS", lab06.RUNS.seeds), ("NAMES", lab06.NAMES),
+                            ("LRS", lab06.LRS), ("GRIDS", lab06.RUNS.grids), ("tuning", tuning), ("testing", testing)):
             assert _same(nb.get(name), value), name
         assert nb.get("mlp", ".sizes") == list(mlp.sizes) or tuple(nb.get("mlp", ".sizes")) == tuple(mlp.sizes)
 
@@ -385,16 +384,7 @@ def test_without_a_sandbox_the_import_hooks_hide_the_rules_in_every_module():
 
 
 def _validate(nb: dict, tmp_path: Path) -> dict:
-    notebook = tmp_path / f"{LAB}.ipynb"
-    for cell in nb["cells"]:
-        if cell["cell_type"] == "markdown" and cell["metadata"].get("nbgrader", {}).get("solution"):
-            cell["source"] = "My answer, with the numbers above."
-    notebook.write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    done = subprocess.run([sys.executable, "-c", VALIDATE, str(notebook)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return validate(nb, tmp_path, LAB)
 
 
 def test_validate_passes_the_solution(tmp_path):

@@ -40,30 +40,42 @@ def _setup() -> tuple[Any, tuple, tuple]:
             (X_dev, held_out.y_train, X_test, held_out.y_test))
 
 
-@lru_cache(maxsize=None)
-def reference_run(name: str, lr: float, seed: int, which: str = "tuning") -> tuple[np.ndarray, np.ndarray, bool]:
-    """(train_loss, test_loss, diverged) of the reference rule ``name`` trained as the lab trains it,
-    on ``tuning`` or ``testing``."""
-    mlp, tuning, testing = _setup()
-    h = training.train(name, mlp, tuning if which == "tuning" else testing, epochs=EPOCHS, lr=lr, seed=seed)
-    return h.train_loss, h.test_loss, h.diverged
+class ReferenceRuns:
+    """The reference runs of an experiment on lab 5's split and MLP (:func:`_setup`), cached for the
+    grading process, with what the checks read from them: labs 5 and 6 each make one with their own
+    epochs, seeds and grids."""
+
+    def __init__(self, epochs: int, seeds: tuple[int, ...], grids: dict[str, list[float]]):
+        self.epochs, self.seeds, self.grids = int(epochs), tuple(seeds), grids
+        self.setup = _setup  # the MLP and the data the runs use
+        self.run = lru_cache(maxsize=None)(self._run)
+
+    def _run(self, name: str, lr: float, seed: int, which: str = "tuning") -> tuple[np.ndarray, np.ndarray, bool]:
+        """(train_loss, test_loss, diverged) of the reference rule ``name`` trained as the lab trains
+        it, on ``tuning`` or ``testing``."""
+        mlp, tuning, testing = self.setup()
+        h = training.train(name, mlp, tuning if which == "tuning" else testing, epochs=self.epochs, lr=lr,
+                           seed=seed)
+        return h.train_loss, h.test_loss, h.diverged
+
+    def final(self, name: str, lr: float, seed: int, which: str, curve: int) -> float:
+        """The last train (``curve=0``) or test (``curve=1``) loss of a run; inf if it diverged."""
+        train_loss, test_loss, diverged = self.run(name, lr, seed, which)
+        return np.inf if diverged else float((train_loss, test_loss)[curve][-1])
+
+    def validation_losses(self, name: str, lr: float) -> np.ndarray:
+        """The final validation loss of each seed (inf for a run that diverged)."""
+        return np.array([self.final(name, lr, s, "tuning", 1) for s in self.seeds])
+
+    def best_lrs(self, name: str) -> list[float]:
+        """The learning rates of the grid whose mean validation loss is the lowest (to 1e-9)."""
+        means = {lr: self.validation_losses(name, lr).mean() for lr in self.grids[name]}
+        lowest = min(means.values())
+        return [lr for lr, m in means.items() if m <= lowest * (1 + 1e-9)]
 
 
-def _final(name: str, lr: float, seed: int, which: str, curve: int) -> float:
-    train_loss, test_loss, diverged = reference_run(name, lr, seed, which)
-    return np.inf if diverged else float((train_loss, test_loss)[curve][-1])
-
-
-def validation_losses(name: str, lr: float) -> np.ndarray:
-    """The final validation loss of each seed (inf for a run that diverged)."""
-    return np.array([_final(name, lr, s, "tuning", 1) for s in SEEDS])
-
-
-def best_lrs(name: str) -> list[float]:
-    """The learning rates of the grid whose mean validation loss is the lowest (to 1e-9)."""
-    means = {lr: validation_losses(name, lr).mean() for lr in GRIDS[name]}
-    lowest = min(means.values())
-    return [lr for lr, m in means.items() if m <= lowest * (1 + 1e-9)]
+RUNS = ReferenceRuns(EPOCHS, SEEDS, GRIDS)
+reference_run, _final, validation_losses, best_lrs = RUNS.run, RUNS.final, RUNS.validation_losses, RUNS.best_lrs
 
 
 def _array(value: Any) -> np.ndarray | None:

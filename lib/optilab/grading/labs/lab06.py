@@ -9,14 +9,12 @@ costs the runs of one notebook, once.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from optilab import training
 from optilab.grading.labs import rule_cell
-from optilab.grading.labs.lab05 import _setup
+from optilab.grading.labs.lab05 import ReferenceRuns, _array
 from optilab.grading.notebook import Reference
 
 #: The lab's settings (its setup cells).
@@ -33,30 +31,8 @@ RTOL = 1e-6
 STATE_CASES = (((4, 3), (3,)), ((6, 5), (2, 7), (4,), (1,)))
 
 
-@lru_cache(maxsize=None)
-def reference_run(name: str, lr: float, seed: int, which: str = "tuning") -> tuple[np.ndarray, np.ndarray, bool]:
-    """(train_loss, test_loss, diverged) of the reference rule ``name`` trained as the lab trains it,
-    on ``tuning`` or ``testing``."""
-    mlp, tuning, testing = _setup()
-    h = training.train(name, mlp, tuning if which == "tuning" else testing, epochs=EPOCHS, lr=lr, seed=seed)
-    return h.train_loss, h.test_loss, h.diverged
-
-
-def _final(name: str, lr: float, seed: int, which: str, curve: int) -> float:
-    train_loss, test_loss, diverged = reference_run(name, lr, seed, which)
-    return np.inf if diverged else float((train_loss, test_loss)[curve][-1])
-
-
-def validation_losses(name: str, lr: float) -> np.ndarray:
-    """The final validation loss of each seed (inf for a run that diverged)."""
-    return np.array([_final(name, lr, s, "tuning", 1) for s in SEEDS])
-
-
-def best_lrs(name: str) -> list[float]:
-    """The learning rates of the grid whose mean validation loss is the lowest (to 1e-9)."""
-    means = {lr: validation_losses(name, lr).mean() for lr in GRIDS[name]}
-    lowest = min(means.values())
-    return [lr for lr, m in means.items() if m <= lowest * (1 + 1e-9)]
+RUNS = ReferenceRuns(EPOCHS, SEEDS, GRIDS)
+reference_run, _final, validation_losses, best_lrs = RUNS.run, RUNS.final, RUNS.validation_losses, RUNS.best_lrs
 
 
 def state_size(name: str, shapes: tuple[tuple[int, ...], ...]) -> int:
@@ -66,13 +42,6 @@ def state_size(name: str, shapes: tuple[tuple[int, ...], ...]) -> int:
     size = {"adamw": lambda s: 2 * int(np.prod(s)), "lion": lambda s: int(np.prod(s)),
             "adafactor": lambda s: s[0] + s[1] if len(s) == 2 else int(np.prod(s))}[name]
     return sum(size(s) for s in shapes)
-
-
-def _array(value: Any) -> np.ndarray | None:
-    try:
-        return np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        return None
 
 
 def _shown(values: Any) -> list:
