@@ -330,6 +330,23 @@ def _unpack(data: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.nd
     )
 
 
+def _evaluation(model: Any, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray | None,
+                y_test: np.ndarray | None) -> Callable[[Any], tuple[float, float, float, float]]:
+    """What a training loop records after each epoch, as a function of the parameters: (train loss,
+    test loss, train accuracy, test accuracy), NaN where there is no test set or no accuracy."""
+    classifier = hasattr(model, "accuracy")
+
+    def evaluate(p: Any) -> tuple[float, float, float, float]:
+        train_loss = model.loss(p, X_train, y_train)
+        test_loss = model.loss(p, X_test, y_test) if X_test is not None else np.nan
+        if not classifier:
+            return train_loss, test_loss, np.nan, np.nan
+        train_acc = model.accuracy(p, X_train, y_train)
+        test_acc = model.accuracy(p, X_test, y_test) if X_test is not None else np.nan
+        return train_loss, test_loss, train_acc, test_acc
+    return evaluate
+
+
 def _all_finite(values: Mapping[str, np.ndarray]) -> bool:
     return all(np.all(np.isfinite(v)) for v in values.values())
 
@@ -390,14 +407,7 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
     if size < 1:
         raise ValueError(f"batch_size must be a positive integer or None, got {batch_size}")
 
-    def evaluate(p: dict[str, np.ndarray]) -> tuple[float, float, float, float]:
-        train_loss = model.loss(p, X_train, y_train)
-        test_loss = model.loss(p, X_test, y_test) if X_test is not None else np.nan
-        if not classifier:
-            return train_loss, test_loss, np.nan, np.nan
-        train_acc = model.accuracy(p, X_train, y_train)
-        test_acc = model.accuracy(p, X_test, y_test) if X_test is not None else np.nan
-        return train_loss, test_loss, train_acc, test_acc
+    evaluate = _evaluation(model, X_train, y_train, X_test, y_test)
 
     rows = [evaluate(params)]
     start_loss = rows[0][0]

@@ -93,7 +93,7 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
     import inspect
 
     from optilab.data import minibatches
-    from optilab.training import History, _unpack
+    from optilab.training import History, _all_finite, _evaluation, _unpack
 
     if scope not in (None, "model", "parameter"):
         raise ValueError(f'scope must be "model" or "parameter"; got {scope!r}')
@@ -109,13 +109,7 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
     classifier = hasattr(model, "accuracy")
     size = len(X_train) if batch_size is None else int(batch_size)
     calls = 0
-
-    def evaluate(p: Params) -> list[float]:
-        row = [model.loss(p, X_train, y_train), model.loss(p, X_test, y_test) if X_test is not None else np.nan]
-        if classifier:
-            row += [model.accuracy(p, X_train, y_train),
-                    model.accuracy(p, X_test, y_test) if X_test is not None else np.nan]
-        return row + [np.nan] * (4 - len(row))
+    evaluate = _evaluation(model, X_train, y_train, X_test, y_test)
 
     rows, step_loss, lrs, state, diverged = [evaluate(params)], [], [], {}, False
     limit = max_growth * rows[0][0] if np.isfinite(rows[0][0]) and rows[0][0] > 0 else np.inf
@@ -130,7 +124,7 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
 
                 loss, grads = model.loss_and_grads(params, X_batch, y_batch)
                 calls += 1
-                if not (np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in grads.values())) or loss > limit:
+                if not (np.isfinite(loss) and _all_finite(grads)) or loss > limit:
                     diverged = True
                     break
                 step_loss.append(float(loss))
