@@ -7,20 +7,13 @@
 //   SCREENSHOTS                  where to save screenshots for a person to look at
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import * as lab from './lab.mjs';
+import { Failure, check, closeNotebook, env, readNotebook, step } from './lab.mjs';
 
-const env = process.env;
 const TOTAL_LIMIT_MS = 120_000;  // the whole drive, browser start to browser close (it takes about 1 min)
 const OPEN_MS = 60_000;          // loading JupyterLab and a notebook, up to an idle kernel
 const RUN_ALL_MS = 90_000;       // running every cell of the lesson
 const REDRAW_MS = 20_000;        // an explorer's redraw after its slider moved
-
-const t0 = Date.now();
-const seconds = () => ((Date.now() - t0) / 1000).toFixed(1).padStart(5);
-const step = (message) => console.log(`[${seconds()} s] ${message}`);
-
-class Failure extends Error {}
-const check = (condition, message) => { if (!condition) throw new Failure(message); };
 
 // This run's screenshots only: a failure.png left from an earlier run would mislead.
 fs.mkdirSync(env.SCREENSHOTS, { recursive: true });
@@ -35,7 +28,7 @@ const screenshot = async (page, name) => {
 
 // The notebook's markdown cells, as read from its file.
 function markdownCells(notebookPath) {
-  const notebook = JSON.parse(fs.readFileSync(path.join(env.COURSE_ROOT, notebookPath), 'utf8'));
+  const notebook = readNotebook(notebookPath);
   return notebook.cells.filter((cell) => cell.cell_type === 'markdown')
     .map((cell) => (Array.isArray(cell.source) ? cell.source.join('') : cell.source));
 }
@@ -49,50 +42,8 @@ function firstHeading(markdown) {
   return null;
 }
 
-async function api(method, route) {
-  const response = await fetch(`${env.JUPYTER_URL}${route}`, {
-    method, headers: { Authorization: `token ${env.JUPYTER_TOKEN}` },
-  });
-  check(response.ok, `${method} ${route} answered ${response.status}`);
-  return response.status === 204 ? null : response.json();
-}
-
-// Leave the notebook and shut down the kernels it started, so each notebook starts from a clean server.
-async function closeNotebook(page) {
-  await page.goto('about:blank');
-  for (const session of await api('GET', '/api/sessions')) await api('DELETE', `/api/sessions/${session.id}`);
-}
-
-// The toolbar's indicator says "idle" before any kernel exists, so ask both sides: the server has the
-// notebook's kernel idle with the page connected to it, and the page's status bar says it is idle.
-async function waitForKernel(page, notebookPath) {
-  const deadline = Date.now() + OPEN_MS;
-  for (;;) {
-    const sessions = await api('GET', '/api/sessions');
-    const kernel = sessions.find((s) => s.path === notebookPath)?.kernel;
-    const status = await page.locator('.jp-StatusBar-TextItem', { hasText: ' | ' }).allTextContents();
-    if (kernel?.execution_state === 'idle' && kernel.connections > 0 && status.some((t) => /\| Idle$/.test(t.trim()))) {
-      return kernel;
-    }
-    check(Date.now() < deadline, `the kernel of ${notebookPath} was not ready within ${OPEN_MS / 1000} s ` +
-      `(server: ${kernel?.execution_state ?? 'no kernel'}, page: ${status.join(', ') || 'no status'})`);
-    await page.waitForTimeout(250);
-  }
-}
-
 // Open one notebook in a fresh JupyterLab workspace (as Binder's labpath does) and wait for its kernel.
-async function openNotebook(page, notebookPath) {
-  const route = notebookPath.split('/').map(encodeURIComponent).join('/');
-  await page.goto(`${env.JUPYTER_URL}/lab/tree/${route}?reset&token=${env.JUPYTER_TOKEN}`,
-    { waitUntil: 'domcontentloaded', timeout: OPEN_MS });
-  const panel = page.locator('.jp-NotebookPanel').filter({ visible: true }).first();
-  await panel.locator('.jp-Cell').first().waitFor({ timeout: OPEN_MS });
-  const tab = await page.locator('.jp-mod-current .lm-TabBar-tabLabel').first().textContent();
-  check(tab?.trim() === path.basename(notebookPath), `the open tab is "${tab}", not ${path.basename(notebookPath)}`);
-  const kernel = await waitForKernel(page, notebookPath);
-  step(`  opened; kernel ${kernel.name} is idle`);
-  return panel;
-}
+const openNotebook = (page, notebookPath) => lab.openNotebook(page, notebookPath, OPEN_MS);
 
 // The notebook's text is rendered: its first heading is an HTML heading, and no markdown cell stayed raw.
 async function checkTextRenders(panel, notebookPath) {
@@ -115,33 +66,7 @@ async function checkTextRenders(panel, notebookPath) {
   step(`  the heading "${heading}" and all ${markdown.length} markdown cells are rendered`);
 }
 
-async function runAllCells(page, panel) {
-  await page.locator('.lm-MenuBar-itemLabel', { hasText: /^Run$/ }).click();
-  await page.locator('.lm-Menu-itemLabel', { hasText: /^Run All Cells$/ }).click();
-  const codeCells = panel.locator('.jp-CodeCell');
-  const total = await codeCells.count();
-  // Done when the kernel is idle, no cell waits or runs ([*]), and every cell has run or one failed
-  // (an error stops the rest); the state must hold for a second, since cells are queued one by one.
-  let stableSince = null;
-  const deadline = Date.now() + RUN_ALL_MS;
-  for (;;) {
-    check(Date.now() < deadline, `the lesson's cells did not finish within ${RUN_ALL_MS / 1000} s`);
-    const state = await panel.evaluate((node) => {
-      const prompts = [...node.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map((p) => p.textContent.trim());
-      return {
-        idle: node.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle',
-        running: prompts.filter((p) => p.includes('*')).length,
-        numbered: prompts.filter((p) => /\[\d+\]/.test(p)).length,
-        errors: node.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').length,
-      };
-    });
-    const done = state.idle && state.running === 0 && (state.numbered === total || state.errors > 0);
-    if (!done) stableSince = null;
-    else if (stableSince === null) stableSince = Date.now();
-    else if (Date.now() - stableSince >= 1000) return { total, ...state };
-    await page.waitForTimeout(250);
-  }
-}
+const runAllCells = (page, panel) => lab.runAllCells(page, panel, RUN_ALL_MS);
 
 async function checkLesson(page, panel) {
   step('  Run > Run All Cells');
@@ -242,17 +167,7 @@ const watchdog = setTimeout(async () => {
 
 try {
   step(`starting Chromium (${env.CHROMIUM})`);
-  // The network is closed on CI and in many classrooms: these flags keep Chromium from waiting on it.
-  context = await chromium.launchPersistentContext(env.PROFILE_DIR, {
-    executablePath: env.CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    timeout: 30_000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-  page = context.pages()[0] ?? await context.newPage();
-  page.on('pageerror', (error) => step(`  (page error: ${error.message.split('\n')[0]})`));
+  ({ context, page } = await lab.launch());
 
   step(`start page: ${env.START}`);
   let panel = await openNotebook(page, env.START);

@@ -49,19 +49,23 @@ export async function waitForKernel(page, notebookPath, limitMs = 90_000) {
     if (kernel?.execution_state === 'idle' && kernel.connections > 0 && status.some((t) => /\| Idle$/.test(t.trim()))) {
       return kernel;
     }
-    check(Date.now() < deadline, `the kernel of ${notebookPath} was not ready within ${limitMs / 1000} s`);
+    check(Date.now() < deadline, `the kernel of ${notebookPath} was not ready within ${limitMs / 1000} s ` +
+      `(server: ${kernel?.execution_state ?? 'no kernel'}, page: ${status.join(', ') || 'no status'})`);
     await page.waitForTimeout(250);
   }
 }
 
 // Open a notebook in a fresh workspace (as Binder's labpath does), the file browser open as by default.
-export async function openNotebook(page, notebookPath) {
+export async function openNotebook(page, notebookPath, limitMs = 90_000) {
   const route = notebookPath.split('/').map(encodeURIComponent).join('/');
   await page.goto(`${env.JUPYTER_URL}/lab/tree/${route}?reset&token=${env.JUPYTER_TOKEN}`,
-    { waitUntil: 'domcontentloaded', timeout: 90_000 });
+    { waitUntil: 'domcontentloaded', timeout: limitMs });
   const panel = page.locator('.jp-NotebookPanel').filter({ visible: true }).first();
-  await panel.locator('.jp-Cell').first().waitFor({ timeout: 90_000 });
-  await waitForKernel(page, notebookPath);
+  await panel.locator('.jp-Cell').first().waitFor({ timeout: limitMs });
+  const tab = await page.locator('.jp-mod-current .lm-TabBar-tabLabel').first().textContent();
+  check(tab?.trim() === path.basename(notebookPath), `the open tab is "${tab}", not ${path.basename(notebookPath)}`);
+  const kernel = await waitForKernel(page, notebookPath, limitMs);
+  step(`  opened; kernel ${kernel.name} is idle`);
   return panel;
 }
 
