@@ -22,16 +22,13 @@ A wrong default hyperparameter costs the rule's ``contract`` group (1 point), wh
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.test_outside_verdicts import _judge, _student
-from tests.support.validate import VALIDATE
+from tests.support.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 L1, L2, L3, L4 = ("lab01_gradient_descent", "lab02_momentum_nesterov", "lab03_adagrad_rmsprop",
@@ -295,17 +292,7 @@ def test_outside_verdicts_give_the_score_worked_out_by_hand(lab, name, tmp_path)
 @pytest.mark.parametrize("lab, name", PARAMS)
 def test_validate_passes_correct_work_and_fails_each_mistake_with_its_message(lab, name, tmp_path):
     answers, expected, failing = CASES[lab][name]
-    notebook = tmp_path / f"{lab}.ipynb"
-    nb = _student(lab, answers)
-    for cell in nb["cells"]:  # the written answers, graded by hand, are answered too
-        if cell["cell_type"] == "markdown" and cell["metadata"].get("nbgrader", {}).get("solution"):
-            cell["source"] = "My answer, with the numbers above."
-    notebook.write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    done = subprocess.run([sys.executable, "-c", VALIDATE, str(notebook)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = validate(_student(lab, answers), tmp_path, lab)
     if expected == FULL[lab]:
         assert "failed" not in result, [f.get("error", "")[-600:] for f in result.get("failed", [])]
         return

@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from optilab.grading.verdicts import _is_test_cell, tampering_notes
-from tests.support.validate import VALIDATE
-from tests.test_outside_verdicts import ROOT, _judge, _solution, _student
+from tests.support.validate import validate
+from tests.test_outside_verdicts import _judge, _solution, _student
 
 pytestmark = pytest.mark.slow
 
@@ -176,17 +172,7 @@ VALIDATED = ["ada_solution", "bo_numpy_forms", "dee_cosine_over_total", "gus_per
 @pytest.mark.parametrize("name", VALIDATED)
 def test_validate_passes_correct_work_and_fails_a_mistake_with_its_message(name, tmp_path):
     answers, expected, failing = CASES[name]
-    notebook = tmp_path / f"{LAB}.ipynb"
-    nb = _student(LAB, answers)
-    for cell in nb["cells"]:
-        if cell["cell_type"] == "markdown" and cell["metadata"].get("nbgrader", {}).get("solution"):
-            cell["source"] = "My answer, with the numbers above."
-    notebook.write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    done = subprocess.run([sys.executable, "-c", VALIDATE, str(notebook)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = validate(_student(LAB, answers), tmp_path, LAB)
     if expected == FULL:
         assert "failed" not in result, [f.get("error", "")[-600:] for f in result.get("failed", [])]
         return
