@@ -62,3 +62,110 @@ def test_clipping_array_by_array_turns_the_step_and_global_clipping_does_not():
     # per array: the weight's part scaled to 1, the bias's kept at 0.5; cos = (100·1 + 0.5·0.5)/(‖(100, 0.5)‖·‖(1, 0.5)‖)
     expected = (100 * 1 + 0.5 * 0.5) / (np.hypot(100, 0.5) * np.hypot(1, 0.5))
     assert steps["per array"][1] == pytest.approx(expected, rel=1e-12) and steps["per array"][1] < 0.9
+
+
+# -- batch size and the learning rate -------------------------------------------------------------
+from optilab import data, kernels, models, theory  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    return E.load_batch_sweep()
+
+
+@pytest.fixture(scope="module")
+def summary(sweep):
+    return E.batch_size_summary(sweep)
+
+
+@pytest.fixture(scope="module")
+def noise():
+    return np.array([E.noise_during_training(seed) for seed in E.SEEDS])  # (seeds, points, [trace, signal, b_simple])
+
+
+def test_the_noise_scale_is_the_batch_size_where_a_minibatchs_noise_equals_the_signal():
+    """tr Σ predicts the noise of random batches drawn without replacement: E‖g_B − G‖² = tr Σ (n − B)/((n − 1) B)."""
+    mlp, (X, y, _, _) = E.setup()
+    params = mlp.init(1)
+    measured = E.gradient_noise(mlp, params, X, y)
+    G = np.concatenate([g.ravel() for g in mlp.loss_and_grads(params, X, y)[1].values()])
+    assert measured["signal"] == pytest.approx(G @ G, rel=1e-10)
+    rng = np.random.default_rng(0)
+    for B in (1, 8, 64):
+        squares = []
+        for _ in range(1500):
+            batch = rng.choice(len(X), size=B, replace=False)
+            g = np.concatenate([v.ravel() for v in mlp.loss_and_grads(params, X[batch], y[batch])[1].values()])
+            squares.append(np.sum((g - G) ** 2))
+        expected = measured["trace"] * theory.minibatch_variance_factor(B, len(X))
+        assert np.mean(squares) == pytest.approx(expected, rel=0.12), B
+    assert measured["b_simple"] == pytest.approx(measured["trace"] / measured["signal"])
+
+
+def test_lesson_02s_noise_scale_is_the_square_of_its_noise_to_signal_ratio_of_one_example():
+    from optilab.experiments import sgd as lesson02
+
+    split = lesson02.breast_cancer_split()
+    model = models.LogisticRegression(split.X_train.shape[1])
+    params = model.init(seed=0)
+    G = np.concatenate([model.loss_and_grads(params, split.X_train, split.y_train)[1][k].ravel() for k in ("w", "b")])
+    rng = np.random.default_rng(1)
+    misses = []
+    for i in rng.integers(0, len(split.X_train), size=3000):
+        grads = model.loss_and_grads(params, split.X_train[i:i + 1], split.y_train[i:i + 1])[1]
+        misses.append(np.sum((np.concatenate([grads["w"].ravel(), np.ravel(grads["b"])]) - G) ** 2))
+    noise = E.lesson02_noise()
+    assert np.mean(misses) / (G @ G) == pytest.approx(noise["b_simple"], rel=0.1)
+    assert 1 < noise["b_simple"] < 10  # at p = 0 a batch of a few examples has as much signal as noise
+
+
+def test_the_noise_scale_of_the_mlp_grows_as_the_loss_falls(noise):
+    b_simple = noise[:, :, 2]
+    assert np.all(np.isfinite(b_simple))  # every seed reached every level
+    assert np.all(b_simple[:, 0] < 10) and np.all(b_simple[:, 1] > 10 * b_simple[:, 0])
+    assert np.all(b_simple[:, -1] > b_simple[:, 1])
+    assert np.all(noise[:, -1, 1] < noise[:, 0, 1] / 100)  # the signal ‖G‖² falls by more than 100-fold
+
+
+def _plain_steps(B, lr, seed, targets, max_steps):
+    """Steps to each target of one SGD run, written plainly: models.MLP, kernels.sgd, data.minibatches."""
+    mlp, (X, y, _, _) = E.setup()
+    params, t, epoch, found = mlp.init(seed), 0, 0, {}
+    while t < max_steps and len(found) < len(targets):
+        for Xb, yb in data.minibatches(X, y, B, seed=seed, epoch=epoch):
+            grads = mlp.loss_and_grads(params, Xb, yb)[1]
+            params = {k: kernels.sgd(params[k], grads[k], {}, lr=lr)[0] for k in params}
+            t += 1
+            loss = mlp.loss(params, X, y)
+            for target in targets:
+                if loss <= target and target not in found:
+                    found[target] = t
+            if t >= max_steps or len(found) == len(targets):
+                break
+        epoch += 1
+    return [found.get(target, np.inf) for target in targets]
+
+
+def test_the_stacked_runs_are_the_plain_runs():
+    lrs, seeds = (E.LR_GRID[8], E.LR_GRID[10]), (2, 7)
+    stacked = E.steps_to_targets(64, lrs, seeds, slack=np.inf, max_steps=400)
+    for i, lr in enumerate(lrs):
+        for j, seed in enumerate(seeds):
+            np.testing.assert_array_equal(stacked[:, i, j], _plain_steps(64, lr, seed, E.TARGETS, 400))
+    assert np.all(np.isfinite(stacked))
+
+
+def test_the_committed_sweep_is_of_the_lessons_settings_and_what_the_code_computes(sweep, summary):
+    settings = sweep["settings"]
+    n = len(E.setup()[1][0])
+    assert settings["batch sizes"] == [n if B is None else B for B in E.BATCH_SIZES] and settings["n"] == n
+    np.testing.assert_allclose(settings["lrs"], E.LR_GRID, rtol=1e-15)
+    assert settings["seeds"] == list(E.SWEEP_SEEDS) and settings["targets"] == list(E.TARGETS)
+    assert sweep["steps"].shape == (len(E.TARGETS), len(E.BATCH_SIZES), len(E.LR_GRID), len(E.SWEEP_SEEDS))
+    for i in (3, len(E.BATCH_SIZES) - 1):  # B = 32 and the full batch, at the tuned rate and its neighbours
+        j = summary["tuned"][i]["lr index"]
+        committed = sweep["steps"][:, i, j - 1:j + 2]
+        cap = int(np.max(committed[np.isfinite(committed)])) + 1
+        again = E.steps_to_targets(E.BATCH_SIZES[i], E.LR_GRID[j - 1:j + 2], E.SWEEP_SEEDS, slack=np.inf, max_steps=cap)
+        finite = np.isfinite(committed)
+        np.testing.assert_array_equal(again[finite], committed[finite])

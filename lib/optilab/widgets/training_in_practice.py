@@ -6,6 +6,8 @@ only chooses among them.
 * :func:`range_test_figure` — the LR range test: loss against a growing learning rate, and its suggestions.
 * :func:`schedules_figure` — four schedules of one peak rate, step by step.
 * :func:`update_ratio_figure` — :math:`\|\Delta W\|/\|W\|` of the first layer at several learning rates.
+* :func:`batch_size_figure` — steps to a target loss against the batch size with McCandlish et al.'s fit, and the
+  tuned learning rate against the linear-scaling rule.
 * :func:`schedule_explorer` — choose a peak rate: the schedules and their validation losses over five seeds.
 """
 
@@ -23,7 +25,7 @@ from optilab.lr_finder import RangeTest
 from optilab.widgets.explorer import Explorer, register
 
 __all__ = ["SCHEDULE_COLORS", "PEAKS", "range_test_figure", "schedules_figure", "update_ratio_figure",
-           "schedule_explorer"]
+           "batch_size_figure", "schedule_explorer"]
 
 #: One colour per schedule (Okabe–Ito).
 SCHEDULE_COLORS = {"constant": plots.OKABE_ITO["black"], "warm-up + cosine": plots.OKABE_ITO["blue"],
@@ -71,6 +73,47 @@ def update_ratio_figure(lrs: Sequence[float] = (0.1, 1.0, 10.0)) -> Figure:
     ax.axhline(1e-3, color="#6b6b6b", linestyle=":", linewidth=1.2, label="1e-3 (a rule of thumb)")
     ax.set(xlabel="step", ylabel="‖ΔW₁‖ / ‖W₁‖ (log scale)", title="Update-to-weight ratio of the first layer")
     plots.legend_below(ax)  # below, not beside: the figure keeps its width in the notebook column
+    return fig
+
+
+def batch_size_figure(summary: Mapping) -> Figure:
+    """Left: median steps to the target against B (bars: the seeds' interval), the fit S_min(1 + B_noise φ(B)), its
+    floor S_min and perfect scaling (steps halve when B doubles). Right: the tuned rate against B, the linear-scaling
+    rule from the smallest batch, and the full batch's tuned rate α_max.
+
+    ``summary`` is :func:`optilab.experiments.training_in_practice.batch_size_summary`'s.
+    """
+    rows, n = summary["tuned"], summary["n"]
+    s_min, b_noise = summary["fit"]
+    sizes = np.array([r["batch size"] for r in rows], dtype=float)
+    median = np.array([r["median"] for r in rows])
+    low, high = np.array([r["low"] for r in rows]), np.array([r["high"] for r in rows])
+    fig, (left, right) = plots.new_figure(figsize=(8.4, 4.5), ncols=2)
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.38, top=0.9, wspace=0.32)
+    B = np.unique(np.concatenate([np.geomspace(sizes[0], n, 200), sizes]))
+    left.loglog(B, [runs.predicted_steps(b, s_min, b_noise, n) for b in B], color=plots.OKABE_ITO["vermillion"],
+                linewidth=1.8, label=f"fit: S_min (1 + B_noise φ(B)), B_noise ≈ {b_noise:.0f}")
+    left.loglog(B, median[0] * sizes[0] / B, color=plots.OKABE_ITO["sky blue"], linestyle=":", linewidth=1.8,
+                label="perfect scaling: steps ∝ 1/B")
+    left.axhline(s_min, color="#6b6b6b", linestyle="--", linewidth=1.2, label=f"S_min ≈ {s_min:.0f}")
+    left.axvline(b_noise, color=plots.OKABE_ITO["bluish green"], linestyle="-.", linewidth=1.4,
+                 label="the critical batch, B = B_noise")
+    finite_high = np.where(np.isfinite(high), high, median)
+    left.errorbar(sizes, median, yerr=[median - low, finite_high - median], fmt="o", color=plots.color_of("sgd"),
+                  capsize=3, markersize=5, label=f"measured: median of {len(rows[0]['steps'])} seeds, {rows[0]['coverage']:.0%} interval")
+    left.set_ylim(0.6 * min(s_min, low.min()), 1.6 * finite_high.max())
+    left.set(xlabel="batch size B (the last: the whole fit set)", ylabel=f"SGD steps to a loss of {summary['target']:g}",
+             title="Steps to the target, tuned rate per B")
+    lr = np.array([r["lr"] for r in rows])
+    right.loglog(B, lr[0] * B / sizes[0], color=plots.OKABE_ITO["sky blue"], linestyle=":", linewidth=1.8,
+                 label="linear scaling: α ∝ B")
+    right.axhline(summary["alpha max"], color="#6b6b6b", linestyle="--", linewidth=1.2,
+                  label=f"α_max = {summary['alpha max']:.2g}, the full batch's")
+    right.loglog(sizes, lr, "o", color=plots.color_of("sgd"), markersize=6, label="tuned (grid √2 apart)")
+    right.set_ylim(0.5 * lr.min(), 3 * lr.max())
+    right.set(xlabel="batch size B", ylabel="learning rate α with the fewest steps", title="The tuned learning rate")
+    plots.legend_below(left, ncols=1, bbox_to_anchor=(0.5, -0.16))
+    plots.legend_below(right, ncols=1, bbox_to_anchor=(0.5, -0.16))
     return fig
 
 
