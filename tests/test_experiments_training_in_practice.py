@@ -169,3 +169,53 @@ def test_the_committed_sweep_is_of_the_lessons_settings_and_what_the_code_comput
         again = E.steps_to_targets(E.BATCH_SIZES[i], E.LR_GRID[j - 1:j + 2], E.SWEEP_SEEDS, slack=np.inf, max_steps=cap)
         finite = np.isfinite(committed)
         np.testing.assert_array_equal(again[finite], committed[finite])
+
+
+def test_the_median_interval_covers_the_median_as_often_as_it_says():
+    rng = np.random.default_rng(0)
+    draws = rng.random((20000, 10))  # uniform on [0, 1]: the true median is 0.5
+    hits = [low <= 0.5 <= high for low, high in (E.median_interval(row)[1:3] for row in draws)]
+    median, low, high, coverage = E.median_interval(np.arange(10.0))
+    assert (median, low, high) == (4.5, 1.0, 8.0)  # the 2nd and 9th of ten
+    assert np.mean(hits) == pytest.approx(coverage, abs=0.005) and coverage >= 0.95
+
+
+def test_the_fit_recovers_the_model_it_fits_and_phi_is_lesson_02s():
+    n = 341
+    for B in (1, 4, 100, n):
+        assert E.noise_factor(B, n) == pytest.approx(theory.minibatch_variance_factor(B, n), rel=1e-15)
+    sizes = [4, 8, 16, 32, 64, 128, 256, n]
+    steps = [20.0 * (1 + 60.0 * (n - B) / ((n - 1) * B)) for B in sizes]
+    assert E.fit_steps(sizes, steps, n) == pytest.approx((20.0, 60.0), rel=1e-9)
+    with pytest.raises(ValueError, match="between 1 and n"):
+        E.noise_factor(0, n)
+
+
+def test_steps_fall_with_the_batch_as_the_fit_says_and_stop_halving_past_the_critical_batch(summary):
+    s_min, b_noise = summary["fit"]
+    assert summary["fit inside"] and summary["fit error"] < 0.25
+    mean, half = summary["interval"]
+    assert mean - half < b_noise < mean + half and b_noise + 1 < summary["n"] / 2
+    medians = [row["median"] for row in summary["tuned"]]
+    assert medians[0] > 10 * medians[-1] and np.all(np.isfinite(medians))
+    below = [ratio for B, ratio, _ in summary["doubling"] if B < b_noise]
+    above = [ratio for B, ratio, _ in summary["doubling"] if B >= b_noise]
+    assert below and above and min(below) > max(above) and min(below) > 1.4 and max(above) < 1.4
+
+
+def test_the_critical_batch_and_the_noise_scale_both_grow_as_the_target_falls(sweep, noise):
+    critical = [E.batch_size_summary(sweep, target)["fit"][1] for target in E.TARGETS]
+    assert critical == sorted(critical) and critical[-1] > 2 * critical[0]
+    b_simple = noise[:, 1:, 2].mean(axis=0)  # the mean over the seeds at each target
+    assert np.all(b_simple > np.array(critical)) and b_simple[-1] > b_simple[0]
+
+
+def test_linear_scaling_holds_until_the_scaled_rate_reaches_the_full_batchs_rate(summary):
+    rows = summary["tuned"]
+    assert summary["linear holds to"] == summary["crossing"]
+    after = [(B, there / best) for B, _, there, best in summary["linear"] if B > summary["linear holds to"]]
+    assert after and after[0][1] > 2 and all(not np.isfinite(ratio) for _, ratio in after[1:])
+    plateau = [row["lr"] for row in rows if row["batch size"] > summary["crossing"]]
+    assert plateau and all(lr == summary["alpha max"] for lr in plateau)
+    growth_lr, growth_b = summary["alpha max"] / rows[0]["lr"], summary["n"] / rows[0]["batch size"]
+    assert growth_lr < growth_b / 5

@@ -56,3 +56,26 @@ def test_explorer_shows_the_chosen_peaks_schedules_and_their_validation_losses(e
     xs = sorted(float(x) for l in ax_val.get_lines() for x in l.get_xdata() if len(l.get_xdata()) == 2)
     assert any(np.isclose(x, mean - half) for x in xs) and any(np.isclose(x, mean + half) for x in xs)
     assert "peak rate of 1" in " ".join(t.get_text() for t in ax_lr.texts)
+
+
+def test_batch_size_figure_draws_the_sweeps_medians_its_fit_and_the_tuned_rates():
+    from tests.support.figures import legend_overlaps, text_outside, unseen_lines
+
+    summary = runs.batch_size_summary(runs.load_batch_sweep())
+    fig = figures.batch_size_figure(summary)
+    left, right = fig.axes
+    s_min, b_noise = summary["fit"]
+    fit = next(line for line in left.get_lines() if line.get_label().startswith("fit"))
+    expected = [runs.predicted_steps(b, s_min, b_noise, summary["n"]) for b in fit.get_xdata()]
+    np.testing.assert_allclose(fit.get_ydata(), expected)
+    measured = left.containers[0].lines[0]  # the errorbar's points
+    np.testing.assert_allclose(measured.get_ydata(), [row["median"] for row in summary["tuned"]])
+    tuned = next(line for line in right.get_lines() if line.get_label().startswith("tuned"))
+    np.testing.assert_allclose(tuned.get_ydata(), [row["lr"] for row in summary["tuned"]])
+    critical = next(line for line in left.get_lines() if "critical" in line.get_label())
+    assert critical.get_xdata()[0] == pytest.approx(b_noise)
+    for ax in (left, right):
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel() and ax.get_legend() is not None
+        assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert legend_overlaps(fig) == [] and text_outside(fig) == [] and unseen_lines(fig) == []
+    assert fig.get_figwidth() * fig.dpi <= 840
