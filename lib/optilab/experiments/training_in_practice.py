@@ -197,7 +197,8 @@ def noise_during_training(seed: int, lr: float = 1.0, levels: tuple[float, ...] 
     """:func:`gradient_noise` of the MLP at its initialisation and where SGD (minibatches of BATCH, rate ``lr``,
     from ``seed``) first brings the loss on the whole fit set to each of ``levels``.
 
-    Returns an array of shape (1 + len(levels), 3): for each point, tr Σ, ‖G‖² and B_simple (NaN if never reached).
+    Returns an array of shape (1 + len(levels), 3): for each point, tr Σ, ‖G‖² and B_simple (NaN if never
+    reached).
     """
     mlp, (X, y, _, _) = setup()
     params = mlp.init(seed)
@@ -293,7 +294,8 @@ def steps_to_targets(batch_size: int | None, lrs: tuple[float, ...] = LR_GRID,
 def compute_batch_sweep(batch_sizes: tuple[int | None, ...] = BATCH_SIZES, lrs: tuple[float, ...] = LR_GRID,
                         seeds: tuple[int, ...] = SWEEP_SEEDS, targets: tuple[float, ...] = TARGETS,
                         progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """:func:`steps_to_targets` for every batch size: the whole sweep (a few minutes), as :func:`save_batch_sweep` stores it."""
+    """:func:`steps_to_targets` for every batch size: the whole sweep (a few minutes), as :func:`save_batch_sweep`
+    stores it."""
     import time
 
     say = progress or (lambda message: None)
@@ -361,7 +363,8 @@ def noise_factor(batch_size: float, n: int) -> float:
 
 
 def fit_steps(batch_sizes: Any, steps: Any, n: int) -> tuple[float, float]:
-    r"""(S_min, B_noise) of McCandlish et al.'s :math:`S = S_\min (1 + B_\text{noise}\,\varphi(B))`, fitted to ``steps``.
+    r"""(S_min, B_noise) of McCandlish et al.'s :math:`S = S_\min (1 + B_\text{noise}\,\varphi(B))`, fitted to
+    ``steps``.
 
     :math:`\varphi(B) = (n-B)/((n-1)B)` is the noise of a batch relative to one example's (the paper's
     :math:`1/B` for batches drawn from endless data; 0 for the full batch here). The model is linear in

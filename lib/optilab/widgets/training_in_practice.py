@@ -100,9 +100,11 @@ def batch_size_figure(summary: Mapping) -> Figure:
                  label="the critical batch, B = B_noise")
     finite_high = np.where(np.isfinite(high), high, median)
     left.errorbar(sizes, median, yerr=[median - low, finite_high - median], fmt="o", color=plots.color_of("sgd"),
-                  capsize=3, markersize=5, label=f"measured: median of {len(rows[0]['steps'])} seeds, {rows[0]['coverage']:.0%} interval")
+                  capsize=3, markersize=5,
+                  label=f"measured: median of {len(rows[0]['steps'])} seeds, {rows[0]['coverage']:.0%} interval")
     left.set_ylim(0.6 * min(s_min, low.min()), 1.6 * finite_high.max())
-    left.set(xlabel="batch size B (the last: the whole fit set)", ylabel=f"SGD steps to a loss of {summary['target']:g}",
+    left.set(xlabel="batch size B (the last: the whole fit set)",
+             ylabel=f"SGD steps to a loss of {summary['target']:g}",
              title="Steps to the target, tuned rate per B")
     lr = np.array([r["lr"] for r in rows])
     right.loglog(B, lr[0] * B / sizes[0], color=plots.OKABE_ITO["sky blue"], linestyle=":", linewidth=1.8,
