@@ -255,7 +255,8 @@ def gradient_descent(objective: Objective, x0: np.ndarray, *, steps: int, lr: fl
 
 
 def lbfgs(objective: Objective, x0: np.ndarray, *, iterations: int, lr: float = 1.0, history: int = 10,
-          line_search: str | None = None, tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9) -> Run:
+          line_search: str | None = None, tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9,
+          max_evaluations: int | None = None) -> Run:
     r"""Limited-memory BFGS (Nocedal 1980; Liu & Nocedal 1989), as ``torch.optim.LBFGS`` runs it.
 
     Keeps the last ``history`` pairs :math:`s_i = x_{i+1} - x_i`, :math:`y_i = g_{i+1} - g_i` (a pair
@@ -272,12 +273,15 @@ def lbfgs(objective: Objective, x0: np.ndarray, *, iterations: int, lr: float = 
     The step :math:`x \leftarrow x + t d`: ``line_search=None`` takes torch's fixed :math:`t` = ``lr``
     (the first iteration :math:`\min(1, 1/\|g\|_1)\,`\ ``lr``); ``line_search="armijo"`` takes
     :func:`backtracking` from that :math:`t`. Stops, as torch does, after ``iterations``, when
-    :math:`\max|g_i| \le` ``tolerance_grad``, when :math:`g^\top d > -`\ ``tolerance_change``, or when
-    the step or the change of the loss falls below ``tolerance_change``.
+    :math:`\max|g_i| \le` ``tolerance_grad``, when :math:`g^\top d > -`\ ``tolerance_change``, when
+    the step or the change of the loss falls below ``tolerance_change``, or once the objective has been
+    evaluated ``max_evaluations`` times (torch's ``max_eval``, by default ``iterations * 5 // 4``; the
+    first evaluation counts).
 
     PyTorch: ``torch.optim.LBFGS(params, lr=1, max_iter=iterations, history_size=10, tolerance_grad=1e-7,
     tolerance_change=1e-9, line_search_fn=None)`` and one ``optimizer.step(closure)``.
     """
+    max_evaluations = int(iterations) * 5 // 4 if max_evaluations is None else int(max_evaluations)
     if line_search not in (None, "armijo"):
         raise ValueError(f'line_search must be None (torch\'s fixed step) or "armijo"; got {line_search!r}')
     if history < 1:
@@ -330,7 +334,7 @@ def lbfgs(objective: Objective, x0: np.ndarray, *, iterations: int, lr: float = 
         losses.append(float(loss))
         grads.append(g)
         ts.append(t)
-        if np.max(np.abs(g)) <= tolerance_grad:
+        if evaluations >= max_evaluations or np.max(np.abs(g)) <= tolerance_grad:
             break
         if np.max(np.abs(d * t)) <= tolerance_change or abs(loss - prev_loss) < tolerance_change:
             break

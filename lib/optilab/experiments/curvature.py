@@ -74,7 +74,7 @@ def _runs(problem: problems.Problem, x0: tuple[float, ...], steps: int) -> dict[
 
 
 @functools.lru_cache(maxsize=None)
-def newton_runs(steps: int = 2000) -> dict[str, second_order.Run]:
+def newton_runs(steps: int = 1000) -> dict[str, second_order.Run]:
     """The three methods on Rosenbrock's valley from its usual start (−1.2, 1)."""
     p = problems.rosenbrock()
     return _runs(p, tuple(p.x0), steps)
@@ -167,7 +167,7 @@ def logistic_runs(iterations: int = 300) -> dict[str, second_order.Run]:
 # -- sharpness during training ----------------------------------------------------------------------------
 
 #: The MLP of the sharpness experiments (three tanh layers of 16), its steps, and how often sharpness is measured.
-EOS_SIZES, EOS_STEPS, EOS_EVERY = (2, 16, 16, 16, 2), 1000, 10
+EOS_SIZES, EOS_STEPS, EOS_EVERY = (2, 16, 16, 16, 2), 1000, 20
 #: Full-batch GD's step sizes, Adam's, and Adam's β₁.
 GD_LRS, ADAM_LRS, BETA1 = (0.1, 0.15, 0.2), (0.02, 0.04), 0.9
 #: SAM's radius (Foret et al. 2021's default is 0.05).
@@ -234,7 +234,7 @@ def _train(rule: str, lr: float, steps: int, every: int, seed: int, rho: float =
             if rule == "adam":  # P = (1 − β₁ᵗ)(√v̂ + ε): Cohen et al. 2022, eq. (2)
                 scale = {k: 1.0 / np.sqrt((1 - BETA1 ** s["t"]) * (np.sqrt(s["v"] / (1 - 0.999 ** s["t"])) + 1e-8))
                          for k, s in state.items()}
-            value, v = _top_eigenvalue(model, params, X, Y, v, 20 if not at else 6, scale)
+            value, v = _top_eigenvalue(model, params, X, Y, v, 20 if not at else 8, scale)
             at.append(t), values.append(value)
         if t == steps or not np.isfinite(loss):
             break
