@@ -24,7 +24,7 @@ from optilab import curvature, data, kernels, model_rules, models, problems, sec
 
 __all__ = ["soft_abs", "NEWTON_METHODS", "method_run", "newton_runs", "saddle_runs", "himmelblau_runs",
            "soft_abs_runs", "logistic_setup", "logistic_runs", "iterations_to", "EOS_SIZES", "EOS_STEPS",
-           "EOS_EVERY", "GD_LRS", "ADAM_LRS", "BETA1", "eos_setup", "SharpnessRun", "gd_sharpness",
+           "EOS_EVERY", "top_eigenvalue", "GD_LRS", "ADAM_LRS", "BETA1", "eos_setup", "SharpnessRun", "gd_sharpness",
            "adam_sharpness", "adam_threshold", "sam_sharpness", "settled", "rescaled_sharpness", "SAM_RHO",
            "held_out"]
 
@@ -199,7 +199,7 @@ class SharpnessRun:
     params: dict
 
 
-def _top_eigenvalue(model: Any, params: dict, X: np.ndarray, Y: np.ndarray, v: dict, iterations: int,
+def top_eigenvalue(model: Any, params: dict, X: np.ndarray, Y: np.ndarray, v: dict, iterations: int,
                     scale: dict | None = None) -> tuple[float, dict]:
     r"""Power iteration on :math:`v \mapsto S H S v` (:math:`S = P^{-1/2}`, or :math:`I`), warm-started from ``v``."""
     value = 0.0
@@ -234,7 +234,7 @@ def _train(rule: str, lr: float, steps: int, every: int, seed: int, rho: float =
             if rule == "adam":  # P = (1 − β₁ᵗ)(√v̂ + ε): Cohen et al. 2022, eq. (2)
                 scale = {k: 1.0 / np.sqrt((1 - BETA1 ** s["t"]) * (np.sqrt(s["v"] / (1 - 0.999 ** s["t"])) + 1e-8))
                          for k, s in state.items()}
-            value, v = _top_eigenvalue(model, params, X, Y, v, 20 if not at else 8, scale)
+            value, v = top_eigenvalue(model, params, X, Y, v, 20 if not at else 8, scale)
             at.append(t), values.append(value)
         if t == steps or not np.isfinite(loss):
             break
