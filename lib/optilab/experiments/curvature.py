@@ -26,7 +26,7 @@ __all__ = ["soft_abs", "NEWTON_METHODS", "method_run", "newton_runs", "saddle_ru
            "soft_abs_runs", "logistic_setup", "logistic_runs", "iterations_to", "EOS_SIZES", "EOS_STEPS",
            "EOS_EVERY", "top_eigenvalue", "GD_LRS", "ADAM_LRS", "BETA1", "eos_setup", "SharpnessRun", "gd_sharpness",
            "adam_sharpness", "adam_threshold", "sam_sharpness", "settled", "rescaled_sharpness", "SAM_RHO",
-           "held_out"]
+           "held_out", "logistic_objective", "L2", "HIMMELBLAU_START"]
 
 
 # -- Newton's method on 2-D problems ---------------------------------------------------------------------
@@ -201,7 +201,13 @@ class SharpnessRun:
 
 def top_eigenvalue(model: Any, params: dict, X: np.ndarray, Y: np.ndarray, v: dict, iterations: int,
                     scale: dict | None = None) -> tuple[float, dict]:
-    r"""Power iteration on :math:`v \mapsto S H S v` (:math:`S = P^{-1/2}`, or :math:`I`), warm-started from ``v``."""
+    r"""The largest eigenvalue of :math:`S H S` by ``iterations`` steps of power iteration from ``v``.
+
+    :math:`H` is the Hessian of ``model``'s loss on ``(X, Y)`` at ``params`` (products by
+    :func:`optilab.curvature.hvp`), :math:`S = P^{-1/2}` given as ``scale`` (a dict like ``params``; None for
+    :math:`S = I`): :math:`S H S` has the eigenvalues of :math:`P^{-1} H`. Returns (the Rayleigh quotient of the
+    last vector, the next vector), so a run can warm-start the next measurement from it.
+    """
     value = 0.0
     for _ in range(iterations):
         norm = np.sqrt(sum(float(np.sum(a * a)) for a in v.values()))
