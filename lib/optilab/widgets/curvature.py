@@ -60,6 +60,7 @@ def paths_figure(problem: problems.Problem, found: Mapping[str, second_order.Run
                          linewidth=1.6, label=name)
     ax_loss.axhline(target, color="#6b6b6b", linestyle=":", linewidth=1.0, label=f"target {target:g}")
     ax_loss.set_xscale("symlog", linthresh=10)
+    ax_loss.set_xlim(0, max(len(run.losses) for run in found.values()))
     ax_loss.set(xlabel="iteration (linear to 10, then log)", ylabel="f(x) − f*", title="loss against iteration")
     handles, labels = ax_path.get_legend_handles_labels()
     extra = ax_loss.get_legend_handles_labels()
