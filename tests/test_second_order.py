@@ -196,3 +196,9 @@ def test_committed_reference_is_what_the_script_makes(torch):
     made = M.make(torch)
     for key in L.CASES:
         np.testing.assert_allclose(made[key], COMMITTED[key], rtol=0, atol=1e-12 * np.max(np.abs(made[key])))
+
+
+def test_newton_stops_with_a_note_where_the_hessian_is_singular():
+    p = problems.quadratic((1.0, 2.0))
+    run = second_order.newton(second_order.problem_objective(p), p.x0, steps=3, hessian_fn=lambda x: np.zeros((2, 2)))
+    assert len(run.params) == 1 and "singular" in run.notes[0]

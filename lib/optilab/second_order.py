@@ -206,7 +206,11 @@ def newton(objective: Objective, x0: np.ndarray, *, steps: int, hessian_fn: Call
             H, shift = _shifted(H, margin)
             if shift > 0:
                 notes.append(f"step {k + 1}: Hessian shifted by {shift:.3g}")
-        direction = newton_direction(grad, H)
+        try:
+            direction = newton_direction(grad, H)
+        except np.linalg.LinAlgError:
+            notes.append(f"step {k + 1}: the Hessian is singular; stopped")
+            break
         if damped:
             t, loss, grad, used = backtracking(objective, x, loss, grad, direction)
             evaluations += used

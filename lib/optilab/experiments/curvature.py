@@ -60,11 +60,11 @@ def method_run(problem: problems.Problem, method: str, x0: Any, steps: int) -> s
     """One of :data:`NEWTON_METHODS` on ``problem`` from ``x0`` (uncached: the explorer's runs)."""
     objective = second_order.problem_objective(problem)
     x0 = np.asarray(x0, dtype=float)
-    if method == "gradient descent + line search":
-        return second_order.gradient_descent(objective, x0, steps=steps, max_norm=1e3, tol=1e-10)
     if method not in NEWTON_METHODS:
         raise ValueError(f"unknown method {method!r}: choose one of {NEWTON_METHODS}")
     with np.errstate(over="ignore", invalid="ignore"):
+        if method == "gradient descent + line search":
+            return second_order.gradient_descent(objective, x0, steps=steps, max_norm=1e3, tol=1e-10)
         return second_order.newton(objective, x0, steps=steps, hessian_fn=lambda x: second_order.hessian(problem, x),
                                    damped=method == "damped Newton", max_norm=1e3, tol=1e-10)
 
