@@ -20,7 +20,7 @@ LIB = Path(__file__).resolve().parents[1] / "lib" / "optilab"
 LAYERS = [
     # the student-facing library
     {"rules", "kernels", "kernels_adaptive", "kernels_modern", "schedules", "problems", "data", "models", "memory",
-     "theory", "variants", "frameworks", "show", "curvature"},
+     "theory", "variants", "frameworks", "show", "curvature", "second_order"},
     {"optimizer", "training", "plots", "experiments", "whole_model", "lr_finder", "model_rules"},
     # what students check their rules with, and the lessons' explorers
     {"contract", "widgets"},

@@ -30,8 +30,8 @@ def _markdown(path) -> str:
     return "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
 
 
-def test_there_are_eleven_lessons_numbered_from_zero():
-    assert [p.name[:2] for p in LESSONS] == [f"{i:02d}" for i in range(11)], [p.name for p in LESSONS]
+def test_there_are_twelve_lessons_numbered_from_zero():
+    assert [p.name[:2] for p in LESSONS] == [f"{i:02d}" for i in range(12)], [p.name for p in LESSONS]
 
 
 @pytest.mark.slow
