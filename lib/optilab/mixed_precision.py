@@ -137,10 +137,10 @@ def spacing(x: Any, dtype: Any) -> np.ndarray:
     (0.0009765625, 0.0078125)
     """
     dtype = dtype_of(dtype)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond the largest number: inf, and a gap of NaN
         value = np.abs(np.asarray(x, dtype=np.float64)).astype(dtype)
-    up = (value.view(_uint(dtype)) + np.ones((), _uint(dtype))).view(dtype)
-    return up.astype(np.float64) - value.astype(np.float64)
+        up = (value.view(_uint(dtype)) + np.ones((), _uint(dtype))).view(dtype)
+        return up.astype(np.float64) - value.astype(np.float64)
 
 
 def update_is_lost(param: Any, update: Any, dtype: Any) -> np.ndarray:
