@@ -50,6 +50,8 @@ WHOLE_MODULES = {
     "tests/test_lesson09.py",              # lesson 09 executed once for its tests
     "tests/test_experiments_training_in_practice.py",  # the runs at every lr, once
     "tests/test_widgets_training_in_practice.py",      # one explorer, its runs made once
+    "tests/test_experiments_precision.py",  # lesson 10's mixed-precision runs, made once
+    "tests/test_widgets_precision.py",      # the same runs, drawn
 }
 
 
