@@ -262,7 +262,7 @@ def loss_and_grads(model: models.MLP, params: Mapping[str, np.ndarray], X: np.nd
                 hs.append(rounded(np.tanh(a) if model.activation == "tanh" else np.maximum(a, 0.0)))
         n = len(hs[0])
         labels = models._labels(y, n, model.n_classes, "MLP")
-        logits = pre[-1].astype(np.promote_types(wide, np.float32))
+        logits = pre[-1]  # already float32 or wider: the loss is computed there
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         loss = float(-np.mean(log_p[np.arange(n), labels]))
