@@ -102,7 +102,9 @@ def training_figure(curves: Mapping[str, np.ndarray], scales: Sequence[float], s
         left.plot(np.arange(len(curve)), curve, color=color, linestyle=style, linewidth=1.8,
                   marker="x" if shown <= 1 else None, markersize=9, label=label)
     left.set_yscale("log")
-    _plain_log(left.yaxis)
+    left.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    left.yaxis.set_major_formatter(FuncFormatter(lambda value, position: f"{value:g}"))
+    left.yaxis.set_minor_formatter(NullFormatter())
     left.set(xlabel="epoch", ylabel="validation loss (mean of the seeds)", title="Adam in five recipes")
     plots.legend_below(left, ncols=1)
     scales = np.asarray(scales, dtype=float)
