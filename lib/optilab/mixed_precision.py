@@ -17,7 +17,8 @@ gradient below 6e-8 becomes 0 and a value above 65504 becomes inf. bfloat16 keep
 exponent and only 7 of mantissa: it never underflows where float32 does not, but ``1 + 0.003 == 1``.
 NumPy has float16; bfloat16 comes from the ``ml_dtypes`` package (:data:`BFLOAT16`).
 
-Three remedies make 16-bit training work (Micikevicius et al. 2018, "Mixed precision training"):
+Two remedies make 16-bit training work (Micikevicius et al. 2018, "Mixed precision training"), on hardware
+that accumulates 16-bit products in float32 (tensor cores do; so does this emulation):
 
 * **fp32 master weights**: keep a float32 copy of the weights and the optimizer's state; compute the
   forward and backward passes with a 16-bit copy of the weights; apply the update to the float32 copy,
@@ -27,7 +28,6 @@ Three remedies make 16-bit training work (Micikevicius et al. 2018, "Mixed preci
   A *dynamic* scale (:class:`LossScale`, PyTorch's ``torch.amp.GradScaler``) starts large, skips a step
   whose gradients overflowed to inf or NaN and halves :math:`S`, and doubles :math:`S` after a run of
   good steps.
-* products accumulated in float32 (tensor cores do so), which this emulation does too.
 
 :func:`loss_and_grads` runs an MLP's forward and backward passes with every intermediate rounded to a
 16-bit format; :func:`train` trains with any combination (compute format, master weights or not, a loss
