@@ -52,6 +52,8 @@ WHOLE_MODULES = {
     "tests/test_widgets_training_in_practice.py",      # one explorer, its runs made once
     "tests/test_experiments_curvature.py",  # lesson 11 executed once for its claims
     "tests/test_widgets_curvature.py",      # one explorer whose controls the tests move
+    "tests/test_experiments_precision.py",  # lesson 10's mixed-precision runs, made once
+    "tests/test_widgets_precision.py",      # the same runs, drawn
 }
 
 

@@ -21,7 +21,7 @@ LAYERS = [
     # the student-facing library
     {"rules", "kernels", "kernels_adaptive", "kernels_modern", "schedules", "problems", "data", "models", "memory",
      "theory", "variants", "frameworks", "show", "curvature", "second_order"},
-    {"optimizer", "training", "plots", "experiments", "whole_model", "lr_finder", "model_rules"},
+    {"optimizer", "training", "plots", "experiments", "whole_model", "lr_finder", "model_rules", "mixed_precision"},
     # what students check their rules with, and the lessons' explorers
     {"contract", "widgets"},
     # the package: optilab.RULES, optilab.Optimizer, optilab.check
