@@ -106,10 +106,34 @@ def test_clip_grads(notebook: Any) -> None:
     assert problem is None, problem
 
 
+def _changed_inputs_problem(notebook: Any) -> str | None:
+    """A hidden case: the step of ``clip_by_global_norm`` leaves the dicts it is given as they were
+    (CONTRACT.md: a rule never modifies its inputs), seen through ``called`` around ``wrapped_steps``."""
+    rng = np.random.default_rng(11)
+    params = {"W": rng.normal(size=(3, 2)), "b": rng.normal(size=2)}
+    grads = [{name: 3.0 * rng.normal(size=value.shape) for name, value in params.items()} for _ in range(2)]
+    out = notebook.call("called", Ref("wrapped_steps"), Ref("clip_by_global_norm"), Reference("momentum"), 1.0,
+                        params, grads, [0.1, 0.2])
+    if not isinstance(out, dict) or not isinstance(out.get("args"), list) or len(out["args"]) < 4:
+        raise AssertionError("the lab's helper `called` does not answer: run the setup cell unchanged")
+
+    def same(a: Any, b: dict) -> bool:
+        return isinstance(a, dict) and set(a) == set(b) and all(
+            np.shape(a[k]) == np.shape(b[k]) and np.array_equal(a[k], b[k]) for k in b)
+
+    # (grads are not compared: a clip_grads that scales them in place costs clip_grads' points only)
+    if not same(out["args"][3], params):
+        return ("the step of clip_by_global_norm changed the params dict it was given: build new dicts "
+                "(new_params, new_state = {}, {}) and leave params, grads and state as they came")
+    return None
+
+
 def test_clip(notebook: Any) -> None:
     """clip_by_global_norm around any rule (2 points); judged with the student's own clip_grads too."""
     run, own = _clip(notebook), _clip_grads(notebook)
     _passed(practice.clip_result(run, clip_grads=own), practice.clip_result(run, hidden=True, clip_grads=own))
+    problem = _changed_inputs_problem(notebook)
+    assert problem is None, problem
 
 
 def _zero_gradient_problem(run: Any) -> str | None:
