@@ -46,6 +46,8 @@ WHOLE_MODULES = {
     "tests/test_experiments_practice.py",  # one sweep
     "tests/test_comparison_08.py",         # lesson 08's committed results, re-run once around each choice
     "tests/test_wheel.py",                 # one wheel, built and installed once
+    "tests/blind/test_blind_lab06_grading.py",  # the blind set's notebooks, judged once
+    "tests/blind/test_blind_lab07_grading.py",  # the blind set's notebooks, judged once
     "tests/test_lessons_adaptive_claims.py",  # lessons 04-07 executed once for their claims
     "tests/test_lesson09.py",              # lesson 09 executed once for its tests
     "tests/test_experiments_training_in_practice.py",  # the runs at every lr, once

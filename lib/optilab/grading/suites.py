@@ -217,6 +217,9 @@ SUITES: dict[str, Suite] = {
         Case("test_the_step_count_after_a_resume",
              "From t = 11 the averages weigh g² by 12^(β₂ decay) and 13^(β₂ decay), and store t",
              117, (3, 3), steps=2, state_t=11, hyper={"beta2_decay": -0.5}),
+        Case("test_the_step_is_relative_to_at_least_eps2",
+             "ε₂ = 3, above RMS(p): the step is max(ε₂, RMS(p))·min(lr, 1/√t)·û, so a param near 0 still moves",
+             118, (3, 4), steps=3, lrs=(0.05, 0.1, 0.02), hyper={"eps2": 3.0}),
     )),
     "nadam": Suite(41_000, (
         _TINY_EPS_ADAM,
@@ -385,6 +388,9 @@ def tests_of(rule: str) -> list[Test]:
     def unchanged(student: Callable) -> None:
         param, grads = P.case(base + 154, vec(5), steps=3)
         P.no_mutation(rule, student, param=param, grads=grads, hyper={"lr": 0.05, **fixed})
+        if any(slot.ndim == "2+" for slot in record.state):  # state that only a matrix has (Adafactor's row, col)
+            param, grads = P.case(base + 158, (4, 3), steps=3)
+            P.no_mutation(rule, student, param=param, grads=grads, hyper={"lr": 0.05, **fixed})
 
     def new_arrays(student: Callable) -> None:
         param, grads = P.case(base + 155, vec(5), steps=2)

@@ -82,22 +82,83 @@ def test_schedule_decay(notebook: Any) -> None:
     _passed(practice.schedule_result(run, part="decay"), practice.schedule_result(run, hidden=True, part="decay"))
 
 
+def _float32_problem(run: Any) -> str | None:
+    """A hidden case: float32 gradients above the norm come back float32 (CONTRACT.md: every array
+    of a whole-model step keeps its dtype; a float64 factor would turn the parameters float64)."""
+    grads = {"W": (np.arange(12.0).reshape(3, 4) - 5.5).astype(np.float32), "b": np.array([3.0, -4.0], np.float32)}
+    got, _ = run(grads, 1.0)
+    if not isinstance(got, dict) or set(got) != set(grads):
+        return None  # the other checks say what is wrong with the dict
+    for name, value in got.items():
+        dtype = getattr(value, "dtype", None)
+        if dtype != np.float32:
+            return (f"float32 gradients come back as {dtype} ({name!r}): scale each array by a Python float "
+                    "(e.g. float(max_norm / norm)), so that it keeps its dtype; a NumPy float64 factor turns float32 "
+                    "arrays into float64")
+    return None
+
+
 def test_clip_grads(notebook: Any) -> None:
     """clip_grads: one factor from the norm of all the gradients (2 points)."""
     run = _clip_grads(notebook)
     _passed(practice.clip_grads_result(run), practice.clip_grads_result(run, hidden=True))
+    problem = _float32_problem(run)
+    assert problem is None, problem
+
+
+def _changed_inputs_problem(notebook: Any) -> str | None:
+    """A hidden case: the step of ``clip_by_global_norm`` leaves the dicts it is given as they were
+    (CONTRACT.md: a rule never modifies its inputs), seen through ``called`` around ``wrapped_steps``."""
+    rng = np.random.default_rng(11)
+    params = {"W": rng.normal(size=(3, 2)), "b": rng.normal(size=2)}
+    grads = [{name: 3.0 * rng.normal(size=value.shape) for name, value in params.items()} for _ in range(2)]
+    out = notebook.call("called", Ref("wrapped_steps"), Ref("clip_by_global_norm"), Reference("momentum"), 1.0,
+                        params, grads, [0.1, 0.2])
+    if not isinstance(out, dict) or not isinstance(out.get("args"), list) or len(out["args"]) < 4:
+        raise AssertionError("the lab's helper `called` does not answer: run the setup cell unchanged")
+
+    def same(a: Any, b: dict) -> bool:
+        return isinstance(a, dict) and set(a) == set(b) and all(
+            np.shape(a[k]) == np.shape(b[k]) and np.array_equal(a[k], b[k]) for k in b)
+
+    # (grads are not compared: a clip_grads that scales them in place costs clip_grads' points only)
+    if not same(out["args"][3], params):
+        return ("the step of clip_by_global_norm changed the params dict it was given: build new dicts "
+                "(new_params, new_state = {}, {}) and leave params, grads and state as they came")
+    return None
 
 
 def test_clip(notebook: Any) -> None:
     """clip_by_global_norm around any rule (2 points); judged with the student's own clip_grads too."""
     run, own = _clip(notebook), _clip_grads(notebook)
     _passed(practice.clip_result(run, clip_grads=own), practice.clip_result(run, hidden=True, clip_grads=own))
+    problem = _changed_inputs_problem(notebook)
+    assert problem is None, problem
+
+
+def _zero_gradient_problem(run: Any) -> str | None:
+    """A hidden case: at a point where the gradient is exactly zero (the MLP with all-zero parameters
+    and balanced labels) the ascent is zero, so grad_fn is called at p itself and p stays finite."""
+    from optilab.models import MLP
+
+    params = {name: np.zeros_like(value) for name, value in MLP(tuple(practice.SAM_SIZES)).init(0).items()}
+    X = np.random.default_rng(7).normal(size=(6, practice.SAM_SIZES[0]))
+    y = np.array([0, 1, 0, 1, 1, 0])
+    out = run(X, y, params, [0.1], rho=0.05)
+    points = out["points"][0] if out["points"] else []
+    finite = all(np.all(np.isfinite(np.asarray(v, dtype=float))) for p in [*points, out["params"][0]] for v in p.values())
+    if finite:
+        return None
+    return ("with a zero gradient (‖g‖ = 0) your sam computes NaN or inf: divide by ‖g‖ + 1e-12, as the paper's code "
+            "does, so that the ascent is zero and grad_fn is called at p itself")
 
 
 def test_sam_ascent(notebook: Any) -> None:
     """sam: grad_fn called once per step, at p + ρ·g/‖g‖ (2 points)."""
     run = _sam(notebook)
     _passed(practice.sam_result(run, part="ascent"), practice.sam_result(run, hidden=True, part="ascent"))
+    problem = _zero_gradient_problem(run)
+    assert problem is None, problem
 
 
 def test_sam_step(notebook: Any) -> None:
