@@ -285,4 +285,4 @@ def test_unchanged_texts_laid_over_from_the_cache_match_a_full_draw_even_where_t
         line.set_data([-1, 1], [-0.9 + 0.1 * k, -0.5])
         png = renderer.render(figure)
         assert_same_as_full_draw(figure, png, f"render {k + 1}")
-    assert renderer._layer is not None and renderer.full_draws == 1
+    assert renderer._patches and renderer.full_draws == 1
