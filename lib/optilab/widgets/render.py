@@ -118,22 +118,32 @@ def _extent(artist: Artist, renderer: Any) -> Bbox:
 def _covers(artist: Artist, box: Bbox, renderer: Any, extents: dict[int, Any]) -> bool:
     """Whether ``artist``, drawn now, may paint inside ``box`` (display pixels). When unsure: yes.
 
-    ``extents`` caches the window extents of artists other than lines, by id, for one render.
+    ``extents`` caches, for one render and by id, the window extents of artists other than lines, and
+    for lines their path in display pixels, its bounding box and the margin their width and markers add.
     """
     try:
-        if isinstance(artist, Line2D):
-            if not artist.get_visible() or len(artist.get_xdata()) == 0:
-                return False
-            margin = artist.get_linewidth() + (artist.get_markersize() if artist.get_marker() not in (None, "None", "", " ") else 0)
-            margin = margin * artist.figure.dpi / 72.0 + 2
-            grown = box.expanded(1, 1).padded(margin)
-            path = artist.get_transform().transform_path(artist.get_path())
-            return bool(path.intersects_bbox(grown, filled=False))
         if not artist.get_visible():
             return False
         if id(artist) not in extents:
-            extents[id(artist)] = _extent(artist, renderer)
-        return bool(extents[id(artist)].overlaps(box))
+            if isinstance(artist, Line2D):
+                if len(artist.get_xdata()) == 0:
+                    extents[id(artist)] = None
+                else:
+                    marker = artist.get_marker() not in (None, "None", "", " ")
+                    margin = artist.get_linewidth() + (artist.get_markersize() if marker else 0)
+                    margin = margin * artist.figure.dpi / 72.0 + 2
+                    path = artist.get_transform().transform_path(artist.get_path())
+                    extents[id(artist)] = (path, margin, path.get_extents().padded(margin))
+            else:
+                extents[id(artist)] = _extent(artist, renderer)
+        extent = extents[id(artist)]
+        if isinstance(artist, Line2D):
+            if extent is None:
+                return False
+            path, margin, reach = extent
+            grown = box.expanded(1, 1).padded(margin)
+            return bool(reach.overlaps(grown)) and bool(path.intersects_bbox(grown, filled=False))
+        return bool(extent.overlaps(box))
     except Exception:  # noqa: BLE001 - an artist that cannot say where it paints covers everything
         return True
 
