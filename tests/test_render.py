@@ -286,3 +286,25 @@ def test_unchanged_texts_laid_over_from_the_cache_match_a_full_draw_even_where_t
         png = renderer.render(figure)
         assert_same_as_full_draw(figure, png, f"render {k + 1}")
     assert renderer._patches and renderer.full_draws == 1
+
+
+def test_a_text_that_changes_leaves_the_other_cached_texts_undrawn_and_a_look_that_comes_back_is_reused():
+    """Each unchanged text or legend is laid over from its own cached patch: a title that changes does not
+    make the renderer draw the other texts again, and a title that comes back is not drawn again either."""
+    figure, ax, line = _figure()
+    ax.legend(loc="upper right")
+    ax.text(0.05, 0.05, "a note that stays", transform=ax.transAxes)
+    renderer = FigureRenderer()
+    titles = ["A", "A", "B", "B", "A", "A", "B", "B", "A"]
+    draws = []
+    for k, title in enumerate(titles):
+        ax.set_title(title)
+        line.set_data([-1, 1], [-0.9 + 0.1 * k, -0.5])
+        png = renderer.render(figure)
+        assert_same_as_full_draw(figure, png, f"render {k + 1} (title {title!r})")
+        draws.append(renderer.overlay_draws)
+    assert (renderer.full_draws, renderer.fast_draws) == (1, len(titles) - 1)
+    # render 2 draws the legend, the note and title A for the overlay (each seen unchanged), render 4 title B;
+    # from then on every look is cached, though the overlay changes whenever the title does
+    assert draws[1] == 3 and draws[3] == 4, draws
+    assert draws[3:] == [4] * (len(titles) - 3), draws
