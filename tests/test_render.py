@@ -308,3 +308,17 @@ def test_a_text_that_changes_leaves_the_other_cached_texts_undrawn_and_a_look_th
     # from then on every look is cached, though the overlay changes whenever the title does
     assert draws[1] == 3 and draws[3] == 4, draws
     assert draws[3:] == [4] * (len(titles) - 3), draws
+
+
+def test_a_scale_switched_back_and_forth_finds_its_background_again():
+    """``set_yscale`` makes new tick locators and formatters each time; the background is keyed by the ticks
+    they show, so switching back to a scale seen before paints over its cached background."""
+    figure, ax, line = _figure()
+    renderer = FigureRenderer()
+    for k, scale in enumerate(["linear", "symlog", "linear", "symlog", "linear"]):
+        if ax.get_yscale() != scale:
+            ax.set_yscale(scale)
+        line.set_data([-1, 1], [-0.9 + 0.1 * k, 0.5])
+        png = renderer.render(figure)
+        assert_same_as_full_draw(figure, png, f"render {k + 1} ({scale})")
+    assert (renderer.full_draws, renderer.fast_draws) == (2, 3)

@@ -65,12 +65,24 @@ def _canvas(figure: Figure) -> FigureCanvasAgg:
     return figure.canvas
 
 
+def _ticks(axis: Any) -> tuple:
+    """What an axis' ticks show: major and minor tick places and labels, as its next draw computes them.
+
+    Keyed by what they show rather than by the locator and formatter objects: ``set_yscale`` makes new ones
+    each time, and a scale switched back and forth would otherwise never find its background again.
+    """
+    out = []
+    for ticker, locs in ((axis.major, axis.get_majorticklocs()), (axis.minor, axis.get_minorticklocs())):
+        locs = np.asarray(locs, dtype=float)
+        out.append((locs.tobytes(), tuple(ticker.formatter.format_ticks(locs))))
+    return tuple(out)
+
+
 def _axes_key(ax: Any) -> tuple:
     return (
         id(ax), ax.get_visible(), ax.axison, tuple(ax.get_position().bounds),
         ax.get_xlim(), ax.get_ylim(), ax.get_xscale(), ax.get_yscale(), ax.get_xlabel(), ax.get_ylabel(),
-        id(ax.xaxis.get_major_locator()), id(ax.yaxis.get_major_locator()),
-        id(ax.xaxis.get_major_formatter()), id(ax.yaxis.get_major_formatter()),
+        _ticks(ax.xaxis), _ticks(ax.yaxis),
         tuple((id(c), c.get_visible(), c.get_alpha()) for c in ax.collections if isinstance(c, ContourSet)),
     )
 
