@@ -322,3 +322,56 @@ def test_a_scale_switched_back_and_forth_finds_its_background_again():
         png = renderer.render(figure)
         assert_same_as_full_draw(figure, png, f"render {k + 1} ({scale})")
     assert (renderer.full_draws, renderer.fast_draws) == (2, 3)
+
+
+def _spans():
+    """A draw function whose ``span`` control sets the x-limits (the background) and ``a`` moves a line."""
+    figure, ax, line = _figure()
+
+    def draw(a, span):
+        ax.set_xlim(-span, span)
+        ax.set_title(f"span {span}")
+        line.set_data([-1, 1], [a, -a])
+        return figure
+    return draw
+
+
+def test_warmed_values_find_their_backgrounds_cached():
+    from optilab.widgets.explorer import Explorer
+
+    a = widgets.FloatSlider(value=0.0, min=-1, max=1)
+    span = widgets.Dropdown(options=[1.0, 2.0, 3.0], value=1.0)
+    explorer = Explorer({"a": a, "span": span}, _spans(), warm=[{"span": 2.0}, {"span": 3.0}])
+    explorer.render()
+    assert explorer.renderer.full_draws == 1  # outside a notebook nothing is warmed unasked
+    explorer.warm()
+    assert explorer.renderer.full_draws == 3 and explorer.values() == {"a": 0.0, "span": 1.0}
+    for values in ({"span": 3.0}, {"a": 0.5}, {"span": 2.0}, {"span": 1.0}):
+        explorer.set(**values)
+        png = explorer.render()
+        assert_same_as_full_draw(explorer.figure, png, f"after {values}")
+    assert explorer.renderer.full_draws == 3, "a warmed background was drawn again"
+
+
+def test_warming_a_control_the_explorer_lacks_is_refused_with_its_controls():
+    from optilab.widgets.explorer import Explorer
+
+    with pytest.raises(KeyError, match=r"\['spam'\].*\['a', 'span'\]"):
+        Explorer({"a": widgets.FloatSlider(), "span": widgets.Dropdown(options=[1.0, 2.0])}, _spans(),
+                 warm=[{"spam": 1.0}])
+
+
+def test_the_lessons_explorers_warm_every_background_a_menu_or_range_needs():
+    """Lessons 01, 06, 07 and 08: after warming, moving through each control paints no full figure."""
+    for name in ("01-gd-step-size", "06-adam-bias-correction", "07-schedules", "08-optimizers"):
+        explorer = registry()[name]()
+        assert explorer.warm_values, name
+        explorer.warm()
+        explorer.update()
+        explorer.render()
+        before = explorer.renderer.full_draws
+        for values in explorer.warm_values:
+            explorer.set(**values)
+            png = explorer.render()
+        assert_same_as_full_draw(explorer.figure, png, f"{name} after {values}")
+        assert explorer.renderer.full_draws == before, name

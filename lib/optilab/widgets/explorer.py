@@ -153,6 +153,11 @@ class Explorer:
         updated in place) or ``"output"`` (an ``ipywidgets.Output`` refilled with a PNG display,
         as before; the reference ``make bench`` compares with). The default may be changed for a
         whole kernel with the environment variable ``OPTILAB_EXPLORER_DISPLAY``.
+    warm : list of dict, optional
+        Control values (by name; the others keep their current values) whose figures are painted once,
+        unseen, when the explorer is built in a notebook (see :meth:`warm`): the backgrounds they need
+        (other axes limits, scales, another figure) are then cached, and the first move to them paints
+        only what moves instead of the whole figure.
 
     Attributes
     ----------
@@ -175,7 +180,8 @@ class Explorer:
     _built = 0  # explorers built in this process: each gets the next serial number
 
     def __init__(self, controls: dict[str, widgets.ValueWidget], draw: Callable[..., Figure],
-                 title: str | None = None, *, display: str | None = None) -> None:
+                 title: str | None = None, *, display: str | None = None,
+                 warm: list[dict[str, Any]] | None = None) -> None:
         if not isinstance(controls, dict) or not controls:
             raise TypeError("Explorer needs a non-empty dict of name -> ipywidgets control")
         display = display or os.environ.get("OPTILAB_EXPLORER_DISPLAY") or "image"
@@ -202,8 +208,16 @@ class Explorer:
         self.timings: dict[str, float] = {}
         self._frame = 0
         self._drawn: dict[str, Any] | None = None  # the values of the last draw
+        self.warm_values = [dict(values) for values in (warm or [])]
+        unknown = sorted({name for values in self.warm_values for name in values} - set(controls))
+        if unknown:
+            raise KeyError(f"warm names controls {unknown} that this explorer does not have; it has {sorted(controls)}")
+        # every warmed background, the current one and one more fit in the renderer's cache
+        self.renderer.cache_size = max(FigureRenderer.cache_size, len(self.warm_values) + 2)
         for control in controls.values():
             control.observe(self._on_change, names="value")
+        if _in_kernel():
+            self.warm()
         self.update()
 
     def values(self) -> dict[str, Any]:
@@ -218,6 +232,16 @@ class Explorer:
         for name, value in values.items():
             self.controls[name].value = value
         return self
+
+    def warm(self) -> None:
+        """Paint the figure for each of :attr:`warm_values` (not shown), caching their backgrounds.
+
+        The controls do not move and nothing is sent; the next :meth:`update` draws the current values again.
+        """
+        for values in self.warm_values:
+            figure = self.draw(**{**self.values(), **values})
+            self.renderer.paint(figure)
+        self._drawn = None
 
     def update(self) -> Figure:
         """Draw the figure for the current values and, in a notebook, show it."""
