@@ -43,8 +43,12 @@ The choices, from those measurements:
   value back unasked: a figure for a value the readout never showed, which the browser test caught.)
 * **Images as wide as the notebook shows them** (:data:`optilab.plots.MAX_WIDTH_PX`, 840 px): a wider
   picture is scaled down by the browser (blurred, smaller text) and costs pixels to paint, encode,
-  send and decode. PNG at zlib level 1, RGB: line art stays exact (JPEG would blur it) and level 1 is
-  the fastest encoding that still compresses it (60-90 kB a frame).
+  send and decode. PNG at zlib level 1, RGB, rows unfiltered: line art stays exact (JPEG would blur it), and
+  this is the fastest encoding that still compresses it (50-90 kB a frame; about 3 ms, half of
+  Pillow's encoder, which tries PNG's filters on every row for no smaller result on line art).
+* **Backgrounds warmed where a control changes them**: an explorer whose menu or slider changes
+  the axes (another problem's figure, another y-range or scale) paints those backgrounds once when
+  built (``warm=``), so the first move there paints only what moves.
 
 Each frame also sends its timings (:attr:`Explorer.stats`, a hidden widget with JSON: what was
 drawn, when, and how long computing, drawing and encoding took) so the browser harness can split

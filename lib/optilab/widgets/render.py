@@ -7,9 +7,12 @@ contour sets) and, while those are unchanged, paints everything else over it in 
 draw uses (by zorder): lines, markers, patches, texts, titles and legends (matplotlib's blitting:
 those artists are marked *animated* while the background is drawn, so they are laid out but not
 painted, and a title keeps the place a full draw gives it). Anything in the background that
-changes (limits, scales, axis labels, locators, contour sets, the figure's size, or a layout
-engine that may move the axes) falls back to a full draw. Both paths give the same picture, texts
-and legends included (tests/test_render.py compares them text by text and region by region).
+changes (limits, scales, axis labels, the ticks shown, contour sets, the figure's size, or a layout
+engine that may move the axes) falls back to a full draw; a few backgrounds are kept, so going back
+to limits or a figure seen before is fast again. Texts and legends that stay as they were are laid
+over from cached patches (each drawn once per look), since text is the costliest thing to draw.
+Both paths give the same picture, texts and legends included (tests/test_render.py compares them
+text by text and region by region).
 """
 
 from __future__ import annotations
@@ -229,9 +232,9 @@ class FigureRenderer:
         background's key.
 
         The background is each Axes' patch, spines, axes (ticks, tick labels, axis labels) and contour
-        sets. Texts and legends that have not changed since the last render, and that nothing drawn
-        after them in a full draw reaches, are the overlay: drawn once on a transparent layer and laid
-        over the picture. Everything else in an Axes (lines, markers, patches, changing texts and
+        sets. Texts and legends that have not changed since the last render (or look as they did when
+        laid over this background before), and that nothing drawn after them in a full draw reaches, are
+        the overlay: each drawn once per look on a transparent layer and laid over the picture. Everything else in an Axes (lines, markers, patches, changing texts and
         titles and legends, images, other collections) is drawn over the background in the order a
         full draw uses: by zorder, ties in ``get_children()`` order.
         """
@@ -242,10 +245,11 @@ class FigureRenderer:
             slot, look = slots.get(id(artist)), _look(artist)
             if slot is None or look is None:
                 continue
-            unchanged = self._looks.get(slot) == look
+            # unchanged since the last render, or a look drawn before over this background (a slider moved back)
+            known = self._looks.get(slot) == look or (key is not None and (key, (slot, look)) in self._patches)
             self._looks[slot] = look
             is_best = isinstance(artist, Legend) and artist._loc == 0  # loc="best" moves with the data
-            if unchanged and not is_best and artist.get_visible():
+            if known and not is_best and artist.get_visible():
                 candidates.append((index, artist, (slot, look)))
         overlay: list[tuple[Artist, tuple]] = []
         if renderer is not None and candidates:
