@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import io
+import json
 
 import ipywidgets as widgets
 import numpy as np
@@ -362,8 +364,9 @@ def test_warming_a_control_the_explorer_lacks_is_refused_with_its_controls():
 
 
 def test_the_lessons_explorers_warm_every_background_a_menu_or_range_needs():
-    """Lessons 01, 06, 07 and 08: after warming, moving through each control paints no full figure."""
-    for name in ("01-gd-step-size", "06-adam-bias-correction", "07-schedules", "08-optimizers"):
+    """Lessons 01 and 08 (a continuous slider, a multiple choice: not painted ahead): after warming, moving
+    to another problem or metric paints no full figure."""
+    for name in ("01-gd-step-size", "08-optimizers"):
         explorer = registry()[name]()
         assert explorer.warm_values, name
         explorer.warm()
@@ -375,3 +378,50 @@ def test_the_lessons_explorers_warm_every_background_a_menu_or_range_needs():
             png = explorer.render()
         assert_same_as_full_draw(explorer.figure, png, f"{name} after {values}")
         assert explorer.renderer.full_draws == before, name
+
+
+def test_frames_painted_ahead_are_shown_without_drawing_and_equal_a_full_draw():
+    from optilab.widgets.explorer import Explorer
+
+    calls = []
+    draw = _spans()
+
+    def logged(flip, span):
+        calls.append((flip, span))
+        return draw(0.5 if flip else -0.5, span)
+
+    explorer = Explorer({"flip": widgets.Checkbox(value=False), "span": widgets.Dropdown(options=[1.0, 2.0, 3.0])},
+                        logged)
+    assert len(explorer.combinations()) == 6 and not explorer.frames  # outside a notebook: nothing painted ahead
+    explorer.prerender()
+    assert len(explorer.frames) == 6
+    for values in ({"span": 3.0}, {"flip": True}, {"span": 1.0}, {"flip": False}, {"span": 2.0}):
+        before = len(calls)
+        explorer.set(**values)
+        assert explorer.timings.get("prerendered") and len(calls) == before, "a frame painted ahead was drawn again"
+        png = explorer.image.value
+        shown = json.loads(html.unescape(explorer.stats.value))["shown"]  # as the controls' readouts show them
+        assert shown == {"flip": explorer.values()["flip"], "span": str(explorer.values()["span"])}
+        figure = explorer.figure  # drawn now, for the values shown
+        assert calls[-1] == (explorer.values()["flip"], explorer.values()["span"])
+        assert_same_as_full_draw(figure, png, f"the frame for {explorer.values()}")
+
+
+def test_an_explorer_with_a_continuous_slider_or_a_multiple_choice_paints_nothing_ahead():
+    from optilab.widgets.explorer import Explorer
+
+    assert Explorer({"a": widgets.FloatSlider(), "span": widgets.Dropdown(options=[1.0, 2.0])}, _spans()).combinations() == []
+    picks = widgets.SelectMultiple(options=[1.0, 2.0], value=(1.0,))
+    assert Explorer({"span": picks}, lambda span: _spans()(0.0, span[0])).combinations() == []
+
+
+@pytest.mark.parametrize("name", ["04-adagrad-scaling", "06-adam-bias-correction"])
+def test_a_lesson_explorer_painted_ahead_shows_for_each_value_what_a_full_draw_shows(name):
+    explorer = registry()[name]()
+    explorer.prerender()
+    assert len(explorer.frames) == len(explorer.combinations()) > 1
+    for k in (1, 2):
+        for control_name, control in explorer.controls.items():
+            explorer.set(**{control_name: _moves(control, k)})
+            assert explorer.timings.get("prerendered")
+            assert_same_as_full_draw(explorer.figure, explorer.image.value, f"{name}, after moving {control_name}")

@@ -106,10 +106,8 @@ def bias_correction_explorer(bias_correction: bool = True, beta2: float = 0.999)
     box = widgets.Checkbox(value=bias_correction, description="bias correction")
     slider = widgets.SelectionSlider(options=[0.9, 0.99, 0.999, 0.9999], value=beta2, description="β₂",
                                      continuous_update=False)
-    # β₂ sets the left panel's y-range: each one's background is painted once when built
     return Explorer({"bias_correction": box, "beta2": slider}, _BiasCorrectionFigure().draw,
-                    title="Adam's first steps, with and without bias correction",
-                    warm=[{"beta2": b} for b in slider.options if b != beta2])
+                    title="Adam's first steps, with and without bias correction")
 
 
 # -- epsilon ----------------------------------------------------------------------------------------

@@ -174,10 +174,8 @@ def schedule_explorer(schedule: str = "warm-up (30 steps) + cosine", lr: float =
                             layout=widgets.Layout(width="340px"))
     slider = widgets.SelectionSlider(options=[0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06], value=lr,
                                      description="peak α", continuous_update=False)
-    # the peak α sets the schedule panel's y-range: each one's background is painted once when built
     return Explorer({"schedule": menu, "lr": slider}, _ScheduleFigure().draw,
-                    title="Learning-rate schedules on a noisy problem",
-                    warm=[{"lr": v} for v in slider.options if v != lr])
+                    title="Learning-rate schedules on a noisy problem")
 
 
 # -- generalisation: Wilson et al. ---------------------------------------------------------------------

@@ -131,6 +131,33 @@ def _shown(control: widgets.ValueWidget) -> Any:
     return repr(value)
 
 
+def _choices(control: widgets.ValueWidget) -> list[Any]:
+    """A control's possible values if they are a short list (a selection of one, a check box, a short
+    integer slider), else ``[]`` (continuous sliders, multiple selections)."""
+    if isinstance(control, (widgets.SelectMultiple, widgets.SelectionRangeSlider)):
+        return []
+    options = getattr(control, "options", None)
+    if options is not None:
+        return [o[1] if isinstance(o, tuple) and len(o) == 2 and isinstance(o[0], str) else o for o in options]
+    if isinstance(control.value, bool):
+        return [False, True]
+    if isinstance(control, widgets.IntSlider):
+        values = list(range(control.min, control.max + 1, max(1, control.step)))
+        return values if len(values) <= 64 else []
+    return []
+
+
+def _frame_key(values: dict[str, Any]) -> tuple | None:
+    """The controls' values as a dict key (each with its type: 1 and 1.0 and True are not the same value),
+    or None if one cannot be one."""
+    try:
+        key = tuple((name, type(value).__name__, value) for name, value in values.items())
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
 def _same(values: dict[str, Any], drawn: dict[str, Any] | None) -> bool:
     """Whether two sets of control values are equal (values that cannot be compared are taken as different)."""
     if drawn is None or values.keys() != drawn.keys():
@@ -162,6 +189,11 @@ class Explorer:
         unseen, when the explorer is built in a notebook (see :meth:`warm`): the backgrounds they need
         (other axes limits, scales, another figure) are then cached, and the first move to them paints
         only what moves instead of the whole figure.
+    prerender : bool, optional
+        Whether, when built in a notebook, the explorer paints the frame for every combination of its
+        controls' values and then shows each from memory (see :meth:`prerender`). By default it does
+        when every control has a short list of values (selection sliders, menus, check boxes, short
+        integer sliders) and there are at most :attr:`PRERENDER_MAX` combinations.
 
     Attributes
     ----------
@@ -181,11 +213,13 @@ class Explorer:
     """
 
     DISPLAYS = ("image", "output")
+    #: the most frames an explorer paints ahead by default (each costs one redraw when it is built)
+    PRERENDER_MAX = 40
     _built = 0  # explorers built in this process: each gets the next serial number
 
     def __init__(self, controls: dict[str, widgets.ValueWidget], draw: Callable[..., Figure],
                  title: str | None = None, *, display: str | None = None,
-                 warm: list[dict[str, Any]] | None = None) -> None:
+                 warm: list[dict[str, Any]] | None = None, prerender: bool | None = None) -> None:
         if not isinstance(controls, dict) or not controls:
             raise TypeError("Explorer needs a non-empty dict of name -> ipywidgets control")
         display = display or os.environ.get("OPTILAB_EXPLORER_DISPLAY") or "image"
@@ -206,7 +240,9 @@ class Explorer:
         self.image.add_class("optilab-explorer-image")
         self.stats.add_class("optilab-explorer-stats")
         self.renderer = FigureRenderer()
-        self.figure: Figure | None = None
+        self._figure: Figure | None = None
+        self._stale: dict[str, Any] | None = None  # values shown from a painted frame but not drawn yet
+        self.frames: dict[tuple, bytes] = {}  # painted frames, by the controls' values (see prerender)
         self.redraws = 0
         self.last_seconds = float("nan")
         self.timings: dict[str, float] = {}
@@ -222,7 +258,55 @@ class Explorer:
             control.observe(self._on_change, names="value")
         if _in_kernel():
             self.warm()
+            if prerender or (prerender is None and 0 < len(self.combinations()) <= self.PRERENDER_MAX):
+                self.prerender()
         self.update()
+
+    @property
+    def figure(self) -> Figure | None:
+        """The figure drawn for the controls' current values (drawn now if a painted frame was shown instead)."""
+        if self._stale is not None:
+            values, self._stale = self._stale, None
+            self._figure = self.draw(**values)
+        return self._figure
+
+    @figure.setter
+    def figure(self, figure: Figure | None) -> None:
+        self._stale = None
+        self._figure = figure
+
+    def combinations(self) -> list[dict[str, Any]]:
+        """Every combination of the controls' values, or ``[]`` if a control's values are not a short list."""
+        import itertools
+
+        choices = []
+        for control in self.controls.values():
+            values = _choices(control)
+            if not values:
+                return []
+            choices.append(values)
+        count = 1
+        for values in choices:
+            count *= len(values)
+        if count > 10 * self.PRERENDER_MAX:
+            return []
+        return [dict(zip(self.controls, combination)) for combination in itertools.product(*choices)]
+
+    def prerender(self) -> None:
+        """Paint and encode the frame for every combination of values (:meth:`combinations`), kept in :attr:`frames`.
+
+        A control's move to any of them then shows its frame at once: no drawing, painting or encoding. The
+        frames are painted as a move would paint them, so each is the picture a full draw gives; the figure
+        itself is drawn again for the shown values only when asked for (:attr:`figure`).
+        """
+        for values in self.combinations():
+            key = _frame_key(values)
+            if key is None:
+                continue
+            figure = self.draw(**values)
+            self.renderer.paint(figure)
+            self.frames[key] = self.renderer.encode(figure)
+        self._figure, self._stale, self._drawn = None, self.values(), None
 
     def values(self) -> dict[str, Any]:
         """The controls' current values, by name."""
@@ -252,6 +336,17 @@ class Explorer:
         start, cpu = time.perf_counter(), time.process_time()
         received = time.time()
         values = self.values()
+        key = _frame_key(values) if self.frames else None
+        if key in self.frames:  # painted ahead: show it, draw the figure only when asked for
+            png = self.frames[key]
+            self._figure, self._stale, self._drawn = self._figure, values, values
+            self.timings = {"compute_ms": 0.0, "render_ms": 0.0, "encode_ms": 0.0, "bytes": len(png), "prerendered": True}
+            now = time.perf_counter()
+            self.timings["cpu_ms"] = 1e3 * (time.process_time() - cpu)
+            self._show(png, received, now, now)
+            self.redraws += 1
+            self.last_seconds = time.perf_counter() - start
+            return self._figure
         self.figure = self.draw(**values)
         self._drawn = values
         computed = time.perf_counter()
