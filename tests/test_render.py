@@ -398,7 +398,7 @@ def test_frames_painted_ahead_are_shown_without_drawing_and_equal_a_full_draw():
     for values in ({"span": 3.0}, {"flip": True}, {"span": 1.0}, {"flip": False}, {"span": 2.0}):
         before = len(calls)
         explorer.set(**values)
-        assert explorer.timings.get("prerendered") and len(calls) == before, "a frame painted ahead was drawn again"
+        assert explorer.timings.get("from_memory") and len(calls) == before, "a frame painted ahead was drawn again"
         png = explorer.image.value
         shown = json.loads(html.unescape(explorer.stats.value))["shown"]  # as the controls' readouts show them
         assert shown == {"flip": explorer.values()["flip"], "span": str(explorer.values()["span"])}
@@ -423,5 +423,33 @@ def test_a_lesson_explorer_painted_ahead_shows_for_each_value_what_a_full_draw_s
     for k in (1, 2):
         for control_name, control in explorer.controls.items():
             explorer.set(**{control_name: _moves(control, k)})
-            assert explorer.timings.get("prerendered")
+            assert explorer.timings.get("from_memory")
             assert_same_as_full_draw(explorer.figure, explorer.image.value, f"{name}, after moving {control_name}")
+
+
+def test_in_a_notebook_a_frame_shown_before_is_shown_again_from_memory(monkeypatch):
+    from optilab.widgets import explorer as module
+
+    monkeypatch.setattr(module, "_in_kernel", lambda: True)  # as in a notebook: every change renders and shows
+    calls = []
+    draw = _spans()
+
+    def logged(a, span):
+        calls.append((a, span))
+        return draw(a, span)
+
+    explorer = module.Explorer({"a": widgets.FloatSlider(value=0.0, min=-1, max=1),
+                                "span": widgets.Dropdown(options=[1.0, 2.0])}, logged)
+    assert explorer.combinations() == [] and len(explorer.frames) == 1  # a continuous slider: only what was shown
+    explorer.set(a=0.5)
+    explorer.set(a=0.25)
+    shown = explorer.image.value
+    assert len(calls) == 3 and not explorer.timings.get("from_memory")
+    explorer.set(a=0.5)
+    assert len(calls) == 3 and explorer.timings.get("from_memory"), "a frame shown before was drawn again"
+    assert explorer.image.value != shown
+    assert_same_as_full_draw(explorer.figure, explorer.image.value, "the frame for a = 0.5, from memory")
+    assert calls[-1] == (0.5, 1.0)  # drawn for the values shown, when asked for
+    for k in range(module.Explorer.FRAMES_KEPT + 5):
+        explorer.set(a=-1 + k / 100)
+    assert len(explorer.frames) == module.Explorer.FRAMES_KEPT

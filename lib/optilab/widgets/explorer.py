@@ -221,6 +221,8 @@ class Explorer:
     DISPLAYS = ("image", "output")
     #: the most frames an explorer paints ahead by default (each costs one redraw when it is built)
     PRERENDER_MAX = 40
+    #: how many frames shown in a notebook are kept, to be shown again at once when a control goes back
+    FRAMES_KEPT = 64
     _built = 0  # explorers built in this process: each gets the next serial number
 
     def __init__(self, controls: dict[str, widgets.ValueWidget], draw: Callable[..., Figure],
@@ -249,6 +251,7 @@ class Explorer:
         self._figure: Figure | None = None
         self._stale: dict[str, Any] | None = None  # values shown from a painted frame but not drawn yet
         self.frames: dict[tuple, bytes] = {}  # painted frames, by the controls' values (see prerender)
+        self._kept, self._kept_keys = 0, []  # frames kept as shown (not painted ahead), oldest first
         self.redraws = 0
         self.last_seconds = float("nan")
         self.timings: dict[str, float] = {}
@@ -298,6 +301,19 @@ class Explorer:
             return []
         return [dict(zip(self.controls, combination)) for combination in itertools.product(*choices)]
 
+    def _keep(self, values: dict[str, Any], png: bytes) -> None:
+        """Keep a frame shown in a notebook, so that going back to its values shows it at once (the
+        :attr:`FRAMES_KEPT` latest, besides those painted ahead)."""
+        key = _frame_key(values)
+        if key is None or key in self.frames:
+            return
+        if self._kept >= self.FRAMES_KEPT:
+            self.frames.pop(self._kept_keys.pop(0), None)
+            self._kept -= 1
+        self.frames[key] = png
+        self._kept_keys.append(key)
+        self._kept += 1
+
     def prerender(self) -> None:
         """Paint and encode the frame for every combination of values (:meth:`combinations`), kept in :attr:`frames`.
 
@@ -346,7 +362,7 @@ class Explorer:
         if key in self.frames:  # painted ahead: show it, draw the figure only when asked for
             png = self.frames[key]
             self._figure, self._stale, self._drawn = self._figure, values, values
-            self.timings = {"compute_ms": 0.0, "render_ms": 0.0, "encode_ms": 0.0, "bytes": len(png), "prerendered": True}
+            self.timings = {"compute_ms": 0.0, "render_ms": 0.0, "encode_ms": 0.0, "bytes": len(png), "from_memory": True}
             now = time.perf_counter()
             self.timings["cpu_ms"] = 1e3 * (time.process_time() - cpu)
             self._show(png, received, now, now)
@@ -360,6 +376,7 @@ class Explorer:
         if _in_kernel():
             png = self.render()
             encoded = time.perf_counter()
+            self._keep(values, png)
             # CPU time of this process for the whole change: what it would take on an idle core.
             self.timings["cpu_ms"] = 1e3 * (time.process_time() - cpu)
             self._show(png, received, computed, encoded)
