@@ -206,7 +206,10 @@ class Explorer:
     figure : matplotlib.figure.Figure
         The figure drawn for the controls' current values.
     redraws : int
-        How many times the figure has been drawn.
+        How many times a change has brought a new figure (drawn, or in a notebook a frame from memory).
+    frames : dict
+        Frames (PNG) by the controls' values: those painted ahead (:meth:`prerender`) and, in a notebook,
+        the latest shown; a change to their values shows them without drawing.
     last_seconds : float
         Wall time of the last redraw, from the control's change to the figure sent (in a notebook
         this includes rendering the PNG; elsewhere only drawing, see :meth:`render`).
