@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import io
+import json
 
 import ipywidgets as widgets
 import numpy as np
@@ -285,4 +287,169 @@ def test_unchanged_texts_laid_over_from_the_cache_match_a_full_draw_even_where_t
         line.set_data([-1, 1], [-0.9 + 0.1 * k, -0.5])
         png = renderer.render(figure)
         assert_same_as_full_draw(figure, png, f"render {k + 1}")
-    assert renderer._layer is not None and renderer.full_draws == 1
+    assert renderer._patches and renderer.full_draws == 1
+
+
+def test_a_text_that_changes_leaves_the_other_cached_texts_undrawn_and_a_look_that_comes_back_is_reused():
+    """Each unchanged text or legend is laid over from its own cached patch: a title that changes does not
+    make the renderer draw the other texts again, and a title that comes back is not drawn again either."""
+    figure, ax, line = _figure()
+    ax.legend(loc="upper right")
+    ax.text(0.05, 0.05, "a note that stays", transform=ax.transAxes)
+    renderer = FigureRenderer()
+    titles = ["A", "A", "B", "B", "A", "A", "B", "B", "A"]
+    draws = []
+    for k, title in enumerate(titles):
+        ax.set_title(title)
+        line.set_data([-1, 1], [-0.9 + 0.1 * k, -0.5])
+        png = renderer.render(figure)
+        assert_same_as_full_draw(figure, png, f"render {k + 1} (title {title!r})")
+        draws.append(renderer.overlay_draws)
+    assert (renderer.full_draws, renderer.fast_draws) == (1, len(titles) - 1)
+    # render 2 draws the legend, the note and title A for the overlay (each seen unchanged), render 4 title B;
+    # from then on every look is cached, though the overlay changes whenever the title does
+    assert draws[1] == 3 and draws[3] == 4, draws
+    assert draws[3:] == [4] * (len(titles) - 3), draws
+
+
+def test_a_scale_switched_back_and_forth_finds_its_background_again():
+    """``set_yscale`` makes new tick locators and formatters each time; the background is keyed by the ticks
+    they show, so switching back to a scale seen before paints over its cached background."""
+    figure, ax, line = _figure()
+    renderer = FigureRenderer()
+    for k, scale in enumerate(["linear", "symlog", "linear", "symlog", "linear"]):
+        if ax.get_yscale() != scale:
+            ax.set_yscale(scale)
+        line.set_data([-1, 1], [-0.9 + 0.1 * k, 0.5])
+        png = renderer.render(figure)
+        assert_same_as_full_draw(figure, png, f"render {k + 1} ({scale})")
+    assert (renderer.full_draws, renderer.fast_draws) == (2, 3)
+
+
+def _spans():
+    """A draw function whose ``span`` control sets the x-limits (the background) and ``a`` moves a line."""
+    figure, ax, line = _figure()
+
+    def draw(a, span):
+        ax.set_xlim(-span, span)
+        ax.set_title(f"span {span}")
+        line.set_data([-1, 1], [a, -a])
+        return figure
+    return draw
+
+
+def test_warmed_values_find_their_backgrounds_cached():
+    from optilab.widgets.explorer import Explorer
+
+    a = widgets.FloatSlider(value=0.0, min=-1, max=1)
+    span = widgets.Dropdown(options=[1.0, 2.0, 3.0], value=1.0)
+    explorer = Explorer({"a": a, "span": span}, _spans(), warm=[{"span": 2.0}, {"span": 3.0}])
+    explorer.render()
+    assert explorer.renderer.full_draws == 1  # outside a notebook nothing is warmed unasked
+    explorer.warm()
+    assert explorer.renderer.full_draws == 3 and explorer.values() == {"a": 0.0, "span": 1.0}
+    for values in ({"span": 3.0}, {"a": 0.5}, {"span": 2.0}, {"span": 1.0}):
+        explorer.set(**values)
+        png = explorer.render()
+        assert_same_as_full_draw(explorer.figure, png, f"after {values}")
+    assert explorer.renderer.full_draws == 3, "a warmed background was drawn again"
+
+
+def test_warming_a_control_the_explorer_lacks_is_refused_with_its_controls():
+    from optilab.widgets.explorer import Explorer
+
+    with pytest.raises(KeyError, match=r"\['spam'\].*\['a', 'span'\]"):
+        Explorer({"a": widgets.FloatSlider(), "span": widgets.Dropdown(options=[1.0, 2.0])}, _spans(),
+                 warm=[{"spam": 1.0}])
+
+
+def test_the_lessons_explorers_warm_every_background_a_menu_or_range_needs():
+    """Lessons 01 and 08 (a continuous slider, a multiple choice: not painted ahead): after warming, moving
+    to another problem or metric paints no full figure."""
+    for name in ("01-gd-step-size", "08-optimizers"):
+        explorer = registry()[name]()
+        assert explorer.warm_values, name
+        explorer.warm()
+        explorer.update()
+        explorer.render()
+        before = explorer.renderer.full_draws
+        for values in explorer.warm_values:
+            explorer.set(**values)
+            png = explorer.render()
+        assert_same_as_full_draw(explorer.figure, png, f"{name} after {values}")
+        assert explorer.renderer.full_draws == before, name
+
+
+def test_frames_painted_ahead_are_shown_without_drawing_and_equal_a_full_draw():
+    from optilab.widgets.explorer import Explorer
+
+    calls = []
+    draw = _spans()
+
+    def logged(flip, span):
+        calls.append((flip, span))
+        return draw(0.5 if flip else -0.5, span)
+
+    explorer = Explorer({"flip": widgets.Checkbox(value=False), "span": widgets.Dropdown(options=[1.0, 2.0, 3.0])},
+                        logged)
+    assert len(explorer.combinations()) == 6 and not explorer.frames  # outside a notebook: nothing painted ahead
+    explorer.prerender()
+    assert len(explorer.frames) == 6
+    for values in ({"span": 3.0}, {"flip": True}, {"span": 1.0}, {"flip": False}, {"span": 2.0}):
+        before = len(calls)
+        explorer.set(**values)
+        assert explorer.timings.get("from_memory") and len(calls) == before, "a frame painted ahead was drawn again"
+        png = explorer.image.value
+        shown = json.loads(html.unescape(explorer.stats.value))["shown"]  # as the controls' readouts show them
+        assert shown == {"flip": explorer.values()["flip"], "span": str(explorer.values()["span"])}
+        figure = explorer.figure  # drawn now, for the values shown
+        assert calls[-1] == (explorer.values()["flip"], explorer.values()["span"])
+        assert_same_as_full_draw(figure, png, f"the frame for {explorer.values()}")
+
+
+def test_an_explorer_with_a_continuous_slider_or_a_multiple_choice_paints_nothing_ahead():
+    from optilab.widgets.explorer import Explorer
+
+    assert Explorer({"a": widgets.FloatSlider(), "span": widgets.Dropdown(options=[1.0, 2.0])}, _spans()).combinations() == []
+    picks = widgets.SelectMultiple(options=[1.0, 2.0], value=(1.0,))
+    assert Explorer({"span": picks}, lambda span: _spans()(0.0, span[0])).combinations() == []
+
+
+@pytest.mark.parametrize("name", ["04-adagrad-scaling", "06-adam-bias-correction"])
+def test_a_lesson_explorer_painted_ahead_shows_for_each_value_what_a_full_draw_shows(name):
+    explorer = registry()[name]()
+    explorer.prerender()
+    assert len(explorer.frames) == len(explorer.combinations()) > 1
+    for k in (1, 2):
+        for control_name, control in explorer.controls.items():
+            explorer.set(**{control_name: _moves(control, k)})
+            assert explorer.timings.get("from_memory")
+            assert_same_as_full_draw(explorer.figure, explorer.image.value, f"{name}, after moving {control_name}")
+
+
+def test_in_a_notebook_a_frame_shown_before_is_shown_again_from_memory(monkeypatch):
+    from optilab.widgets import explorer as module
+
+    monkeypatch.setattr(module, "_in_kernel", lambda: True)  # as in a notebook: every change renders and shows
+    calls = []
+    draw = _spans()
+
+    def logged(a, span):
+        calls.append((a, span))
+        return draw(a, span)
+
+    explorer = module.Explorer({"a": widgets.FloatSlider(value=0.0, min=-1, max=1),
+                                "span": widgets.Dropdown(options=[1.0, 2.0])}, logged)
+    assert explorer.combinations() == [] and len(explorer.frames) == 1  # a continuous slider: only what was shown
+    explorer.set(a=0.5)
+    explorer.set(a=0.25)
+    shown = explorer.image.value
+    assert len(calls) == 3 and not explorer.timings.get("from_memory")
+    explorer.set(a=0.5)
+    assert len(calls) == 3 and explorer.timings.get("from_memory"), "a frame shown before was drawn again"
+    assert explorer.image.value != shown
+    assert_same_as_full_draw(explorer.figure, explorer.image.value, "the frame for a = 0.5, from memory")
+    assert calls[-1] == (0.5, 1.0)  # drawn for the values shown, when asked for
+    for k in range(module.Explorer.FRAMES_KEPT + 5):
+        explorer.set(a=-1 + k / 100)
+    assert len(explorer.frames) == module.Explorer.FRAMES_KEPT

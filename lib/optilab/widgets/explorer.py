@@ -43,8 +43,18 @@ The choices, from those measurements:
   value back unasked: a figure for a value the readout never showed, which the browser test caught.)
 * **Images as wide as the notebook shows them** (:data:`optilab.plots.MAX_WIDTH_PX`, 840 px): a wider
   picture is scaled down by the browser (blurred, smaller text) and costs pixels to paint, encode,
-  send and decode. PNG at zlib level 1, RGB: line art stays exact (JPEG would blur it) and level 1 is
-  the fastest encoding that still compresses it (60-90 kB a frame).
+  send and decode. PNG at zlib level 1, RGB, rows unfiltered: line art stays exact (JPEG would blur it), and
+  this is the fastest encoding that still compresses it (50-90 kB a frame; about 3 ms, half of
+  Pillow's encoder, which tries PNG's filters on every row for no smaller result on line art).
+* **Frames painted ahead where the controls allow it**: an explorer whose controls all have a short
+  list of values (selection sliders, menus, check boxes; at most :attr:`Explorer.PRERENDER_MAX`
+  combinations) paints and encodes every frame when built in a notebook (0.2-1.5 s of CPU, 0.1-2 MB
+  of PNG) and then answers a move with the frame from memory: the kernel's part drops to about a
+  millisecond. Each frame is painted as a move would paint it, so it is the picture a full draw
+  gives; :attr:`Explorer.figure` is drawn for the shown values when asked for.
+* **Backgrounds warmed where a control changes them**: an explorer whose menu or slider changes
+  the axes (another problem's figure, another y-range or scale) paints those backgrounds once when
+  built (``warm=``), so the first move there paints only what moves.
 
 Each frame also sends its timings (:attr:`Explorer.stats`, a hidden widget with JSON: what was
 drawn, when, and how long computing, drawing and encoding took) so the browser harness can split
@@ -127,6 +137,33 @@ def _shown(control: widgets.ValueWidget) -> Any:
     return repr(value)
 
 
+def _choices(control: widgets.ValueWidget) -> list[Any]:
+    """A control's possible values if they are a short list (a selection of one, a check box, a short
+    integer slider), else ``[]`` (continuous sliders, multiple selections)."""
+    if isinstance(control, (widgets.SelectMultiple, widgets.SelectionRangeSlider)):
+        return []
+    options = getattr(control, "options", None)
+    if options is not None:
+        return [o[1] if isinstance(o, tuple) and len(o) == 2 and isinstance(o[0], str) else o for o in options]
+    if isinstance(control.value, bool):
+        return [False, True]
+    if isinstance(control, widgets.IntSlider):
+        values = list(range(control.min, control.max + 1, max(1, control.step)))
+        return values if len(values) <= 64 else []
+    return []
+
+
+def _frame_key(values: dict[str, Any]) -> tuple | None:
+    """The controls' values as a dict key (each with its type: 1 and 1.0 and True are not the same value),
+    or None if one cannot be one."""
+    try:
+        key = tuple((name, type(value).__name__, value) for name, value in values.items())
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
 def _same(values: dict[str, Any], drawn: dict[str, Any] | None) -> bool:
     """Whether two sets of control values are equal (values that cannot be compared are taken as different)."""
     if drawn is None or values.keys() != drawn.keys():
@@ -153,13 +190,26 @@ class Explorer:
         updated in place) or ``"output"`` (an ``ipywidgets.Output`` refilled with a PNG display,
         as before; the reference ``make bench`` compares with). The default may be changed for a
         whole kernel with the environment variable ``OPTILAB_EXPLORER_DISPLAY``.
+    warm : list of dict, optional
+        Control values (by name; the others keep their current values) whose figures are painted once,
+        unseen, when the explorer is built in a notebook (see :meth:`warm`): the backgrounds they need
+        (other axes limits, scales, another figure) are then cached, and the first move to them paints
+        only what moves instead of the whole figure.
+    prerender : bool, optional
+        Whether, when built in a notebook, the explorer paints the frame for every combination of its
+        controls' values and then shows each from memory (see :meth:`prerender`). By default it does
+        when every control has a short list of values (selection sliders, menus, check boxes, short
+        integer sliders) and there are at most :attr:`PRERENDER_MAX` combinations.
 
     Attributes
     ----------
     figure : matplotlib.figure.Figure
         The figure drawn for the controls' current values.
     redraws : int
-        How many times the figure has been drawn.
+        How many times a change has brought a new figure (drawn, or in a notebook a frame from memory).
+    frames : dict
+        Frames (PNG) by the controls' values: those painted ahead (:meth:`prerender`) and, in a notebook,
+        the latest shown; a change to their values shows them without drawing.
     last_seconds : float
         Wall time of the last redraw, from the control's change to the figure sent (in a notebook
         this includes rendering the PNG; elsewhere only drawing, see :meth:`render`).
@@ -172,10 +222,15 @@ class Explorer:
     """
 
     DISPLAYS = ("image", "output")
+    #: the most frames an explorer paints ahead by default (each costs one redraw when it is built)
+    PRERENDER_MAX = 40
+    #: how many frames shown in a notebook are kept, to be shown again at once when a control goes back
+    FRAMES_KEPT = 64
     _built = 0  # explorers built in this process: each gets the next serial number
 
     def __init__(self, controls: dict[str, widgets.ValueWidget], draw: Callable[..., Figure],
-                 title: str | None = None, *, display: str | None = None) -> None:
+                 title: str | None = None, *, display: str | None = None,
+                 warm: list[dict[str, Any]] | None = None, prerender: bool | None = None) -> None:
         if not isinstance(controls, dict) or not controls:
             raise TypeError("Explorer needs a non-empty dict of name -> ipywidgets control")
         display = display or os.environ.get("OPTILAB_EXPLORER_DISPLAY") or "image"
@@ -196,15 +251,87 @@ class Explorer:
         self.image.add_class("optilab-explorer-image")
         self.stats.add_class("optilab-explorer-stats")
         self.renderer = FigureRenderer()
-        self.figure: Figure | None = None
+        self._figure: Figure | None = None
+        self._stale: dict[str, Any] | None = None  # values shown from a painted frame but not drawn yet
+        self.frames: dict[tuple, bytes] = {}  # painted frames, by the controls' values (see prerender)
+        self._kept, self._kept_keys = 0, []  # frames kept as shown (not painted ahead), oldest first
         self.redraws = 0
         self.last_seconds = float("nan")
         self.timings: dict[str, float] = {}
         self._frame = 0
         self._drawn: dict[str, Any] | None = None  # the values of the last draw
+        self.warm_values = [dict(values) for values in (warm or [])]
+        unknown = sorted({name for values in self.warm_values for name in values} - set(controls))
+        if unknown:
+            raise KeyError(f"warm names controls {unknown} that this explorer does not have; it has {sorted(controls)}")
+        # every warmed background, the current one and one more fit in the renderer's cache
+        self.renderer.cache_size = max(FigureRenderer.cache_size, len(self.warm_values) + 2)
         for control in controls.values():
             control.observe(self._on_change, names="value")
+        if _in_kernel():
+            self.warm()
+            if prerender or (prerender is None and 0 < len(self.combinations()) <= self.PRERENDER_MAX):
+                self.prerender()
         self.update()
+
+    @property
+    def figure(self) -> Figure | None:
+        """The figure drawn for the controls' current values (drawn now if a painted frame was shown instead)."""
+        if self._stale is not None:
+            values, self._stale = self._stale, None
+            self._figure = self.draw(**values)
+        return self._figure
+
+    @figure.setter
+    def figure(self, figure: Figure | None) -> None:
+        self._stale = None
+        self._figure = figure
+
+    def combinations(self) -> list[dict[str, Any]]:
+        """Every combination of the controls' values, or ``[]`` if a control's values are not a short list."""
+        import itertools
+
+        choices = []
+        for control in self.controls.values():
+            values = _choices(control)
+            if not values:
+                return []
+            choices.append(values)
+        count = 1
+        for values in choices:
+            count *= len(values)
+        if count > 10 * self.PRERENDER_MAX:
+            return []
+        return [dict(zip(self.controls, combination)) for combination in itertools.product(*choices)]
+
+    def _keep(self, values: dict[str, Any], png: bytes) -> None:
+        """Keep a frame shown in a notebook, so that going back to its values shows it at once (the
+        :attr:`FRAMES_KEPT` latest, besides those painted ahead)."""
+        key = _frame_key(values)
+        if key is None or key in self.frames:
+            return
+        if self._kept >= self.FRAMES_KEPT:
+            self.frames.pop(self._kept_keys.pop(0), None)
+            self._kept -= 1
+        self.frames[key] = png
+        self._kept_keys.append(key)
+        self._kept += 1
+
+    def prerender(self) -> None:
+        """Paint and encode the frame for every combination of values (:meth:`combinations`), kept in :attr:`frames`.
+
+        A control's move to any of them then shows its frame at once: no drawing, painting or encoding. The
+        frames are painted as a move would paint them, so each is the picture a full draw gives; the figure
+        itself is drawn again for the shown values only when asked for (:attr:`figure`).
+        """
+        for values in self.combinations():
+            key = _frame_key(values)
+            if key is None:
+                continue
+            figure = self.draw(**values)
+            self.renderer.paint(figure)
+            self.frames[key] = self.renderer.encode(figure)
+        self._figure, self._stale, self._drawn = None, self.values(), None
 
     def values(self) -> dict[str, Any]:
         """The controls' current values, by name."""
@@ -219,11 +346,32 @@ class Explorer:
             self.controls[name].value = value
         return self
 
+    def warm(self) -> None:
+        """Paint the figure for each of :attr:`warm_values` (not shown), caching their backgrounds.
+
+        The controls do not move and nothing is sent; the next :meth:`update` draws the current values again.
+        """
+        for values in self.warm_values:
+            figure = self.draw(**{**self.values(), **values})
+            self.renderer.paint(figure)
+        self._drawn = None
+
     def update(self) -> Figure:
         """Draw the figure for the current values and, in a notebook, show it."""
         start, cpu = time.perf_counter(), time.process_time()
         received = time.time()
         values = self.values()
+        key = _frame_key(values) if self.frames else None
+        if key in self.frames:  # painted ahead: show it, draw the figure only when asked for
+            png = self.frames[key]
+            self._figure, self._stale, self._drawn = self._figure, values, values
+            self.timings = {"compute_ms": 0.0, "render_ms": 0.0, "encode_ms": 0.0, "bytes": len(png), "from_memory": True}
+            now = time.perf_counter()
+            self.timings["cpu_ms"] = 1e3 * (time.process_time() - cpu)
+            self._show(png, received, now, now)
+            self.redraws += 1
+            self.last_seconds = time.perf_counter() - start
+            return self._figure
         self.figure = self.draw(**values)
         self._drawn = values
         computed = time.perf_counter()
@@ -231,6 +379,7 @@ class Explorer:
         if _in_kernel():
             png = self.render()
             encoded = time.perf_counter()
+            self._keep(values, png)
             # CPU time of this process for the whole change: what it would take on an idle core.
             self.timings["cpu_ms"] = 1e3 * (time.process_time() - cpu)
             self._show(png, received, computed, encoded)

@@ -190,5 +190,7 @@ def step_size_explorer(problem: str = "quadratic (κ = 10)", lr: float | None = 
         slider.value = PROBLEMS[change["new"]].lr
 
     menu.observe(reset_lr, names="value")
+    # each problem has its own figure: each one is built and its background painted once when built
     return Explorer({"problem": menu, "lr": slider}, StepSizeFigure(steps).draw,
-                    title="Gradient descent: move the step size α")
+                    title="Gradient descent: move the step size α",
+                    warm=[{"problem": name, "lr": PROBLEMS[name].lr} for name in PROBLEMS if name != problem])

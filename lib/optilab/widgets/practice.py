@@ -211,5 +211,7 @@ def optimizer_explorer(results: Mapping[str, Any] | None = None, rules: Sequence
     rate = widgets.Dropdown(options=[(_CHOSEN, _CHOSEN), *((f"{g:.2g}", g) for g in results["settings"]["grid"])],
                             value=lr, description="α (lr)")
     which = widgets.ToggleButtons(options=list(METRICS), value=metric, description="metric")
+    # each metric has its own y-range and scale: each one's background is painted once when built
     return Explorer({"rules": picker, "lr": rate, "metric": which}, _ExplorerFigure(results).draw,
-                    title="Every optimizer's tuning runs on the validation set: choose what to compare")
+                    title="Every optimizer's tuning runs on the validation set: choose what to compare",
+                    warm=[{"metric": m} for m in METRICS if m != metric])

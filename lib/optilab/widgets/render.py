@@ -7,14 +7,18 @@ contour sets) and, while those are unchanged, paints everything else over it in 
 draw uses (by zorder): lines, markers, patches, texts, titles and legends (matplotlib's blitting:
 those artists are marked *animated* while the background is drawn, so they are laid out but not
 painted, and a title keeps the place a full draw gives it). Anything in the background that
-changes (limits, scales, axis labels, locators, contour sets, the figure's size, or a layout
-engine that may move the axes) falls back to a full draw. Both paths give the same picture, texts
-and legends included (tests/test_render.py compares them text by text and region by region).
+changes (limits, scales, axis labels, the ticks shown, contour sets, the figure's size, or a layout
+engine that may move the axes) falls back to a full draw; a few backgrounds are kept, so going back
+to limits or a figure seen before is fast again. Texts and legends that stay as they were are laid
+over from cached patches (each drawn once per look), since text is the costliest thing to draw.
+Both paths give the same picture, texts and legends included (tests/test_render.py compares them
+text by text and region by region).
 """
 
 from __future__ import annotations
 
-import io
+import struct
+import zlib
 from typing import Any
 
 import numpy as np
@@ -27,7 +31,6 @@ from matplotlib.lines import Line2D
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 from matplotlib.figure import Figure
-from PIL import Image
 
 __all__ = ["FigureRenderer", "png_bytes"]
 
@@ -36,17 +39,27 @@ def png_bytes(rgba: Any, opaque: bool = False) -> bytes:
     """Encode an RGBA buffer (height × width × 4, as ``canvas.buffer_rgba()``) as PNG, favouring speed over size.
 
     ``opaque``: every pixel is opaque, so the alpha channel is left out (a quarter less to encode and send).
-    zlib level 1: line art compresses well even so, and a higher level costs more time than it saves
-    in transfer on a local or campus network.
+    The rows go unfiltered (PNG filter type 0) through zlib at level 1. Line art on a plain background
+    compresses as well that way as with PNG's per-row filters (which Pillow's encoder tries on every row,
+    at two to four times the cost), and a higher zlib level costs more time than it saves in transfer
+    on a local or campus network. Any PNG decoder reads it (a standard 8-bit RGB or RGBA image).
     """
     rgba = np.asarray(rgba)
+    if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
+        raise ValueError(f"png_bytes needs a height × width × 4 array of uint8 (RGBA), got shape {rgba.shape} "
+                         f"and dtype {rgba.dtype}; pass figure.canvas.buffer_rgba()")
     height, width = rgba.shape[:2]
-    image = Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1)
-    if opaque:
-        image = image.convert("RGB")
-    buffer = io.BytesIO()
-    image.save(buffer, format="png", compress_level=1)
-    return buffer.getvalue()
+    channels = 3 if opaque else 4
+    rows = np.empty((height, 1 + width * channels), dtype=np.uint8)
+    rows[:, 0] = 0  # each row starts with its filter type: none
+    rows[:, 1:].reshape(height, width, channels)[...] = rgba[..., :channels]
+    header = struct.pack(">IIBBBBB", width, height, 8, 2 if opaque else 6, 0, 0, 0)  # 8 bits, RGB or RGBA
+    return b"".join((b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", header), _chunk(b"IDAT", zlib.compress(rows, 1)),
+                     _chunk(b"IEND", b"")))
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
 
 
 def _canvas(figure: Figure) -> FigureCanvasAgg:
@@ -55,12 +68,24 @@ def _canvas(figure: Figure) -> FigureCanvasAgg:
     return figure.canvas
 
 
+def _ticks(axis: Any) -> tuple:
+    """What an axis' ticks show: major and minor tick places and labels, as its next draw computes them.
+
+    Keyed by what they show rather than by the locator and formatter objects: ``set_yscale`` makes new ones
+    each time, and a scale switched back and forth would otherwise never find its background again.
+    """
+    out = []
+    for ticker, locs in ((axis.major, axis.get_majorticklocs()), (axis.minor, axis.get_minorticklocs())):
+        locs = np.asarray(locs, dtype=float)
+        out.append((locs.tobytes(), tuple(ticker.formatter.format_ticks(locs))))
+    return tuple(out)
+
+
 def _axes_key(ax: Any) -> tuple:
     return (
         id(ax), ax.get_visible(), ax.axison, tuple(ax.get_position().bounds),
         ax.get_xlim(), ax.get_ylim(), ax.get_xscale(), ax.get_yscale(), ax.get_xlabel(), ax.get_ylabel(),
-        id(ax.xaxis.get_major_locator()), id(ax.yaxis.get_major_locator()),
-        id(ax.xaxis.get_major_formatter()), id(ax.yaxis.get_major_formatter()),
+        _ticks(ax.xaxis), _ticks(ax.yaxis),
         tuple((id(c), c.get_visible(), c.get_alpha()) for c in ax.collections if isinstance(c, ContourSet)),
     )
 
@@ -108,22 +133,32 @@ def _extent(artist: Artist, renderer: Any) -> Bbox:
 def _covers(artist: Artist, box: Bbox, renderer: Any, extents: dict[int, Any]) -> bool:
     """Whether ``artist``, drawn now, may paint inside ``box`` (display pixels). When unsure: yes.
 
-    ``extents`` caches the window extents of artists other than lines, by id, for one render.
+    ``extents`` caches, for one render and by id, the window extents of artists other than lines, and
+    for lines their path in display pixels, its bounding box and the margin their width and markers add.
     """
     try:
-        if isinstance(artist, Line2D):
-            if not artist.get_visible() or len(artist.get_xdata()) == 0:
-                return False
-            margin = artist.get_linewidth() + (artist.get_markersize() if artist.get_marker() not in (None, "None", "", " ") else 0)
-            margin = margin * artist.figure.dpi / 72.0 + 2
-            grown = box.expanded(1, 1).padded(margin)
-            path = artist.get_transform().transform_path(artist.get_path())
-            return bool(path.intersects_bbox(grown, filled=False))
         if not artist.get_visible():
             return False
         if id(artist) not in extents:
-            extents[id(artist)] = _extent(artist, renderer)
-        return bool(extents[id(artist)].overlaps(box))
+            if isinstance(artist, Line2D):
+                if len(artist.get_xdata()) == 0:
+                    extents[id(artist)] = None
+                else:
+                    marker = artist.get_marker() not in (None, "None", "", " ")
+                    margin = artist.get_linewidth() + (artist.get_markersize() if marker else 0)
+                    margin = margin * artist.figure.dpi / 72.0 + 2
+                    path = artist.get_transform().transform_path(artist.get_path())
+                    extents[id(artist)] = (path, margin, path.get_extents().padded(margin))
+            else:
+                extents[id(artist)] = _extent(artist, renderer)
+        extent = extents[id(artist)]
+        if isinstance(artist, Line2D):
+            if extent is None:
+                return False
+            path, margin, reach = extent
+            grown = box.expanded(1, 1).padded(margin)
+            return bool(reach.overlaps(grown)) and bool(path.intersects_bbox(grown, filled=False))
+        return bool(extent.overlaps(box))
     except Exception:  # noqa: BLE001 - an artist that cannot say where it paints covers everything
         return True
 
@@ -158,15 +193,21 @@ class FigureRenderer:
 
     #: how many backgrounds to keep: an explorer may switch between a few figures (one per problem)
     cache_size = 8
+    #: bytes of overlay patches to keep before starting afresh
+    patch_budget = 32 * 2**20
 
     def __init__(self) -> None:
         # key -> (figure, background); holding the figure keeps its id from being reused by a new one
         self._backgrounds: dict[tuple, tuple[Figure, Any]] = {}
         self._looks: dict[tuple, tuple] = {}  # slot -> the look of its text or legend at the last render
-        self._layer: tuple | None = None  # (key, regions to lay over) of the last overlay
+        # (background key, (slot, look)) -> that text or legend drawn alone, ready to lay over (see _patch)
+        self._patches: dict[tuple, list] = {}
+        self._patch_bytes = 0
+        self._scratch: tuple | None = None  # ((width, height, dpi), a transparent RendererAgg to draw patches on)
         self._places: dict[tuple, Bbox] = {}  # (background key, (slot, look)) -> where that text or legend sits
         self.full_draws = 0
         self.fast_draws = 0
+        self.overlay_draws = 0  # texts and legends drawn for the overlay (each look once per background)
 
     def _slots(self, figure: Figure) -> dict[int, tuple]:
         """Where each text and legend sits (its Axes and its role), which outlives the artist itself:
@@ -185,14 +226,15 @@ class FigureRenderer:
             slots[id(legend)] = (id(figure), "legend", i)
         return slots
 
-    def _split(self, figure: Figure, renderer: Any = None) -> tuple[list[Artist], list[Artist], tuple]:
+    def _split(self, figure: Figure, renderer: Any = None,
+               key: tuple | None = None) -> tuple[list[Artist], list[tuple[Artist, tuple]], tuple]:
         """What to draw over the background, what to lay over it from the cached overlay, and the
         background's key.
 
         The background is each Axes' patch, spines, axes (ticks, tick labels, axis labels) and contour
-        sets. Texts and legends that have not changed since the last render, and that nothing drawn
-        after them in a full draw reaches, are the overlay: drawn once on a transparent layer and laid
-        over the picture. Everything else in an Axes (lines, markers, patches, changing texts and
+        sets. Texts and legends that have not changed since the last render (or look as they did when
+        laid over this background before), and that nothing drawn after them in a full draw reaches, are
+        the overlay: each drawn once per look on a transparent layer and laid over the picture. Everything else in an Axes (lines, markers, patches, changing texts and
         titles and legends, images, other collections) is drawn over the background in the order a
         full draw uses: by zorder, ties in ``get_children()`` order.
         """
@@ -203,16 +245,17 @@ class FigureRenderer:
             slot, look = slots.get(id(artist)), _look(artist)
             if slot is None or look is None:
                 continue
-            unchanged = self._looks.get(slot) == look
+            # unchanged since the last render, or a look drawn before over this background (a slider moved back)
+            known = self._looks.get(slot) == look or (key is not None and (key, (slot, look)) in self._patches)
             self._looks[slot] = look
             is_best = isinstance(artist, Legend) and artist._loc == 0  # loc="best" moves with the data
-            if unchanged and not is_best and artist.get_visible():
+            if known and not is_best and artist.get_visible():
                 candidates.append((index, artist, (slot, look)))
         overlay: list[tuple[Artist, tuple]] = []
         if renderer is not None and candidates:
             chosen = {index for index, _, _ in candidates}
             extents: dict[int, Any] = {}
-            background = self._key(figure)
+            background = key if key is not None else self._key(figure)
             if len(self._places) > 256:
                 self._places.clear()
             for index, artist, slot_look in candidates:
@@ -231,7 +274,7 @@ class FigureRenderer:
             overlay = [(artist, slot_look) for index, artist, slot_look in candidates if index in chosen]
         on_top = {id(artist) for artist, _ in overlay}
         dynamic = [a for a in drawn if id(a) not in on_top]
-        return dynamic, overlay, self._key(figure)
+        return dynamic, overlay, key if key is not None else self._key(figure)
 
     @staticmethod
     def _drawn(figure: Figure) -> list[Artist]:
@@ -252,34 +295,55 @@ class FigureRenderer:
         """What the background depends on."""
         return (id(figure), tuple(figure.get_size_inches()), figure.dpi, tuple(_axes_key(ax) for ax in figure.axes))
 
-    def _lay_over(self, figure: Figure, overlay: list[tuple[Artist, tuple]], key: tuple) -> None:
-        """Lay the overlay's texts and legends over the canvas, drawing them first if they changed."""
-        layer_key = (key, tuple(look for _, look in overlay))
-        canvas = figure.canvas
-        width, height = canvas.get_width_height(physical=True)
-        if self._layer is None or self._layer[0] != layer_key:
-            layer = RendererAgg(width, height, figure.dpi)
-            boxes = []
-            for artist, _ in overlay:
-                artist.draw(layer)
-                box = _extent(artist, layer)
-                x0, x1 = max(0, int(box.x0) - 3), min(width, int(np.ceil(box.x1)) + 3)
-                y0, y1 = max(0, height - int(np.ceil(box.y1)) - 3), min(height, height - int(box.y0) + 3)
-                if x1 > x0 and y1 > y0:
-                    boxes.append((slice(y0, y1), slice(x0, x1)))
-            pixels = np.array(layer.buffer_rgba())
-            parts = []
-            for region in _merged(boxes):  # each pixel laid over once, even where two boxes meet
-                top = pixels[region].astype(np.uint32)
+    def _patch(self, figure: Figure, artist: Artist, place: tuple) -> list:
+        """``artist`` drawn alone on a transparent layer, as the parts to lay over a picture: one per box.
+
+        Cached by ``place`` (the background's key and the artist's slot and look): a text or legend that
+        comes back looks as it did, where it did, over the same axes.
+        """
+        patch = self._patches.get(place)
+        if patch is not None:
+            return patch
+        if self._patch_bytes > self.patch_budget:
+            self._patches.clear()
+            self._patch_bytes = 0
+        patch: list = []
+        self._patches[place] = patch
+        if isinstance(artist, Text) and not artist.get_text():
+            return patch  # paints nothing
+        width, height = figure.canvas.get_width_height(physical=True)
+        if self._scratch is None or self._scratch[0] != (width, height, figure.dpi):
+            self._scratch = ((width, height, figure.dpi), RendererAgg(width, height, figure.dpi))
+        layer = self._scratch[1]
+        layer.clear()
+        artist.draw(layer)
+        self.overlay_draws += 1
+        box = _extent(artist, layer)
+        x0, x1 = max(0, int(box.x0) - 3), min(width, int(np.ceil(box.x1)) + 3)
+        y0, y1 = max(0, height - int(np.ceil(box.y1)) - 3), min(height, height - int(box.y0) + 3)
+        if x1 > x0 and y1 > y0:
+            region = (slice(y0, y1), slice(x0, x1))
+            top = np.asarray(layer.buffer_rgba())[region]
+            rows, cols = np.nonzero(top[..., 3])
+            if rows.size:  # only the rows and columns it paints
+                region = (slice(y0 + rows.min(), y0 + rows.max() + 1), slice(x0 + cols.min(), x0 + cols.max() + 1))
+                top = top[rows.min():rows.max() + 1, cols.min():cols.max() + 1].astype(np.uint16)
                 alpha = top[..., 3:4]
-                # "over", with matplotlib's straight (not premultiplied) alpha; the layer's half computed once
-                parts.append((region, top[..., :3] * alpha + 127, 255 - alpha, pixels[region][..., 3]))
-            self._layer = (layer_key, parts)
-        picture = np.asarray(canvas.buffer_rgba())
-        for region, weighted, rest, alpha in self._layer[1]:
-            under = picture[region]
-            under[..., :3] = (weighted + under[..., :3] * rest) // 255
-            np.maximum(under[..., 3], alpha, out=under[..., 3])
+                # "over", with matplotlib's straight (not premultiplied) alpha; the layer's half computed once.
+                # 16 bits suffice: a·top + (255 − a)·under + 127 <= 255·255 + 127.
+                parts = (region, top[..., :3] * alpha + 127, 255 - alpha, top[..., 3].astype(np.uint8))
+                patch.append(parts)
+                self._patch_bytes += sum(part.nbytes for part in parts[1:])
+        return patch
+
+    def _lay_over(self, figure: Figure, overlay: list[tuple[Artist, tuple]], key: tuple) -> None:
+        """Lay the overlay's texts and legends over the canvas, in drawing order, each drawn once per look."""
+        picture = np.asarray(figure.canvas.buffer_rgba())
+        for artist, slot_look in overlay:
+            for region, weighted, rest, alpha in self._patch(figure, artist, (key, slot_look)):
+                under = picture[region]
+                under[..., :3] = (weighted + under[..., :3] * rest) // 255
+                np.maximum(under[..., 3], alpha, out=under[..., 3])
 
     def render(self, figure: Figure) -> bytes:
         """The figure as PNG bytes, at the figure's dpi."""
@@ -326,7 +390,7 @@ class FigureRenderer:
             canvas.restore_region(cached[1])
             self.fast_draws += 1
         renderer = canvas.get_renderer()
-        dynamic, overlay, _ = self._split(figure, renderer)
+        dynamic, overlay, _ = self._split(figure, renderer, key)
         for artist in dynamic:
             if artist.get_visible():
                 artist.draw(renderer)
