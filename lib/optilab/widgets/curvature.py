@@ -213,4 +213,5 @@ def newton_explorer(problem: str = "Himmelblau", x0: float = -0.6, y0: float = -
                                          continuous_update=False)
                for i, (name, value, label) in enumerate((("x0", x0, "x₁"), ("y0", y0, "x₂")))}
     return Explorer({"problem": menu, **sliders}, _NewtonFigure().draw,
-                    title="Newton, damped Newton, gradient descent: move the starting point")
+                    title="Newton, damped Newton, gradient descent: move the starting point",
+                    warm=[{"problem": name} for name in EXPLORER_PROBLEMS if name != problem])
