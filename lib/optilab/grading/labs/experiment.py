@@ -54,7 +54,7 @@ class ReferenceRuns:
         mlp, tuning, testing = self.setup()
         h = training.train(name, mlp, tuning if which == "tuning" else testing, epochs=self.epochs, lr=lr,
                            seed=seed)
-        return h.train_loss, h.test_loss, h.diverged
+        return np.asarray(h.train_loss, dtype=float), np.asarray(h.test_loss, dtype=float), bool(h.diverged)
 
     def final(self, name: str, lr: float, seed: int, which: str, curve: int) -> float:
         """The last train (``curve=0``) or test (``curve=1``) loss of a run; inf if it diverged."""
