@@ -269,13 +269,118 @@ def test_lab5_answers():
         "a learning rate of each grid"]
 
 
+# -- labs 5 and 6: the experiment's values, one set of checks for both labs ---------------------
+
+LAB6_LRS = {"lion": 0.003, "adafactor": 0.03}
+LAB6_GRIDS = {"adamw": [1e-3, 1e-2], "lion": [1e-3, 1e-2], "adafactor": [1e-2, 1e-1]}
+
+
+def test_histories_takes_its_rules_from_the_labs_lrs():
+    lab5 = {"sgd": 0.3, "momentum": 0.03, "adam": 0.01}
+    right = {f"{who} {name}": object() for who in ("your", "reference") for name in lab5}
+    assert optilab.check("histories", right, lrs=lab5, quiet=True).passed
+    lab6 = {f"{who} {name}": object() for who in ("your", "reference") for name in LAB6_LRS}
+    assert optilab.check("histories", lab6, lrs=LAB6_LRS, quiet=True).passed
+    # lab 5's six curves are not lab 6's: the names come from LRS, not from the check
+    result = optilab.check("histories", right, lrs=LAB6_LRS, quiet=True)
+    assert failed(result) == ["the reference's run of each rule of LRS", "your run of each rule of LRS"]
+    assert "'reference lion'" in result.report()
+    only_yours = {k: v for k, v in lab6.items() if k.startswith("your")}
+    result = optilab.check("histories", only_yours, lrs=LAB6_LRS, group="reference-curves", quiet=True)
+    assert not result.passed and "no key 'reference lion'" in result.report()
+    assert optilab.check("histories", only_yours, lrs=LAB6_LRS, group="your-curves", quiet=True).passed
+    assert "must be a dict" in optilab.check("histories", [], lrs=LAB6_LRS, quiet=True).report()
+
+
+def test_the_tuning_values_of_lab_6_and_an_empty_answer():
+    seeds = (0, 1, 2)
+    losses = {name: {lr: np.full(3, 0.5) for lr in grid} for name, grid in LAB6_GRIDS.items()}
+    assert optilab.check("tuning_losses", losses, grids=LAB6_GRIDS, seeds=seeds, quiet=True).passed
+    empty = optilab.check("tuning_losses", {}, grids=LAB6_GRIDS, seeds=seeds, quiet=True)
+    assert not empty.passed and "tuning_losses is empty" in empty.report()
+    missing_rule = {k: v for k, v in losses.items() if k != "adafactor"}
+    assert "'adamw', 'lion', 'adafactor'" in optilab.check("tuning_losses", missing_rule, grids=LAB6_GRIDS,
+                                                           seeds=seeds, quiet=True).report()
+    missing_lr = {**losses, "lion": {1e-3: np.full(3, 0.5)}}
+    assert "tuning_losses['lion'] needs every lr" in optilab.check(
+        "tuning_losses", missing_lr, grids=LAB6_GRIDS, seeds=seeds, quiet=True).report()
+    best = {"adamw": 1e-3, "lion": 1e-2, "adafactor": 1e-1}
+    assert optilab.check("best_lr", best, grids=LAB6_GRIDS, quiet=True).passed
+    assert "best_lr is empty" in optilab.check("best_lr", {}, grids=LAB6_GRIDS, quiet=True).report()
+    assert "best_lr['adafactor'] = 0.001 is not a learning rate" in optilab.check(
+        "best_lr", {**best, "adafactor": 1e-3}, grids=LAB6_GRIDS, quiet=True).report()
+
+
+def test_final_takes_its_rules_from_the_labs_grids():
+    seeds = (0, 1, 2, 3, 4)
+    final = {name: {"train": np.ones(5), "test": np.ones(5)} for name in LAB6_GRIDS}
+    assert optilab.check("final", final, grids=LAB6_GRIDS, seeds=seeds, quiet=True).passed
+    lab5 = {name: {"train": np.ones(5), "test": np.ones(5)} for name in ("sgd", "momentum", "adam")}
+    assert not optilab.check("final", lab5, grids=LAB6_GRIDS, seeds=seeds, quiet=True).passed
+    one_number = {**final, "lion": {"train": np.ones(5), "test": 0.3}}
+    assert "final['lion']['test'] needs one value per seed" in optilab.check(
+        "final", one_number, grids=LAB6_GRIDS, seeds=seeds, quiet=True).report()
+    with pytest.raises(TypeError, match="missing: grids"):
+        optilab.check("final", final, seeds=seeds)
+
+
+def _state_numbers(rule, params):
+    total = 0
+    for param in params.values():
+        _, state = rule(param, np.ones_like(param), {}, lr=1e-3)
+        total += sum(v.size for v in state.values() if isinstance(v, np.ndarray) and np.issubdtype(v.dtype, np.floating))
+    return int(total)
+
+
+def _counts_every_array(rule, params):  # counts t too (an int, not state the rule keeps per entry)
+    total = 0
+    for param in params.values():
+        _, state = rule(param, np.ones_like(param), {}, lr=1e-3)
+        total += sum(np.size(v) for v in state.values())
+    return total
+
+
+def _counts_the_parameters(rule, params):  # the parameters, not their state
+    return sum(p.size for p in params.values())
+
+
+def _one_parameter(rule, params):  # the first parameter's state only
+    _, state = rule(next(iter(params.values())), np.ones(4 * 3).reshape(4, 3), {}, lr=1e-3)
+    return sum(v.size for v in state.values() if isinstance(v, np.ndarray))
+
+
+def test_state_numbers_counts_each_rules_state():
+    result = optilab.check("state_numbers", _state_numbers, quiet=True)
+    assert result.passed and len(result.properties) == 3
+    # the expected counts, worked out by hand: AdamW m and v (2 × 15), Lion m (15), Adafactor row 4 + col 3 + v 3
+    assert [p.name.rsplit(": ", 1)[1] for p in result.properties] == ["30", "15", "10"]
+    assert failed(optilab.check("state_numbers", _counts_every_array, quiet=True)) == [
+        "state_numbers(adamw) on a 4×3 matrix and a 3-vector: 30",
+        "state_numbers(adafactor) on a 4×3 matrix and a 3-vector: 10"]
+    wrong = optilab.check("state_numbers", _counts_the_parameters, quiet=True)
+    assert len(failed(wrong)) == 2 and "state_numbers(adamw) on a 4×3 matrix and a 3-vector is 15, expected 30" \
+        in wrong.report()
+    assert len(failed(optilab.check("state_numbers", _one_parameter, quiet=True))) == 3
+    assert "an int" in optilab.check("state_numbers", lambda rule, params: "30", quiet=True).report()
+
+
+def test_lab7_val_loss_has_every_set_up_and_seed():
+    setups, seeds = ("constant lr", "warm-up + cosine"), (0, 1, 2)
+    right = {name: np.ones(3) for name in setups}
+    assert optilab.check("val_loss", right, setups=setups, seeds=seeds, quiet=True).passed
+    assert "one key per set-up" in optilab.check("val_loss", {"constant lr": np.ones(3)}, setups=setups,
+                                                 seeds=seeds, quiet=True).report()
+    assert "val_loss['warm-up + cosine'] has shape ()" in optilab.check(
+        "val_loss", {**right, "warm-up + cosine": 0.3}, setups=setups, seeds=seeds, quiet=True).report()
+
+
 # -- the labs: a check after every answer, the same checks in the test cells ----------------------
 
 def _cells(lab: Path) -> list[dict]:
     return json.loads(lab.read_text())["cells"]
 
 
-SOLUTIONS = sorted((ROOT / "solutions").glob("lab0[1-5]*/*.ipynb"))
+SOLUTIONS = sorted((ROOT / "solutions").glob("lab0[1-7]*/*.ipynb"))
 
 
 @pytest.mark.parametrize("lab", SOLUTIONS, ids=lambda p: p.stem)
@@ -285,12 +390,30 @@ def test_every_answer_cell_is_followed_by_a_check_of_that_answer(lab):
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell["cell_type"] != "code" or not meta.get("solution"):
             continue
-        following = "".join(cells[i + 1]["source"])
-        assert following.lstrip().startswith("optilab.check(") or "optilab.check(" in following, \
-            f"{lab.name}: answer cell {cell['id']} is not followed by a check cell"
+        following = []  # the cells up to the next answer or test cell
+        for after in cells[i + 1:]:
+            if after.get("metadata", {}).get("nbgrader", {}).get("grade_id"):
+                break
+            following.append("".join(after["source"]))
+        assert any("optilab.check(" in source for source in following), \
+            f"{lab.name}: answer cell {cell['id']} is not followed by a check cell before its test cell"
 
 
 def test_every_checked_answer_name_is_used_by_a_lab():
     used = "".join("".join(c["source"]) for lab in SOLUTIONS for c in _cells(lab))
     assert all(f'optilab.check("{name}"' in used for name in ANSWERS), \
         [name for name in ANSWERS if f'optilab.check("{name}"' not in used]
+
+
+@pytest.mark.parametrize("lab", SOLUTIONS, ids=lambda p: p.stem)
+def test_every_visible_check_is_asserted_by_a_test_cell(lab):
+    """So Validate fails exactly when a check a student sees fails."""
+    import re
+
+    cells = _cells(lab)
+    graded = ["".join(c["source"]) for c in cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    shown = {name for c in cells if not c.get("metadata", {}).get("nbgrader", {}).get("grade")
+             for name in re.findall(r'optilab\.check\("(\w+)"', "".join(c["source"]))}
+    asserted = {name for source in graded
+                for name in re.findall(r'optilab\.check\("(\w+)"(?:(?!optilab\.check).)*?\.assert_passed\(\)', source, re.S)}
+    assert shown <= asserted, sorted(shown - asserted)

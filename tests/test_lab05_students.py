@@ -154,7 +154,7 @@ def test_the_messages_say_what_is_wrong_in_the_students_terms(tmp_path):
     assert "one value per seed in SEEDS" in messages["eve_one_seed"]["test-final"]
     assert "sample standard deviation (ddof=1)" in messages["gus_ddof0"]["test-interval"]
     assert "at best_lr['sgd']" in messages["kim_final_at_lrs"]["test-final"]
-    assert "histories has no key 'your sgd'" in messages["mia_other_keys"]["test-reference-curves"]
+    assert "histories has no key 'reference sgd'" in messages["mia_other_keys"]["test-reference-curves"]
     assert "'your sgd'" in messages["mia_other_keys"]["test-your-curves"]
 
 

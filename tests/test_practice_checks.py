@@ -1,5 +1,6 @@
-"""The checks of lab 7's answers (optilab.contract.practice), function by function: a correct answer
-passes every check, visible and hidden, and each mistake fails only the part it is in, named by what is wrong.
+"""The checks of lab 7's answers, function by function: a correct answer passes every check, visible
+(``optilab.check("sam", sam)``) and hidden, and each mistake fails only the part it is in, named by what
+is wrong.
 
 The same checks decide the lab's grades (tests/test_lab07.py grades whole notebooks)."""
 
@@ -9,7 +10,8 @@ import types
 
 import pytest
 
-from optilab.contract import practice as P
+import optilab
+from optilab.contract import clip_check, sam_check, schedule_check
 from optilab.kernels import RULES
 from optilab.whole_model import sam_steps, wrapped_steps
 
@@ -89,14 +91,14 @@ def _module(source: str) -> types.ModuleType:
 def _results(m: types.ModuleType, hidden: bool) -> dict:
     clip = lambda g, n: (m.clip_grads(g, n), g)  # noqa: E731
     return {
-        "warmup": P.schedule_result(m.warmup_cosine, hidden=hidden, part="warmup"),
-        "decay": P.schedule_result(m.warmup_cosine, hidden=hidden, part="decay"),
-        "clip_grads": P.clip_grads_result(clip, hidden=hidden),
-        "clip": P.clip_result(lambda r, n, p, g, l, **h: wrapped_steps(m.clip_by_global_norm, RULES[r], n, p, g, l, **h),
+        "warmup": schedule_check.schedule_result(m.warmup_cosine, hidden=hidden, part="warmup"),
+        "decay": schedule_check.schedule_result(m.warmup_cosine, hidden=hidden, part="decay"),
+        "clip_grads": clip_check.clip_grads_result(clip, hidden=hidden),
+        "clip": clip_check.clip_result(lambda r, n, p, g, l, **h: wrapped_steps(m.clip_by_global_norm, RULES[r], n, p, g, l, **h),
                               hidden=hidden, clip_grads=clip),
-        "ascent": P.sam_result(lambda X, y, p, l, **h: sam_steps(m.sam, P.SAM_SIZES, X, y, p, l, **h),
+        "ascent": sam_check.sam_result(lambda X, y, p, l, **h: sam_steps(m.sam, sam_check.SAM_SIZES, X, y, p, l, **h),
                                hidden=hidden, part="ascent"),
-        "step": P.sam_result(lambda X, y, p, l, **h: sam_steps(m.sam, P.SAM_SIZES, X, y, p, l, **h),
+        "step": sam_check.sam_result(lambda X, y, p, l, **h: sam_steps(m.sam, sam_check.SAM_SIZES, X, y, p, l, **h),
                              hidden=hidden, part="step"),
     }
 
@@ -125,7 +127,69 @@ def test_each_mistake_fails_its_own_part_and_is_named(name):
 def test_a_function_that_raises_fails_with_its_own_error():
     def not_yet(*args, **kwargs):
         raise NotImplementedError("not written yet")
-    result = P.schedule_result(not_yet, part="warmup")
+    result = schedule_check.schedule_result(not_yet, part="warmup")
     assert not result.passed and "NotImplementedError" in result.properties[0].message
+    with pytest.raises(NotImplementedError):
+        result.assert_passed()
+
+
+def _visible(m: types.ModuleType) -> dict:
+    """What the lab's visible lines print, part by part: ``optilab.check(name, answer, group=...)``."""
+    return {
+        "warmup": optilab.check("warmup_cosine", m.warmup_cosine, group="warmup", quiet=True),
+        "decay": optilab.check("warmup_cosine", m.warmup_cosine, group="decay", quiet=True),
+        "clip_grads": optilab.check("clip_grads", m.clip_grads, quiet=True),
+        "clip": optilab.check("clip_by_global_norm", m.clip_by_global_norm, clip_grads=m.clip_grads, quiet=True),
+        "ascent": optilab.check("sam", m.sam, group="ascent", quiet=True),
+        "step": optilab.check("sam", m.sam, group="step", quiet=True),
+    }
+
+
+def test_optilab_check_passes_the_right_answers_and_reports_each_part():
+    m = _module(ANSWERS)
+    for name, answer, given in (("warmup_cosine", m.warmup_cosine, {}), ("clip_grads", m.clip_grads, {}),
+                                ("clip_by_global_norm", m.clip_by_global_norm, {"clip_grads": m.clip_grads}),
+                                ("sam", m.sam, {})):
+        whole = optilab.check(name, answer, quiet=True, **given)
+        assert whole.passed and whole.rule == name, whole.report()
+        assert "All good: your " + name in whole.report()
+    assert all(r.passed for r in _visible(m).values())
+    # a group holds only its own properties, and the whole check is the union of its groups
+    warmup, decay = _visible(m)["warmup"], _visible(m)["decay"]
+    assert all(p.name.startswith("warm-up") for p in warmup.properties)
+    assert all(p.name.startswith("decay") for p in decay.properties)
+    assert len(optilab.check("warmup_cosine", m.warmup_cosine, quiet=True).properties) == \
+        len(warmup.properties) + len(decay.properties)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("name", list(MISTAKES))
+def test_optilab_check_fails_each_mistake_in_its_own_part_and_names_it(name):
+    """The visible line of each test cell fails exactly where the mistake is, and its report names it
+    (the visible inputs: the mistakes that only the hidden inputs reveal are left out)."""
+    old, new = MISTAKES[name]
+    results = _visible(_module(ANSWERS.replace(old, new)))
+    failing, named = EXPECTED[name]
+    got = sorted(k for k, r in results.items() if not r.passed)
+    assert got == sorted(failing), {k: r.report() for k, r in results.items() if not r.passed}
+    report = "\n".join(results[k].report() for k in failing)
+    assert all(f"[{d}]" in report for d in named), report
+
+
+def test_optilab_check_of_lab7_answers_needs_its_settings_and_groups():
+    m = _module(ANSWERS)
+    with pytest.raises(TypeError, match="needs the lab's settings clip_grads"):
+        optilab.check("clip_by_global_norm", m.clip_by_global_norm)
+    with pytest.raises(ValueError, match="no point group 'warmup'.*'ascent', 'step'"):
+        optilab.check("sam", m.sam, group="warmup")
+    with pytest.raises(TypeError, match="needs your function"):
+        optilab.check("sam", 0.1)
+
+
+def test_optilab_check_says_a_lab7_answer_is_not_written_yet():
+    def sam(params, grads, state, *, grad_fn, lr=0.01, rho=0.05):
+        raise NotImplementedError("replace this line with your code")
+    result = optilab.check("sam", sam, group="ascent", quiet=True)
+    assert not result.passed and "NotImplementedError" in result.report()
     with pytest.raises(NotImplementedError):
         result.assert_passed()

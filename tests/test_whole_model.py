@@ -152,3 +152,36 @@ def test_the_runs_the_tests_ask_a_notebook_for_are_plain_arrays():
     assert [len(points) for points in run["points"]] == [1, 1]
     g = models.MLP((3, 4, 2)).loss_and_grads(params, X, y)[1]
     np.testing.assert_allclose(run["points"][0][0]["W1"], params["W1"] + 0.1 * g["W1"] / global_norm(g))
+
+
+def test_training_train_runs_a_whole_model_rule_in_its_own_loop():
+    """One training loop: training.train takes a whole-model rule itself (it says so with its scope)
+    and counts the backward passes; whole_model.train is that loop with a per-parameter rule wrapped."""
+    from optilab import training
+
+    X, y = data.load_breast_cancer()
+    X, _ = data.standardize(X)
+    model = models.MLP((X.shape[1], 8, 2))
+    twice = training.train(sam, model, (X, y), epochs=2, batch_size=64, lr=0.1, seed=3, rho=0.05)
+    same = whole_model.train(sam, model, (X, y), epochs=2, batch_size=64, lr=0.1, seed=3, rho=0.05)
+    np.testing.assert_array_equal(twice.train_loss, same.train_loss)
+    steps = len(twice.step_loss)
+    assert steps == 2 * int(np.ceil(len(y) / 64))
+    assert twice.hyperparameters == {"rho": 0.05, "gradient_calls": 2 * steps}
+    # a per-parameter rule through both: the same run, and only the whole-model one counts gradients
+    plain = training.train("sgd", model, (X, y), epochs=2, batch_size=64, lr=0.1, seed=3)
+    wrapped = whole_model.train("sgd", model, (X, y), epochs=2, batch_size=64, lr=0.1, seed=3)
+    np.testing.assert_array_equal(plain.train_loss, wrapped.train_loss)
+    assert plain.hyperparameters == {} and wrapped.hyperparameters == {"gradient_calls": steps}
+    with pytest.raises(ValueError, match='scope must be "model" or "parameter"'):
+        training.train(sam, model, (X, y), epochs=1, scope="whole")
+
+
+def test_a_whole_model_run_checks_its_learning_rate_and_hyperparameters_as_the_optimizer_does():
+    X, y = data.load_breast_cancer()
+    X, _ = data.standardize(X)
+    model = models.LogisticRegression(X.shape[1])
+    with pytest.raises(ValueError, match="lr must be positive"):
+        whole_model.train(sam, model, (X, y), epochs=1, lr=-0.1)
+    with pytest.raises(TypeError, match="sam has no hyperparameter 'rh'. Did you mean 'rho'"):
+        whole_model.train(sam, model, (X, y), epochs=1, lr=0.1, rh=0.1)

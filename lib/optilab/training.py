@@ -353,13 +353,16 @@ def _all_finite(values: Mapping[str, np.ndarray]) -> bool:
 
 def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batch_size: int | None = 32,
           lr: LR = None, seed: int = 0, max_growth: float = MAX_GROWTH, allow_low_precision: bool = False,
-          **hyperparameters: Any) -> History:
+          scope: str | None = None, **hyperparameters: Any) -> History:
     r"""Train a model with minibatch steps of an optimizer, evaluating after every epoch.
 
     Parameters
     ----------
     rule : str or callable
-        A reference rule's name or a rule function.
+        A reference rule's name or a rule function: a per-parameter rule, or a whole-model rule
+        (CONTRACT.md, "Whole-model steps"; :mod:`optilab.model_rules`), which gets every parameter
+        at once and, if it needs one, ``grad_fn``: the gradient of the same minibatch at other
+        parameters. Its run's ``hyperparameters["gradient_calls"]`` counts the backward passes.
     model : LinearRegression, LogisticRegression or MLP
         From :mod:`optilab.models` (anything with ``init``, ``loss``, ``loss_and_grads``).
     data : tuple
@@ -381,6 +384,9 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
     allow_low_precision : bool
         Accept features in float16 (or bfloat16) and train the parameters in that dtype;
         otherwise features must be float32 or float64 (see :class:`~optilab.Optimizer`).
+    scope : {"model", "parameter"}, optional
+        Whether ``rule`` takes the whole model; by default, a whole-model rule says so itself
+        (``rule.scope == "model"``, :func:`optilab.whole_model.is_whole_model`).
     **hyperparameters
         The rule's other hyperparameters.
 
@@ -389,6 +395,7 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
     History
     """
     from optilab.data import minibatches
+    from optilab.whole_model import ModelOptimizer, is_whole_model
 
     X_train, y_train, X_test, y_test = _unpack(data)
     if not max_growth > 1:
@@ -397,7 +404,11 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
     for what, X in (("X_train", X_train), ("X_test", X_test)):
         if X is not None:
             check_dtype(what, np.asarray(X).dtype, allow_low_precision=allow_low_precision)
-    optimizer = Optimizer(rule, lr=lr, allow_low_precision=allow_low_precision, **hyperparameters)
+    if scope not in (None, "model", "parameter"):
+        raise ValueError(f'scope must be "model" or "parameter"; got {scope!r}')
+    whole = scope == "model" or (scope is None and is_whole_model(rule))
+    optimizer = ModelOptimizer(rule, lr=lr, **hyperparameters) if whole else \
+        Optimizer(rule, lr=lr, allow_low_precision=allow_low_precision, **hyperparameters)
     params = model.init(seed)
     if np.asarray(X_train).dtype.itemsize < 4:  # low precision, opted in: train the parameters in it too
         params = {key: value.astype(np.asarray(X_train).dtype) for key, value in params.items()}
@@ -415,11 +426,13 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
     step_loss: list[float] = []
     lrs: list[float] = []
     diverged = False
+    calls = 0  # backward passes
     start = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(int(epochs)):
             for X_batch, y_batch in minibatches(X_train, y_train, size, seed=seed, epoch=epoch):
                 loss, grads = model.loss_and_grads(params, X_batch, y_batch)
+                calls += 1
                 if not (np.isfinite(loss) and _all_finite(grads)):
                     diverged = True
                     break
@@ -428,7 +441,15 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
                     diverged = True
                     break
                 lrs.append(optimizer.lr_at(optimizer.t))
-                params = optimizer.step(params, grads)
+                if whole:
+                    def grad_fn(p: dict, X_batch: Any = X_batch, y_batch: Any = y_batch) -> dict:
+                        nonlocal calls
+                        calls += 1
+                        return model.loss_and_grads(p, X_batch, y_batch)[1]
+
+                    params = optimizer.step(params, grads, grad_fn)
+                else:
+                    params = optimizer.step(params, grads)
             if diverged:
                 break
             rows.append(evaluate(optimizer.evaluation_point(params)))
@@ -443,5 +464,6 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
         train_accuracy=table[:, 2] if classifier else None,
         test_accuracy=table[:, 3] if classifier and X_test is not None else None,
         step_loss=np.array(step_loss), lrs=np.array(lrs), params=optimizer.evaluation_point(params), rule=optimizer.name,
-        diverged=diverged, seconds=seconds, hyperparameters=dict(hyperparameters),
+        diverged=diverged, seconds=seconds,
+        hyperparameters={**hyperparameters, "gradient_calls": calls} if whole else dict(hyperparameters),
     )

@@ -9,8 +9,9 @@ with ``new_params`` and ``grads`` holding the names of ``params``; a rule that n
 gradient gets ``grad_fn(params) -> grads`` as a keyword argument. Here: :func:`global_norm` (the
 norm of all the gradients together), :func:`per_parameter` (a per-parameter rule applied to every
 array; its state is one state per parameter, by name, as :class:`optilab.Optimizer` keeps it),
-:func:`train` (a model of :mod:`optilab.models` trained with a whole-model rule, as
-:func:`optilab.training.train` trains with a per-parameter one), and the runs the labs' tests ask
+:class:`ModelOptimizer` (a whole-model rule stepping a model, as :class:`optilab.Optimizer` steps each
+parameter: :func:`optilab.training.train`'s loop runs either), :func:`train` (that loop with any rule
+applied to the whole model, counting the backward passes), and the runs the labs' tests ask
 a notebook for (:func:`wrapped_steps`, :func:`sam_steps`: plain arrays in, plain arrays out).
 
 >>> grads = {"W": np.full((2, 2), 3.0), "b": np.array([0.0, 4.0])}
@@ -20,15 +21,16 @@ a notebook for (:func:`wrapped_steps`, :func:`sam_steps`: plain arrays in, plain
 
 from __future__ import annotations
 
-import time
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from optilab import rules as _rules
+from optilab.optimizer import Optimizer
 
-__all__ = ["global_norm", "per_parameter", "train", "is_whole_model", "wrapped_steps", "sam_steps", "called"]
+__all__ = ["global_norm", "per_parameter", "train", "ModelOptimizer", "is_whole_model", "wrapped_steps", "sam_steps", "called"]
 
 Params = dict[str, np.ndarray]
 
@@ -77,73 +79,53 @@ def per_parameter(rule: Callable | str) -> Callable:
     return step
 
 
+class ModelOptimizer(Optimizer):
+    """A whole-model rule stepping every parameter at once, as :class:`~optilab.Optimizer` steps each
+    one: the same learning rates (a number or a schedule, checked), hyperparameters (checked against the
+    rule's signature) and step count; the state is the rule's own, and a rule that needs the gradient
+    at other parameters (``rule.needs`` or a ``grad_fn`` keyword) gets ``grad_fn`` with each step."""
+
+    def __init__(self, rule: Callable, lr: Any = None, **hyperparameters: Any):
+        super().__init__(rule, lr, **hyperparameters)
+        try:
+            wants = "grad_fn" in inspect.signature(rule).parameters
+        except (TypeError, ValueError):
+            wants = False
+        self.wants_grad_fn = wants or "grad_fn" in getattr(rule, "needs", ())
+
+    def step(self, params: Params, grads: Params, grad_fn: Callable[[Params], Params] | None = None) -> Params:
+        """One step of the rule on the whole model; ``grad_fn(p)`` is the gradient of the same minibatch at ``p``."""
+        extra = {"grad_fn": grad_fn} if self.wants_grad_fn else {}
+        params, self.state = self.rule(params, grads, self.state, lr=self.lr_at(self.t), **extra,
+                                       **self.hyperparameters)
+        self.t += 1
+        return params
+
+    @property
+    def evaluate_at(self) -> None:
+        return None
+
+
 def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batch_size: int | None = 32,
           lr: float | Callable[[int], float] = 1e-2, seed: int = 0, max_growth: float = 1e3,
           scope: str | None = None, **hyperparameters: Any):
     r"""Train ``model`` with a whole-model rule (or a per-parameter one, applied to each array).
 
-    As :func:`optilab.training.train` (the same data forms, minibatches, evaluation after each epoch
-    and :class:`~optilab.training.History`), except that the rule gets every parameter at once and,
+    :func:`optilab.training.train` with the rule taking every parameter at once (the same data forms,
+    minibatches, evaluation after each epoch and :class:`~optilab.training.History`; its loop), and,
     if it needs one (``rule.needs``), ``grad_fn``: the gradient of the same minibatch at other
     parameters. ``lr`` is a number or a schedule ``t -> lr`` (``t`` counts steps from 0).
     ``History.hyperparameters["gradient_calls"]`` counts the backward passes. A function of your
     own that takes the whole model says so with ``scope="model"`` (or a ``scope`` attribute); it
     gets ``grad_fn`` when its signature has that keyword.
     """
-    import inspect
-
-    from optilab.data import minibatches
-    from optilab.training import History, _all_finite, _evaluation, _unpack
+    from optilab.training import train as train_model
 
     if scope not in (None, "model", "parameter"):
         raise ValueError(f'scope must be "model" or "parameter"; got {scope!r}')
     step = rule if scope == "model" else per_parameter(rule)
-    try:
-        wants_grad_fn = "grad_fn" in inspect.signature(step).parameters
-    except (TypeError, ValueError):
-        wants_grad_fn = False
-    wants_grad_fn = wants_grad_fn or "grad_fn" in getattr(step, "needs", ())
-    schedule = lr if callable(lr) else (lambda t: float(lr))
-    X_train, y_train, X_test, y_test = _unpack(data)
-    params = model.init(seed)
-    classifier = hasattr(model, "accuracy")
-    size = len(X_train) if batch_size is None else int(batch_size)
-    calls = 0
-    evaluate = _evaluation(model, X_train, y_train, X_test, y_test)
-
-    rows, step_loss, lrs, state, diverged = [evaluate(params)], [], [], {}, False
-    limit = max_growth * rows[0][0] if np.isfinite(rows[0][0]) and rows[0][0] > 0 else np.inf
-    start = time.perf_counter()
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for epoch in range(int(epochs)):
-            for X_batch, y_batch in minibatches(X_train, y_train, size, seed=seed, epoch=epoch):
-                def grad_fn(p: Params, X_batch: np.ndarray = X_batch, y_batch: np.ndarray = y_batch) -> Params:
-                    nonlocal calls
-                    calls += 1
-                    return model.loss_and_grads(p, X_batch, y_batch)[1]
-
-                loss, grads = model.loss_and_grads(params, X_batch, y_batch)
-                calls += 1
-                if not (np.isfinite(loss) and _all_finite(grads)) or loss > limit:
-                    diverged = True
-                    break
-                step_loss.append(float(loss))
-                lrs.append(float(schedule(len(lrs))))
-                extra = {"grad_fn": grad_fn} if wants_grad_fn else {}
-                params, state = step(params, grads, state, lr=lrs[-1], **extra, **hyperparameters)
-            if diverged:
-                break
-            rows.append(evaluate(params))
-            if not np.isfinite(rows[-1][0]) or rows[-1][0] > limit:
-                diverged = True
-                break
-    table = np.array(rows, dtype=float)
-    return History(train_loss=table[:, 0], test_loss=table[:, 1] if X_test is not None else np.array([]),
-                   train_accuracy=table[:, 2] if classifier else None,
-                   test_accuracy=table[:, 3] if classifier and X_test is not None else None,
-                   step_loss=np.array(step_loss), lrs=np.array(lrs), params=params,
-                   rule=getattr(step, "__name__", "rule"), diverged=diverged, seconds=time.perf_counter() - start,
-                   hyperparameters={**hyperparameters, "gradient_calls": calls})
+    return train_model(step, model, data, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                       max_growth=max_growth, scope="model", **hyperparameters)
 
 
 def wrapped_steps(wrapper: Callable, rule: Callable | str, max_norm: float, params: Params, grads: list[Params],

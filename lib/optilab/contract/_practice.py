@@ -1,5 +1,15 @@
-"""What the checks of lab 7's answers share (:mod:`optilab.contract.practice`): comparing dicts of arrays
-and runs of steps, and printing a result."""
+"""What the checks of lab 7's answers share: comparing dicts of arrays and runs of steps.
+
+The checks (:mod:`~optilab.contract.schedule_check`, :mod:`~optilab.contract.clip_check`,
+:mod:`~optilab.contract.sam_check`) take the student's code through a *runner* (a function that calls
+it and returns plain values), so the same checks serve three places: the lab's visible checks
+(``optilab.check("sam", sam)``: the student's function called directly, :mod:`optilab.contract.answers`),
+the hidden tests run in the notebook's kernel, and the grader's own process, which asks the student's
+process for the values (the runners of :mod:`optilab.grading.labs.lab07`). ``hidden=True`` uses the
+hidden inputs. A property that fails says where (the first wrong step, the first wrong array), and a
+recognised mistake is named by what is wrong: each candidate is a wrong version of the reference
+computed here (per-array clipping, another norm, an ascent without normalisation, ...) and is named
+when the student's numbers are that version's."""
 
 from __future__ import annotations
 
@@ -7,15 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from optilab.contract.visible import CheckResult
-
 Params = dict[str, np.ndarray]
-
-
-def shown(result: CheckResult, quiet: bool) -> CheckResult:
-    if not quiet:
-        print(result.report())
-    return result
 
 
 def dict_problem(got: Any, want: Params) -> str | None:

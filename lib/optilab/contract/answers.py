@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ANSWERS", "Answer", "check_answer"]
+__all__ = ["ANSWERS", "Answer", "check_answer", "state_size", "state_problem", "STATE_EXAMPLE"]
 
 
 class Wrong(AssertionError):
@@ -35,14 +35,22 @@ def _need(condition: Any, message: str) -> None:
 
 @dataclass(frozen=True)
 class Answer:
-    """An answer's visible properties: (point group, what holds, function of the answer and the settings)."""
+    """An answer's visible properties: (point group, what holds, function of the answer and the settings).
 
-    properties: tuple[tuple[str, str, Callable[..., None]], ...]
+    An answer whose check builds its own properties and names the recognised mistakes (lab 7's) gives
+    it as ``judged_by(answer, group=..., **given) -> CheckResult`` instead, with its point groups in
+    ``parts``."""
+
+    properties: tuple[tuple[str, str, Callable[..., None]], ...] = ()
     given: tuple[str, ...] = ()  # the lab's settings the check needs, passed by name
     what: str = "function"        # "function" or "value": what the check cell passes
+    judged_by: Callable[..., Any] | None = None
+    parts: tuple[str, ...] = ()
 
     @property
     def groups(self) -> tuple[str, ...]:
+        if self.judged_by is not None:
+            return self.parts
         return tuple(dict.fromkeys(group for group, _, _ in self.properties))
 
 
@@ -255,16 +263,23 @@ def _decay_adamw(after_decay: Callable) -> None:
           f"{expected:.6f}, not {got!r}")
 
 
-# -- lab 5 -------------------------------------------------------------------------------------
+# -- labs 5 and 6: the experiment -------------------------------------------------------------------
+# Both labs tune the rules of their grids on lab 5's MLP and report the same values; these checks
+# take the lab's names from its settings (``lrs``: the rules of the learning curves, ``grids``:
+# the rules of the tuning and the final runs).
 
-def _six(histories: Any, **_: Any) -> None:
-    _need(isinstance(histories, dict) and len(histories) == 6,
-          "histories needs 'your ...' and 'reference ...' for sgd, momentum and adam (6 keys)")
+def _six(histories: Any, *, lrs: Any, **_: Any) -> None:
+    _need(isinstance(histories, dict), f"histories must be a dict, not a {type(histories).__name__}")
+    missing = [f"reference {name}" for name in lrs if f"reference {name}" not in histories]
+    _need(not missing, f"histories has no key {missing[0]!r}: it needs 'your NAME' and 'reference NAME' "
+                       f"for each rule of LRS ({', '.join(lrs)})" if missing else "")
 
 
-def _yours(histories: Any, **_: Any) -> None:
-    _need(isinstance(histories, dict) and all(f"your {name}" in histories for name in ("sgd", "momentum", "adam")),
-          "histories needs the keys 'your sgd', 'your momentum' and 'your adam'")
+def _yours(histories: Any, *, lrs: Any, **_: Any) -> None:
+    _need(isinstance(histories, dict), f"histories must be a dict, not a {type(histories).__name__}")
+    missing = [f"your {name}" for name in lrs if f"your {name}" not in histories]
+    _need(not missing, f"histories has no key {missing[0]!r}: it needs 'your NAME' for each rule of LRS "
+                       f"({', '.join(lrs)})" if missing else "")
 
 
 def _mean(interval: Callable) -> None:
@@ -280,29 +295,122 @@ def _half(interval: Callable) -> None:
           "(s the sample standard deviation, ddof=1)")
 
 
+def _keys(value: Any, what: str, grids: Any) -> None:
+    _need(not (isinstance(value, dict) and not value),
+          f"{what} is empty: write the answer above and run the cells that fill it")
+    _need(isinstance(value, dict) and set(value) == set(grids),
+          f"{what} needs the keys {', '.join(map(repr, grids))} (one per rule of GRIDS)")
+
+
 def _per_seed(tuning_losses: Any, *, grids: Any, seeds: Any, **_: Any) -> None:
-    _need(isinstance(tuning_losses, dict) and set(tuning_losses) == set(grids),
-          f"tuning_losses needs the keys {sorted(grids)}")
+    _keys(tuning_losses, "tuning_losses", grids)
     for name, losses in tuning_losses.items():
-        _need(set(losses) == set(grids[name]), f"tuning_losses[{name!r}] needs every lr of GRIDS[{name!r}] as a key")
+        _need(isinstance(losses, dict) and set(losses) == set(grids[name]),
+              f"tuning_losses[{name!r}] needs every lr of GRIDS[{name!r}] as a key")
         for lr, values in losses.items():
             _need(np.shape(values) == (len(seeds),),
-                  f"tuning_losses[{name!r}][{lr:.3g}] has shape {np.shape(values)}: one final loss per seed in SEEDS")
+                  f"tuning_losses[{name!r}][{lr:.3g}] has shape {np.shape(values)}: it needs one final loss per "
+                  "seed in SEEDS")
 
 
 def _best_on_grid(best_lr: Any, *, grids: Any, **_: Any) -> None:
-    _need(isinstance(best_lr, dict) and set(best_lr) == set(grids), f"best_lr needs the keys {sorted(grids)}")
+    _keys(best_lr, "best_lr", grids)
     for name, lr in best_lr.items():
         _need(lr in list(grids[name]), f"best_lr[{name!r}] = {lr} is not a learning rate of GRIDS[{name!r}]")
 
 
-def _final_shape(final: Any, *, seeds: Any, **_: Any) -> None:
-    _need(isinstance(final, dict) and set(final) == {"sgd", "momentum", "adam"},
-          "final needs the keys 'sgd', 'momentum' and 'adam'")
+def _final_shape(final: Any, *, grids: Any, seeds: Any, **_: Any) -> None:
+    _keys(final, "final", grids)
     for name, parts in final.items():
         for part in ("train", "test"):
             _need(isinstance(parts, dict) and np.shape(parts.get(part)) == (len(seeds),),
                   f"final[{name!r}][{part!r}] needs one value per seed in SEEDS")
+
+
+# -- lab 6: the optimizer state, counted -------------------------------------------------------
+
+#: The parameters the visible check of ``state_numbers`` gives it: a 4×3 matrix and a 3-vector.
+STATE_EXAMPLE = ((4, 3), (3,))
+
+
+def state_size(name: str, shapes: tuple[tuple[int, ...], ...]) -> int:
+    """The numbers of state the contract gives ``name`` for parameters of these shapes: two arrays of
+    the parameter's shape for AdamW, one for Lion; for Adafactor one number per row and one per column
+    of a matrix, and a full ``v`` for a vector (CONTRACT.md, "Rules that do not fit one array")."""
+    size = {"adamw": lambda s: 2 * int(np.prod(s)), "lion": lambda s: int(np.prod(s)),
+            "adafactor": lambda s: s[0] + s[1] if len(s) == 2 else int(np.prod(s))}[name]
+    return sum(size(s) for s in shapes)
+
+
+def described(shapes: tuple[tuple[int, ...], ...]) -> str:
+    """``((4, 3), (3,))`` as "a 4×3 matrix and a 3-vector"."""
+    words = ["a " + "×".join(map(str, s)) + (" matrix" if len(s) == 2 else "-vector") for s in shapes]
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def state_problem(name: str, shapes: tuple[tuple[int, ...], ...], got: Any) -> str | None:
+    """What is wrong with ``got``, the count of ``state_numbers`` for the rule ``name`` on parameters of
+    these shapes (None when it is the contract's count)."""
+    want = state_size(name, shapes)
+    number = np.asarray(got) if isinstance(got, (int, float, np.number, np.ndarray)) and \
+        not isinstance(got, bool) else None
+    if number is not None and number.shape == () and number.dtype.kind in "iuf" and number == want:
+        return None
+    return (f"state_numbers({name}) on {described(shapes)} is {got!r}, expected {want}: count the entries of the "
+            "float arrays in each parameter's state after one step (an int)")
+
+
+def _state_count(name: str) -> Callable[[Callable], None]:
+    def prop(state_numbers: Callable) -> None:
+        from optilab.kernels import RULES
+        params = {f"p{i}": np.zeros(shape) for i, shape in enumerate(STATE_EXAMPLE)}
+        problem = state_problem(name, STATE_EXAMPLE, state_numbers(RULES[name], params))
+        _need(problem is None, problem or "")
+    return prop
+
+
+# -- lab 7: a schedule, clipping, SAM and the experiment ----------------------------------------
+# warmup_cosine, clip_grads, clip_by_global_norm and sam have checks of their own, which name the
+# recognised mistakes (optilab.contract.schedule_check, clip_check, sam_check): the grader runs
+# them too, with its own inputs added, through plain-data calls to the student's process.
+
+def _schedule(warmup_cosine: Callable, *, group: str | None) -> Any:
+    from optilab.contract.schedule_check import schedule_result
+    return schedule_result(warmup_cosine, part=group)
+
+
+def _clip_grads(clip_grads: Callable, *, group: str | None) -> Any:
+    from optilab.contract.clip_check import clip_grads_result
+    return clip_grads_result(lambda grads, max_norm: (clip_grads(grads, max_norm), grads))
+
+
+def _clip(clip_by_global_norm: Callable, *, group: str | None, clip_grads: Callable) -> Any:
+    from optilab.contract.clip_check import clip_result
+    from optilab.kernels import RULES
+    from optilab.whole_model import wrapped_steps
+
+    def run(rule: str, max_norm: float, params: dict, grads: list, lrs: list, **hyper: Any) -> list:
+        return wrapped_steps(clip_by_global_norm, RULES[rule], max_norm, params, grads, lrs, **hyper)
+    own = None if clip_grads is None else (lambda grads, max_norm: (clip_grads(grads, max_norm), grads))
+    return clip_result(run, clip_grads=own)
+
+
+def _sam(sam: Callable, *, group: str | None) -> Any:
+    from optilab.contract.sam_check import SAM_SIZES, sam_result
+    from optilab.whole_model import sam_steps
+
+    def run(X: np.ndarray, y: np.ndarray, params: dict, lrs: list, **hyper: Any) -> dict:
+        return sam_steps(sam, SAM_SIZES, X, y, params, lrs, **hyper)
+    return sam_result(run, part=group)
+
+
+def _every_setup(val_loss: Any, *, setups: Any, seeds: Any, **_: Any) -> None:
+    _need(isinstance(val_loss, dict) and set(val_loss) == set(setups),
+          f"val_loss needs one key per set-up of SETUPS: {', '.join(map(repr, setups))}")
+    for name in setups:
+        _need(np.shape(val_loss[name]) == (len(seeds),),
+              f"val_loss[{name!r}] has shape {np.shape(val_loss[name])}: it needs one final validation loss per "
+              "seed in SEEDS")
 
 
 #: Every checked answer of the labs, by the name the lab gives it.
@@ -363,9 +471,9 @@ ANSWERS: dict[str, Answer] = {
         ("decay", "AdamW's decay: (1 − lr·λ) per step", _decay_adamw),
     )),
     "histories": Answer((
-        ("reference-curves", "six runs: yours and the reference's of the three rules", _six),
-        ("your-curves", "your runs of sgd, momentum and adam", _yours),
-    ), what="value"),
+        ("reference-curves", "the reference's run of each rule of LRS", _six),
+        ("your-curves", "your run of each rule of LRS", _yours),
+    ), given=("lrs",), what="value"),
     "interval": Answer((
         ("interval", "the mean", _mean),
         ("interval", "the half-width T95[n]·s/√n", _half),
@@ -377,8 +485,18 @@ ANSWERS: dict[str, Answer] = {
         ("best-lr", "a learning rate of each grid", _best_on_grid),
     ), given=("grids",), what="value"),
     "final": Answer((
-        ("final", "train and test losses, one per seed", _final_shape),
-    ), given=("seeds",), what="value"),
+        ("final", "train and test losses, one per seed, for every rule of the grids", _final_shape),
+    ), given=("grids", "seeds"), what="value"),
+    "state_numbers": Answer(tuple(
+        ("state-numbers", f"state_numbers({name}) on a 4×3 matrix and a 3-vector: {state_size(name, STATE_EXAMPLE)}",
+         _state_count(name)) for name in ("adamw", "lion", "adafactor"))),
+    "warmup_cosine": Answer(judged_by=_schedule, parts=("warmup", "decay")),
+    "clip_grads": Answer(judged_by=_clip_grads),
+    "clip_by_global_norm": Answer(judged_by=_clip, given=("clip_grads",)),
+    "sam": Answer(judged_by=_sam, parts=("ascent", "step")),
+    "val_loss": Answer((
+        ("experiment", "one final validation loss per seed, for every set-up of SETUPS", _every_setup),
+    ), given=("setups", "seeds"), what="value"),
 }
 
 
@@ -401,6 +519,12 @@ def check_answer(name: str, answer: Any, *, group: str | None = None, quiet: boo
     found = []
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
+        if spec.judged_by is not None:
+            result = spec.judged_by(answer, group=group, **given)
+            result.kind = "answer"
+            if not quiet:
+                print(result.report())
+            return result
         for prop_group, title, prop in spec.properties:
             if group is not None and prop_group != group:
                 continue

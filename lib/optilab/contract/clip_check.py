@@ -1,5 +1,5 @@
 """The checks of lab 7's clipping: ``clip_grads(grads, max_norm)`` and the whole-model rule of
-``clip_by_global_norm(rule, max_norm)`` (see :mod:`optilab.contract.practice`)."""
+``clip_by_global_norm(rule, max_norm)`` (see :mod:`optilab.contract._practice`)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 
 from optilab import model_rules
-from optilab.contract._practice import Params, dict_problem, shown, steps_problem
+from optilab.contract._practice import Params, dict_problem, steps_problem
 from optilab.contract.diagnose import Diagnosis
 from optilab.contract.visible import CheckResult, Property
 from optilab.whole_model import global_norm
 
-__all__ = ["clip_grads_result", "check_clip_grads", "clip_result", "check_clip"]
+__all__ = ["clip_grads_result", "clip_result"]
 
 
 def _grads(rng: np.random.Generator, scale: float) -> Params:
@@ -95,13 +95,6 @@ def _clip_diagnosis(got: Params, grads: Params, max_norm: float) -> Diagnosis | 
             return Diagnosis(f"norm-{key}", f"the norm is {text}; the global norm is √(Σ g²) over every entry of "
                                             "every array")
     return None
-
-
-def check_clip_grads(func: Callable, *, quiet: bool = False) -> CheckResult:
-    """The visible check of your ``clip_grads(grads, max_norm)`` (which must leave ``grads`` unchanged)."""
-    def clip(grads: Params, max_norm: float) -> tuple[Any, Params]:
-        return func(grads, max_norm), grads
-    return shown(clip_grads_result(clip), quiet)
 
 
 def _clip_cases(hidden: bool) -> list[tuple[str, float, dict, Params, list[Params], list[float]]]:
@@ -203,14 +196,3 @@ def _with_own_clipping(clip_grads: Callable, rule: str, max_norm: float, params:
     except Exception:
         return []
 
-
-def check_clip(func: Callable, *, clip_grads: Callable | None = None, quiet: bool = False) -> CheckResult:
-    """The visible check of your ``clip_by_global_norm(rule, max_norm)`` (the rule it returns); given your
-    ``clip_grads``, it also accepts the rule's steps with your clipping (a mistake there is its own)."""
-    from optilab.kernels import RULES
-    from optilab.whole_model import wrapped_steps
-
-    def run(rule: str, max_norm: float, params: Params, grads: list, lrs: list, **hyper: Any) -> list:
-        return wrapped_steps(func, RULES[rule], max_norm, params, grads, lrs, **hyper)
-    own = None if clip_grads is None else (lambda grads, max_norm: (clip_grads(grads, max_norm), grads))
-    return shown(clip_result(run, clip_grads=own), quiet)

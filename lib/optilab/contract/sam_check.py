@@ -1,5 +1,5 @@
 """The checks of lab 7's SAM: ``sam(params, grads, state, *, grad_fn, lr=0.01, rho=0.05)``, run on a small
-MLP by :func:`optilab.whole_model.sam_steps` (see :mod:`optilab.contract.practice`)."""
+MLP by :func:`optilab.whole_model.sam_steps` (see :mod:`optilab.contract._practice`)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 
 from optilab import model_rules
-from optilab.contract._practice import Params, dict_problem, numeric, shown, steps_problem
+from optilab.contract._practice import Params, dict_problem, numeric, steps_problem
 from optilab.contract.diagnose import Diagnosis
 from optilab.contract.visible import CheckResult, Property
 from optilab.whole_model import global_norm
 
-__all__ = ["SAM_SIZES", "sam_result", "check_sam"]
+__all__ = ["SAM_SIZES", "sam_result"]
 
 #: The MLP the SAM checks run on.
 SAM_SIZES = (3, 5, 2)
@@ -147,12 +147,3 @@ def _sam_step_problem(model: Any, X: np.ndarray, y: np.ndarray, params: Params, 
         return f"step {t + 1}: {problem}"
     return None
 
-
-def check_sam(func: Callable, *, part: str | None = None, quiet: bool = False) -> CheckResult:
-    """The visible check of your ``sam(params, grads, state, *, grad_fn, lr=0.01, rho=0.05)`` (which must
-    leave its inputs unchanged)."""
-    from optilab.whole_model import sam_steps
-
-    def run(X: np.ndarray, y: np.ndarray, params: Params, lrs: list, **hyper: Any) -> dict:
-        return sam_steps(func, SAM_SIZES, X, y, params, lrs, **hyper)
-    return shown(sam_result(run, part=part), quiet)

@@ -20,9 +20,11 @@ changing a hidden test, change its check here too.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib
 import re
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +34,7 @@ from optilab import rules
 from optilab.grading.runner import hidden
 from optilab.contract.visible import check as visible_check
 
-__all__ = ["checks_for", "derived_from", "served_for", "guarded_for", "cell_digest", "rule_cell", "Checks"]
+__all__ = ["checks_for", "derived_from", "served_for", "guarded_for", "cell_digest", "rule_cell", "run_here", "visible", "Checks"]
 
 Checks = dict[str, Callable[[Any], None]]
 
@@ -52,6 +54,51 @@ def rule_cell(rule: str, group: str) -> Callable[[Any], None]:
     check.__name__ = f"check_{rule}_{group.replace('-', '_')}"
     check.__doc__ = f"Group {group!r} of the hidden suite of {rule}."
     return check
+
+
+def visible(name: str, answer: Any, *, group: str | None = None, **given: Any) -> None:
+    """The visible check of one of a lab's answers (``optilab.check(name, answer, **given)``) on the value
+    the grader read from the notebook: a test cell's check asserts every property its visible line does,
+    so a cell the kernel fails is failed here too. Raises AssertionError with the check's report."""
+    seen = visible_check(name, answer, group=group, quiet=True, **given)
+    if not seen.passed:
+        raise AssertionError("\n" + seen.report())
+
+
+class _Here:
+    """The notebook's namespace, asked as the grader asks the student's process (arguments copied)."""
+
+    def __init__(self, namespace: dict):
+        self.namespace = namespace
+
+    def _argument(self, x: Any) -> Any:
+        from optilab.grading.notebook import Ref, Reference
+        if isinstance(x, Ref):
+            return self.namespace[x.name]
+        if isinstance(x, Reference):
+            import optilab
+            return optilab.RULES[x.name]
+        return copy.deepcopy(x)
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        function = self.namespace[name]
+        return function(*(self._argument(a) for a in args), **{k: self._argument(v) for k, v in kwargs.items()})
+
+    def get(self, name: str, *path: Any) -> Any:
+        value = self.namespace[name]
+        for step in path:
+            value = getattr(value, step[1:]) if isinstance(step, str) and step.startswith(".") else value[step]
+        return value
+
+
+def run_here(checks: Checks, grade_id: str, namespace: dict) -> None:
+    """Run the check of the test cell ``grade_id`` on the notebook's own namespace (what the hidden
+    tests of a lab's test cells do, through their lab's ``run_here``): the kernel's verdict is the
+    grader's, by the same code. Raises AssertionError with the check's message when it fails."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        checks[grade_id](_Here(namespace))
+    print(f"✓ {grade_id}: the hidden tests hold")
 
 
 def cell_digest(source: str) -> str:

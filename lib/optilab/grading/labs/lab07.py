@@ -1,25 +1,28 @@
 """Lab 7 (training in practice): the checks of its test cells, run in the grader's process.
 
-The checks are those of :mod:`optilab.contract.practice` (the lab's visible checks, then its hidden
-inputs), given the student's functions through plain-data requests to the notebook's process: the
-notebook's ``warmup_cosine`` for each step, its ``clip_grads`` through ``called`` (which also returns
-the arguments after the call, to see changes in place), its ``clip_by_global_norm`` through
-:func:`optilab.whole_model.wrapped_steps` and its ``sam`` through :func:`optilab.whole_model.sam_steps`.
-The experiment's numbers are recomputed here from the lab's own settings (:func:`reference_losses`).
+Each check runs the lab's visible check (``optilab.check("sam", sam)``, :mod:`optilab.contract.answers`),
+then the same check with its hidden inputs, given the student's functions through plain-data requests
+to the notebook's process: the notebook's ``warmup_cosine`` for each step, its ``clip_grads`` through
+``called`` (which also returns the arguments after the call, to see changes in place), its
+``clip_by_global_norm`` through :func:`optilab.whole_model.wrapped_steps` and its ``sam`` through
+:func:`optilab.whole_model.sam_steps`. The experiment's numbers are recomputed here from the lab's own
+settings (:func:`reference_runs`).
 
 The lab's hidden test cells run the same checks in the notebook's own kernel (:func:`run_here`).
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from optilab.contract import practice
+from optilab.contract.clip_check import clip_grads_result, clip_result
+from optilab.contract.sam_check import SAM_SIZES, sam_result
+from optilab.contract.schedule_check import schedule_result
+from optilab.grading import labs
 from optilab.grading.notebook import Ref, Reference
 
 #: The experiment's settings (its setup cell).
@@ -61,7 +64,7 @@ def _clip(notebook: Any):
 
 def _sam(notebook: Any):
     def run(X: np.ndarray, y: np.ndarray, params: dict, lrs: list, **hyper: Any) -> Any:
-        out = notebook.call("sam_steps", Ref("sam"), list(practice.SAM_SIZES), X, y, params,
+        out = notebook.call("sam_steps", Ref("sam"), list(SAM_SIZES), X, y, params,
                             [float(lr) for lr in lrs], **hyper)
         if not isinstance(out, dict) or not {"params", "points"} <= set(out):
             raise AssertionError("the lab's helper `sam_steps` does not answer: run the setup cell unchanged")
@@ -73,13 +76,13 @@ def _sam(notebook: Any):
 def test_schedule_warmup(notebook: Any) -> None:
     """warmup_cosine's warm-up (1 point)."""
     run = _schedule(notebook)
-    _passed(practice.schedule_result(run, part="warmup"), practice.schedule_result(run, hidden=True, part="warmup"))
+    _passed(schedule_result(run, part="warmup"), schedule_result(run, hidden=True, part="warmup"))
 
 
 def test_schedule_decay(notebook: Any) -> None:
     """warmup_cosine's cosine decay, and lr_min after it (2 points)."""
     run = _schedule(notebook)
-    _passed(practice.schedule_result(run, part="decay"), practice.schedule_result(run, hidden=True, part="decay"))
+    _passed(schedule_result(run, part="decay"), schedule_result(run, hidden=True, part="decay"))
 
 
 def _float32_problem(run: Any) -> str | None:
@@ -101,7 +104,7 @@ def _float32_problem(run: Any) -> str | None:
 def test_clip_grads(notebook: Any) -> None:
     """clip_grads: one factor from the norm of all the gradients (2 points)."""
     run = _clip_grads(notebook)
-    _passed(practice.clip_grads_result(run), practice.clip_grads_result(run, hidden=True))
+    _passed(clip_grads_result(run), clip_grads_result(run, hidden=True))
     problem = _float32_problem(run)
     assert problem is None, problem
 
@@ -131,7 +134,7 @@ def _changed_inputs_problem(notebook: Any) -> str | None:
 def test_clip(notebook: Any) -> None:
     """clip_by_global_norm around any rule (2 points); judged with the student's own clip_grads too."""
     run, own = _clip(notebook), _clip_grads(notebook)
-    _passed(practice.clip_result(run, clip_grads=own), practice.clip_result(run, hidden=True, clip_grads=own))
+    _passed(clip_result(run, clip_grads=own), clip_result(run, hidden=True, clip_grads=own))
     problem = _changed_inputs_problem(notebook)
     assert problem is None, problem
 
@@ -141,8 +144,8 @@ def _zero_gradient_problem(run: Any) -> str | None:
     and balanced labels) the ascent is zero, so grad_fn is called at p itself and p stays finite."""
     from optilab.models import MLP
 
-    params = {name: np.zeros_like(value) for name, value in MLP(tuple(practice.SAM_SIZES)).init(0).items()}
-    X = np.random.default_rng(7).normal(size=(6, practice.SAM_SIZES[0]))
+    params = {name: np.zeros_like(value) for name, value in MLP(tuple(SAM_SIZES)).init(0).items()}
+    X = np.random.default_rng(7).normal(size=(6, SAM_SIZES[0]))
     y = np.array([0, 1, 0, 1, 1, 0])
     out = run(X, y, params, [0.1], rho=0.05)
     points = out["points"][0] if out["points"] else []
@@ -156,7 +159,7 @@ def _zero_gradient_problem(run: Any) -> str | None:
 def test_sam_ascent(notebook: Any) -> None:
     """sam: grad_fn called once per step, at p + ρ·g/‖g‖ (2 points)."""
     run = _sam(notebook)
-    _passed(practice.sam_result(run, part="ascent"), practice.sam_result(run, hidden=True, part="ascent"))
+    _passed(sam_result(run, part="ascent"), sam_result(run, hidden=True, part="ascent"))
     problem = _zero_gradient_problem(run)
     assert problem is None, problem
 
@@ -164,7 +167,7 @@ def test_sam_ascent(notebook: Any) -> None:
 def test_sam_step(notebook: Any) -> None:
     """sam: the step from p with the second gradient, the default ρ, inputs unchanged (2 points)."""
     run = _sam(notebook)
-    _passed(practice.sam_result(run, part="step"), practice.sam_result(run, hidden=True, part="step"))
+    _passed(sam_result(run, part="step"), sam_result(run, hidden=True, part="step"))
 
 
 @lru_cache(maxsize=1)
@@ -209,8 +212,7 @@ def _shown(values: Any) -> list:
 def test_experiment(notebook: Any) -> None:
     """val_loss: the final validation loss of every set-up and seed (2 points)."""
     val_loss = notebook.get("val_loss")
-    assert isinstance(val_loss, dict) and set(val_loss) == set(SETUPS), \
-        f"val_loss needs one key per set-up of SETUPS: {list(SETUPS)}"
+    labs.visible("val_loss", val_loss, setups=SETUPS, seeds=SEEDS)
     for setup in SETUPS:
         try:
             yours = np.asarray(val_loss[setup], dtype=float)
@@ -243,53 +245,21 @@ CHECKS = {
 }
 
 
-# --------------------------------------------------------------------------- in the notebook's own kernel
-class _Here:
-    """The notebook's namespace, asked as the grader asks the student's process (arguments copied)."""
-
-    def __init__(self, namespace: dict):
-        self.namespace = namespace
-
-    def _argument(self, x: Any) -> Any:
-        if isinstance(x, Ref):
-            return self.namespace[x.name]
-        if isinstance(x, Reference):
-            import optilab
-            return optilab.RULES[x.name]
-        return copy.deepcopy(x)
-
-    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        function = self.namespace[name]
-        return function(*(self._argument(a) for a in args), **{k: self._argument(v) for k, v in kwargs.items()})
-
-    def get(self, name: str, *path: Any) -> Any:
-        value = self.namespace[name]
-        for step in path:
-            value = getattr(value, step[1:]) if isinstance(step, str) and step.startswith(".") else value[step]
-        return value
-
-
 def run_here(grade_id: str, namespace: dict) -> None:
-    """Run the check of the test cell ``grade_id`` on the notebook's own namespace (the hidden tests
-    of the lab's test cells): raises AssertionError with the check's message when it fails."""
-    import warnings
-
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        CHECKS[grade_id](_Here(namespace))
-    print(f"✓ {grade_id}: the hidden tests hold")
+    """The hidden tests of the test cell ``grade_id``: its check, on the notebook's own namespace."""
+    labs.run_here(CHECKS, grade_id, namespace)
 
 
 #: The test cells these checks were written from (:func:`~optilab.grading.labs.cell_digest` of
 #: each cell's source in ``solutions/``): a changed cell needs its check changed too.
 DERIVED_FROM = {
-    "test-schedule-warmup": "286b1bdd8a55ea54",
-    "test-schedule-decay": "550e4146c6c54829",
-    "test-clip-grads": "498885f434eacb1d",
-    "test-clip": "4d236c77fca99a5f",
-    "test-sam-ascent": "4e8b31c83d3fec6e",
-    "test-sam-step": "b9544fe5a44889f2",
-    "test-experiment": "5dacc42db23cd0e9",
+    "test-schedule-warmup": "fbf113d87a087486",
+    "test-schedule-decay": "40545e1983639486",
+    "test-clip-grads": "a9b9749e14fb083a",
+    "test-clip": "0049936f2ce90588",
+    "test-sam-ascent": "65e10d70fc55e5b0",
+    "test-sam-step": "bc6e8c3f98845449",
+    "test-experiment": "6ca4db0ec986c866",
 }
 
 #: The library's own versions of this lab's answers and the pieces they are made of: the lab's
