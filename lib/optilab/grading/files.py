@@ -4,7 +4,7 @@ The process that decides the grade (this one) runs the hidden suite exactly as n
 cells do (:func:`optilab.grading.runner.run_tests`, then :func:`~optilab.contract.diagnose`),
 but the rule it hands them is a :class:`StudentRule`: a callable whose every call sends the
 inputs — ``param``, ``grad``, the ``state`` dict, the hyperparameters — as plain data to a
-separate process that loaded the student's file (:mod:`optilab.grading.student_process`),
+separate process that loaded the student's file (:mod:`optilab.grading.student_file`),
 and gets back plain values: the new param, the new state, what became of the inputs, or the
 description of an exception. Arrays travel in ``.npy`` format, read without pickle; numbers
 as JSON. Every value that comes back is checked before the suite sees it, so nothing in the

@@ -1,7 +1,7 @@
 r"""A student's notebook as the grader sees it: a namespace in another process, read as plain data.
 
 The grading process never runs a student's code. :class:`StudentNotebook` starts the student's
-process (:mod:`optilab.grading.student_process`, ``--notebook``), sends it the code of the
+process (:mod:`optilab.grading.student_notebook`), sends it the code of the
 notebook's cells — the lab's own cells and the student's answers, in order, not the test
 cells — which it runs as a kernel would (a failing cell stops there, the next one runs; each
 cell is interrupted after the cell time limit), and then asks it plain-data questions:
@@ -57,7 +57,7 @@ def notebook_command(folder: Path, *, memory: int) -> list[str]:
     it in a sandbox.
     """
     del folder  # the working directory is set by whoever starts it; a sandbox needs to know it
-    return [sys.executable, "-P", str(processes._STUDENT_PROCESS), "--notebook", str(int(memory))]
+    return [sys.executable, "-P", str(processes._STUDENT_NOTEBOOK), str(int(memory))]
 
 
 def _sandboxed(folder: Path, *, memory: int, seconds: float, served: tuple[str, ...] = ()) -> list[str]:
@@ -98,7 +98,7 @@ class Reference:
 
 class Library:
     """An argument that is a library object built in the student's process, e.g.
-    ``Library("problems.quadratic", eigenvalues=(1.0, 50.0))`` (see ``student_process.LIBRARY``)."""
+    ``Library("problems.quadratic", eigenvalues=(1.0, 50.0))`` (see ``student_notebook.LIBRARY``)."""
 
     def __init__(self, name: str, *args: Any, **kwargs: Any):
         self.name, self.args, self.kwargs = name, args, kwargs

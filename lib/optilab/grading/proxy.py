@@ -11,7 +11,7 @@ What the grader can and cannot see. Values are judged here, on the grader's own 
 they are whatever the student's process computed. Two clauses of the contract are about
 memory inside that process: "never changes its inputs in place" and "returns new arrays".
 Their evidence is the process's own report of what became of the inputs and which returned
-arrays are views of them, made by :mod:`~optilab.grading.student_process` after each call.
+arrays are views of them, made by :mod:`~optilab.grading.student_side` after each call.
 A file that rewrites that reporting code in its own process can hide its own in-place update
 (and only that: the values are still checked); across processes such an update has no effect
 on the caller, which only ever gets copies.
