@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+
 def _load_side() -> Any:
     """``student_side.py`` of this file's folder, loaded by its path: this script imports nothing
     of optilab, whose package would bring the grader's modules into the student's process."""

@@ -26,6 +26,7 @@ import sys
 import traceback
 from typing import Any
 
+
 def _load_side() -> Any:
     """``student_side.py`` of this file's folder, loaded by its path: this script imports nothing
     of optilab, whose package would bring the grader's modules into the student's process."""
