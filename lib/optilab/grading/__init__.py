@@ -14,7 +14,7 @@ Two sides. The student's code runs only in a process of its own, started from on
 that import nothing of optilab: :mod:`.student_file` (a rule file's calls, for ``check``) and
 :mod:`.student_notebook` (a notebook's cells, for nbgrader), which share :mod:`.student_side`
 and load the wire (:mod:`.wire`) and the library the student sees (:mod:`.student_library`) by
-path. Every other module here is the grader's side, and never runs a student's code.
+path. Every other module here is the grader's.
 """
 
 from __future__ import annotations
