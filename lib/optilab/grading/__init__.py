@@ -10,11 +10,11 @@ r"""The grader: the graded suites, and grading a file or a notebook without runn
   in the grader's process (checks in :mod:`.labs`), asking the student's notebook, run in its own
   process (:mod:`.notebook`), for plain values only.
 
-Two sides. The student's code runs only in a process of its own, started from one of two scripts
-that import nothing of optilab: :mod:`.student_file` (a rule file's calls, for ``check``) and
-:mod:`.student_notebook` (a notebook's cells, for nbgrader), which share :mod:`.student_side`
-and load the wire (:mod:`.wire`) and the library the student sees (:mod:`.student_library`) by
-path. Every other module here is the grader's.
+Two sides. Where the grader needs a student's code run (a rule file's calls for ``check``, a
+notebook's cells for the verdicts), it starts a process of the student's from one of two scripts
+that import nothing of optilab: :mod:`.student_file` and :mod:`.student_notebook`, which share
+:mod:`.student_side` and load the wire (:mod:`.wire`) and the library the student sees
+(:mod:`.student_library`) by path. Every other module here is the grader's.
 """
 
 from __future__ import annotations
