@@ -109,8 +109,8 @@ LONG = {
                    "its loss, gradient and the formulas in its docstring",
     "training.py": "the training loops that drive an Optimizer: run on a Problem and train on a model, "
                    "with their one divergence rule and their records (Trace, History)",
-    "contract/properties.py": "the contract's properties, one checking function each, shared by the hidden "
-                              "suites and the visible checks",
+    "contract/properties.py": "the contract's properties, one checking function each, and the call and "
+                              "comparison they share (the hidden suites and the visible checks use them)",
     "contract/mistakes.py": "the catalogue of known mistakes: one record per mistake and the one "
                             "configurable rule per family whose knobs make them",
     "contract/answers.py": "the visible checks of the labs' answers that are not rules: one small "
