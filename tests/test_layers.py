@@ -111,8 +111,6 @@ LONG = {
                    "with their one divergence rule and their records (Trace, History)",
     "contract/properties.py": "the contract's properties, one checking function each, and the call and "
                               "comparison they share (the hidden suites and the visible checks use them)",
-    "contract/mistakes.py": "the catalogue of known mistakes: one record per mistake and the one "
-                            "configurable rule per family whose knobs make them",
     "contract/answers.py": "the visible checks of the labs' answers that are not rules: one small "
                            "predicate per property, one table of answers",
     "grading/notebook.py": "the grader's side of a notebook's process: StudentNotebook and the plain "

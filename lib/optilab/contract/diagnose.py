@@ -2,7 +2,7 @@ r"""Name the mistakes in a student's rule.
 
 Two kinds of evidence:
 
-- **Values.** The student's rule and every mutant of :mod:`optilab.contract.mistakes` (one or
+- **Values.** The student's rule and every mutant of :mod:`optilab.contract.mutants` (one or
   two knobs turned wrong) run on the same probe inputs: five steps from an empty state with
   a changing lr, then two steps from a given state with ``t = 5``. The probes are built to
   tell the conventions apart: non-default hyperparameters with β₁ ≠ β₂, and gradients from
@@ -30,7 +30,8 @@ import numpy as np
 
 from optilab.contract import inputs
 from optilab.contract import properties as P
-from optilab.contract.mistakes import KNOBS, MISTAKES, configurations, mistakes_of, mutant
+from optilab.contract.mistakes import KNOBS, MISTAKES, configurations, mistakes_of
+from optilab.contract.mutants import mutant
 from optilab.contract.spec import DEFAULTS, STATE_KEYS, record, require_rule
 
 __all__ = ["Diagnosis", "diagnose", "PROBE_HYPER"]
