@@ -115,8 +115,6 @@ LONG = {
                            "predicate per property, one table of answers",
     "grading/notebook.py": "the grader's side of a notebook's process: StudentNotebook and the plain "
                            "values and references its requests carry",
-    "grading/proxy.py": "the grader's side of one call of a student's rule: StudentRule and the decoding "
-                        "of its reply (values, stand-ins, exceptions, views of the inputs)",
     "grading/suites.py": "the graded suites: the shared parameterised tests and one data entry per rule",
     "isolate/__init__.py": "the bubblewrap command that sandboxes a student's process, and whether it can run",
     "experiments/practice.py": "lesson 08's one experiment: every optimizer tuned, chosen and tested the "
