@@ -260,15 +260,15 @@ def test_the_workspace_is_private_to_the_grader(tmp_path):
 def test_a_kernel_that_lost_its_port_to_another_is_graded_again_not_scored_0():
     """Found here: 1 in 30 kernels started by three workers died on "Address already in use" before any
     student code ran, and a correct submission scored 0. Such failures are the grader's: retried."""
-    from optilab.autograde.pipeline import _grader_side_failure
+    from optilab.autograde.worker import grader_side_failure
 
     lost_port = {"success": False, "error": "", "log": (
         "[ERROR] Kernel died before replying to kernel_info\n"
         "RuntimeError: Kernel died before replying to kernel_info\n")}
     student_exit = {"success": False, "error": "", "log": "nbclient.exceptions.DeadKernelError: Kernel died\n"}
-    assert _grader_side_failure(lost_port)
-    assert _grader_side_failure({"success": False, "log": "sqlite3.OperationalError: database is locked"})
-    assert not _grader_side_failure(student_exit)  # os._exit in an answer: the submission's own doing
+    assert grader_side_failure(lost_port)
+    assert grader_side_failure({"success": False, "log": "sqlite3.OperationalError: database is locked"})
+    assert not grader_side_failure(student_exit)  # os._exit in an answer: the submission's own doing
 
 
 def test_without_bubblewrap_grading_is_refused_unless_asked_and_then_says_so_on_every_line(tmp_path):

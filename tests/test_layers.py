@@ -95,3 +95,53 @@ def test_no_module_reaches_outside_the_package(path):
     if path.name in allowed:
         return
     assert not climbs, f"optilab/{path.relative_to(LIB)} climbs out of the package: {climbs}"
+
+
+#: The most lines a module of the library has, unless it is listed in :data:`LONG` with the one
+#: job it does.
+MAX_LINES = 400
+
+#: Modules over :data:`MAX_LINES`, each with the one job that makes it long (not two jobs).
+LONG = {
+    "rules.py": "the rule table: one record per update rule (its slots, spellings, colour, framework "
+                "names), the lookups of it and the tables written from it",
+    "problems.py": "the test problems: the Problem type and one constructor per landscape, each with "
+                   "its loss, gradient and the formulas in its docstring",
+    "training.py": "the training loops that drive an Optimizer: run on a Problem and train on a model, "
+                   "with their one divergence rule and their records (Trace, History)",
+    "contract/properties.py": "the contract's properties, one checking function each, and the call and "
+                              "comparison they share (the hidden suites and the visible checks use them)",
+    "contract/answers.py": "the visible checks of the labs' answers that are not rules: one small "
+                           "predicate per property, one table of answers",
+    "grading/notebook.py": "the grader's side of a notebook's process: StudentNotebook and the plain "
+                           "values and references its requests carry",
+    "grading/suites.py": "the graded suites: the shared parameterised tests and one data entry per rule",
+    "isolate/__init__.py": "the bubblewrap command that sandboxes a student's process, and whether it can run",
+    "experiments/practice.py": "lesson 08's one experiment: every optimizer tuned, chosen and tested the "
+                               "way the lesson advises, its results saved and read",
+}
+
+
+def _lines(path: Path) -> int:
+    return len(path.read_text(encoding="utf-8").splitlines())
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(LIB)))
+def test_no_module_is_long_unless_it_does_one_job(path):
+    name = path.relative_to(LIB).as_posix()
+    if name in LONG:
+        return
+    assert _lines(path) <= MAX_LINES, (
+        f"optilab/{name} has {_lines(path)} lines (more than {MAX_LINES}): split it by job into "
+        f"modules with honest names, or, if it does one job, add it to LONG in tests/test_layers.py "
+        f"with that job")
+
+
+@pytest.mark.parametrize("name", sorted(LONG))
+def test_every_long_module_listed_is_still_long(name):
+    """The list stays short: a module that is no longer long, or no longer exists, leaves it."""
+    path = LIB / name
+    assert path.is_file(), f"optilab/{name} is listed in LONG but does not exist: remove it from LONG"
+    assert _lines(path) > MAX_LINES, (
+        f"optilab/{name} has {_lines(path)} lines now, within {MAX_LINES}: remove it from LONG")
+    assert len(LONG[name]) > 20, f"LONG[{name!r}] should say the one job that makes it long"

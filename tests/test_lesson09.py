@@ -43,7 +43,7 @@ def test_the_committed_results_come_from_the_current_experiment(results):
     for recipe, by_lr in results["runs"].items():
         assert sorted(float(lr) for lr in by_lr) == sorted(lm.GRIDS[recipe])
         assert all(len(seeds) == 8 for seeds in by_lr.values())
-        assert results["chosen"][recipe] == lm._choose(by_lr)  # the lowest mean validation loss
+        assert results["chosen"][recipe] == lm.mlp_comparison._choose(by_lr)  # the lowest mean validation loss
 
 
 def test_every_chosen_learning_rate_is_inside_its_grid(results):

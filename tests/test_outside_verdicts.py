@@ -231,7 +231,8 @@ def test_graded_code_sees_the_library_without_the_code_of_the_rules_it_is_graded
         assert "ImportError" in nb.get("adam_code") and "sqrt" not in nb.get("adam_code")
         assert "lr" in nb.get("sgd_code") and "ImportError" not in nb.get("sgd_code"), "sgd is not graded here"
         assert compiled.stat().st_size > 0 and nb.get("compiled") == 0
-        assert nb.get("grading") == ["student_library.py", "student_process.py", "wire.py"] and nb.get("widgets") == []
+        assert nb.get("grading") == ["student_file.py", "student_library.py", "student_notebook.py",
+                                      "student_side.py", "wire.py"] and nb.get("widgets") == []
         assert nb.get("contract") == [] and nb.get("experiments") == [] and nb.get("variants") == ""
 
 

@@ -14,7 +14,8 @@ import pytest
 from optilab import kernels
 from optilab.contract import diagnose
 from optilab.contract.spec import GROUPS, RULES
-from optilab.contract.mistakes import KNOBS, MISTAKES, mutant
+from optilab.contract.mistakes import KNOBS, MISTAKES
+from optilab.contract.mutants import mutant
 from optilab.grading.runner import load_suite, run_tests, score
 
 from . import buggy_rules, correct_rules  # noqa: F401  (they register their rules)

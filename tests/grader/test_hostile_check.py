@@ -422,7 +422,7 @@ def test_an_error_names_the_students_exception_and_line(tmp_path, capsys):
     ("from optilab.kernels import adam\n", True),
     ("from optilab.kernels import adamw\n\ndef adam(param, grad, state, **hyper):\n"
      "    return adamw(param, grad, state, weight_decay=0.0, **hyper)\n", True),
-    ("from optilab.contract.mistakes import mutant\nadam = mutant('adam')\n", True),
+    ("from optilab.contract.mutants import mutant\nadam = mutant('adam')\n", True),
     ("from optilab.contract.spec import reference\nadam = reference('adam')\n", True),
 ])
 def test_a_rule_that_calls_the_reference_earns_nothing(tmp_path, capsys, source, failed_at_load):

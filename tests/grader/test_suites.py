@@ -19,7 +19,8 @@ import pytest
 
 from optilab import rules
 from optilab.grading import GROUPS, RULES, suites
-from optilab.contract.mistakes import KNOBS, mutant
+from optilab.contract.mistakes import KNOBS
+from optilab.contract.mutants import mutant
 from optilab.grading.runner import load_suite
 
 from . import buggy_rules  # noqa: F401  (registers the buggy rules)

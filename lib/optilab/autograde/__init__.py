@@ -41,7 +41,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from optilab.autograde.pipeline import GradingRun, StudentResult, grade_lab, report_lab
+from optilab.autograde.pipeline import grade_lab, report_lab
+from optilab.autograde.reports import GradingRun, StudentResult
 from optilab.autograde.workspace import IN_PLACE, Busy
 from optilab.isolate import Unavailable
 

@@ -13,10 +13,11 @@ Steps, all nbgrader's own through its Python API and the course's ``nbgrader_con
    gradebook, on every run, so the gradebook always holds the lab as ``solutions/`` has it.
 4. Stage each student's notebook (copy mode, :mod:`optilab.autograde.collect`) and hand it at
    once to ``autograde`` and ``generate_feedback``, in ``jobs`` worker processes that each keep
-   one :class:`~nbgrader.apps.NbGraderAPI`. nbgrader writes each submission's grades in its own
+   one :class:`~nbgrader.apps.NbGraderAPI` (:mod:`optilab.autograde.worker`). nbgrader writes each submission's grades in its own
    transactions, straight into the gradebook, so grades entered in formgrader meanwhile stay.
 5. ``export`` with nbgrader's CSV plugin to ``reports/<lab>/grades.csv`` and a readable
-   ``report.txt``, both for the whole class in the gradebook (who this run graded is marked).
+   ``report.txt``, both for the whole class in the gradebook (who this run graded is marked;
+   :mod:`optilab.autograde.reports`).
 
 A submission that cannot be graded scores 0 *for this attempt*: its autograded points become 0,
 its manual grades are kept (no gradebook row is ever removed), the report says why, its
@@ -25,64 +26,26 @@ feedback page says why, and it never stops the others.
 
 from __future__ import annotations
 
-import copy
-import datetime as _dt
 import html
-import json
 import multiprocessing
 import os
 import queue
 import secrets
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from optilab import isolate
-from optilab.autograde import audit, collect, standing
+from optilab.autograde import audit, collect, standing, worker
 from optilab.autograde.course import course_root, load_config, make_api, resolve_lab
-from optilab.autograde.workspace import COPY, IN_PLACE, PRIVATE_UMASK, Workspace, grading_mode
+from optilab.autograde.reports import UNSANDBOXED, GradingRun, StudentResult, remember_notes, write_reports
+from optilab.autograde.workspace import IN_PLACE, PRIVATE_UMASK, Workspace, grading_mode
 
-__all__ = ["StudentResult", "GradingRun", "grade_lab", "report_lab", "workspace_overrides", "write_reports"]
-
-
-@dataclass
-class StudentResult:
-    """One student's outcome in this run."""
-
-    student: str
-    score: float = 0.0
-    max_score: float = 0.0
-    seconds: float = 0.0
-    graded: bool = False                 # autograded by nbgrader (else 0 for this attempt)
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class GradingRun:
-    """What :func:`grade_lab` did."""
-
-    lab: str
-    workspace: Path
-    results: list[StudentResult]         # the students of this run
-    grades_csv: Path
-    report: Path
-    seconds: float                       # wall time of staging, autograding, feedback and export
-    max_score: float
-    mode: str = COPY                     # :data:`~.workspace.COPY` or :data:`~.workspace.IN_PLACE`
-    backup: Path | None = None           # the gradebook's copy made before this run
-    standing: list[standing.Standing] = field(default_factory=list)  # the whole class, after the run
-    sandboxed: bool = True               # the notebooks ran in the sandboxed kernel
-
-    @property
-    def seconds_per_submission(self) -> float:
-        return self.seconds / max(1, len(self.results))
+__all__ = ["grade_lab", "report_lab", "workspace_overrides"]
 
 
 #: The kernel of ``--no-sandbox`` runs: the course's plain Python kernel.
 PLAIN_KERNEL = "python3"
-#: What every report line of a ``--no-sandbox`` run says.
-UNSANDBOXED = "NOT SANDBOXED (--no-sandbox): the student's code ran with the grader's rights"
 
 
 def _kernel(config) -> str:
@@ -124,84 +87,6 @@ def workspace_overrides(workspace: Path | None, timeout: float | None, *, sandbo
         overrides["BoundedExecute"] = {"kernel_name": PLAIN_KERNEL}
     return overrides
 
-
-# --- the worker side: one API object per process ------------------------------------------
-
-_API = None
-_FALLBACK_API = None
-_CONFIG = None
-
-
-def _init_worker(config, log_path: str | None = None) -> None:
-    global _API, _FALLBACK_API, _CONFIG
-    if log_path:  # the kernels inherit this: their start-up chatter goes to the log, not the terminal
-        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        os.dup2(fd, 2)
-        os.close(fd)
-    _CONFIG = config
-    _API = make_api(config)
-    _FALLBACK_API = None
-
-
-def _failure_reason(result: dict) -> str:
-    text = f"{result.get('error') or ''}\n{result.get('log') or ''}"
-    if "DeadKernelError" in text or "Kernel died" in text or "kernel died" in text:
-        return "the kernel died while the notebook ran (for example os._exit, a crash, or no memory left)"
-    if "UnresponsiveKernelError" in text or "became unresponsive" in text:
-        return "the kernel stopped responding and could not be interrupted"
-    lines = [ln.strip() for ln in (result.get("error") or result.get("log") or "").splitlines() if ln.strip()]
-    return "nbgrader could not grade it: " + (lines[-1][:200] if lines else "unknown error")
-
-
-#: Failures of the grading machine, not of the submission: autograding again is safe and right.
-#: - the workers share one SQLite gradebook: a rare lock timeout;
-#: - a kernel's TCP port, chosen by its manager, taken by another worker's kernel before it bound
-#:   it: the kernel dies before replying to kernel_info ("Address already in use", in the kernel's
-#:   output, which goes to the run's nbgrader.log) and a correct submission scored 0
-#:   (jupyter/jupyter_client#487, open). Reproduced here: 1 in 30 kernels started by three workers.
-_RETRY_ON = ("database is locked", "Kernel died before replying to kernel_info")
-
-
-def _grader_side_failure(result: dict) -> bool:
-    text = f"{result.get('log') or ''}{result.get('error') or ''}"
-    return any(marker in text for marker in _RETRY_ON)
-
-
-def _grade_one(task: tuple[str, str]) -> dict:
-    """Autograde and generate feedback for one student (runs in a worker)."""
-    global _FALLBACK_API
-    lab, student = task
-    start = time.perf_counter()
-    notes: list[str] = []
-    result = _API.autograde(lab, student, force=True, create=True)
-    for _ in range(3):
-        if result["success"] or not _grader_side_failure(result):
-            break
-        time.sleep(0.5)
-        result = _API.autograde(lab, student, force=True, create=True)
-    if not result["success"] and "add_missing" in f"{result.get('error')}{result.get('log')}":
-        # nbgrader could not put a deleted test cell back (the cells around it were deleted
-        # too): grade what is there; the missing test cells score 0.
-        if _FALLBACK_API is None:
-            config = copy.deepcopy(_CONFIG)  # Config.copy() would share (and change) the sections
-            config.OverwriteCells.add_missing_cells = False
-            _FALLBACK_API = make_api(config)
-        result = _FALLBACK_API.autograde(lab, student, force=True, create=True)
-        notes.append("deleted cells could not be put back; they score 0")
-    out = {"student": student, "success": bool(result["success"]), "notes": notes,
-           "log": f"{result.get('log') or ''}{result.get('error') or ''}"}
-    out["autograde_seconds"] = time.perf_counter() - start
-    if result["success"]:
-        feedback = _API.generate_feedback(lab, student, force=True)
-        if not feedback["success"]:
-            notes.append("nbgrader could not write the feedback page")
-    else:
-        out["reason"] = _failure_reason(result)
-    out["seconds"] = time.perf_counter() - start
-    return out
-
-
-# --- the main side -------------------------------------------------------------------------
 
 def _release_files(feedback: Path, staged: Path) -> None:
     """Copy the exchange files ``nbgrader release_feedback`` reads from the staged submission to ``feedback``.
@@ -359,7 +244,7 @@ def _grade(lab: str, found: list[collect.Submission], mode: str, submissions: Pa
     logs = reports / "logs"
     logs.mkdir(exist_ok=True)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    pool = multiprocessing.get_context(method).Pool(jobs, initializer=_init_worker,
+    pool = multiprocessing.get_context(method).Pool(jobs, initializer=worker.init,
                                                     initargs=(config, str(log_path)))
     finished: queue.Queue = queue.Queue()
     by_name: dict[str, collect.Submission] = {}
@@ -376,7 +261,7 @@ def _grade(lab: str, found: list[collect.Submission], mode: str, submissions: Pa
                 continue
             by_name[sub.student] = sub
             sub.notes += audit.cell_changes(release_nb, sub.notebook)
-            pool.apply_async(_grade_one, ((lab, sub.student),), callback=finished.put,
+            pool.apply_async(worker.grade_one, ((lab, sub.student),), callback=finished.put,
                              error_callback=lambda error, student=sub.student: finished.put(
                                  {"student": student, "success": False, "notes": [], "seconds": 0.0,
                                   "log": repr(error), "reason": f"the grading worker failed: {error!r}"}))
@@ -404,90 +289,9 @@ def _grade(lab: str, found: list[collect.Submission], mode: str, submissions: Pa
             res.notes.insert(0, UNSANDBOXED)
     run = GradingRun(lab, workspace.root, ordered, reports / "grades.csv", reports / "report.txt", 0.0,
                      max_score, mode, sandboxed=_kernel(config) == isolate.KERNEL_NAME)
-    _remember_notes(reports / "notes.json", ordered)
+    remember_notes(reports / "notes.json", ordered)
     write_reports(run, coursedir, str(submissions))
     return run
-
-
-def _remember_notes(path: Path, results: list[StudentResult]) -> None:
-    """Keep each student's latest notes (``notes.json``), so a report of the whole class can show them."""
-    try:
-        known = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        known = {}
-    when = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    for r in results:
-        known[r.student] = {"graded": when, "autograded": r.graded, "notes": r.notes}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(known, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _late(seconds: float) -> str:
-    if seconds <= 0:
-        return ""
-    minutes = round(seconds / 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    return "late by " + " ".join(f"{v}{u}" for v, u in ((days, "d"), (hours, "h"), (minutes, "min")) if v) \
-        if minutes or hours or days else "late by under a minute"
-
-
-def write_reports(run: GradingRun, coursedir, submissions: str = "") -> None:
-    """Write ``grades.csv`` (nbgrader's CSV export) and ``report.txt`` for the whole class of ``run.lab``."""
-    from nbgrader.api import Gradebook
-    from nbgrader.plugins.export import CsvExportPlugin
-
-    lab = run.lab
-    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
-        CsvExportPlugin(to=str(run.grades_csv), assignment=[lab]).export(gb)
-    run.standing = standing.class_standing(coursedir.db_url, coursedir.course_id, lab)
-    due = standing.due_date(coursedir.db_url, coursedir.course_id, lab)
-    try:
-        remembered = json.loads((run.grades_csv.parent / "notes.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        remembered = {}
-    this_run = {r.student: r for r in run.results}
-    failed = sum(not r.graded for r in run.results)
-    lines = [
-        f"{lab}: the whole class in the gradebook, {time.strftime('%Y-%m-%d %H:%M %Z')}",
-        (f"this run: {len(run.results)} submission(s) {'graded in place in' if run.mode == IN_PLACE else 'copied in from'}"
-         f" {submissions}; {failed} could not be graded (0 for that attempt)" if submissions else
-         "written from the gradebook; nothing was graded"),
-        f"due date: {due:%Y-%m-%d %H:%M} UTC" if due else
-        f"due date: none in the gradebook (set one with `.venv/bin/nbgrader db assignment add {lab} --duedate=...`)",
-    ]
-    if submissions:
-        lines.append("sandbox: every notebook of this run ran in bubblewrap (the optilab-sandboxed kernel)"
-                     if run.sandboxed else f"sandbox: none. {UNSANDBOXED}")
-    if run.backup:
-        lines.append(f"gradebook backed up before this run to {run.backup}")
-    lines += ["", f"{'student':<20} {'score':>11} {'pending':>8}  {'graded':<10} notes"]
-    for st in run.standing:
-        notes: list[str] = []
-        if not st.submitted:
-            notes.append("no submission")
-        res = this_run.get(st.student)
-        memory = remembered.get(st.student, {})  # this run's notes too: _remember_notes came first
-        notes += memory.get("notes", [])
-        late = _late(st.seconds_late)
-        if late:
-            notes.append(late)
-        if st.pending:
-            notes.append(f"{st.pending:g} point(s) wait for a manual grade")
-        if st.manual:
-            notes.append(f"{st.manual:g} point(s) graded by hand")
-        if not notes:
-            notes.append("autograded, nothing to note")
-        if res:
-            ran = "this run" if res.graded else "FAILED"
-        elif memory:
-            ran = memory.get("graded", "")[:10]
-        else:
-            ran = "earlier" if st.submitted else "-"
-        lines.append(f"{st.student:<20} {f'{st.score:g}/{st.max_score:g}':>11} "
-                     f"{(f'{st.pending:g}' if st.pending else ''):>8}  {ran:<10} {'; '.join(notes)}")
-    run.report.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def report_lab(lab: str, *, out: Path | None = None, root: Path | None = None) -> GradingRun:

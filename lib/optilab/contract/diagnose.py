@@ -2,7 +2,7 @@ r"""Name the mistakes in a student's rule.
 
 Two kinds of evidence:
 
-- **Values.** The student's rule and every mutant of :mod:`optilab.contract.mistakes` (one or
+- **Values.** The student's rule and every mutant of :mod:`optilab.contract.mutants` (one or
   two knobs turned wrong) run on the same probe inputs: five steps from an empty state with
   a changing lr, then two steps from a given state with ``t = 5``. The probes are built to
   tell the conventions apart: non-default hyperparameters with β₁ ≠ β₂, and gradients from
@@ -28,8 +28,10 @@ from typing import Any
 
 import numpy as np
 
+from optilab.contract import inputs
 from optilab.contract import properties as P
-from optilab.contract.mistakes import KNOBS, MISTAKES, configurations, mistakes_of, mutant
+from optilab.contract.mistakes import KNOBS, MISTAKES, configurations, mistakes_of
+from optilab.contract.mutants import mutant
 from optilab.contract.spec import DEFAULTS, STATE_KEYS, record, require_rule
 
 __all__ = ["Diagnosis", "diagnose", "PROBE_HYPER"]
@@ -59,7 +61,7 @@ class Diagnosis:
 def _probe_inputs(rule: str) -> tuple[dict, np.ndarray, list, dict, np.ndarray, list]:
     rng = np.random.default_rng(20_260_001)
     hyper = {k: v for k, v in PROBE_HYPER.items() if k in DEFAULTS[rule]}
-    shape = P.fit(rule, _SCALES.shape)  # a matrix of as many entries for a rule of matrices only
+    shape = inputs.fit(rule, _SCALES.shape)  # a matrix of as many entries for a rule of matrices only
     scales = _SCALES.reshape(shape)
     if any(slot.shape in ("rows", "cols") for slot in record(rule).state):
         # a factored second moment (Adafactor) shows its mistakes on a matrix; a square one, so that
@@ -67,7 +69,7 @@ def _probe_inputs(rule: str) -> tuple[dict, np.ndarray, list, dict, np.ndarray, 
         shape, scales = (3, 3), np.resize(_SCALES, 9).reshape(3, 3)
     p0 = rng.standard_normal(shape)
     grads = [rng.standard_normal(shape) * scales for _ in _LRS]
-    state = P.given_state(rule, rng, shape, t=5)
+    state = inputs.given_state(rule, rng, shape, t=5)
     p1 = rng.standard_normal(shape)
     grads1 = [rng.standard_normal(shape) * scales for _ in _RESUME_LRS]
     if rule == "lion":
@@ -165,18 +167,18 @@ def _contract_diagnoses(rule: str, func: Callable) -> list[Diagnosis]:
             if exc.kind and exc.kind not in out:
                 out[exc.kind] = Diagnosis(exc.kind, MISTAKES[exc.kind].message, str(exc))
 
-    shapes = list(dict.fromkeys(P.fit(rule, shape) for shape in [(5,), (), (2, 3)]))
+    shapes = list(dict.fromkeys(inputs.fit(rule, shape) for shape in [(5,), (), (2, 3)]))
     for shape in shapes:
-        p = P.draw(rng, shape)
-        gs = [P.draw(rng, shape) for _ in range(3)]
+        p = inputs.draw(rng, shape)
+        gs = [inputs.draw(rng, shape) for _ in range(3)]
         record(lambda: P.no_mutation(rule, func, param=p, grads=gs, hyper=hyper))
         record(lambda: P.keeps_dtype_and_shape(rule, func, param=p, grads=gs, hyper=hyper))
-    four = P.fit(rule, (4,))
-    p32 = P.draw(rng, four, np.float32)
-    gs32 = [P.draw(rng, four, np.float32) for _ in range(2)]
+    four = inputs.fit(rule, (4,))
+    p32 = inputs.draw(rng, four, np.float32)
+    gs32 = [inputs.draw(rng, four, np.float32) for _ in range(2)]
     record(lambda: P.keeps_dtype_and_shape(rule, func, param=p32, grads=gs32, hyper=hyper))
-    p = P.draw(rng, four)
-    gs = [P.draw(rng, four) for _ in range(2)]
+    p = inputs.draw(rng, four)
+    gs = [inputs.draw(rng, four) for _ in range(2)]
     record(lambda: P.returns_new_arrays(rule, func, param=p, grads=gs, hyper=hyper))
     return list(out.values())
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from optilab import rules as _table
+from optilab.contract import inputs
 from optilab.contract import properties as P
 from optilab.contract.spec import DEFAULTS, STATE_KEYS, reference
 
@@ -129,7 +130,7 @@ def _defaults(rule: str, func: Callable, rng: np.random.Generator) -> list:
     defaults: where they differ, which of its defaults is not the contract's (and what it is,
     when it is one of :data:`COMMON_VALUES`). The maths need not be right for this."""
     defaults = DEFAULTS[rule]
-    six = P.fit(rule, (6,))  # a matrix of as many entries for a rule of matrices only
+    six = inputs.fit(rule, (6,))  # a matrix of as many entries for a rule of matrices only
     p = rng.standard_normal(six)
     scales = np.array([1.0, 0.3, 1e-2, 1e-4, 1e-6, 1e-8]).reshape(six)  # tiny gradients show where ε is
     grads = [rng.standard_normal(six) * scales for _ in range(3)]
@@ -223,9 +224,9 @@ def _ignored(rule: str, func: Callable, p: np.ndarray, grads: list, lrs: list, h
 def _zero_gradient(rule: str, func: Callable, rng: np.random.Generator, hyper: dict) -> list:
     """One step with a zero gradient from a given state: a rule that skips it must still return
     new arrays and advance its state as the formula does."""
-    five = P.fit(rule, (5,))
+    five = inputs.fit(rule, (5,))
     p, g = rng.standard_normal(five), np.zeros(five)
-    state = P.given_state(rule, rng, five, t=5)
+    state = inputs.given_state(rule, rng, five, t=5)
     given = {"lr": 0.05, **hyper}
     mine = p.copy()
     try:
@@ -252,7 +253,7 @@ def explain(rule: str, func: Callable, probe_hyper: dict) -> list:
     hyper = {k: v for k, v in probe_hyper.items() if k in DEFAULTS[rule] and k != "lr"}
     with np.errstate(all="ignore"):
         found = _defaults(rule, func, rng)
-        six = P.fit(rule, (6,))
+        six = inputs.fit(rule, (6,))
         p = rng.standard_normal(six)
         grads = [rng.standard_normal(six) * s for s in (1.0, 0.3, 2.0, 0.05)]
         lrs = [0.03, 0.07, 0.02, 0.05]
@@ -262,7 +263,7 @@ def explain(rule: str, func: Callable, probe_hyper: dict) -> list:
         if mine is not None and expected is not None:
             found += _first_difference(rule, mine, expected, hyper, "from an empty state", 0)
             if not any(d.evidence == "values" and not d.id.startswith("ignores-") for d in found):
-                state = P.given_state(rule, rng, six, t=5)
+                state = inputs.given_state(rule, rng, six, t=5)
                 p1 = rng.standard_normal(six)
                 mine = _run(func, p1, grads[:2], lrs[:2], state, hyper)
                 expected = _run(reference(rule), p1, grads[:2], lrs[:2], state, hyper)

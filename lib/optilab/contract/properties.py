@@ -4,7 +4,8 @@ Each function runs a student's rule beside the reference rule of :mod:`optilab.k
 inputs it is given and raises :class:`RuleFailure` (an ``AssertionError``) at the first
 disagreement, with a message in the student's terms: which step, which array, which entry,
 their number beside the expected one. The hidden suites (:mod:`.suites`) and the visible
-checks (:func:`optilab.check`) are both written with these functions; only their inputs differ.
+checks (:func:`optilab.check`) are both written with these functions; only their inputs differ
+(:mod:`.inputs`).
 
 Values are compared on the *update*: an entry of the new parameter passes when
 ``|yours - expected| <= rtol * |expected - p| + 8 ulp(p)``, so a rule computed in another but
@@ -22,16 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from optilab.contract.spec import DEFAULTS, STATE_KEYS, record, reference
+from optilab.contract.inputs import slot_shape, slots_for
+from optilab.contract.spec import DEFAULTS, STATE_KEYS, reference
 
 __all__ = [
     "RuleFailure",
     "first_difference",
     "call",
     "steps",
-    "draw",
-    "given_state",
-    "fit",
     "no_mutation",
     "returns_new_arrays",
     "keeps_dtype_and_shape",
@@ -187,63 +186,6 @@ def _check_state(rule: str, yours: dict, expected: dict, param_dtype: np.dtype, 
             y_, e_ = np.asarray(y)[bad], np.asarray(e)[bad]
             raise RuleFailure(f"{where}:\n  state[{key!r}]{_index_text(bad)}: yours {_num(y_)}, "
                               f"expected {_num(e_)}")
-
-
-# --------------------------------------------------------------------------- inputs
-def draw(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float64,
-         scale: float | np.ndarray = 1.0) -> np.ndarray:
-    """A random array of ``shape`` and ``dtype``: normal entries times ``scale``."""
-    return np.asarray(rng.standard_normal(shape) * scale).astype(dtype)
-
-
-def given_state(rule: str, rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float64,
-                t: int = 5) -> dict:
-    """A plausible state after ``t`` steps, drawn at random (for resuming from a given state).
-
-    Each entry is drawn by the kind of its slot in the rule table (:class:`optilab.rules.Slot`).
-    """
-    d = np.dtype(dtype)
-    state: dict[str, Any] = {}
-    for slot in slots_for(rule, shape):
-        where = slot_shape(slot, shape)
-        if slot.kind == "count":
-            state[slot.name] = t
-        elif slot.kind == "signed":
-            state[slot.name] = draw(rng, where, d, slot.scale)
-        elif slot.kind == "sum":
-            state[slot.name] = (rng.uniform(0.05, 2.0, where) * t).astype(d)
-        else:  # positive: an average of non-negative numbers
-            state[slot.name] = rng.uniform(0.01, 1.0, where).astype(d)
-    return state
-
-
-def fit(rule: str, shape: tuple[int, ...]) -> tuple[int, ...]:
-    """``shape``, or for a rule of matrices only (CONTRACT.md: ``params="matrix"``) a matrix of as
-    many entries: (n,) becomes (2, n/2) for an even n and (n, 1) for an odd one, () becomes (1, 1)."""
-    shape = tuple(shape)
-    if record(rule).params == "any" or len(shape) == 2:
-        return shape
-    n = int(np.prod(shape)) if shape else 1
-    return (2, n // 2) if n % 2 == 0 else (n, 1)
-
-
-def slots_for(rule: str, shape: tuple[int, ...]) -> list:
-    """The state slots of ``rule`` that a parameter of ``shape`` has (CONTRACT.md: ``ndim``)."""
-    ndim = len(tuple(shape))
-    return [slot for slot in record(rule).state
-            if slot.ndim == "any" or (slot.ndim == "2+") == (ndim >= 2)]
-
-
-def slot_shape(slot: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
-    """The shape of a state slot for a parameter of ``shape`` (CONTRACT.md: state that is not one array)."""
-    shape = tuple(shape)
-    if slot.shape == "rows":
-        return shape[:-1]
-    if slot.shape == "cols":
-        return shape[:-2] + shape[-1:]
-    if slot.shape == "scalar":
-        return ()
-    return shape
 
 
 # --------------------------------------------------------------------------- properties
@@ -465,39 +407,3 @@ def _wrong_defaults(rule: str, func: Rule, param: np.ndarray, grads: Sequence[np
 
 def _and_text(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
-# --------------------------------------------------------------------------- input recipes
-def case(seed: int, shape: tuple[int, ...] = (7,), steps: int = 1, dtype: Any = np.float64,
-         scale: float | str = 1.0) -> tuple[np.ndarray, list[np.ndarray]]:
-    """A random ``param`` and ``steps`` gradients, seeded.
-
-    ``scale="mixed"`` gives every entry its own magnitude, from 1e-5 to 1, so that where ε
-    goes and how small gradients are treated show in the result.
-    """
-    rng = np.random.default_rng(seed)
-    param = draw(rng, shape, dtype)
-    s = 10.0 ** rng.uniform(-5, 0, shape) if scale == "mixed" else scale
-    return param, [draw(rng, shape, dtype, s) for _ in range(steps)]
-
-
-def random_hyper(rule: str, seed: int) -> dict[str, float]:
-    """Hyperparameters of ``rule`` other than lr, drawn away from their defaults (β₁ < β₂)."""
-    rng = np.random.default_rng(seed)
-    ranges = {"momentum": (0.4, 0.85), "rho": (0.5, 0.95), "beta1": (0.5, 0.85),
-              "beta2": (0.9, 0.99), "weight_decay": (0.02, 0.3), "beta2_decay": (-0.95, -0.5),
-              "d": (1.0, 2.0), "momentum_decay": (1e-3, 1e-2)}
-    logs = {"eps": (-7, -4), "eps1": (-7, -4), "eps2": (-4, -2)}
-    out = {}
-    for name in DEFAULTS[rule]:
-        if name in ranges:
-            out[name] = round(float(rng.uniform(*ranges[name])), 4)
-        elif name in logs:
-            out[name] = float(f"{10.0 ** rng.uniform(*logs[name]):.2g}")
-    return out
-
-
-def random_lrs(seed: int, steps: int, low: float = 1e-3, high: float = 0.1) -> list[float]:
-    """``steps`` learning rates drawn log-uniformly from [low, high]: a schedule that jumps."""
-    rng = np.random.default_rng(seed)
-    return [float(f"{x:.3g}") for x in 10.0 ** rng.uniform(np.log10(low), np.log10(high), steps)]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from optilab.contract import inputs
 from optilab.contract import properties as P
 from optilab.contract.diagnose import Diagnosis, diagnose
 from optilab.contract.spec import DEFAULTS, GROUPS, STATE_KEYS, require_rule
@@ -97,11 +98,11 @@ def _properties(rule: str) -> list[tuple[str, Callable[[Callable], None]]]:
     rng = np.random.default_rng(8_100 + list(DEFAULTS).index(rule))
     lr = DEFAULTS[rule]["lr"] * 10
     others = {k: v for k, v in DEFAULTS[rule].items() if k != "lr"}
-    matrix = P.fit(rule, (4,)) != (4,)  # a rule of matrices only: every param a matrix
-    p1 = np.array([1.0, -2.0, 0.5]).reshape(P.fit(rule, (3,)))
-    g1 = np.array([0.5, 1.0, -0.25]).reshape(P.fit(rule, (3,)))
-    p = P.draw(rng, P.fit(rule, (4,)))
-    gs = [P.draw(rng, P.fit(rule, (4,))) for _ in range(5)]
+    matrix = inputs.fit(rule, (4,)) != (4,)  # a rule of matrices only: every param a matrix
+    p1 = np.array([1.0, -2.0, 0.5]).reshape(inputs.fit(rule, (3,)))
+    g1 = np.array([0.5, 1.0, -0.25]).reshape(inputs.fit(rule, (3,)))
+    p = inputs.draw(rng, inputs.fit(rule, (4,)))
+    gs = [inputs.draw(rng, inputs.fit(rule, (4,))) for _ in range(5)]
     lrs = [lr, lr / 2, lr * 2, lr / 5, lr]
     props: list[tuple[str, Callable]] = [
         ("one step from an empty state {}",
@@ -118,7 +119,7 @@ def _properties(rule: str) -> list[tuple[str, Callable[[Callable], None]]]:
          lambda f: P.steps(rule, f, param=p, grads=gs, lrs=lrs, hyper=others)),
     ]
     if STATE_KEYS[rule]:
-        given = P.given_state(rule, rng, P.fit(rule, (4,)), t=3)
+        given = inputs.given_state(rule, rng, inputs.fit(rule, (4,)), t=3)
         props.append((f"a step from a given state {_keys_text(given)}",
                       lambda f: P.steps(rule, f, param=p, grads=gs[:2], lrs=lr, hyper=others,
                                         state=given)))

@@ -9,6 +9,12 @@ r"""The grader: the graded suites, and grading a file or a notebook without runn
 - :mod:`.verdicts`: the nbgrader preprocessor that decides every autograded test cell of the labs
   in the grader's process (checks in :mod:`.labs`), asking the student's notebook, run in its own
   process (:mod:`.notebook`), for plain values only.
+
+Two sides. Where the grader needs a student's code run (a rule file's calls for ``check``, a
+notebook's cells for the verdicts), it starts a process of the student's from one of two scripts
+that import nothing of optilab: :mod:`.student_file` and :mod:`.student_notebook`, which share
+:mod:`.student_side` and load the wire (:mod:`.wire`) and the library the student sees
+(:mod:`.student_library`) by path. Every other module here is the grader's.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The process that decides the grade (this one) runs the hidden suite exactly as n
 cells do (:func:`optilab.grading.runner.run_tests`, then :func:`~optilab.contract.diagnose`),
 but the rule it hands them is a :class:`StudentRule`: a callable whose every call sends the
 inputs — ``param``, ``grad``, the ``state`` dict, the hyperparameters — as plain data to a
-separate process that loaded the student's file (:mod:`optilab.grading.student_process`),
+separate process that loaded the student's file (:mod:`optilab.grading.student_file`),
 and gets back plain values: the new param, the new state, what became of the inputs, or the
 description of an exception. Arrays travel in ``.npy`` format, read without pickle; numbers
 as JSON. Every value that comes back is checked before the suite sees it, so nothing in the
@@ -46,7 +46,8 @@ from optilab.contract.spec import require_rule
 
 from optilab.grading.process import StudentEnded
 from optilab.grading.process import _Expired
-from optilab.grading.proxy import CannotGrade, OutOfTime, StudentRule, _clean_name
+from optilab.grading.proxy import CannotGrade, OutOfTime, StudentRule
+from optilab.grading.replies import clean_name
 
 __all__ = ["CannotGrade", "Outcome", "grade_file"]  # CannotGrade: optilab.grading.proxy's
 
@@ -99,11 +100,11 @@ def _preflight(rule: str, path: Path) -> None:
 
 def _load_failure(path: Path, hello: dict) -> str:
     err = hello.get("error") if isinstance(hello.get("error"), dict) else {}
-    if _clean_name(err.get("type"), "") == "SystemExit":
+    if clean_name(err.get("type"), "") == "SystemExit":
         code = err.get("exit_code")
         code = code if code is None or type(code) in (int, str) else str(code)
         return f"{path.name} called sys.exit({code!r}) while Python loaded it"
-    name = _clean_name(err.get("type"), "Exception")
+    name = clean_name(err.get("type"), "Exception")
     message = err.get("message") if isinstance(err.get("message"), str) else ""
     line = err.get("line")
     where = f" (line {line})" if type(line) is int else ""

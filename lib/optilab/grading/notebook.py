@@ -1,7 +1,7 @@
 r"""A student's notebook as the grader sees it: a namespace in another process, read as plain data.
 
 The grading process never runs a student's code. :class:`StudentNotebook` starts the student's
-process (:mod:`optilab.grading.student_process`, ``--notebook``), sends it the code of the
+process (:mod:`optilab.grading.student_notebook`), sends it the code of the
 notebook's cells — the lab's own cells and the student's answers, in order, not the test
 cells — which it runs as a kernel would (a failing cell stops there, the next one runs; each
 cell is interrupted after the cell time limit), and then asks it plain-data questions:
@@ -20,7 +20,7 @@ It is the same wire as ``python -m optilab check`` (``.npy`` without pickle, typ
 what comes back is decoded strictly, and a value that cannot travel (a function, a generator
 not asked to be listed, an object of the student's) arrives as an :class:`Opaque` that only
 names its type. An exception raised by the student's code arrives as an exception of the same
-type's name and message (:class:`~optilab.grading.proxy.StudentError`).
+type's name and message (:class:`~optilab.grading.replies.StudentError`).
 
 Limits: each request has a deadline (:meth:`StudentNotebook.limit`); a request that misses it
 kills the process, and every later request fails with :class:`ProcessGone` saying why, so the
@@ -41,7 +41,7 @@ from typing import Any
 
 from optilab import isolate
 from optilab.grading import process as processes
-from optilab.grading import proxy
+from optilab.grading import proxy, replies
 from optilab.grading import wire
 
 __all__ = ["StudentNotebook", "Ref", "Reference", "Library", "Opaque", "ProcessGone", "notebook_command"]
@@ -57,7 +57,7 @@ def notebook_command(folder: Path, *, memory: int) -> list[str]:
     it in a sandbox.
     """
     del folder  # the working directory is set by whoever starts it; a sandbox needs to know it
-    return [sys.executable, "-P", str(processes._STUDENT_PROCESS), "--notebook", str(int(memory))]
+    return [sys.executable, "-P", str(processes._STUDENT_NOTEBOOK), str(int(memory))]
 
 
 def _sandboxed(folder: Path, *, memory: int, seconds: float, served: tuple[str, ...] = ()) -> list[str]:
@@ -98,7 +98,7 @@ class Reference:
 
 class Library:
     """An argument that is a library object built in the student's process, e.g.
-    ``Library("problems.quadratic", eigenvalues=(1.0, 50.0))`` (see ``student_process.LIBRARY``)."""
+    ``Library("problems.quadratic", eigenvalues=(1.0, 50.0))`` (see ``student_notebook.LIBRARY``)."""
 
     def __init__(self, name: str, *args: Any, **kwargs: Any):
         self.name, self.args, self.kwargs = name, args, kwargs
@@ -122,7 +122,7 @@ class Opaque:
 def _decoded(value: Any) -> Any:
     """Replace the ``"other"`` descriptions inside a decoded value by :class:`Opaque`."""
     if wire.is_other(value):
-        name = proxy._clean_name(value.get("type"), "object")
+        name = replies.clean_name(value.get("type"), "object")
         return None if name == "NoneType" else Opaque(name, value.get("len"))
     if isinstance(value, list):
         return [_decoded(v) for v in value]
@@ -403,7 +403,7 @@ class StudentNotebook(proxy._TimeLimited):
         if reply.get("too_large"):
             raise AssertionError(f"the value is larger than {wire.MAX_FRAME // 2**20} MB")
         if "error" in reply:
-            raise proxy._student_exception(reply["error"])
+            raise replies.student_exception(reply["error"])
         return reply, reply_blobs
 
     def _value(self, reply: dict, blobs: list[bytes]) -> Any:

@@ -4,14 +4,14 @@ r"""A student's rule as the grader calls it: in another process, over a wire of 
 the ``state`` dict, the hyperparameters — as plain data to the student's process
 (:mod:`optilab.grading.process`) and gets back plain values: the new param, the new state,
 what became of the inputs, or the description of an exception, which is raised here as an
-exception of the same name (:class:`StudentError`). Every value that comes back is checked
-before the suite sees it.
+exception of the same name (:mod:`.replies`). Every value that comes back is checked before the
+suite sees it.
 
 What the grader can and cannot see. Values are judged here, on the grader's own inputs, so
 they are whatever the student's process computed. Two clauses of the contract are about
 memory inside that process: "never changes its inputs in place" and "returns new arrays".
 Their evidence is the process's own report of what became of the inputs and which returned
-arrays are views of them, made by :mod:`~optilab.grading.student_process` after each call.
+arrays are views of them, made by :mod:`~optilab.grading.student_side` after each call.
 A file that rewrites that reporting code in its own process can hide its own in-place update
 (and only that: the values are still checked); across processes such an update has no effect
 on the caller, which only ever gets copies.
@@ -20,7 +20,6 @@ on the caller, which only ever gets copies.
 from __future__ import annotations
 
 import contextlib
-import re
 import sys
 import time
 from collections.abc import Iterator
@@ -33,10 +32,11 @@ from optilab import isolate
 from optilab.grading import wire
 from optilab.contract.properties import RuleFailure
 from optilab.grading.runner import TimeLimit
+from optilab.grading.replies import clean_name, stand_in, student_exception
 
 from optilab.grading.process import _Closed, _ended, _Expired, _Process, _student_command, library_view, _all_rules, StudentEnded
 
-__all__ = ["StudentRule", "StudentError", "OutOfTime", "CannotGrade"]
+__all__ = ["StudentRule", "OutOfTime", "CannotGrade"]
 
 class CannotGrade(Exception):
     """The file cannot be graded: no such file, a syntax error, no such function, unknown rule."""
@@ -44,73 +44,6 @@ class CannotGrade(Exception):
 
 class OutOfTime(BaseException):
     """The whole run's time limit passed."""
-
-
-# --------------------------------------------------------------------------- the proxy
-class _StandIn:
-    """What the suite sees for a returned object that cannot travel: only its type's name."""
-
-    def __repr__(self) -> str:
-        return f"<a {type(self).__name__}>"
-
-
-_STAND_INS: dict[str, type] = {}
-_ERRORS: dict[str, type] = {}
-
-
-class StudentError(Exception):
-    """An exception raised by the student's code, rebuilt from its description (its class has the
-    name of the student's exception's class)."""
-
-
-def _clean_name(name: Any, fallback: str) -> str:
-    if not isinstance(name, str):
-        return fallback
-    name = re.sub(r"[^\w .\-]", "", name)[:80].strip()
-    return name or fallback
-
-
-def _stand_in(desc: dict) -> Any:
-    name = _clean_name(desc.get("type"), "object")
-    length = desc.get("len")
-    if name == "NoneType":
-        return None
-    if name in ("tuple", "list") and isinstance(length, int) and length <= 64:
-        return (tuple if name == "tuple" else list)([None] * length)
-    if name not in _STAND_INS:
-        _STAND_INS[name] = type(name, (_StandIn,), {})
-    return _STAND_INS[name]()
-
-
-def _error_class(name: str) -> type:
-    name = name if re.fullmatch(r"[A-Za-z_]\w{0,79}", name) else "Exception"
-    if name not in _ERRORS:
-        _ERRORS[name] = type(name, (StudentError,), {"__module__": "submission"})
-    return _ERRORS[name]
-
-
-def _where(err: dict) -> str:
-    line = err.get("line")
-    if type(line) is not int:
-        return ""
-    code = err.get("code") if isinstance(err.get("code"), str) else ""
-    return f"line {line}{': ' + code if code else ''}"
-
-
-def _student_exception(err: Any) -> BaseException:
-    """The exception to raise for the description of one the student's code raised."""
-    if not isinstance(err, dict):
-        return RuleFailure("your code's process sent an unreadable error report.")
-    name = _clean_name(err.get("type"), "Exception")
-    message = err.get("message") if isinstance(err.get("message"), str) else ""
-    where = _where(err)
-    text = f"{message} ({where})" if message and where else message or (f"({where})" if where else "")
-    if name == "SystemExit":
-        code = err.get("exit_code")
-        return SystemExit(code if code is None or type(code) in (int, str) else str(code))
-    if name == "MemoryError":
-        return MemoryError(text)
-    return _error_class(name)(text)
 
 
 def _view_like(base: Any, alias: dict, expected: np.ndarray) -> np.ndarray | None:
@@ -355,7 +288,7 @@ class StudentRule(_TimeLimited):
         """The returned state: a dict of str -> array/number, or a stand-in that is not a dict."""
         if not isinstance(desc, dict) or desc.get("t") != "dict":
             value = wire.decode_value(desc, blobs)
-            return _stand_in(value) if wire.is_other(value) else value
+            return stand_in(value) if wire.is_other(value) else value
         items = desc.get("items")
         if not isinstance(items, list):
             raise wire.WireError("a state without its items")
@@ -365,7 +298,7 @@ class StudentRule(_TimeLimited):
                 raise wire.WireError("a state item is not a pair")
             key, value_desc = item
             if key is None and isinstance(value_desc, dict) and value_desc.get("t") == "badkey":
-                kind = _clean_name(value_desc.get("type"), "object")
+                kind = clean_name(value_desc.get("type"), "object")
                 shown = value_desc.get("repr") if isinstance(value_desc.get("repr"), str) else "?"
                 raise RuleFailure(f"your rule returned a state with the key {shown} (a {kind}); state "
                                   "keys are strings, such as 'm' or 't'.", kind="bad-return")
@@ -373,7 +306,7 @@ class StudentRule(_TimeLimited):
                 raise wire.WireError("a state key is not a string")
             value = wire.decode_value(value_desc, blobs)
             if wire.is_other(value):
-                kind = _clean_name(value.get("type"), "object")
+                kind = clean_name(value.get("type"), "object")
                 raise RuleFailure(
                     f"your rule returned a state whose {key!r} is a {kind}; a state holds NumPy "
                     "arrays and numbers only (e.g. `{'m': m, 't': t}`), so that the next step "
@@ -387,7 +320,7 @@ class StudentRule(_TimeLimited):
             raise RuleFailure(f"your rule returned more than {wire.MAX_FRAME // 2**20} MB of data; "
                               "a step returns arrays of param's size.", kind="bad-return")
         if "error" in reply:
-            raise _student_exception(reply["error"])
+            raise student_exception(reply["error"])
         inputs = {"param": param, "grad": grad}
         inputs.update({f"state:{k}": v for k, v in state.items() if isinstance(v, np.ndarray)})
         after = reply.get("after")
@@ -406,10 +339,10 @@ class StudentRule(_TimeLimited):
             raise wire.WireError("an answer without a result")
         if out.get("t") != "pair":
             value = wire.decode_value(out, blobs)
-            return _stand_in(value) if wire.is_other(value) else value
+            return stand_in(value) if wire.is_other(value) else value
         new_param = wire.decode_value(out.get("param"), blobs)
         if wire.is_other(new_param):  # the suite says so before it looks at the state
-            return _stand_in(new_param), {}
+            return stand_in(new_param), {}
         new_state = self._state_of(out.get("state"), blobs)
         if out.get("same_state") is True and isinstance(new_state, dict):
             if "state" not in after:  # the very dict it was given, unchanged: the same arrays
@@ -441,7 +374,7 @@ class StudentRule(_TimeLimited):
         for item in desc["items"]:
             if isinstance(item, list) and len(item) == 2 and isinstance(item[0], str):
                 value = wire.decode_value(item[1], blobs)
-                out[item[0]] = _stand_in(value) if wire.is_other(value) else value
+                out[item[0]] = stand_in(value) if wire.is_other(value) else value
         return out
 
 

@@ -1,12 +1,12 @@
 r"""The build of ``optilab`` that a student's code sees while it is graded.
 
-The student's process (:mod:`optilab.grading.student_process`) loads this file by its path and
-installs import hooks before any of the student's code runs: the reference rules are hidden
-(``python -m optilab check``: :func:`hide_reference_rules`) or answered by the grader (a
-notebook: :func:`serve_reference_rules`), the grader's modules and the library's other
-implementations of the rules cannot be imported, and, in a notebook, the library's figures
-are not drawn. The files of the library are hidden by the sandbox as well
-(:func:`optilab.grading.process.library_view`). It imports only the standard library.
+The student's processes (:mod:`optilab.grading.student_file`,
+:mod:`~optilab.grading.student_notebook`) load this file by its path and install import hooks
+before any of the student's code runs: the reference rules are hidden (``python -m optilab
+check``: :func:`hide_reference_rules`) or answered by the grader (a notebook:
+:func:`serve_reference_rules`), the grader's modules and the library's other implementations of
+the rules cannot be imported, and, in a notebook, the library's figures are not drawn. The
+files of the library are hidden by the sandbox as well (:func:`optilab.grading.process.library_view`). It imports only the standard library.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from optilab import rules as _table
+from optilab.contract import inputs
 from optilab.contract import properties as P
 
 __all__ = ["Case", "Suite", "SUITES", "Test", "tests_of"]
@@ -52,7 +53,7 @@ class Case:
     hyper : dict
         Hyperparameters other than lr.
     state_t : int or None
-        Start from a plausible state after ``state_t`` steps (:func:`.properties.given_state`)
+        Start from a plausible state after ``state_t`` steps (:func:`optilab.contract.inputs.given_state`)
         instead of ``{}``.
     check_state : bool
         Compare the state keys too, not only the parameter.
@@ -74,13 +75,13 @@ class Case:
     def run(self, rule: str, base: int, student: Callable, fixed: dict[str, Any] | None = None) -> None:
         """Run the case; ``fixed`` gives the hyperparameters the case does not set (the defaults,
         passed explicitly so that only the ``defaults`` test depends on the rule's own defaults)."""
-        param, grads = P.case(base + self.seed, self.shape, steps=self.steps, scale=self.scale,
+        param, grads = inputs.case(base + self.seed, self.shape, steps=self.steps, scale=self.scale,
                               dtype=self.dtype)
         if self.zero_grads:
             grads = [np.zeros_like(g) for g in grads]
         state = None
         if self.state_t is not None:
-            state = P.given_state(rule, np.random.default_rng(base + self.seed + 1), self.shape,
+            state = inputs.given_state(rule, np.random.default_rng(base + self.seed + 1), self.shape,
                                   self.dtype, t=self.state_t)
         lrs = self.lrs if np.isscalar(self.lrs) else list(self.lrs)
         P.steps(rule, student, param=param, grads=grads, lrs=lrs, hyper={**(fixed or {}), **self.hyper},
@@ -336,7 +337,7 @@ def tests_of(rule: str) -> list[Test]:
     def steps(seed: int, shape: tuple, n: int, lrs: Any, *, hyper: dict | None = None,
               scale: Any = 1.0, state: dict | None = None, dtype: Any = np.float64) -> Callable:
         def body(student: Callable) -> None:
-            param, grads = P.case(base + seed, shape, steps=n, scale=scale, dtype=dtype)
+            param, grads = inputs.case(base + seed, shape, steps=n, scale=scale, dtype=dtype)
             P.steps(rule, student, param=param, grads=grads, lrs=lrs, hyper={**fixed, **(hyper or {})},
                     state=state)
         return body
@@ -347,7 +348,7 @@ def tests_of(rule: str) -> list[Test]:
     if others:
         add("first-step", "test_one_step_with_other_hyperparameters",
             "One step from {} with other " + _and([_table.SYMBOLS.get(h, h) for h in others]),
-            steps(102, vec(5), 1, 0.21, hyper=P.random_hyper(rule, base + 103), scale=mixed))
+            steps(102, vec(5), 1, 0.21, hyper=inputs.random_hyper(rule, base + 103), scale=mixed))
     else:
         add("first-step", "test_one_step_with_a_large_lr", "One step with lr = 1.5",
             steps(102, vec(5), 1, 1.5))
@@ -355,12 +356,12 @@ def tests_of(rule: str) -> list[Test]:
     add("many-steps", "test_twenty_steps_with_the_state_carried_over",
         f"Twenty steps, {_and(keys)} carried from step to step" if keys
         else "Twenty steps, each from the last one's result",
-        steps(104, vec(6), 20, 0.02, hyper=P.random_hyper(rule, base + 105)))
+        steps(104, vec(6), 20, 0.02, hyper=inputs.random_hyper(rule, base + 105)))
     add("many-steps", "test_an_lr_that_changes_every_step", "An lr that changes every step (a schedule)",
-        steps(106, vec(6), 8, P.random_lrs(base + 107, 8), hyper=P.random_hyper(rule, base + 108),
+        steps(106, vec(6), 8, inputs.random_lrs(base + 107, 8), hyper=inputs.random_hyper(rule, base + 108),
               scale=mixed))
     if keys:
-        given = P.given_state(rule, np.random.default_rng(base + 110), vec(6), t=5)
+        given = inputs.given_state(rule, np.random.default_rng(base + 110), vec(6), t=5)
         add("many-steps", "test_resuming_from_a_given_state",
             "Three steps from a given state" + (" with t = 5" if counted else f" ({_and(keys)})"),
             steps(109, vec(6), 3, 0.04, state=given))
@@ -375,33 +376,33 @@ def tests_of(rule: str) -> list[Test]:
     arrays = f" ({_and(['param', *held])})" if held else ""
 
     def float32(student: Callable) -> None:
-        param, grads = P.case(base + 150, vec(6), steps=3, dtype=np.float32)
+        param, grads = inputs.case(base + 150, vec(6), steps=3, dtype=np.float32)
         P.keeps_dtype_and_shape(rule, student, param=param, grads=grads, hyper={"lr": 0.05, **fixed})
         P.steps(rule, student, param=param, grads=grads, lrs=0.05, hyper=fixed)
 
     def any_shape(student: Callable) -> None:
         for k, shape in enumerate(shapes):
-            param, grads = P.case(base + 151 + k, shape, steps=2)
+            param, grads = inputs.case(base + 151 + k, shape, steps=2)
             P.keeps_dtype_and_shape(rule, student, param=param, grads=grads, hyper={"lr": 0.05, **fixed})
             P.steps(rule, student, param=param, grads=grads, lrs=0.05, hyper=fixed)
 
     def unchanged(student: Callable) -> None:
-        param, grads = P.case(base + 154, vec(5), steps=3)
+        param, grads = inputs.case(base + 154, vec(5), steps=3)
         P.no_mutation(rule, student, param=param, grads=grads, hyper={"lr": 0.05, **fixed})
         if any(slot.ndim == "2+" for slot in record.state):  # state that only a matrix has (Adafactor's row, col)
             param, grads = P.case(base + 158, (4, 3), steps=3)
             P.no_mutation(rule, student, param=param, grads=grads, hyper={"lr": 0.05, **fixed})
 
     def new_arrays(student: Callable) -> None:
-        param, grads = P.case(base + 155, vec(5), steps=2)
+        param, grads = inputs.case(base + 155, vec(5), steps=2)
         P.returns_new_arrays(rule, student, param=param, grads=grads, hyper={"lr": 0.05, **fixed})
 
     def defaults(student: Callable) -> None:
-        param, grads = P.case(base + 156, vec(5), steps=3)
+        param, grads = inputs.case(base + 156, vec(5), steps=3)
         P.uses_defaults(rule, student, param=param, grads=grads)
 
     def refuses_a_vector(student: Callable) -> None:
-        param, grads = P.case(base + 157, (5,))
+        param, grads = inputs.case(base + 157, (5,))
         try:
             student(param, grads[0], {}, lr=0.05)
         except ValueError:

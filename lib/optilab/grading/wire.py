@@ -7,8 +7,8 @@ and every array is one blob in NumPy's ``.npy`` format, read back with
 announces. Never a pickle, never code. Numbers travel as JSON, tagged with their Python type.
 
 Both sides use this file: the grader imports it as :mod:`optilab.grading.wire`; the student's
-process (:mod:`optilab.grading.student_process`, a script that imports nothing of optilab)
-loads it from the same folder by its path. It imports only the standard library and NumPy,
+processes (:mod:`optilab.grading.student_file`, :mod:`~optilab.grading.student_notebook`,
+scripts that import nothing of optilab) load it from the same folder by its path. It imports only the standard library and NumPy,
 and every reader validates what it reads as untrusted.
 """
 

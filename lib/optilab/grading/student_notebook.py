@@ -1,29 +1,22 @@
-r"""The student's process: where a student's code runs while it is graded.
+r"""The student's process of a notebook: where a notebook's cells run while it is graded.
 
-The grader (:mod:`optilab.grading.files`) never runs a student's code. It starts this file
+The grader (:mod:`optilab.grading.notebook`) never runs a student's code. It starts this file
 as a script in a separate process::
 
-    python -P .../optilab/grading/student_process.py RULE FILE MEMORY_BYTES
+    python -P .../optilab/grading/student_notebook.py MEMORY_BYTES
 
-which loads ``FILE`` as a module named ``submission``, says whether it found the function
-``RULE``, and then serves calls of that function, one request at a time, until its input
-closes. Each request holds the call's inputs (``param``, ``grad``, the ``state`` dict, the
-keyword hyperparameters); each reply holds what the rule returned, what became of the inputs
-(a rule may change them in place, which the contract forbids and the grader must see), and
-which returned arrays share memory with an input — or a description of the exception the
-rule raised (its type's name, its message, the line of the student's file).
-
-Everything it sends and reads is plain data (:mod:`optilab.grading.wire`).
-
-With ``--notebook MEMORY_BYTES`` it is the student's process of a notebook instead
-(:mod:`optilab.grading.notebook`): it runs the cells it is sent, then answers plain-data
-questions about their namespace. There, the reference rules the lab grades are the grader's
-(:mod:`~optilab.grading.student_library`): calling one asks the grader over the same wire
-(:func:`ask_grader`), which answers except while it judges one of the student's rules; and
-``optilab.check`` asks the grader to check the function given, which it does by calling it here.
+which runs the cells it is sent (:func:`run_cells`, as a kernel would), then answers
+plain-data questions about their namespace (:func:`serve_notebook`): call a function of the
+notebook, get a value, or serve a call of one of the student's rules as the rule-file process
+does (:func:`optilab.grading.student_side.serve_call`). There, the reference rules the lab
+grades are the grader's (:mod:`~optilab.grading.student_library`): calling one asks the grader
+over the same wire (:func:`ask_grader`), which answers except while it judges one of the
+student's rules; and ``optilab.check`` asks the grader to check the function given, which it
+does by calling it here.
 
 This file imports nothing of optilab (so the grader's modules are not in the student's
-process), only the standard library, NumPy and the wire, which it loads from its own folder.
+process), only the standard library and :mod:`~optilab.grading.student_side`, which it loads
+from its own folder.
 """
 
 from __future__ import annotations
@@ -33,194 +26,30 @@ import sys
 import traceback
 from typing import Any
 
-import numpy as np
 
-def _sibling(name: str) -> Any:
-    """The module ``name`` of this file's folder, loaded by its path (this script imports nothing
-    of optilab, whose package would bring the grader's modules into the student's process)."""
+def _load_side() -> Any:
+    """``student_side.py`` of this file's folder, loaded by its path: this script imports nothing
+    of optilab, whose package would bring the grader's modules into the student's process."""
     import importlib.util
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"optilab_student_{name}", path)
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "student_side.py")
+    spec = importlib.util.spec_from_file_location("optilab_student_student_side", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
 
-_wire = _sibling("wire")
-_library = _sibling("student_library")
-# The wire, and NumPy as it was when the wire loaded, before any of the student's code ran.
-(WireError, pack, frame_length, read_frame_body, encode_value, decode_value, encode_plain, decode_plain,
- is_other, MAX_ITEMS, _type_name, _MAX_TEXT, _ndarray, _generic, _copy, _shares_memory, _contiguous) = (
-    _wire.WireError, _wire.pack, _wire.frame_length, _wire.read_frame_body, _wire.encode_value,
-    _wire.decode_value, _wire.encode_plain, _wire.decode_plain, _wire.is_other, _wire.MAX_ITEMS,
-    _wire._type_name, _wire._MAX_TEXT, _wire._ndarray, _wire._generic, _wire._copy, _wire._shares_memory,
-    _wire._contiguous)
-
-
-# --------------------------------------------------------------------------- the student's side
-def _text(x: Any) -> str:
-    try:
-        s = str(x)
-    except BaseException:
-        s = ""
-    lines = s.strip().splitlines()
-    return lines[0][:_MAX_TEXT] if lines else ""
-
-
-def describe_exception(exc: BaseException, path: str) -> dict:
-    """The plain description of an exception: type name, message, line of the student's code."""
-    out: dict[str, Any] = {"type": _type_name(exc)[:80], "message": _text(exc)}
-    if isinstance(exc, SystemExit):
-        code = exc.code
-        out["exit_code"] = code if code is None or type(code) in (int, str) else _text(code)
-    try:
-        frames = traceback.extract_tb(exc.__traceback__)
-    except BaseException:
-        frames = []
-    here = os.path.abspath(__file__)
-    folder = os.path.dirname(path)
-    mine = [f for f in frames if os.path.abspath(f.filename) == path] or \
-        [f for f in frames if os.path.dirname(os.path.abspath(f.filename)) == folder]
-    if not mine:
-        mine = [f for f in frames if os.path.abspath(f.filename) != here]
-    if mine:
-        last = mine[-1]
-        out["line"] = last.lineno
-        out["code"] = (last.line or "").strip()[:_MAX_TEXT]
-        out["file"] = os.path.basename(last.filename)[:120]
-    return out
-
-
-def _snapshot(x: Any) -> Any:
-    if isinstance(x, _ndarray):
-        return _copy(x, copy=True)
-    return x
-
-
-def _changed(before: Any, after: Any) -> bool:
-    if isinstance(before, _ndarray):
-        if not isinstance(after, _ndarray) or before.shape != after.shape or \
-                before.dtype != after.dtype:
-            return True
-        return before.tobytes() != _contiguous(after).tobytes()
-    if type(before) is not type(after):
-        return True
-    return before != after and not (before != before and after != after)  # nan stays nan
-
-
-def _address(a: np.ndarray) -> int:
-    return a.__array_interface__["data"][0]
-
-
-def _encode_state(state: Any, blobs: list[bytes]) -> dict:
-    if not isinstance(state, dict):
-        return encode_value(state, blobs)
-    items = []
-    for key, value in list(state.items()):
-        if type(key) is not str:
-            items.append([None, {"t": "badkey", "type": _type_name(key)[:80],
-                                 "repr": _text(repr(key))[:80]}])
-        else:
-            items.append([key, encode_value(value, blobs)])
-    return {"t": "dict", "items": items}
-
-
-def _hyperparameter(value: Any) -> Any:
-    """A hyperparameter as the rule gets it: None (a default such as Adafactor's ``eps1=None``)
-    travels as the description of a NoneType and is None again here."""
-    return None if is_other(value) and value.get("type") == "NoneType" else value
-
-
-def _serve_call(func: Any, header: dict, blobs: list[bytes], path: str) -> tuple[dict, list[bytes]]:
-    param = decode_value(header["param"], blobs)
-    grad = decode_value(header["grad"], blobs)
-    state = {str(k): decode_value(v, blobs) for k, v in header["state"].items()}
-    hyper = {str(k): _hyperparameter(decode_value(v, blobs)) for k, v in header["hyper"].items()}
-    inputs = {"param": param, "grad": grad}
-    inputs.update({f"state:{k}": v for k, v in state.items() if isinstance(v, _ndarray)})
-    before_param, before_grad = _snapshot(param), _snapshot(grad)
-    before_state = {k: _snapshot(v) for k, v in state.items()}
-    state_given = state
-    try:
-        out = func(param, grad, state, **hyper)
-    except BaseException as exc:
-        return {"error": describe_exception(exc, path)}, []
-    try:
-        return _describe_call(out, param, grad, state, inputs, before_param, before_grad,
-                              before_state, state_given)
-    except BaseException as exc:  # what it returned misbehaves when looked at
-        return {"error": describe_exception(exc, path)}, []
-
-
-def _describe_call(out: Any, param: Any, grad: Any, state: dict, inputs: dict, before_param: Any,
-                   before_grad: Any, before_state: dict, state_given: dict) -> tuple[dict, list[bytes]]:
-    reply_blobs: list[bytes] = []
-    reply: dict[str, Any] = {}
-    if isinstance(out, (tuple, list)) and len(out) == 2:
-        new_param, new_state = out[0], out[1]
-        reply["out"] = {"t": "pair", "param": encode_value(new_param, reply_blobs),
-                        "state": _encode_state(new_state, reply_blobs),
-                        "same_state": new_state is state_given}
-        outputs = {"param": new_param}
-        if isinstance(new_state, dict):
-            outputs.update({f"state:{k}": v for k, v in new_state.items()
-                            if type(k) is str and isinstance(v, _ndarray)})
-        aliases = []
-        for out_name, o in outputs.items():
-            if not isinstance(o, _ndarray) or o.size == 0:
-                continue
-            for in_name, a in inputs.items():
-                if a.size and _shares_memory(o, a):
-                    aliases.append({"out": out_name, "in": in_name, "offset": _address(o) - _address(a),
-                                    "shape": list(o.shape), "strides": list(o.strides),
-                                    "dtype": o.dtype.str})
-                    break
-        reply["aliases"] = aliases
-    else:
-        reply["out"] = encode_value(out, reply_blobs)
-    after: dict[str, Any] = {}
-    if _changed(before_param, param):
-        after["param"] = encode_value(param, reply_blobs)
-    if _changed(before_grad, grad):
-        after["grad"] = encode_value(grad, reply_blobs)
-    if set(before_state) != set(state) or any(_changed(before_state[k], state[k]) for k in state):
-        after["state"] = _encode_state(state, reply_blobs)
-        # the keys that still hold the very array they were given (changed in place, if at all)
-        after["state"]["same"] = [k for k, v in state.items() if type(k) is str
-                                  and isinstance(v, _ndarray) and inputs.get(f"state:{k}") is v]
-    reply["after"] = after
-    return reply, reply_blobs
-
-
-def _limit_resources(memory: int) -> None:
-    try:
-        import resource
-    except ImportError:  # not POSIX: the grader's time limits still hold
-        return
-    for limit, value in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_CORE, 0),
-                         (resource.RLIMIT_FSIZE, 64 * 2**20)):
-        try:
-            resource.setrlimit(limit, (value, value))
-        except (ValueError, OSError):
-            pass
-
-
-def _read_exact(fd: int, n: int) -> bytes | None:
-    chunks, got = [], 0
-    while got < n:
-        chunk = os.read(fd, min(n - got, 2**20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+_side = _load_side()
+_library = _side.library
+# The wire and the shared serving, bound once, before any of the student's code runs.
+(WireError, pack, frame_length, read_frame_body, encode_plain, decode_plain, MAX_ITEMS, _type_name, _MAX_TEXT,
+ _ndarray, _generic) = (
+    _side.WireError, _side.pack, _side.frame_length, _side.read_frame_body, _side.encode_plain,
+    _side.decode_plain, _side.MAX_ITEMS, _side._type_name, _side._MAX_TEXT, _side._ndarray, _side._generic)
+(_text, _snapshot, _changed, _serve_call, _limit_resources, _read_exact, _write_all, _serve, _answer,
+ _wire_ends) = (
+    _side.text, _side.snapshot, _side.changed, _side.serve_call, _side.limit_resources, _side.read_exact,
+    _side.write_all, _side.serve, _side.answer_request, _side.wire_ends)
 
 
 # --------------------------------------------------------------------------- asking the grader
@@ -304,26 +133,6 @@ def served_check(rule: str, func: Any, *, group: str | None = None, quiet: bool 
     if not quiet and text:
         print(text)
     return ServedCheck(str(rule), answer.get("passed") is True, text)
-
-
-
-
-def _load(rule: str, path: str) -> tuple[Any, dict]:
-    import importlib.util
-
-    try:
-        spec = importlib.util.spec_from_file_location("submission", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["submission"] = module
-        spec.loader.exec_module(module)
-    except BaseException as exc:  # SystemExit, MemoryError, SyntaxError in an import, any error
-        return None, {"status": "load-failed", "error": describe_exception(exc, path)}
-    func = getattr(module, rule, None)
-    if not callable(func):
-        names = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
-                       and getattr(v, "__module__", None) == "submission")
-        return None, {"status": "no-function", "defines": [str(n)[:80] for n in names[:20]]}
-    return func, {"status": "ready"}
 
 
 # --------------------------------------------------------------------------- a notebook's code
@@ -435,10 +244,6 @@ def run_cells(cells: list[dict], namespace: dict, seconds: float) -> list[dict]:
             pass
         outcomes.append(outcome)
     return outcomes
-
-
-class _Missing(Exception):
-    pass
 
 
 def _argument(desc: Any, blobs: list[bytes], namespace: dict) -> Any:
@@ -567,74 +372,13 @@ def serve_notebook(memory: int, wire_in: int, wire_out: int) -> int:
     return _serve(wire_in, wire_out, serve)
 
 
-def _serve(wire_in: int, wire_out: int, answer: Any) -> int:
-    """Answer requests until the grader closes the wire: ``answer(header, blobs) -> (reply, blobs)``."""
-    while True:
-        prefix = _read_exact(wire_in, 4)
-        if prefix is None:
-            return 0
-        body = _read_exact(wire_in, frame_length(prefix))
-        if body is None:
-            return 0
-        header, blobs = read_frame_body(body)
-        _answer(header, blobs, wire_out, answer)
-
-
-def _answer(header: dict, blobs: list[bytes], wire_out: int, answer: Any) -> None:
-    """Answer one request of the grader."""
-    seq = header.get("seq")
-    reply, reply_blobs = answer(header, blobs)
-    reply["seq"] = seq
-    try:
-        frame = pack(reply, reply_blobs)
-    except WireError:
-        frame = pack({"seq": seq, "too_large": True})
-    try:  # what the student's code printed, before its answer
-        sys.stdout.flush()
-    except BaseException:
-        pass
-    _write_all(wire_out, frame)
-
-
-def _wire_ends() -> tuple[int, int]:
-    """The wire is this process's stdin and stdout as started; the student's code gets an empty
-    stdin, and its prints go where stderr goes (the grader keeps them apart from the wire)."""
-    wire_in, wire_out = os.dup(0), os.dup(1)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
-    os.dup2(2, 1)
-    sys.stdin = open(0, closefd=False)
-    sys.dont_write_bytecode = True
-    return wire_in, wire_out
-
-
 def main(argv: list[str]) -> int:
-    if argv and argv[0] == "--notebook":
-        wire_in, wire_out = _wire_ends()
-        sys.path.insert(0, os.getcwd())  # the notebook's folder, as a kernel started there has it
-        return serve_notebook(int(argv[1]), wire_in, wire_out)
-    rule, file, memory = argv
+    if len(argv) != 1:
+        raise SystemExit("usage: student_notebook.py MEMORY_BYTES")
     wire_in, wire_out = _wire_ends()
-    path = os.path.abspath(file)
-    sys.path.append(os.path.dirname(path))  # the student's own modules, never ahead of NumPy's
-    _limit_resources(int(memory))
-    _write_all(wire_out, pack({"status": "started"}))  # before any of the student's code runs
-    _library.hide_reference_rules(rule)
-    func, hello = _load(rule, path)
-    _write_all(wire_out, pack(hello))
-    if func is None:
-        return 0
-
-    def answer(header: dict, blobs: list) -> tuple[dict, list]:
-        with np.errstate(all="ignore"):
-            return _serve_call(func, header, blobs, path)
-    return _serve(wire_in, wire_out, answer)
+    sys.path.insert(0, os.getcwd())  # the notebook's folder, as a kernel started there has it
+    return serve_notebook(int(argv[0]), wire_in, wire_out)
 
 
 if __name__ == "__main__":
-    code = main(sys.argv[1:])
-    try:
-        sys.stdout.flush()
-    finally:
-        os._exit(code)  # skip the student's atexit handlers and lingering threads
+    _side.finish(main(sys.argv[1:]))
