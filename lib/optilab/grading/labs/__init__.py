@@ -142,7 +142,7 @@ def guarded_for(assignment: str) -> dict[str, tuple[str, ...]]:
 def served_for(assignment: str) -> tuple[str, ...]:
     """The reference rules whose code the student's process of ``assignment`` does not get: the
     grader computes them on request, except while it judges one of the student's rules (see
-    :func:`optilab.grading.student_process.served_rule`). They are the rules the lab grades and
+    :func:`optilab.grading.student_notebook.served_rule`). They are the rules the lab grades and
     those that compute them (each record's ``given_by`` in :mod:`optilab.rules`)."""
     checks = checks_for(assignment) or {}
     graded = {getattr(check, "rule", None) for check in checks.values()} - {None}
