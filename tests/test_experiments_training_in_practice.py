@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from optilab.experiments import training_in_practice as E
+from optilab.experiments import batch_size as BS
 
 LRS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 
@@ -70,24 +71,24 @@ from optilab import data, kernels, models, theory  # noqa: E402
 
 @pytest.fixture(scope="module")
 def sweep():
-    return E.load_batch_sweep()
+    return BS.load_batch_sweep()
 
 
 @pytest.fixture(scope="module")
 def summary(sweep):
-    return E.batch_size_summary(sweep)
+    return BS.batch_size_summary(sweep)
 
 
 @pytest.fixture(scope="module")
 def noise():
-    return np.array([E.noise_during_training(seed) for seed in E.SEEDS])  # (seeds, points, [trace, signal, b_simple])
+    return np.array([BS.noise_during_training(seed) for seed in E.SEEDS])  # (seeds, points, [trace, signal, b_simple])
 
 
 def test_the_noise_scale_is_the_batch_size_where_a_minibatchs_noise_equals_the_signal():
     """tr Σ predicts the noise of random batches drawn without replacement: E‖g_B − G‖² = tr Σ (n − B)/((n − 1) B)."""
     mlp, (X, y, _, _) = E.setup()
     params = mlp.init(1)
-    measured = E.gradient_noise(mlp, params, X, y)
+    measured = BS.gradient_noise(mlp, params, X, y)
     G = np.concatenate([g.ravel() for g in mlp.loss_and_grads(params, X, y)[1].values()])
     assert measured["signal"] == pytest.approx(G @ G, rel=1e-10)
     rng = np.random.default_rng(0)
@@ -114,7 +115,7 @@ def test_lesson_02s_noise_scale_is_the_square_of_its_noise_to_signal_ratio_of_on
     for i in rng.integers(0, len(split.X_train), size=3000):
         grads = model.loss_and_grads(params, split.X_train[i:i + 1], split.y_train[i:i + 1])[1]
         misses.append(np.sum((np.concatenate([grads["w"].ravel(), np.ravel(grads["b"])]) - G) ** 2))
-    noise = E.lesson02_noise()
+    noise = BS.lesson02_noise()
     assert np.mean(misses) / (G @ G) == pytest.approx(noise["b_simple"], rel=0.1)
     assert 1 < noise["b_simple"] < 10  # at p = 0 a batch of a few examples has as much signal as noise
 
@@ -150,26 +151,26 @@ def _plain_steps(B, lr, seed, targets, max_steps):
 
 
 def test_the_stacked_runs_are_the_plain_runs():
-    lrs, seeds = (E.LR_GRID[8], E.LR_GRID[10]), (2, 7)
-    stacked = E.steps_to_targets(64, lrs, seeds, slack=np.inf, max_steps=400)
+    lrs, seeds = (BS.LR_GRID[8], BS.LR_GRID[10]), (2, 7)
+    stacked = BS.steps_to_targets(64, lrs, seeds, slack=np.inf, max_steps=400)
     for i, lr in enumerate(lrs):
         for j, seed in enumerate(seeds):
-            np.testing.assert_array_equal(stacked[:, i, j], _plain_steps(64, lr, seed, E.TARGETS, 400))
+            np.testing.assert_array_equal(stacked[:, i, j], _plain_steps(64, lr, seed, BS.TARGETS, 400))
     assert np.all(np.isfinite(stacked))
 
 
 def test_the_committed_sweep_is_of_the_lessons_settings_and_what_the_code_computes(sweep, summary):
     settings = sweep["settings"]
     n = len(E.setup()[1][0])
-    assert settings["batch sizes"] == [n if B is None else B for B in E.BATCH_SIZES] and settings["n"] == n
-    np.testing.assert_allclose(settings["lrs"], E.LR_GRID, rtol=1e-15)
-    assert settings["seeds"] == list(E.SWEEP_SEEDS) and settings["targets"] == list(E.TARGETS)
-    assert sweep["steps"].shape == (len(E.TARGETS), len(E.BATCH_SIZES), len(E.LR_GRID), len(E.SWEEP_SEEDS))
-    for i in (3, len(E.BATCH_SIZES) - 1):  # B = 32 and the full batch, at the tuned rate and its neighbours
+    assert settings["batch sizes"] == [n if B is None else B for B in BS.BATCH_SIZES] and settings["n"] == n
+    np.testing.assert_allclose(settings["lrs"], BS.LR_GRID, rtol=1e-15)
+    assert settings["seeds"] == list(BS.SWEEP_SEEDS) and settings["targets"] == list(BS.TARGETS)
+    assert sweep["steps"].shape == (len(BS.TARGETS), len(BS.BATCH_SIZES), len(BS.LR_GRID), len(BS.SWEEP_SEEDS))
+    for i in (3, len(BS.BATCH_SIZES) - 1):  # B = 32 and the full batch, at the tuned rate and its neighbours
         j = summary["tuned"][i]["lr index"]
         committed = sweep["steps"][:, i, j - 1:j + 2]
         cap = int(np.max(committed[np.isfinite(committed)])) + 1
-        again = E.steps_to_targets(E.BATCH_SIZES[i], E.LR_GRID[j - 1:j + 2], E.SWEEP_SEEDS, slack=np.inf, max_steps=cap)
+        again = BS.steps_to_targets(BS.BATCH_SIZES[i], BS.LR_GRID[j - 1:j + 2], BS.SWEEP_SEEDS, slack=np.inf, max_steps=cap)
         finite = np.isfinite(committed)
         np.testing.assert_array_equal(again[finite], committed[finite])
 
@@ -177,8 +178,8 @@ def test_the_committed_sweep_is_of_the_lessons_settings_and_what_the_code_comput
 def test_the_median_interval_covers_the_median_as_often_as_it_says():
     rng = np.random.default_rng(0)
     draws = rng.random((20000, 10))  # uniform on [0, 1]: the true median is 0.5
-    hits = [low <= 0.5 <= high for low, high in (E.median_interval(row)[1:3] for row in draws)]
-    median, low, high, coverage = E.median_interval(np.arange(10.0))
+    hits = [low <= 0.5 <= high for low, high in (BS.median_interval(row)[1:3] for row in draws)]
+    median, low, high, coverage = BS.median_interval(np.arange(10.0))
     assert (median, low, high) == (4.5, 1.0, 8.0)  # the 2nd and 9th of ten
     assert np.mean(hits) == pytest.approx(coverage, abs=0.005) and coverage >= 0.95
 
@@ -186,12 +187,12 @@ def test_the_median_interval_covers_the_median_as_often_as_it_says():
 def test_the_fit_recovers_the_model_it_fits_and_phi_is_lesson_02s():
     n = 341
     for B in (1, 4, 100, n):
-        assert E.noise_factor(B, n) == pytest.approx(theory.minibatch_variance_factor(B, n), rel=1e-15)
+        assert BS.noise_factor(B, n) == pytest.approx(theory.minibatch_variance_factor(B, n), rel=1e-15)
     sizes = [4, 8, 16, 32, 64, 128, 256, n]
     steps = [20.0 * (1 + 60.0 * (n - B) / ((n - 1) * B)) for B in sizes]
-    assert E.fit_steps(sizes, steps, n) == pytest.approx((20.0, 60.0), rel=1e-9)
+    assert BS.fit_steps(sizes, steps, n) == pytest.approx((20.0, 60.0), rel=1e-9)
     with pytest.raises(ValueError, match="between 1 and n"):
-        E.noise_factor(0, n)
+        BS.noise_factor(0, n)
 
 
 def test_steps_fall_with_the_batch_as_the_fit_says_and_stop_halving_past_the_critical_batch(summary):
@@ -207,7 +208,7 @@ def test_steps_fall_with_the_batch_as_the_fit_says_and_stop_halving_past_the_cri
 
 
 def test_the_critical_batch_and_the_noise_scale_both_grow_as_the_target_falls(sweep, noise):
-    critical = [E.batch_size_summary(sweep, target)["fit"][1] for target in E.TARGETS]
+    critical = [BS.batch_size_summary(sweep, target)["fit"][1] for target in BS.TARGETS]
     assert critical == sorted(critical) and critical[-1] > 2 * critical[0]
     b_simple = noise[:, 1:, 2].mean(axis=0)  # the mean over the seeds at each target
     assert np.all(b_simple > np.array(critical)) and np.all(np.diff(b_simple) > 0)

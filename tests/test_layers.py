@@ -117,6 +117,9 @@ LONG = {
                            "values and references its requests carry",
     "grading/suites.py": "the graded suites: the shared parameterised tests and one data entry per rule",
     "isolate/__init__.py": "the bubblewrap command that sandboxes a student's process, and whether it can run",
+    "mixed_precision.py": "training in float16 and bfloat16 as a GPU does it: the formats, the loss scale, fp32 "
+                          "master weights, the training loop that uses them and what it costs in bytes",
+    "widgets/explorer.py": "the Explorer: controls, the figure they redraw and how each frame reaches the screen",
     "experiments/practice.py": "lesson 08's one experiment: every optimizer tuned, chosen and tested the "
                                "way the lesson advises, its results saved and read",
 }

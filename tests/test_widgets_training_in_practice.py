@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from optilab import widgets
+from optilab.experiments import batch_size as batch
 from optilab.experiments import training_in_practice as runs
 from optilab.widgets import training_in_practice as figures
 
@@ -61,12 +62,12 @@ def test_explorer_shows_the_chosen_peaks_schedules_and_their_validation_losses(e
 def test_batch_size_figure_draws_the_sweeps_medians_its_fit_and_the_tuned_rates():
     from tests.support.figures import legend_overlaps, text_outside, unseen_lines
 
-    summary = runs.batch_size_summary(runs.load_batch_sweep())
+    summary = batch.batch_size_summary(batch.load_batch_sweep())
     fig = figures.batch_size_figure(summary)
     left, right = fig.axes
     s_min, b_noise = summary["fit"]
     fit = next(line for line in left.get_lines() if line.get_label().startswith("fit"))
-    expected = [runs.predicted_steps(b, s_min, b_noise, summary["n"]) for b in fit.get_xdata()]
+    expected = [batch.predicted_steps(b, s_min, b_noise, summary["n"]) for b in fit.get_xdata()]
     np.testing.assert_allclose(fit.get_ydata(), expected)
     measured = left.containers[0].lines[0]  # the errorbar's points
     np.testing.assert_allclose(measured.get_ydata(), [row["median"] for row in summary["tuned"]])

@@ -16,7 +16,8 @@ module                      lesson
 ``beyond_adam``             07: weight decay, schedules, Wilson et al.'s dataset
 ``practice``                08: every rule on the digits, tuned on validation over a grid, ten seeds, intervals
 ``large_models``            09: Lion, state memory, Adafactor, Muon, Shampoo/SOAP, schedule-free
-``training_in_practice``    10: the range test, schedules, global-norm clipping, update/weight ratio, batch size
+``training_in_practice``    10: the range test, schedules, global-norm clipping, update/weight ratio
+``batch_size``              10: the gradient-noise scale, steps to a target against the batch size
 ``precision``               10: float16 and bfloat16, loss scaling, fp32 master weights, memory per parameter
 ``curvature``               11: Newton, line search, L-BFGS, sharpness and the edge of stability, SAM
 ==========================  =================================================================
@@ -27,8 +28,8 @@ In a notebook::
     experiments.adam.step_ratios(10, bias_correction=False)
 """
 
-from optilab.experiments import (adam, adaptive, beyond_adam, curvature, gradient_descent, large_models, momentum,
-                                 practice, precision, sgd, training_in_practice)
+from optilab.experiments import (adam, adaptive, batch_size, beyond_adam, curvature, gradient_descent, large_models,
+                                 momentum, practice, precision, sgd, training_in_practice)
 
-__all__ = ["adam", "adaptive", "beyond_adam", "curvature", "gradient_descent", "large_models", "momentum", "practice",
-           "precision", "sgd", "training_in_practice"]
+__all__ = ["adam", "adaptive", "batch_size", "beyond_adam", "curvature", "gradient_descent", "large_models", "momentum",
+           "practice", "precision", "sgd", "training_in_practice"]

@@ -20,6 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from optilab import plots
+from optilab.experiments import batch_size as batch
 from optilab.experiments import training_in_practice as runs
 from optilab.lr_finder import RangeTest
 from optilab.widgets.explorer import Explorer, register
@@ -81,7 +82,7 @@ def batch_size_figure(summary: Mapping) -> Figure:
     floor S_min and perfect scaling (steps halve when B doubles). Right: the tuned rate against B, the linear-scaling
     rule from the smallest batch, and the full batch's tuned rate α_max.
 
-    ``summary`` is :func:`optilab.experiments.training_in_practice.batch_size_summary`'s.
+    ``summary`` is :func:`optilab.experiments.batch_size.batch_size_summary`'s.
     """
     rows, n = summary["tuned"], summary["n"]
     s_min, b_noise = summary["fit"]
@@ -91,7 +92,7 @@ def batch_size_figure(summary: Mapping) -> Figure:
     fig, (left, right) = plots.new_figure(figsize=(8.4, 4.5), ncols=2)
     fig.subplots_adjust(left=0.09, right=0.98, bottom=0.38, top=0.9, wspace=0.32)
     B = np.unique(np.concatenate([np.geomspace(sizes[0], n, 200), sizes]))
-    left.loglog(B, [runs.predicted_steps(b, s_min, b_noise, n) for b in B], color=plots.OKABE_ITO["vermillion"],
+    left.loglog(B, [batch.predicted_steps(b, s_min, b_noise, n) for b in B], color=plots.OKABE_ITO["vermillion"],
                 linewidth=1.8, label=f"fit: S_min (1 + B_noise φ(B)), B_noise ≈ {b_noise:.0f}")
     left.loglog(B, median[0] * sizes[0] / B, color=plots.OKABE_ITO["sky blue"], linestyle=":", linewidth=1.8,
                 label="perfect scaling: steps ∝ 1/B")
