@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import collections
 import math
-import warnings
 from itertools import zip_longest
 
 import numpy as np
