@@ -34,7 +34,6 @@ def torch():
 #: (xdist's own `--dist loadgroup` would say this with marks, but with pytest 9.2 it silently stops
 #: grouping: pytest-dev/pytest-xdist#1386.)
 WHOLE_MODULES = {
-    "tests/test_lessons.py",           # each lesson executed once for its tests
     "tests/test_lesson_claims_01_03.py",  # lessons 01-03 executed once, their claims read from them
     "tests/test_grading_pipeline.py",  # a class graded once
     "tests/test_feedback_pages.py",    # a course graded once, its pages written
@@ -58,17 +57,73 @@ WHOLE_MODULES = {
     "tests/test_widgets_precision.py",      # the same runs, drawn
 }
 
+#: Modules whose tests share one computation per parameter (a lesson executed once for its four
+#: tests, a lab's solution executed once for two): the tests of one parameter go to one worker
+#: together, and the parameters spread over the workers, so no one worker runs every lesson.
+BY_PARAMETER = {
+    "tests/test_lessons.py",        # each lesson executed once for its tests
+    "tests/test_labs_execute.py",   # each lab's solution executed once for its tests
+}
+
+#: The longest units of work, started first (longest first): xdist hands out work in collection
+#: order, so a long unit collected late is a tail that one worker runs while the other waits.
+#: Each entry is a module (moved as a whole) or a test's id without its parameters (every
+#: parametrisation moved). A test listed alone must share no module-scoped fixture with the rest
+#: of its module, or a run in one process would set that fixture up twice. Lengths measured with
+#: ``--durations``; the order matters, not the numbers.
+START_FIRST = (
+    "tests/test_comparison_08.py",  # its module fixture re-runs lesson 08's experiment: the longest unit
+    "tests/test_outside_verdicts.py::test_a_class_of_honest_work_gets_the_kernels_verdict_on_every_cell",
+    "tests/test_lab06.py::test_make_grade_scores_a_class",
+    "tests/test_lab07.py::test_make_grade_gives_the_same_points_and_no_tampering_note",
+    "tests/test_lab05_students.py::test_make_grade_gives_the_same_points_and_no_tampering_note_to_honest_mistakes",
+    "tests/test_grading_safety.py::test_a_class_graded_twice_keeps_every_manual_grade",
+    "tests/test_lab06.py::test_rules_taken_from_the_library_earn_none_of_the_rules_points",
+    "tests/test_grading_pipeline.py",
+    "tests/test_feedback_pages.py",
+    "tests/test_lesson09_runs.py::test_the_script_reproduces_the_committed_results",
+    "tests/test_bench.py::test_grading_group_grades_lab_4_in_the_sandboxed_kernel_both_ways_with_the_same_grades",
+    "tests/test_bench.py::test_sandbox_group_grades_the_first_lab_alike_in_both_kernels",
+    "tests/test_lessons.py",
+)
+
+
+def scope_of(nodeid: str) -> str:
+    """The unit of work a test is scheduled in: its module, its module and parameter, or itself."""
+    module, _, name = nodeid.partition("::")
+    if module in WHOLE_MODULES:
+        return module
+    if module in BY_PARAMETER and name.endswith("]"):
+        return f"{module}::[{name.split('[', 1)[1]}"
+    return nodeid
+
+
+def start_rank(nodeid: str) -> int:
+    """Where the test's unit stands in :data:`START_FIRST` (``len(START_FIRST)`` if not listed)."""
+    module, test = nodeid.partition("::")[0], nodeid.split("[", 1)[0]
+    for rank, entry in enumerate(START_FIRST):
+        if entry in (module, test):
+            return rank
+    return len(START_FIRST)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests of :data:`START_FIRST` first, in its order; every other test keeps its place."""
+    items.sort(key=lambda item: start_rank(item.nodeid))
+
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: runs without it (-p no:xdist) ignore it
 def pytest_xdist_make_scheduler(config, log):
-    """With ``--dist loadscope``: the modules of :data:`WHOLE_MODULES` as units, every other test alone."""
+    """With ``--dist loadscope``: units as :func:`scope_of` says, handed out in collection order."""
     if config.getvalue("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    class WholeModulesOtherwiseEachTest(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            module = nodeid.split("::", 1)[0]
-            return module if module in WHOLE_MODULES else nodeid
+    # xdist would otherwise sort the units by their number of tests, which says nothing of their length.
+    config.option.loadscopereorder = False
 
-    return WholeModulesOtherwiseEachTest(config, log)
+    class UnitsOfSharedWork(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return scope_of(nodeid)
+
+    return UnitsOfSharedWork(config, log)
