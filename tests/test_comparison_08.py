@@ -175,9 +175,9 @@ def test_adamws_decay_and_amsgrads_maximum_are_too_small_to_matter_here(results,
 
 
 # -- slow: re-run the experiment around each choice, and the lesson itself --------------------------------------
-#: The seeds the slow tests re-run (a reduced version of the script: the runs are deterministic, so a few seeds
-#: check the committed numbers run by run).
-RERUN_SEEDS = (0, 1, 2)
+#: The seeds the slow tests re-run (a reduced version of the script: the runs are deterministic, so one seed
+#: checks the committed numbers run by run; not seed 0, so a seed that is not passed on shows).
+RERUN_SEEDS = (3,)
 
 
 @pytest.fixture(scope="module")
