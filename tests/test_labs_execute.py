@@ -63,9 +63,11 @@ def test_student_version_fails_only_where_the_student_has_work_to_do(lab):
             kinds.append((where, out["ename"]))
             assert where != "other", f"cell {cell.id} failed ({out['ename']}: {out['evalue']}) but asks nothing"
             # A test fails because the answer above is a stub (NotImplementedError), or because the
-            # answer cell's stub stopped before defining the name the test checks (NameError).
+            # answer cell's stub stopped before defining the name the test checks (NameError), or because
+            # the result the stub left empty is checked, with a message that says to write the answer.
             allowed = {"NotImplementedError"} | ({"NameError"} if where == "test" else set())
-            assert out["ename"] in allowed, f"cell {cell.id}: {out['ename']}: {out['evalue']}"
+            unwritten = where == "test" and out["ename"] == "AssertionError" and "write the answer above" in out["evalue"]
+            assert out["ename"] in allowed or unwritten, f"cell {cell.id}: {out['ename']}: {out['evalue']}"
     assert any(ename == "NotImplementedError" for _, ename in kinds), "the student version should have work to do"
 
 

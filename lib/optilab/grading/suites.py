@@ -390,7 +390,7 @@ def tests_of(rule: str) -> list[Test]:
         param, grads = inputs.case(base + 154, vec(5), steps=3)
         P.no_mutation(rule, student, param=param, grads=grads, hyper={"lr": 0.05, **fixed})
         if any(slot.ndim == "2+" for slot in record.state):  # state that only a matrix has (Adafactor's row, col)
-            param, grads = P.case(base + 158, (4, 3), steps=3)
+            param, grads = inputs.case(base + 158, (4, 3), steps=3)
             P.no_mutation(rule, student, param=param, grads=grads, hyper={"lr": 0.05, **fixed})
 
     def new_arrays(student: Callable) -> None:
