@@ -11,7 +11,7 @@ import io
 import numpy as np
 import pytest
 
-from optilab import curvature, models, problems, second_order
+from optilab import curvature, models, problems
 from optilab.experiments import curvature as runs
 from tests.support.figures import legend_overlaps, text_outside
 from tests.support.lesson_shell import run_lesson
@@ -124,7 +124,7 @@ def test_preconditioned_power_iteration_finds_the_top_eigenvalue_of_p_inverse_h(
     P = {k: rng.uniform(0.01, 1.0, size=a.shape) for k, a in params.items()}
     scale = {k: 1.0 / np.sqrt(P[k]) for k in P}
     start = {k: rng.normal(size=a.shape) for k, a in params.items()}
-    value, _ = runs.top_eigenvalue(model, params, X, Y, start, 3000, scale)
+    value, _ = curvature.power_iteration(model, params, X, Y, start, iterations=3000, scale=scale)
     p = np.concatenate([P[k].ravel() for k in params])
     eigenvalues = np.linalg.eigvals(np.diag(1.0 / p) @ _dense_hessian(model, params, X, Y)).real
     assert value == pytest.approx(eigenvalues[np.argmax(np.abs(eigenvalues))], rel=1e-6)

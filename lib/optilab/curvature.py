@@ -30,7 +30,7 @@ import numpy as np
 
 from optilab.models import MLP, LinearRegression, LogisticRegression, _features, _labels, _log_softmax, _sigmoid
 
-__all__ = ["hvp", "sharpness"]
+__all__ = ["hvp", "power_iteration", "sharpness"]
 
 Params = dict[str, np.ndarray]
 
@@ -158,27 +158,43 @@ def hvp(model: Any, params: Params, X: np.ndarray, y: np.ndarray, v: Params) -> 
                     f"got {type(model).__name__}")
 
 
+def power_iteration(model: Any, params: Params, X: np.ndarray, y: np.ndarray, v: Params, *, iterations: int,
+                    scale: Params | None = None, tol: float = 0.0) -> tuple[float, Params]:
+    r"""The largest-magnitude eigenvalue of :math:`S H S` by power iteration on :func:`hvp`, from ``v``.
+
+    :math:`H` is the Hessian of ``model``'s loss on ``(X, y)`` at ``params`` and :math:`S` is ``scale``
+    (a dict like ``params``, entrywise; None for :math:`S = I`): with :math:`S = P^{-1/2}`, :math:`S H S`
+    has the eigenvalues of the preconditioned Hessian :math:`P^{-1} H`. Stops after ``iterations``
+    products, or once the Rayleigh quotient changes by at most ``tol`` (relative; 0 runs them all).
+    Returns (the last Rayleigh quotient, the next vector), so that a run can warm-start its next
+    measurement from it; (0, v) if ``v`` is zero.
+    """
+    value = 0.0
+    for _ in range(int(iterations)):
+        norm = np.sqrt(sum(float(np.sum(a * a)) for a in v.values()))
+        if norm == 0:
+            return 0.0, v
+        v = {k: a / norm for k, a in v.items()}
+        u = v if scale is None else {k: v[k] * scale[k] for k in v}
+        Hu = hvp(model, params, X, y, u)
+        w = {k: np.asarray(a, dtype=float) for k, a in Hu.items()} if scale is None else {k: Hu[k] * scale[k] for k in v}
+        new = sum(float(np.sum(v[k] * w[k])) for k in v)
+        v = w
+        if tol > 0 and abs(new - value) <= tol * max(abs(new), 1e-300):
+            return new, v
+        value = new
+    return value, v
+
+
 def sharpness(model: Any, params: Params, X: np.ndarray, y: np.ndarray, *, iterations: int = 100,
               tol: float = 1e-10, seed: int = 0) -> float:
     r""":math:`\lambda_{\max}(\nabla^2 L(p))`, the largest eigenvalue, by power iteration on :func:`hvp`.
 
     Starts from a random direction (``seed``) and stops when the Rayleigh quotient changes by less
-    than ``tol`` (relative) or after ``iterations`` products. Power iteration finds the eigenvalue of
-    largest *magnitude*; at a point where the Hessian has a larger negative eigenvalue it returns
-    that (negative) one.
+    than ``tol`` (relative) or after ``iterations`` products (:func:`power_iteration`). Power iteration
+    finds the eigenvalue of largest *magnitude*; at a point where the Hessian has a larger negative
+    eigenvalue it returns that (negative) one.
     """
     rng = np.random.default_rng(seed)
     v = {k: rng.standard_normal(np.shape(p)) for k, p in params.items()}
-    value = 0.0
-    for _ in range(int(iterations)):
-        norm = np.sqrt(sum(float(np.sum(a * a)) for a in v.values()))
-        if norm == 0:
-            return 0.0
-        v = {k: a / norm for k, a in v.items()}
-        Hv = hvp(model, params, X, y, v)
-        new = sum(float(np.sum(v[k] * Hv[k])) for k in v)
-        v = {k: np.asarray(a, dtype=float) for k, a in Hv.items()}
-        if abs(new - value) <= tol * max(abs(new), 1e-300):
-            return new
-        value = new
-    return value
+    return power_iteration(model, params, X, y, v, iterations=iterations, tol=tol)[0]

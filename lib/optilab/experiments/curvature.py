@@ -24,7 +24,7 @@ from optilab import curvature, data, kernels, model_rules, models, problems, sec
 
 __all__ = ["soft_abs", "NEWTON_METHODS", "method_run", "newton_runs", "saddle_runs", "himmelblau_runs",
            "soft_abs_runs", "logistic_setup", "logistic_runs", "iterations_to", "EOS_SIZES", "EOS_STEPS",
-           "EOS_EVERY", "top_eigenvalue", "GD_LRS", "ADAM_LRS", "BETA1", "eos_setup", "SharpnessRun", "gd_sharpness",
+           "EOS_EVERY", "GD_LRS", "ADAM_LRS", "BETA1", "eos_setup", "SharpnessRun", "gd_sharpness",
            "adam_sharpness", "adam_threshold", "sam_sharpness", "settled", "rescaled_sharpness", "SAM_RHO",
            "held_out", "logistic_objective", "L2", "HIMMELBLAU_START"]
 
@@ -199,27 +199,6 @@ class SharpnessRun:
     params: dict
 
 
-def top_eigenvalue(model: Any, params: dict, X: np.ndarray, Y: np.ndarray, v: dict, iterations: int,
-                    scale: dict | None = None) -> tuple[float, dict]:
-    r"""The largest eigenvalue of :math:`S H S` by ``iterations`` steps of power iteration from ``v``.
-
-    :math:`H` is the Hessian of ``model``'s loss on ``(X, Y)`` at ``params`` (products by
-    :func:`optilab.curvature.hvp`), :math:`S = P^{-1/2}` given as ``scale`` (a dict like ``params``; None for
-    :math:`S = I`): :math:`S H S` has the eigenvalues of :math:`P^{-1} H`. Returns (the Rayleigh quotient of the
-    last vector, the next vector), so a run can warm-start the next measurement from it.
-    """
-    value = 0.0
-    for _ in range(iterations):
-        norm = np.sqrt(sum(float(np.sum(a * a)) for a in v.values()))
-        v = {k: a / norm for k, a in v.items()}
-        u = v if scale is None else {k: v[k] * scale[k] for k in v}
-        Hu = curvature.hvp(model, params, X, Y, u)
-        w = Hu if scale is None else {k: Hu[k] * scale[k] for k in v}
-        value = sum(float(np.sum(v[k] * w[k])) for k in v)
-        v = w
-    return value, v
-
-
 def _train(rule: str, lr: float, steps: int, every: int, seed: int, rho: float = 0.0) -> SharpnessRun:
     model, X, Y = eos_setup()
     params = model.init(seed)
@@ -240,7 +219,7 @@ def _train(rule: str, lr: float, steps: int, every: int, seed: int, rho: float =
             if rule == "adam":  # P = (1 − β₁ᵗ)(√v̂ + ε): Cohen et al. 2022, eq. (2)
                 scale = {k: 1.0 / np.sqrt((1 - BETA1 ** s["t"]) * (np.sqrt(s["v"] / (1 - 0.999 ** s["t"])) + 1e-8))
                          for k, s in state.items()}
-            value, v = top_eigenvalue(model, params, X, Y, v, 20 if not at else 8, scale)
+            value, v = curvature.power_iteration(model, params, X, Y, v, iterations=20 if not at else 8, scale=scale)
             at.append(t), values.append(value)
         if t == steps or not np.isfinite(loss):
             break
