@@ -204,8 +204,16 @@ class LossScale:
         return replace(self, good_steps=good)
 
 
-def _check_low(dtype: np.dtype, what: str, allow_low_precision: bool) -> None:
-    check_dtype(what, dtype, allow_low_precision=allow_low_precision)
+def _formats(compute: Any, master: Any, allow_low_precision: bool) -> tuple[np.dtype, np.dtype | None, np.dtype]:
+    """The compute format, the master format (None without master weights) and the format the update is
+    taken in, each checked: a 16-bit one is refused unless ``allow_low_precision``."""
+    compute_dtype = dtype_of(compute)
+    check_dtype("the compute dtype", compute_dtype, allow_low_precision=allow_low_precision)
+    if master is None:
+        return compute_dtype, None, compute_dtype
+    master_dtype = dtype_of(master)
+    check_dtype("the master dtype", master_dtype, allow_low_precision=allow_low_precision)
+    return compute_dtype, master_dtype, master_dtype
 
 
 def loss_and_grads(model: models.MLP, params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray, *,
@@ -241,8 +249,7 @@ def loss_and_grads(model: models.MLP, params: Mapping[str, np.ndarray], X: np.nd
     if not isinstance(model, models.MLP) or model.task != "classification" or model.sizes[-1] < 2:
         raise ValueError(f"loss_and_grads emulates an MLP classifier with a softmax output (sizes[-1] >= 2); "
                          f"got {model!r}")
-    dtype = dtype_of(dtype)
-    _check_low(dtype, "the compute dtype", allow_low_precision)
+    dtype = _formats(dtype, None, allow_low_precision)[0]
     if not (np.isfinite(loss_scale) and loss_scale > 0):
         raise ValueError(f"loss_scale must be a positive finite number; got {loss_scale}")
     wide = np.promote_types(dtype, np.float32)  # where products accumulate
@@ -357,16 +364,11 @@ def train(rule: str | Callable, model: models.MLP, data: tuple, *, compute: Any 
     **hyperparameters
         The rule's other hyperparameters (``eps=...``).
     """
-    compute_dtype = dtype_of(compute)
-    master_dtype = None if master is None else dtype_of(master)
-    _check_low(compute_dtype, "the compute dtype", allow_low_precision)
-    if master_dtype is not None:
-        _check_low(master_dtype, "the master dtype", allow_low_precision)
+    compute_dtype, master_dtype, update_dtype = _formats(compute, master, allow_low_precision)
     scaler = LossScale(float(loss_scale), dynamic=False) if isinstance(loss_scale, (int, float)) else loss_scale
     if scaler is not None and not isinstance(scaler, LossScale):
         raise TypeError(f"loss_scale must be a LossScale, a number or None; got {type(loss_scale).__name__}")
     X_train, y_train, X_val, y_val = data
-    update_dtype = master_dtype or compute_dtype
     weights = _cast(model.init(seed), update_dtype)
     optimizer = Optimizer(rule, lr=lr, allow_low_precision=allow_low_precision, **hyperparameters)
 
@@ -431,12 +433,7 @@ def training_bytes(rule: str | Callable, model: models.MLP, *, compute: Any = "f
     >>> {k: v // MLP((4, 3, 2)).n_params for k, v in sizes.items()}
     {'weights': 4, 'gradients': 4, 'master weights': 0, 'optimizer state': 8}
     """
-    compute_dtype = dtype_of(compute)
-    master_dtype = None if master is None else dtype_of(master)
-    _check_low(compute_dtype, "the compute dtype", allow_low_precision)
-    if master_dtype is not None:
-        _check_low(master_dtype, "the master dtype", allow_low_precision)
-    update_dtype = master_dtype or compute_dtype
+    compute_dtype, master_dtype, update_dtype = _formats(compute, master, allow_low_precision)
     start = model.init(0)
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((4, model.sizes[0])), rng.integers(0, model.n_classes, 4)
