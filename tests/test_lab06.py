@@ -30,6 +30,7 @@ only shows on matrices keeps it too (its first step is on a vector).
 from __future__ import annotations
 
 import csv
+import inspect
 import json
 import re
 import subprocess
@@ -41,6 +42,7 @@ import pytest
 
 from optilab import release
 from optilab.grading.verdicts import _is_test_cell, tampering_notes
+from tests.grader import correct_rules
 from tests.support.validate import validate
 from tests.test_outside_verdicts import _judge, _student
 
@@ -181,40 +183,17 @@ ADAFACTOR_MISTAKES = {
                              ('new_state = {"t": t, "v"', 'new_state = {"t": t - 1, "v"')), ALL, ("does not advance",)),
 }
 
-#: Correct, written differently: np.where for the sign, m updated before the parameter in a
-#: second name; Adafactor with keepdims, the lerp form, np.einsum and the ε₁² floor under v̂.
-LION_OTHER_FORM = '''def lion(param, grad, state, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
-    m_old = state["m"] if "m" in state else np.zeros_like(param)
-    c = m_old + (1 - beta1) * (grad - m_old)
-    step = np.where(c > 0, 1.0, np.where(c < 0, -1.0, 0.0)).astype(param.dtype)
-    decayed = param * (1 - lr * weight_decay)
-    return decayed - lr * step, {"m": m_old + (1 - beta2) * (grad - m_old)}
-'''
-ADAFACTOR_OTHER_FORM = '''def adafactor(param, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=1e-3, d=1.0):
-    if eps1 is None:
-        eps1 = np.finfo(param.dtype).eps
-    t = state.get("t", 0) + 1
-    w = t ** beta2_decay  # 1 - beta2_t
-    rho = min(lr, t ** -0.5)
-    scale = max(eps2, np.sqrt(np.mean(np.square(param)))) * rho
-    sq = np.square(grad)
-    if param.ndim < 2:
-        v = state.get("v", np.zeros_like(param))
-        v = v + w * (sq - v)
-        vhat, out = v, {"t": t, "v": v}
-    else:
-        r = state.get("row", np.zeros(param.shape[:-1], param.dtype))
-        c = state.get("col", np.zeros(param.shape[:-2] + param.shape[-1:], param.dtype))
-        r = r + w * (sq.mean(axis=-1) - r)
-        c = c + w * (sq.mean(axis=-2) - c)
-        denom = np.maximum(r.mean(axis=-1, keepdims=True), eps1)
-        vhat = np.einsum("...i,...j->...ij", r / denom, c)
-        out = {"t": t, "row": r, "col": c}
-    u = grad / np.sqrt(np.maximum(vhat, eps1 * eps1))
-    rms_u = np.sqrt(np.mean(np.square(u)))
-    u = u / max(1.0, rms_u / d)
-    return (param - scale * u).astype(param.dtype), out
-'''
+def _as_answer(func, name: str) -> str:
+    """The source of a catalogue's correct rule as a student's answer cell: undecorated, named ``name``."""
+    source = "".join(line for line in inspect.getsource(func).splitlines(keepends=True) if not line.startswith("@"))
+    return source.replace(f"def {func.__name__}(", f"def {name}(", 1)
+
+
+#: Correct, written differently (the grader catalogue's own variants): np.where for the sign, m updated before the
+#: parameter in a second name; Adafactor with keepdims, the lerp form, np.einsum and the ε₁² floor under v̂.
+LION_OTHER_FORM = _as_answer(correct_rules.lion_where_and_lerp, "lion")
+ADAFACTOR_OTHER_FORM = _as_answer(correct_rules.adafactor_lerp_and_einsum, "adafactor")
+
 
 #: Pairs of one lion mistake and one adafactor mistake, one notebook each.
 PAIRS = list(zip(LION_MISTAKES, ADAFACTOR_MISTAKES))
