@@ -30,6 +30,8 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PY) -m pip install --quiet -e ".[test]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
 	$(PY) -m optilab.isolate install >/dev/null
+	@# Explorers' figures reach the browser at once (optilab/websocket.py says why).
+	$(PY) -m optilab.websocket install >/dev/null
 	@# nbgrader's own commands (and formgrader) open grading/gradebook.db: the folder must exist, private.
 	$(PY) -c 'from optilab.autograde.course import private_folder; private_folder("grading")'
 	@$(PY) -m optilab.isolate check

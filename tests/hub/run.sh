@@ -109,6 +109,7 @@ fi
 # The course's kernels, as `make setup` installs them: the plain one and the sandboxed one grading uses.
 "$work/env/bin/python" -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
 "$work/env/bin/python" -m optilab.isolate install >/dev/null
+"$work/env/bin/python" -m optilab.websocket install >/dev/null
 runuser -u "${students[0]}" -- "$work/env/bin/python" -c 'import optilab' 2>/dev/null \
     || fail "a student cannot run $work/env/bin/python: $PYTHON lives where other users cannot enter
   (e.g. under /root). Set PYTHON to a system-wide Python >= 3.11, such as /usr/bin/python3."
