@@ -63,9 +63,11 @@ an input's wait into kernel and browser parts.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import html
 import json
+import math
 import os
 import time
 from typing import Any, Callable
@@ -153,11 +155,58 @@ def _choices(control: widgets.ValueWidget) -> list[Any]:
     return []
 
 
+def _one_move_away(control: widgets.ValueWidget, direction: int) -> list[Any]:
+    """The values one input moves ``control`` to: one step of a slider in ``direction`` (+1 or -1), the next
+    or previous option of a menu (going round, as the bench's menus do), a check box flipped, each
+    option of a multiple choice ticked or unticked (never none); ``[]`` where it cannot move that way."""
+    value = control.value
+    if isinstance(control, widgets.SelectMultiple):
+        if direction < 0:
+            return []
+        out = []
+        for option in _choices(widgets.Dropdown(options=control.options)):
+            picked = tuple(v for v in value if v != option) if option in value else (*value, option)
+            if picked:
+                out.append(picked)
+        return out
+    if isinstance(value, bool):
+        return [not value] if direction > 0 else []
+    options = _choices(control) if getattr(control, "options", None) is not None else None
+    if options:
+        try:
+            i = options.index(value)
+        except ValueError:
+            return []
+        if isinstance(control, widgets.SelectionSlider):  # a slider stops at its ends
+            j = i + direction
+            return [options[j]] if 0 <= j < len(options) else []
+        return [options[(i + direction) % len(options)]] if len(options) > 1 else []
+    if isinstance(control, widgets.FloatLogSlider):
+        exponent = math.log(value, control.base) + direction * control.step
+        if control.min - 1e-9 <= exponent <= control.max + 1e-9:
+            return [float(control.base ** round(exponent, 10))]
+        return []
+    if isinstance(control, (widgets.FloatSlider, widgets.IntSlider)):
+        moved = value + direction * control.step
+        return [type(value)(moved)] if control.min <= moved <= control.max else []
+    return []
+
+
+def _direction(old: Any, new: Any) -> int:
+    """Which way a control moved: -1 if its value went down, else +1."""
+    try:
+        return -1 if new < old else 1
+    except TypeError:
+        return 1
+
+
 def _frame_key(values: dict[str, Any]) -> tuple | None:
     """The controls' values as a dict key (each with its type: 1 and 1.0 and True are not the same value),
-    or None if one cannot be one."""
+    or None if one cannot be one. Floats count to 10 significant digits: a slider's value computed in the
+    browser (0.1 + 0.2, or 10 ** -1.98) finds the frame painted for the same value computed here."""
     try:
-        key = tuple((name, type(value).__name__, value) for name, value in values.items())
+        key = tuple((name, type(value).__name__, float(f"{value:.10g}") if type(value) is float else value)
+                    for name, value in values.items())
         hash(key)
     except TypeError:
         return None
@@ -226,6 +275,8 @@ class Explorer:
     PRERENDER_MAX = 40
     #: how many frames shown in a notebook are kept, to be shown again at once when a control goes back
     FRAMES_KEPT = 64
+    #: how many frames one input away from the shown one are painted while the kernel waits (see :meth:`paint_ahead`)
+    AHEAD = 6
     _built = 0  # explorers built in this process: each gets the next serial number
 
     def __init__(self, controls: dict[str, widgets.ValueWidget], draw: Callable[..., Figure],
@@ -260,6 +311,9 @@ class Explorer:
         self.timings: dict[str, float] = {}
         self._frame = 0
         self._drawn: dict[str, Any] | None = None  # the values of the last draw
+        self._moved: tuple[str, int] | None = None  # the control that moved last, and which way
+        self._ahead_round = 0  # bumped by every update: painting ahead for older values stops
+        self.painted_ahead = 0  # frames painted ahead while the kernel waited
         self.warm_values = [dict(values) for values in (warm or [])]
         unknown = sorted({name for values in self.warm_values for name in values} - set(controls))
         if unknown:
@@ -333,6 +387,56 @@ class Explorer:
             self.frames[key] = self.renderer.encode(figure)
         self._figure, self._stale, self._drawn = None, self.values(), None
 
+    def moves_ahead(self) -> list[dict[str, Any]]:
+        """The values one input away from the current ones whose frames are not kept yet, likeliest first: the
+        control that moved last, again the same way; every other control's next value; the last one back;
+        every other control's previous value."""
+        names = list(self.controls)
+        moved, direction = self._moved or (names[0], 1)
+        others = [name for name in names if name != moved]
+        order = [(moved, direction), *((name, 1) for name in others), (moved, -direction), *((name, -1) for name in others)]
+        current, out, seen = self.values(), [], set()
+        for name, way in order:
+            for value in _one_move_away(self.controls[name], way):
+                values = {**current, name: value}
+                key = _frame_key(values)
+                if key is not None and key not in self.frames and key not in seen:
+                    seen.add(key)
+                    out.append(values)
+        return out
+
+    def paint_ahead(self, values: dict[str, Any]) -> None:
+        """Paint and keep the frame for ``values`` (as a move there would show it), without showing it.
+
+        The figure is left drawn for other values than the shown ones, so it is drawn again when asked for."""
+        figure = self.draw(**values)
+        self.renderer.paint(figure)
+        self._keep(values, self.renderer.encode(figure))
+        self._figure, self._stale = figure, self.values()
+        self.painted_ahead += 1
+
+    def _schedule_ahead(self) -> None:
+        """In a kernel, once the change is answered: paint up to :attr:`AHEAD` frames one input away, one per
+        turn of the kernel's event loop, so that a message that arrives meanwhile waits for one frame at
+        most. A student who presses an arrow key again, or goes back, then gets the frame from memory.
+        Any new update stops what is left of the round."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop running (a script, a test): nothing is painted ahead
+            return
+        self._ahead_round += 1
+        this_round, todo = self._ahead_round, self.moves_ahead()[:self.AHEAD]
+
+        def next_frame() -> None:
+            if this_round != self._ahead_round or not todo:
+                return
+            self.paint_ahead(todo.pop(0))
+            if todo:
+                loop.call_soon(next_frame)
+
+        if todo:
+            loop.call_soon(next_frame)
+
     def values(self) -> dict[str, Any]:
         """The controls' current values, by name."""
         return {name: control.value for name, control in self.controls.items()}
@@ -371,6 +475,8 @@ class Explorer:
             self._show(png, received, now, now)
             self.redraws += 1
             self.last_seconds = time.perf_counter() - start
+            if _in_kernel():
+                self._schedule_ahead()
             return self._figure
         self.figure = self.draw(**values)
         self._drawn = values
@@ -383,6 +489,7 @@ class Explorer:
             # CPU time of this process for the whole change: what it would take on an idle core.
             self.timings["cpu_ms"] = 1e3 * (time.process_time() - cpu)
             self._show(png, received, computed, encoded)
+            self._schedule_ahead()
         self.redraws += 1
         self.last_seconds = time.perf_counter() - start
         return self.figure
@@ -417,7 +524,11 @@ class Explorer:
         # One hand movement can change several controls (a menu that also moves a slider): each change
         # notifies, the first already with every new value; the others would draw the same picture again.
         if not _same(self.values(), self._drawn):
+            self._moved = (self._name_of(change["owner"]), _direction(change.get("old"), change.get("new")))
             self.update()
+
+    def _name_of(self, control: widgets.ValueWidget) -> str:
+        return next((name for name, c in self.controls.items() if c is control), next(iter(self.controls)))
 
     def widget(self) -> widgets.Widget:
         """The controls above the figure, as one ipywidgets box."""

@@ -1,0 +1,124 @@
+"""Frames one input away are painted while the kernel waits, and a move there shows them from memory."""
+
+from __future__ import annotations
+
+import asyncio
+
+import ipywidgets as widgets
+import pytest
+
+from optilab.widgets import explorer as module
+from optilab.widgets import registry
+from tests.test_render import _spans, assert_same_as_full_draw
+
+
+@pytest.mark.parametrize("control, expected", [
+    (widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.1), {1: [0.6], -1: [0.4]}),
+    (widgets.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.1), {1: [], -1: [0.9]}),  # stops at its end
+    (widgets.IntSlider(value=3, min=0, max=5, step=2), {1: [5], -1: [1]}),
+    (widgets.FloatLogSlider(value=0.01, base=10, min=-4, max=0, step=0.5), {1: [10 ** -1.5], -1: [10 ** -2.5]}),
+    (widgets.SelectionSlider(options=["a", "b", "c"], value="a"), {1: ["b"], -1: []}),
+    (widgets.Dropdown(options=["a", "b", "c"], value="a"), {1: ["b"], -1: ["c"]}),  # a menu goes round
+    (widgets.Checkbox(value=False), {1: [True], -1: []}),
+    (widgets.SelectMultiple(options=["a", "b"], value=("a",)), {1: [("a", "b")], -1: []}),  # never none ticked
+])
+def test_one_move_away_is_what_one_key_press_or_click_makes(control, expected):
+    for direction, values in expected.items():
+        got = module._one_move_away(control, direction)
+        assert got == pytest.approx(values) if values and isinstance(values[0], float) else got == values
+
+
+def test_a_float_computed_in_the_browser_finds_the_frame_painted_for_it():
+    # noUiSlider and JavaScript's Math.pow round differently from Python in the last bits
+    assert module._frame_key({"lr": 0.1 + 0.2}) == module._frame_key({"lr": 0.3})
+    assert module._frame_key({"lr": 10 ** -1.98}) == module._frame_key({"lr": 0.010471285480508996})
+    assert module._frame_key({"lr": 0.3}) != module._frame_key({"lr": 0.30000001})
+    assert module._frame_key({"flag": 1}) != module._frame_key({"flag": True})
+
+
+def _in_a_kernel(monkeypatch, build, moves):
+    """Build an explorer and make `moves` as a notebook would, each followed by the kernel's idle time
+    (a running event loop that turns until nothing is left to do); returns the explorer."""
+    monkeypatch.setattr(module, "_in_kernel", lambda: True)
+
+    async def session():
+        explorer = build()
+        for values in moves:
+            explorer.set(**values)
+            for _ in range(4 * module.Explorer.AHEAD):
+                await asyncio.sleep(0)
+        return explorer
+
+    return asyncio.run(session())
+
+
+def test_after_a_move_the_next_ones_come_from_memory_and_equal_a_full_draw(monkeypatch):
+    calls = []
+    draw = _spans()
+
+    def logged(a, span):
+        calls.append((a, span))
+        return draw(a, span)
+
+    def build():
+        return module.Explorer({"a": widgets.FloatSlider(value=0.0, min=-1, max=1, step=0.25),
+                                "span": widgets.Dropdown(options=[1.0, 2.0, 3.0])}, logged)
+
+    explorer = _in_a_kernel(monkeypatch, build, [{"a": 0.25}])
+    # after the move's own draw: the same way again, then the menu's next option, (back to a = 0.0 was
+    # shown before, so it is kept already), then the menu's previous option: likeliest first
+    assert calls[calls.index((0.25, 1.0)):] == [(0.25, 1.0), (0.5, 1.0), (0.25, 2.0), (0.25, 3.0)]
+    assert explorer.painted_ahead == 3
+    for values in ({"a": 0.5}, {"span": 2.0}):
+        explorer = _in_a_kernel(monkeypatch, build, [{"a": 0.25}])  # each move from a = 0.25
+        before = len(calls)
+        explorer.set(**values)
+        assert explorer.timings.get("from_memory") and len(calls) == before, f"{values} was drawn again"
+        assert_same_as_full_draw(explorer.figure, explorer.image.value, f"the frame painted ahead for {values}")
+
+
+def test_a_new_move_stops_painting_ahead_for_the_old_values(monkeypatch):
+    monkeypatch.setattr(module, "_in_kernel", lambda: True)
+    calls = []
+    draw = _spans()
+
+    async def session():
+        explorer = module.Explorer({"a": widgets.FloatSlider(value=0.0, min=-1, max=1, step=0.25),
+                                    "span": widgets.Dropdown(options=[1.0, 2.0])},
+                                   lambda a, span: calls.append((a, span)) or draw(a, span))
+        explorer.set(a=0.25)
+        await asyncio.sleep(0)  # one frame ahead painted
+        explorer.set(a=-0.75)  # then a jump: the round for a = 0.25 stops
+        for _ in range(20):
+            await asyncio.sleep(0)
+        return explorer
+
+    explorer = asyncio.run(session())
+    ahead_of_old = [c for c in calls[calls.index((-0.75, 1.0)):] if c[0] in (0.0, 0.5)]
+    assert ahead_of_old == [], f"painted ahead for values no longer shown: {ahead_of_old}"
+    assert (-1.0, 1.0) in calls and (-0.5, 1.0) in calls  # the new round painted around a = -0.75
+    assert explorer.values()["a"] == -0.75
+
+
+def test_outside_a_kernel_nothing_is_painted_ahead():
+    calls = []
+    draw = _spans()
+    explorer = module.Explorer({"a": widgets.FloatSlider(value=0.0, min=-1, max=1, step=0.25),
+                                "span": widgets.Dropdown(options=[1.0, 2.0])},
+                               lambda a, span: calls.append((a, span)) or draw(a, span))
+    explorer.set(a=0.25)
+    assert calls == [(0.0, 1.0), (0.25, 1.0)] and explorer.painted_ahead == 0
+
+
+@pytest.mark.parametrize("name", ["01-gd-step-size", "03-momentum-ravine"])
+def test_a_lesson_explorer_shows_the_next_key_press_from_memory(monkeypatch, name):
+    """The explorers that draw in the kernel: after a slider's step, the next step (and back) is painted."""
+    explorer = _in_a_kernel(monkeypatch, registry()[name], [])
+    slider_name, slider = next((n, c) for n, c in explorer.controls.items()
+                               if isinstance(c, (widgets.FloatSlider, widgets.FloatLogSlider)))
+    (one_step,) = module._one_move_away(slider, 1)
+    explorer = _in_a_kernel(monkeypatch, lambda: explorer, [{slider_name: one_step}])
+    (next_step,) = module._one_move_away(slider, 1)
+    explorer = _in_a_kernel(monkeypatch, lambda: explorer, [{slider_name: next_step}])
+    assert explorer.timings.get("from_memory"), f"{name}: the next step of {slider_name} was drawn again"
+    assert_same_as_full_draw(explorer.figure, explorer.image.value, f"{name}, {slider_name} = {next_step}")
