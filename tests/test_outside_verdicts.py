@@ -605,15 +605,26 @@ FULL_MARKS = {LAB1: 8, LAB2: 15, "lab03_adagrad_rmsprop": 15, LAB4: 16, LAB5: 10
 def test_a_class_of_honest_work_gets_the_kernels_verdict_on_every_cell(lab, rules, tmp_path):
     """Rules with one known mistake each, and correct rules written in unusual ways: for every
     test cell of every student, the kernel's result and the grader's verdict agree, so the
-    class gets the grades in-kernel grading gave it."""
+    class gets the grades in-kernel grading gave it. Each case of the catalogue is judged once."""
     export = tmp_path / "export"
-    students = _catalogue_sources(rules)
-    assert len(students) >= 5
-    for student, (rule, source, _) in students.items():
+    cases = _catalogue_sources(rules)
+    assert len(cases) >= 5
+    # A lab with two rules gets one notebook per pair of cases, one of each rule (as a student answers
+    # both): every case is judged on its own rule's cells, in half the notebooks.
+    by_rule = [[(case, source, correct) for case, (r, source, correct) in cases.items() if r == rule] for rule in rules]
+    students: dict[str, dict[str, tuple[str, bool]]] = {}  # student -> rule -> (case, correct)
+    for k in range(max(len(of_rule) for of_rule in by_rule)):
+        answers, judged = {}, {}
+        for rule, of_rule in zip(rules, by_rule):
+            if k < len(of_rule):
+                case, source, correct = of_rule[k]
+                answers[f"{rule}-answer"], judged[rule] = source, (case, correct)
+        student = f"student{k:02d}"
+        students[student] = judged
         folder = export / student
         folder.mkdir(parents=True)
-        nb = _student(lab, {f"{rule}-answer": source})
-        (folder / f"{lab}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+        (folder / f"{lab}.ipynb").write_text(json.dumps(_student(lab, answers)), encoding="utf-8")
+    assert sum(len(judged) for judged in students.values()) == len(cases)
     from optilab.autograde import grade_lab
 
     out = tmp_path / "ws"
@@ -621,12 +632,14 @@ def test_a_class_of_honest_work_gets_the_kernels_verdict_on_every_cell(lab, rule
     disagreements = {s: tampering_notes(out / "autograded" / s / lab / f"{lab}.ipynb") for s in students}
     assert {s: n for s, n in disagreements.items() if n} == {}
     scores = _scores_from_csv(out / "reports" / lab / "grades.csv")
-    assert all(scores[s] < FULL_MARKS[lab] for s, case in students.items() if not case[2])
-    for student, (rule, _, correct) in students.items():  # the rule's own cells: all pass, or not
+    assert all(scores[s] < FULL_MARKS[lab] for s, judged in students.items()
+               if not all(correct for _, correct in judged.values()))
+    for student, judged in students.items():  # each rule's own cells: all pass, or not
         nb = json.loads((out / "autograded" / student / lab / f"{lab}.ipynb").read_text(encoding="utf-8"))
-        verdicts = [c["metadata"]["optilab"]["verdict"] for c in nb["cells"]
-                    if c["metadata"].get("nbgrader", {}).get("grade_id", "").startswith(f"test-{rule}-")]
-        assert len(verdicts) in (3, 4) and (set(verdicts) == {"pass"}) == correct, (student, verdicts)
+        for rule, (case, correct) in judged.items():
+            verdicts = [c["metadata"]["optilab"]["verdict"] for c in nb["cells"]
+                        if c["metadata"].get("nbgrader", {}).get("grade_id", "").startswith(f"test-{rule}-")]
+            assert len(verdicts) in (3, 4) and (set(verdicts) == {"pass"}) == correct, (case, verdicts)
 
 
 def test_the_preprocessor_replaces_each_test_cells_outputs_by_the_verdict(tmp_path):
