@@ -34,7 +34,7 @@ from optilab import rules
 from optilab.grading.runner import hidden
 from optilab.contract.visible import check as visible_check
 
-__all__ = ["checks_for", "derived_from", "served_for", "guarded_for", "cell_digest", "rule_cell", "run_here", "visible", "Checks"]
+__all__ = ["checks_for", "warm", "derived_from", "served_for", "guarded_for", "cell_digest", "rule_cell", "run_here", "visible", "Checks"]
 
 Checks = dict[str, Callable[[Any], None]]
 
@@ -121,6 +121,16 @@ def checks_for(assignment: str) -> Checks | None:
     """The checks of the lab ``assignment`` (``labNN`` or ``labNN_name``); None for another assignment."""
     module = _module(assignment)
     return None if module is None else module.CHECKS
+
+
+def warm(assignment: str) -> bool:
+    """Compute what the checks of every notebook of ``assignment`` share (the reference runs of labs 5 and
+    6's experiment), so that grading processes forked afterwards inherit it; False if there is nothing."""
+    experiment = getattr(_module(assignment), "EXPERIMENT", None)
+    if experiment is None:
+        return False
+    experiment.warm()
+    return True
 
 
 def derived_from(assignment: str) -> dict[str, str]:

@@ -152,6 +152,16 @@ class Experiment:
                     (f"final[{name!r}][{part!r}] is {_shown(yours)}, expected {_shown(expected)}: train on testing "
                      f"(fit + validation) at best_lr[{name!r}] and read {attribute}[-1], one run per seed")
 
+    def warm(self) -> None:
+        """Compute the reference runs the checks of a notebook read when its best_lr is the reference's:
+        grading workers forked afterwards share them (one computation per class, not one per worker)."""
+        for name, lr in self.lrs.items():
+            self.runs.run(name, lr, 0)
+        for name in self.grids:
+            for lr in self.runs.best_lrs(name):  # runs every learning rate of the grid on every seed
+                for seed in self.seeds:
+                    self.runs.run(name, lr, seed, "testing")
+
     def checks(self) -> dict[str, Any]:
         """grade_id -> check, for the experiment's test cells."""
         return {"test-reference-curves": self.test_reference_curves, "test-your-curves": self.test_your_curves,
