@@ -41,6 +41,8 @@ def _in_a_kernel(monkeypatch, build, moves):
     (a running event loop that turns until nothing is left to do); returns the explorer."""
     monkeypatch.setattr(module, "_in_kernel", lambda: True)
 
+    monkeypatch.setattr(module.Explorer, "AHEAD_AFTER", 0.0)
+
     async def session():
         explorer = build()
         for values in moves:
@@ -79,6 +81,7 @@ def test_after_a_move_the_next_ones_come_from_memory_and_equal_a_full_draw(monke
 
 def test_a_new_move_stops_painting_ahead_for_the_old_values(monkeypatch):
     monkeypatch.setattr(module, "_in_kernel", lambda: True)
+    monkeypatch.setattr(module.Explorer, "AHEAD_AFTER", 0.0)
     calls = []
     draw = _spans()
 
@@ -122,3 +125,26 @@ def test_a_lesson_explorer_shows_the_next_key_press_from_memory(monkeypatch, nam
     explorer = _in_a_kernel(monkeypatch, lambda: explorer, [{slider_name: next_step}])
     assert explorer.timings.get("from_memory"), f"{name}: the next step of {slider_name} was drawn again"
     assert_same_as_full_draw(explorer.figure, explorer.image.value, f"{name}, {slider_name} = {next_step}")
+
+
+def test_inputs_that_come_quickly_never_wait_behind_a_frame_painted_ahead(monkeypatch):
+    """A key held down: every input comes before AHEAD_AFTER has passed (here: never passes), so nothing
+    is painted ahead, and only the round for the last input waits."""
+    monkeypatch.setattr(module, "_in_kernel", lambda: True)
+    monkeypatch.setattr(module.Explorer, "AHEAD_AFTER", 3600.0)
+    draw = _spans()
+
+    async def session():
+        explorer = module.Explorer({"a": widgets.FloatSlider(value=0.0, min=-1, max=1, step=0.125),
+                                    "span": widgets.Dropdown(options=[1.0, 2.0])}, draw)
+        handles = []
+        for k in range(1, 6):
+            explorer.set(a=k / 8)
+            handles.append(explorer._ahead_handle)
+            for _ in range(10):
+                await asyncio.sleep(0)
+        return explorer, handles
+
+    explorer, handles = asyncio.run(session())
+    assert explorer.painted_ahead == 0
+    assert [h.cancelled() for h in handles] == [True, True, True, True, False]

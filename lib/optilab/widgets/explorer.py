@@ -277,6 +277,9 @@ class Explorer:
     FRAMES_KEPT = 64
     #: how many frames one input away from the shown one are painted while the kernel waits (see :meth:`paint_ahead`)
     AHEAD = 6
+    #: seconds without a new input before painting ahead starts: inputs that come faster (a key held down)
+    #: never wait behind a frame painted ahead
+    AHEAD_AFTER = 0.1
     _built = 0  # explorers built in this process: each gets the next serial number
 
     def __init__(self, controls: dict[str, widgets.ValueWidget], draw: Callable[..., Figure],
@@ -313,6 +316,7 @@ class Explorer:
         self._drawn: dict[str, Any] | None = None  # the values of the last draw
         self._moved: tuple[str, int] | None = None  # the control that moved last, and which way
         self._ahead_round = 0  # bumped by every update: painting ahead for older values stops
+        self._ahead_handle: asyncio.TimerHandle | None = None  # the round waiting for AHEAD_AFTER to pass
         self.painted_ahead = 0  # frames painted ahead while the kernel waited
         self.warm_values = [dict(values) for values in (warm or [])]
         unknown = sorted({name for values in self.warm_values for name in values} - set(controls))
@@ -416,10 +420,11 @@ class Explorer:
         self.painted_ahead += 1
 
     def _schedule_ahead(self) -> None:
-        """In a kernel, once the change is answered: paint up to :attr:`AHEAD` frames one input away, one per
-        turn of the kernel's event loop, so that a message that arrives meanwhile waits for one frame at
-        most. A student who presses an arrow key again, or goes back, then gets the frame from memory.
-        Any new update stops what is left of the round."""
+        """In a kernel, once the change is answered and :attr:`AHEAD_AFTER` seconds passed without another:
+        paint up to :attr:`AHEAD` frames one input away, one per turn of the kernel's event loop, so that a
+        message that arrives meanwhile waits for one frame at most. A student who presses an arrow key
+        again, or goes back, then gets the frame from memory. Any new update stops what is left of the
+        round, or the round before it starts."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no event loop running (a script, a test): nothing is painted ahead
@@ -434,8 +439,9 @@ class Explorer:
             if todo:
                 loop.call_soon(next_frame)
 
-        if todo:
-            loop.call_soon(next_frame)
+        if self._ahead_handle is not None:
+            self._ahead_handle.cancel()
+        self._ahead_handle = loop.call_later(self.AHEAD_AFTER, next_frame) if todo else None
 
     def values(self) -> dict[str, Any]:
         """The controls' current values, by name."""
