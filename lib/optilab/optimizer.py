@@ -29,6 +29,11 @@ SUPPORTED_DTYPES: tuple[str, ...] = ("float32", "float64")
 LOW_PRECISION_DTYPES: tuple[str, ...] = ("float16", "bfloat16", "float8_e4m3fn", "float8_e5m2")
 
 
+#: The supported dtypes as dtype objects: the check of every step looks them up first (reading a dtype's
+#: name costs more than the rest of the check).
+_SUPPORTED = frozenset(np.dtype(name) for name in SUPPORTED_DTYPES)
+
+
 def check_dtype(what: str, dtype: Any, *, allow_low_precision: bool = False) -> None:
     """Raise a TypeError unless ``dtype`` is float32 or float64 (or, opted in, a low-precision float).
 
@@ -42,6 +47,8 @@ def check_dtype(what: str, dtype: Any, *, allow_low_precision: bool = False) -> 
     ...
     TypeError: param 'w' has dtype float16, but optilab's update rules support float32 and float64 only. ...
     """
+    if isinstance(dtype, np.dtype) and dtype in _SUPPORTED:
+        return
     name = np.dtype(dtype).name
     if name in SUPPORTED_DTYPES or (allow_low_precision and name in LOW_PRECISION_DTYPES):
         return
