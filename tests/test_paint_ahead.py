@@ -148,3 +148,29 @@ def test_inputs_that_come_quickly_never_wait_behind_a_frame_painted_ahead(monkey
     explorer, handles = asyncio.run(session())
     assert explorer.painted_ahead == 0
     assert [h.cancelled() for h in handles] == [True, True, True, True, False]
+
+
+def test_once_code_asks_for_the_figure_nothing_is_painted_over_it_until_a_control_moves(monkeypatch):
+    """JupyterLab runs widget messages in a kernel subshell, beside the cells: a cell that reads
+    explorer.figure must find it drawn for the values shown, and keep it so while it uses it."""
+    monkeypatch.setattr(module, "_in_kernel", lambda: True)
+    monkeypatch.setattr(module.Explorer, "AHEAD_AFTER", 0.0)
+    calls = []
+    draw = _spans()
+
+    async def session():
+        explorer = module.Explorer({"a": widgets.FloatSlider(value=0.0, min=-1, max=1, step=0.25),
+                                    "span": widgets.Dropdown(options=[1.0, 2.0])},
+                                   lambda a, span: calls.append((a, span)) or draw(a, span))
+        explorer.set(a=0.25)
+        await asyncio.sleep(0.01)  # the round starts: one frame painted ahead
+        figure = explorer.figure  # a cell asks for the figure
+        held_at = len(calls)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        return explorer, figure, held_at
+
+    explorer, figure, held_at = asyncio.run(session())
+    assert len(calls) == held_at, f"painted ahead over a figure code holds: {calls[held_at:]}"
+    assert calls[-1] == (0.25, 1.0)  # drawn again for the values shown when the cell asked
+    assert_same_as_full_draw(figure, explorer.image.value, "the figure a cell holds, against the frame shown")

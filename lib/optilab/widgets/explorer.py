@@ -80,6 +80,7 @@ import html
 import json
 import math
 import os
+import threading
 import time
 from typing import Any, Callable
 
@@ -318,6 +319,11 @@ class Explorer:
         self.renderer = FigureRenderer()
         self._figure: Figure | None = None
         self._stale: dict[str, Any] | None = None  # values shown from a painted frame but not drawn yet
+        # JupyterLab sends widget messages to a kernel subshell: a change (and painting ahead) runs in the
+        # subshell's thread while a cell may ask for the figure in the main one. The lock keeps the figure
+        # whole; once code has asked for it, nothing is painted ahead until a control moves again.
+        self._lock = threading.RLock()
+        self._held = False
         self.frames: dict[tuple, bytes] = {}  # painted frames, by the controls' values (see prerender)
         self._kept, self._kept_keys = 0, []  # frames kept as shown (not painted ahead), oldest first
         self.redraws = 0
@@ -346,6 +352,11 @@ class Explorer:
     @property
     def figure(self) -> Figure | None:
         """The figure drawn for the controls' current values (drawn now if a painted frame was shown instead)."""
+        with self._lock:
+            self._held = True
+            return self._current()
+
+    def _current(self) -> Figure | None:
         if self._stale is not None:
             values, self._stale = self._stale, None
             self._figure = self.draw(**values)
@@ -424,11 +435,14 @@ class Explorer:
         """Paint and keep the frame for ``values`` (as a move there would show it), without showing it.
 
         The figure is left drawn for other values than the shown ones, so it is drawn again when asked for."""
-        figure = self.draw(**values)
-        self.renderer.paint(figure)
-        self._keep(values, self.renderer.encode(figure))
-        self._figure, self._stale = figure, self.values()
-        self.painted_ahead += 1
+        with self._lock:
+            if self._held:  # code holds the figure: leave it as it is
+                return
+            figure = self.draw(**values)
+            self.renderer.paint(figure)
+            self._keep(values, self.renderer.encode(figure))
+            self._figure, self._stale = figure, self.values()
+            self.painted_ahead += 1
 
     def _schedule_ahead(self) -> None:
         """In a kernel, once the change is answered and :attr:`AHEAD_AFTER` seconds passed without another:
@@ -444,7 +458,7 @@ class Explorer:
         this_round, todo = self._ahead_round, self.moves_ahead()[:self.AHEAD]
 
         def next_frame() -> None:
-            if this_round != self._ahead_round or not todo:
+            if this_round != self._ahead_round or not todo or self._held:
                 return
             self.paint_ahead(todo.pop(0))
             if todo:
@@ -479,6 +493,11 @@ class Explorer:
 
     def update(self) -> Figure:
         """Draw the figure for the current values and, in a notebook, show it."""
+        with self._lock:
+            self._held = False  # a control moved: painting ahead may go on
+            return self._update()
+
+    def _update(self) -> Figure:
         start, cpu = time.perf_counter(), time.process_time()
         received = time.time()
         values = self.values()
@@ -509,14 +528,16 @@ class Explorer:
             self._schedule_ahead()
         self.redraws += 1
         self.last_seconds = time.perf_counter() - start
-        return self.figure
+        return self._current()
 
     def render(self) -> bytes:
         """The current figure as PNG bytes, as the notebook shows it; fills in :attr:`timings`."""
-        start = time.perf_counter()
-        self.renderer.paint(self.figure)
-        painted = time.perf_counter()
-        png = self.renderer.encode(self.figure)
+        with self._lock:
+            start = time.perf_counter()
+            figure = self._current()
+            self.renderer.paint(figure)
+            painted = time.perf_counter()
+            png = self.renderer.encode(figure)
         self.timings.update(render_ms=1e3 * (painted - start), encode_ms=1e3 * (time.perf_counter() - painted),
                             bytes=len(png))
         return png
