@@ -75,6 +75,21 @@ def test_a_header_that_announces_a_terabyte_is_refused_before_any_allocation():
         wire.array_from_bytes(blob)
 
 
+def test_a_header_read_before_is_checked_again_against_every_blob_that_carries_it():
+    """Headers are read once and remembered by their bytes: the checks of the data still run each time."""
+    good = wire.array_bytes(np.arange(6.0).reshape(2, 3))
+    for _ in range(3):
+        np.testing.assert_array_equal(wire.array_from_bytes(good), np.arange(6.0).reshape(2, 3))
+        with pytest.raises(wire.WireError, match="announces 6 entries"):
+            wire.array_from_bytes(good[:-8])  # the same header, one number short
+    bad = good.replace(b"'shape': (2, 3)", b"'shape': (2, 3!)")
+    for _ in range(2):  # a header that does not parse is refused every time, never remembered
+        with pytest.raises(wire.WireError, match="not in .npy format"):
+            wire.array_from_bytes(bad)
+    on_disk = np.lib.format.read_array_header_1_0(io.BytesIO(good[8:]))
+    assert wire._header((1, 0), good[8:wire.array_bytes(np.zeros((2, 3))).index(b"\n") + 1]) == on_disk
+
+
 @pytest.mark.parametrize("descr", ["|O", "<U3", "|S4", "<M8[s]", [("a", "<f8")]])
 def test_non_numeric_dtypes_are_refused(descr):
     buf = io.BytesIO()

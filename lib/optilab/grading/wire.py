@@ -14,6 +14,7 @@ and every reader validates what it reads as untrusted.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -38,6 +39,11 @@ _MAX_TEXT = 400
 _ndarray, _generic = np.ndarray, np.generic
 _asarray, _copy, _contiguous, _shares_memory = np.asarray, np.array, np.ascontiguousarray, np.shares_memory
 _write_array = np.lib.format.write_array
+_read_magic = np.lib.format.read_magic
+#: The .npy versions read, with the reader of their header and the size of its length field.
+_HEADER_READERS = {(1, 0): (np.lib.format.read_array_header_1_0, 2),
+                   (2, 0): (np.lib.format.read_array_header_2_0, 4),
+                   (3, 0): (np.lib.format.read_array_header_2_0, 4)}
 
 
 class WireError(ValueError):
@@ -107,6 +113,15 @@ def array_bytes(a: np.ndarray) -> bytes:
     return out.getvalue()
 
 
+@functools.lru_cache(maxsize=256)
+def _header(version: tuple[int, int], header: bytes) -> tuple[tuple, bool, np.dtype]:
+    """(shape, fortran_order, dtype) of a .npy header (its length field and text), read by NumPy's own
+    reader. Cached by its bytes: a rule's steps send arrays of the same shape and dtype thousands of
+    times per notebook, and reading the text (Python's ``ast``) costs more than the rest of a read.
+    A header that does not parse raises, and is not kept."""
+    return _HEADER_READERS[version][0](io.BytesIO(header))
+
+
 def array_from_bytes(blob: bytes) -> np.ndarray:
     """The array of a ``.npy`` blob, strictly: a numeric dtype, and exactly the bytes announced.
 
@@ -115,13 +130,14 @@ def array_from_bytes(blob: bytes) -> np.ndarray:
     """
     fp = io.BytesIO(blob)
     try:
-        version = np.lib.format.read_magic(fp)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
-        elif version in ((2, 0), (3, 0)):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
-        else:
+        version = _read_magic(fp)
+        if version not in _HEADER_READERS:
             raise WireError(f"unknown .npy version {version}")
+        start, size = fp.tell(), _HEADER_READERS[version][1]
+        length = int.from_bytes(blob[start:start + size], "little")
+        header = bytes(blob[start:start + size + length])
+        shape, fortran, dtype = _header(version, header)
+        fp.seek(start + len(header))
     except WireError:
         raise
     except Exception as exc:  # a malformed header: ValueError, SyntaxError, ...
