@@ -36,6 +36,22 @@ def test_a_float_computed_in_the_browser_finds_the_frame_painted_for_it():
     assert module._frame_key({"flag": 1}) != module._frame_key({"flag": True})
 
 
+def _logged(calls: list, step: float = 0.25, spans=(1.0, 2.0)) -> module.Explorer:
+    """An explorer of a slider ``a`` and a menu ``span`` whose every draw is logged in ``calls``."""
+    draw = _spans()
+    return module.Explorer({"a": widgets.FloatSlider(value=0.0, min=-1, max=1, step=step),
+                            "span": widgets.Dropdown(options=list(spans))},
+                           lambda a, span: calls.append((a, span)) or draw(a, span))
+
+
+@pytest.fixture
+def in_kernel(monkeypatch):
+    """As in a notebook's kernel, with painting ahead starting as soon as the event loop turns."""
+    monkeypatch.setattr(module, "_in_kernel", lambda: True)
+    monkeypatch.setattr(module.Explorer, "AHEAD_AFTER", 0.0)
+    return monkeypatch
+
+
 def _in_a_kernel(monkeypatch, build, moves):
     """Build an explorer and make `moves` as a notebook would, each followed by the kernel's idle time
     (a running event loop that turns until nothing is left to do); returns the explorer."""
@@ -56,15 +72,9 @@ def _in_a_kernel(monkeypatch, build, moves):
 
 def test_after_a_move_the_next_ones_come_from_memory_and_equal_a_full_draw(monkeypatch):
     calls = []
-    draw = _spans()
-
-    def logged(a, span):
-        calls.append((a, span))
-        return draw(a, span)
 
     def build():
-        return module.Explorer({"a": widgets.FloatSlider(value=0.0, min=-1, max=1, step=0.25),
-                                "span": widgets.Dropdown(options=[1.0, 2.0, 3.0])}, logged)
+        return _logged(calls, spans=(1.0, 2.0, 3.0))
 
     explorer = _in_a_kernel(monkeypatch, build, [{"a": 0.25}])
     # after the move's own draw: the same way again, then the menu's next option, (back to a = 0.0 was
@@ -79,16 +89,11 @@ def test_after_a_move_the_next_ones_come_from_memory_and_equal_a_full_draw(monke
         assert_same_as_full_draw(explorer.figure, explorer.image.value, f"the frame painted ahead for {values}")
 
 
-def test_a_new_move_stops_painting_ahead_for_the_old_values(monkeypatch):
-    monkeypatch.setattr(module, "_in_kernel", lambda: True)
-    monkeypatch.setattr(module.Explorer, "AHEAD_AFTER", 0.0)
+def test_a_new_move_stops_painting_ahead_for_the_old_values(in_kernel):
     calls = []
-    draw = _spans()
 
     async def session():
-        explorer = module.Explorer({"a": widgets.FloatSlider(value=0.0, min=-1, max=1, step=0.25),
-                                    "span": widgets.Dropdown(options=[1.0, 2.0])},
-                                   lambda a, span: calls.append((a, span)) or draw(a, span))
+        explorer = _logged(calls)
         explorer.set(a=0.25)
         await asyncio.sleep(0)  # one frame ahead painted
         explorer.set(a=-0.75)  # then a jump: the round for a = 0.25 stops
@@ -105,10 +110,7 @@ def test_a_new_move_stops_painting_ahead_for_the_old_values(monkeypatch):
 
 def test_outside_a_kernel_nothing_is_painted_ahead():
     calls = []
-    draw = _spans()
-    explorer = module.Explorer({"a": widgets.FloatSlider(value=0.0, min=-1, max=1, step=0.25),
-                                "span": widgets.Dropdown(options=[1.0, 2.0])},
-                               lambda a, span: calls.append((a, span)) or draw(a, span))
+    explorer = _logged(calls)
     explorer.set(a=0.25)
     assert calls == [(0.0, 1.0), (0.25, 1.0)] and explorer.painted_ahead == 0
 
@@ -132,11 +134,9 @@ def test_inputs_that_come_quickly_never_wait_behind_a_frame_painted_ahead(monkey
     is painted ahead, and only the round for the last input waits."""
     monkeypatch.setattr(module, "_in_kernel", lambda: True)
     monkeypatch.setattr(module.Explorer, "AHEAD_AFTER", 3600.0)
-    draw = _spans()
 
     async def session():
-        explorer = module.Explorer({"a": widgets.FloatSlider(value=0.0, min=-1, max=1, step=0.125),
-                                    "span": widgets.Dropdown(options=[1.0, 2.0])}, draw)
+        explorer = _logged([], step=0.125)
         handles = []
         for k in range(1, 6):
             explorer.set(a=k / 8)
@@ -150,20 +150,17 @@ def test_inputs_that_come_quickly_never_wait_behind_a_frame_painted_ahead(monkey
     assert [h.cancelled() for h in handles] == [True, True, True, True, False]
 
 
-def test_once_code_asks_for_the_figure_nothing_is_painted_over_it_until_a_control_moves(monkeypatch):
+def test_once_code_asks_for_the_figure_nothing_is_painted_over_it_until_a_control_moves(in_kernel):
     """JupyterLab runs widget messages in a kernel subshell, beside the cells: a cell that reads
     explorer.figure must find it drawn for the values shown, and keep it so while it uses it."""
-    monkeypatch.setattr(module, "_in_kernel", lambda: True)
-    monkeypatch.setattr(module.Explorer, "AHEAD_AFTER", 0.0)
     calls = []
-    draw = _spans()
 
     async def session():
-        explorer = module.Explorer({"a": widgets.FloatSlider(value=0.0, min=-1, max=1, step=0.25),
-                                    "span": widgets.Dropdown(options=[1.0, 2.0])},
-                                   lambda a, span: calls.append((a, span)) or draw(a, span))
+        explorer = _logged(calls)
         explorer.set(a=0.25)
-        await asyncio.sleep(0.01)  # the round starts: one frame painted ahead
+        while explorer.painted_ahead == 0:  # the round starts: one frame painted ahead, more to come
+            await asyncio.sleep(0)
+        assert explorer.painted_ahead < module.Explorer.AHEAD
         figure = explorer.figure  # a cell asks for the figure
         held_at = len(calls)
         for _ in range(20):
