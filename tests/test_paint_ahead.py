@@ -28,6 +28,16 @@ def test_one_move_away_is_what_one_key_press_or_click_makes(control, expected):
         assert got == pytest.approx(values) if values and isinstance(values[0], float) else got == values
 
 
+def test_finding_the_next_values_makes_no_widget():
+    """Each widget made in a kernel opens a comm to the browser: a round of painting ahead must make none."""
+    from ipywidgets.widgets import widget as base
+
+    picks = widgets.SelectMultiple(options=[("A", "a"), ("B", "b"), ("C", "c")], value=("a",))
+    before = len(base._instances)
+    assert module._one_move_away(picks, 1) == [("a", "b"), ("a", "c")]
+    assert len(base._instances) == before
+
+
 def test_a_float_computed_in_the_browser_finds_the_frame_painted_for_it():
     # noUiSlider and JavaScript's Math.pow round differently from Python in the last bits
     assert module._frame_key({"lr": 0.1 + 0.2}) == module._frame_key({"lr": 0.3})

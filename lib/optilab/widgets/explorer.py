@@ -151,6 +151,11 @@ def _shown(control: widgets.ValueWidget) -> Any:
     return repr(value)
 
 
+def _option_values(options: Any) -> list[Any]:
+    """The values of a selection's options (an option given as ``(label, value)`` stands for its value)."""
+    return [o[1] if isinstance(o, tuple) and len(o) == 2 and isinstance(o[0], str) else o for o in options]
+
+
 def _choices(control: widgets.ValueWidget) -> list[Any]:
     """A control's possible values if they are a short list (a selection of one, a check box, a short
     integer slider), else ``[]`` (continuous sliders, multiple selections)."""
@@ -158,7 +163,7 @@ def _choices(control: widgets.ValueWidget) -> list[Any]:
         return []
     options = getattr(control, "options", None)
     if options is not None:
-        return [o[1] if isinstance(o, tuple) and len(o) == 2 and isinstance(o[0], str) else o for o in options]
+        return _option_values(options)
     if isinstance(control.value, bool):
         return [False, True]
     if isinstance(control, widgets.IntSlider):
@@ -176,7 +181,7 @@ def _one_move_away(control: widgets.ValueWidget, direction: int) -> list[Any]:
         if direction < 0:
             return []
         out = []
-        for option in _choices(widgets.Dropdown(options=control.options)):
+        for option in _option_values(control.options):
             picked = tuple(v for v in value if v != option) if option in value else (*value, option)
             if picked:
                 out.append(picked)
