@@ -337,8 +337,7 @@ class Explorer:
         self._frame = 0
         self._drawn: dict[str, Any] | None = None  # the values of the last draw
         self._moved: tuple[str, int] | None = None  # the control that moved last, and which way
-        self._ahead_round = 0  # bumped by every update: painting ahead for older values stops
-        self._ahead_handle: asyncio.TimerHandle | None = None  # the round waiting for AHEAD_AFTER to pass
+        self._ahead_handle: asyncio.Handle | None = None  # the next frame of the round painting ahead, pending
         self.painted_ahead = 0  # frames painted ahead while the kernel waited
         self.warm_values = [dict(values) for values in (warm or [])]
         unknown = sorted({name for values in self.warm_values for name in values} - set(controls))
@@ -413,10 +412,14 @@ class Explorer:
             key = _frame_key(values)
             if key is None:
                 continue
-            figure = self.draw(**values)
-            self.renderer.paint(figure)
-            self.frames[key] = self.renderer.encode(figure)
+            self.frames[key] = self._painted(values)
         self._figure, self._stale, self._drawn = None, self.values(), None
+
+    def _painted(self, values: dict[str, Any]) -> bytes:
+        """The frame for ``values`` as a move there would paint it (PNG), without showing it."""
+        figure = self.draw(**values)
+        self.renderer.paint(figure)
+        return self.renderer.encode(figure)
 
     def moves_ahead(self) -> list[dict[str, Any]]:
         """The values one input away from the current ones whose frames are not kept yet, likeliest first: the
@@ -443,10 +446,8 @@ class Explorer:
         with self._lock:
             if self._held:  # code holds the figure: leave it as it is
                 return
-            figure = self.draw(**values)
-            self.renderer.paint(figure)
-            self._keep(values, self.renderer.encode(figure))
-            self._figure, self._stale = figure, self.values()
+            self._keep(values, self._painted(values))
+            self._stale = self.values()  # the figure is drawn for ``values`` now
             self.painted_ahead += 1
 
     def _schedule_ahead(self) -> None:
@@ -459,17 +460,17 @@ class Explorer:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no event loop running (a script, a test): nothing is painted ahead
             return
-        self._ahead_round += 1
-        this_round, todo = self._ahead_round, self.moves_ahead()[:self.AHEAD]
+        todo = self.moves_ahead()[:self.AHEAD]
 
         def next_frame() -> None:
-            if this_round != self._ahead_round or not todo or self._held:
+            self._ahead_handle = None
+            if self._held:
                 return
             self.paint_ahead(todo.pop(0))
             if todo:
-                loop.call_soon(next_frame)
+                self._ahead_handle = loop.call_soon(next_frame)
 
-        if self._ahead_handle is not None:
+        if self._ahead_handle is not None:  # what is left of the round before
             self._ahead_handle.cancel()
         self._ahead_handle = loop.call_later(self.AHEAD_AFTER, next_frame) if todo else None
 
