@@ -290,6 +290,23 @@ def test_unchanged_texts_laid_over_from_the_cache_match_a_full_draw_even_where_t
     assert renderer._patches and renderer.full_draws == 1
 
 
+def test_cached_texts_stay_in_place_on_a_figure_whose_height_in_pixels_is_not_whole_in_floating_point():
+    """8.4 × 4.6 inches at 100 dpi is 459.99999999999994 pixels high: the canvas places text by that height,
+    so the layer cached texts are drawn on must be made the same way, or every one is a pixel off."""
+    figure = Figure(figsize=(8.4, 4.6), dpi=100)
+    assert figure.bbox.height != 460  # the case itself, as floating point gives it
+    ax = figure.subplots()
+    line, = ax.plot([0, 1], [0, 1], label="path")
+    ax.set(xlim=(0, 1), ylim=(0, 1), title="a title that stays", xlabel="x", ylabel="y")
+    figure.suptitle("a figure title that stays")
+    figure.legend(loc="lower center", ncols=2)
+    renderer = FigureRenderer()
+    for k in range(3):  # laid over from the cache from the second render on
+        line.set_data([0, 1], [0.1 * k, 1])
+        assert_same_as_full_draw(figure, renderer.render(figure), f"render {k + 1}")
+    assert renderer.overlay_draws > 0 and renderer.full_draws == 1
+
+
 def test_a_text_that_changes_leaves_the_other_cached_texts_undrawn_and_a_look_that_comes_back_is_reused():
     """Each unchanged text or legend is laid over from its own cached patch: a title that changes does not
     make the renderer draw the other texts again, and a title that comes back is not drawn again either."""

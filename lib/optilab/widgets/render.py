@@ -94,8 +94,14 @@ def _text_look(text: Text) -> tuple:
     """What a text looks like where it is: content, place, font, colour, alignment."""
     return ("text", text.get_visible(), text.get_text(), tuple(map(float, text.get_position())), text.get_color(),
             text.get_fontsize(), str(text.get_fontweight()), text.get_rotation(), text.get_ha(), text.get_va(),
-            text.get_alpha(), text.get_zorder(), str(text.get_fontfamily()), text.get_linespacing(),
+            text.get_alpha(), text.get_zorder(), str(text.get_fontfamily()), _linespacing(text),
             None if text.get_bbox_patch() is None else id(text.get_bbox_patch()))
+
+
+def _linespacing(text: Text) -> float:
+    """A text's line spacing: ``Text.get_linespacing`` came with matplotlib 3.11; before it, the stored value."""
+    getter = getattr(text, "get_linespacing", None)
+    return getter() if getter is not None else text._linespacing
 
 
 def _legend_look(legend: Legend) -> tuple:
@@ -311,12 +317,17 @@ class FigureRenderer:
         self._patches[place] = patch
         if isinstance(artist, Text) and not artist.get_text():
             return patch  # paints nothing
-        width, height = figure.canvas.get_width_height(physical=True)
-        if self._scratch is None or self._scratch[0] != (width, height, figure.dpi):
-            self._scratch = ((width, height, figure.dpi), RendererAgg(width, height, figure.dpi))
+        # The layer is made as the canvas makes its renderer: a figure whose size in pixels is not a whole
+        # number in floating point (8.4 × 4.6 inches at 100 dpi is 459.99999999999994 pixels high) places
+        # text by that size, and a layer one pixel shorter would move every text by a pixel.
+        main = figure.canvas.get_renderer()
+        size = (main.width, main.height, figure.dpi)
+        if self._scratch is None or self._scratch[0] != size:
+            self._scratch = (size, RendererAgg(*size))
         layer = self._scratch[1]
         layer.clear()
         artist.draw(layer)
+        height, width = np.asarray(layer.buffer_rgba()).shape[:2]
         self.overlay_draws += 1
         box = _extent(artist, layer)
         x0, x1 = max(0, int(box.x0) - 3), min(width, int(np.ceil(box.x1)) + 3)
