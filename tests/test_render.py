@@ -219,7 +219,7 @@ def test_a_legend_covers_the_lines_under_it_and_may_change_without_a_full_draw()
 
 
 def test_switching_between_figures_reuses_each_ones_background():
-    (first, _, line1), (second, _, line2) = _figure(), _figure()
+    (first, _, _), (second, _, _) = _figure(), _figure()
     renderer = FigureRenderer()
     for figure in (first, second, first, second):
         png = renderer.render(figure)
