@@ -205,6 +205,11 @@ def measure(name: str, n: int, *, repeats: int, block_seconds: float, warmup: in
                 unavailable[implementation] = f"{type(error).__name__}: {error}".splitlines()[0][:120]
                 continue
             contenders[f"torch_{implementation}"] = step
+    elif torch is not None:  # no PyTorch class: its agreement is tested against the package the table names
+        spelling = rules.get(name).optax
+        other = f"{spelling.module}.{spelling.cls}" if spelling is not None else None
+        unavailable["all"] = (f"PyTorch has no class for {name}" + (f"; it is compared with {other} in the tests"
+                                                                     if other else ""))
     timed = compare(contenders, repeats=repeats, block_seconds=block_seconds, warmup=warmup)
     ours = timed["optilab"]["median"]
     torch_times = {impl: timed[f"torch_{impl}"]["median"] for impl in TORCH_IMPLEMENTATIONS

@@ -125,6 +125,12 @@ def _kernels(group: dict[str, Any]) -> list[str]:
     lines += ["", f"Copy bandwidth (read + write) by size: {bandwidth}. {group.get('note', '')}. "
                   "passes: NumPy operations over whole arrays in one optilab step; page faults: per optilab "
                   "step (memory the allocator had given back to the OS and had to map again)."]
+    alone: dict[str, str] = {}
+    for r in group["records"]:
+        if r.get("torch_unavailable") and not r["ratio"]:
+            alone.setdefault(r["rule"], "; ".join(dict.fromkeys(r["torch_unavailable"].values())))
+    if alone:
+        lines += ["", "Timed without PyTorch: " + "; ".join(f"{rule} ({why})" for rule, why in alone.items()) + "."]
     if group.get("torch"):
         lines += ["", f"torch: {group['torch']}"]
     return lines
@@ -255,7 +261,10 @@ def summary(result: dict[str, Any]) -> str:
         sizes = sorted({r["n"] for r in kernels["records"]})
         for n in sizes:
             if n <= 100:
-                worst = max((max(r["ratio"].values()), r["rule"]) for r in kernels["records"] if r["n"] == n)
+                timed = [(max(r["ratio"].values()), r["rule"]) for r in kernels["records"] if r["n"] == n and r["ratio"]]
+                if not timed:
+                    continue
+                worst = max(timed)
                 rows.append([f"update rule step, {_power(n)} float32 (÷ fastest torch.optim, slowest rule)",
                              "< 1×", f"{_ratio(worst[0])} ({worst[1]})", _yes(worst[0] < 1)])
             else:

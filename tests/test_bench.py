@@ -73,6 +73,21 @@ def test_kernel_bench_at_tiny_size_gives_finite_ratios_and_a_well_formed_json_re
     assert "| adam | 64 |" in md_path.read_text()
 
 
+@pytest.mark.torch
+def test_a_rule_pytorch_lacks_is_timed_alone_and_the_report_says_why(torch, tmp_path):
+    """Yogi has no PyTorch class (the tests compare it with optax): its rows have no ratio, and the
+    report, whose summary takes each size's slowest ratio, is written all the same."""
+    group = kernels.run(sizes=(64,), rules=("yogi", "adam"), repeats=1, block_seconds=0.001, warmup=1)
+    yogi, adam = group["records"]
+    assert yogi["ratio"] == {} and "PyTorch has no class for yogi" in yogi["torch_unavailable"]["all"]
+    assert set(adam["ratio"]) == {"single", "foreach", "fused"}
+    result = {"started_utc": "2026-01-01 00:00 UTC", "seconds": 1.0, "machine": report.machine(),
+              "groups": {"kernels": {**group, "seconds": 1.0}}}
+    text = report.write(result, tmp_path)[1].read_text()
+    assert "(adam) |" in text  # the summary's slowest rule at 10^2 is the one with a ratio
+    assert "Timed without PyTorch: yogi (PyTorch has no class for yogi; it is compared with optax.yogi" in text
+
+
 def test_kernel_bench_without_torch_reports_absolute_times_and_why(monkeypatch):
     monkeypatch.setattr(kernels, "_import_torch", lambda: (None, "torch is not installed (test)"))
     group = kernels.run(sizes=(16,), rules=("momentum",), repeats=1, block_seconds=0.001, warmup=1)
