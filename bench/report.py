@@ -247,6 +247,15 @@ def _worst(records: list[dict[str, Any]], n: int, key: str) -> tuple[float | Non
     return max(rows) if rows else (None, "")
 
 
+def _foreach_or_only(ratio: dict[str, float]) -> str:
+    """The ratio to PyTorch's foreach step, or to the one step a class without foreach has (Lion, Muon)."""
+    if "foreach" in ratio:
+        return _ratio(ratio["foreach"])
+    if list(ratio) == ["single"]:
+        return f"{_ratio(ratio['single'])} (its one)"
+    return "–"
+
+
 def summary(result: dict[str, Any]) -> str:
     """A short Markdown summary of the run against the targets (the README's performance section)."""
     groups = result["groups"]
@@ -367,12 +376,13 @@ def summary(result: dict[str, Any]) -> str:
         by_rule: dict[str, dict[int, dict[str, Any]]] = {}
         for r in kernels["records"]:
             by_rule.setdefault(r["rule"], {})[r["n"]] = r
-        table = [[rule, *(_ratio(per[n]["ratio"].get("foreach")) if n in per else "–" for n in sizes),
+        table = [[rule, *(_foreach_or_only(per[n]["ratio"]) if n in per else "–" for n in sizes),
                   _ratio(per[sizes[-1]]["x_bound"]) if sizes[-1] in per else "–",
                   _count(per[sizes[-1]].get("page_faults_per_step")) if sizes[-1] in per else "–"]
                  for rule, per in by_rule.items()]
         lines += ["", "Time of one optilab step divided by one `torch.optim` step (foreach), float32, same run "
-                      "(below 1 is faster); then, at the largest size, the optilab step divided by its "
+                      "(below 1 is faster; \"(its one)\": the PyTorch class has one implementation, no "
+                      "foreach, as Lion's and Muon's; – : no PyTorch class); then, at the largest size, the optilab step divided by its "
                       "memory-traffic bound, and the page faults it took (thousands: the allocator had handed "
                       "the step's temporaries back to the OS).", "",
                   *_table(header, table)]

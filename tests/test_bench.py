@@ -88,6 +88,12 @@ def test_a_rule_pytorch_lacks_is_timed_alone_and_the_report_says_why(torch, tmp_
     assert "Timed without PyTorch: yogi (PyTorch has no class for yogi; it is compared with optax.yogi" in text
 
 
+def test_the_per_rule_table_shows_a_class_without_foreach_by_its_one_step():
+    assert report._foreach_or_only({"single": 2.0, "foreach": 0.5, "fused": 0.25}) == "0.50×"
+    assert report._foreach_or_only({"single": 1.76}) == "1.76× (its one)"  # Lion, Muon
+    assert report._foreach_or_only({}) == "–"  # Yogi: no PyTorch class
+
+
 def test_kernel_bench_without_torch_reports_absolute_times_and_why(monkeypatch):
     monkeypatch.setattr(kernels, "_import_torch", lambda: (None, "torch is not installed (test)"))
     group = kernels.run(sizes=(16,), rules=("momentum",), repeats=1, block_seconds=0.001, warmup=1)
