@@ -270,7 +270,8 @@ def summary(result: dict[str, Any]) -> str:
         sizes = sorted({r["n"] for r in kernels["records"]})
         for n in sizes:
             if n <= 100:
-                timed = [(max(r["ratio"].values()), r["rule"]) for r in kernels["records"] if r["n"] == n and r["ratio"]]
+                timed = [(max(r["ratio"].values()), r["rule"]) for r in kernels["records"]
+                         if r["n"] == n and r["ratio"]]
                 if not timed:
                     continue
                 worst = max(timed)
@@ -382,9 +383,9 @@ def summary(result: dict[str, Any]) -> str:
                  for rule, per in by_rule.items()]
         lines += ["", "Time of one optilab step divided by one `torch.optim` step (foreach), float32, same run "
                       "(below 1 is faster; \"(its one)\": the PyTorch class has one implementation, no "
-                      "foreach, as Lion's and Muon's; – : no PyTorch class); then, at the largest size, the optilab step divided by its "
-                      "memory-traffic bound, and the page faults it took (thousands: the allocator had handed "
-                      "the step's temporaries back to the OS).", "",
+                      "foreach, as Lion's and Muon's; – : no PyTorch class); then, at the largest size, the "
+                      "optilab step divided by its memory-traffic bound, and the page faults it took "
+                      "(thousands: the allocator had handed the step's temporaries back to the OS).", "",
                   *_table(header, table)]
     return "\n".join(lines)
 
