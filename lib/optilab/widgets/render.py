@@ -300,14 +300,15 @@ class FigureRenderer:
         layer = self._scratch[1]
         layer.clear()
         artist.draw(layer)
-        height, width = np.asarray(layer.buffer_rgba()).shape[:2]
+        painted = np.asarray(layer.buffer_rgba())
+        height, width = painted.shape[:2]
         self.overlay_draws += 1
         box = _extent(artist, layer)
         x0, x1 = max(0, int(box.x0) - 3), min(width, int(np.ceil(box.x1)) + 3)
         y0, y1 = max(0, height - int(np.ceil(box.y1)) - 3), min(height, height - int(box.y0) + 3)
         if x1 > x0 and y1 > y0:
             region = (slice(y0, y1), slice(x0, x1))
-            top = np.asarray(layer.buffer_rgba())[region]
+            top = painted[region]
             rows, cols = np.nonzero(top[..., 3])
             if rows.size:  # only the rows and columns it paints
                 region = (slice(y0 + rows.min(), y0 + rows.max() + 1), slice(x0 + cols.min(), x0 + cols.max() + 1))
