@@ -73,7 +73,7 @@ BY_PARAMETER = {
 #: ``--durations``; the order matters, not the numbers.
 START_FIRST = (
     "tests/test_comparison_08.py",  # its module fixture re-runs lesson 08's experiment: the longest unit
-    "tests/test_outside_verdicts.py::test_a_class_of_honest_work_gets_the_kernels_verdict_on_every_cell",
+    "tests/test_outside_verdicts.py::test_every_rule_of_the_catalogue_gets_the_kernels_verdict_on_every_cell",
     "tests/test_lab06.py::test_make_grade_scores_a_class",
     "tests/test_lab07.py::test_make_grade_gives_the_same_points_and_no_tampering_note",
     "tests/test_lab05_students.py::test_make_grade_gives_the_same_points_and_no_tampering_note_to_honest_mistakes",

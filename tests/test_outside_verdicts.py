@@ -11,10 +11,13 @@ same. The labs' solutions get every autograded point.
 
 from __future__ import annotations
 
+import ast
+import copy
 import csv
 import html
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -583,9 +586,15 @@ def _catalogue_sources(rules: tuple[str, ...]) -> dict[str, tuple[str, str]]:
         if case.rule not in rules:
             continue
         module = inspect.getmodule(case.func)
-        helpers = "".join(inspect.getsource(obj) + "\n" for name, obj in vars(module).items()
-                          if name.startswith("_") and inspect.isfunction(obj) and obj.__module__ == module.__name__
-                          and name in inspect.getsource(case.func))
+        own = {name: obj for name, obj in vars(module).items()
+               if name.startswith("_") and inspect.isfunction(obj) and obj.__module__ == module.__name__}
+        needed, sources = set(), [inspect.getsource(case.func)]
+        while sources:  # the helpers it calls, and the helpers they call
+            source = sources.pop()
+            called = {name for name in own if re.search(rf"\b{name}\b", source)} - needed
+            needed |= called
+            sources += [inspect.getsource(own[name]) for name in called]
+        helpers = "".join(inspect.getsource(obj) + "\n" for name, obj in own.items() if name in needed)
         imports = "".join(line + "\n" for line in inspect.getsource(module).splitlines()
                           if line.startswith(("import ", "from ")) and not line.startswith(("from .", "from __future__")))
         source = imports + helpers + inspect.getsource(case.func) + f"\n{case.rule} = {case.func.__name__}\n"
@@ -602,44 +611,67 @@ FULL_MARKS = {LAB1: 8, LAB2: 15, "lab03_adagrad_rmsprop": 15, LAB4: 16, LAB5: 10
 @pytest.mark.slow
 @pytest.mark.parametrize("lab,rules", [(LAB1, ("sgd",)), (LAB2, ("momentum", "nesterov")),
                                        ("lab03_adagrad_rmsprop", ("adagrad", "rmsprop")), (LAB4, ("adam", "adamw"))])
-def test_a_class_of_honest_work_gets_the_kernels_verdict_on_every_cell(lab, rules, tmp_path):
-    """Rules with one known mistake each, and correct rules written in unusual ways: for every
-    test cell of every student, the kernel's result and the grader's verdict agree, so the
-    class gets the grades in-kernel grading gave it. Each case of the catalogue is judged once."""
-    export = tmp_path / "export"
-    cases = _catalogue_sources(rules)
-    assert len(cases) >= 5
-    # A lab with two rules gets one notebook per pair of cases, one of each rule (as a student answers
-    # both): every case is judged on its own rule's cells, in half the notebooks.
-    by_rule = [[(case, source, correct) for case, (r, source, correct) in cases.items() if r == rule] for rule in rules]
-    students: dict[str, dict[str, tuple[str, bool]]] = {}  # student -> rule -> (case, correct)
-    for k in range(max(len(of_rule) for of_rule in by_rule)):
-        answers, judged = {}, {}
-        for rule, of_rule in zip(rules, by_rule):
-            if k < len(of_rule):
-                case, source, correct = of_rule[k]
-                answers[f"{rule}-answer"], judged[rule] = source, (case, correct)
-        student = f"student{k:02d}"
-        students[student] = judged
-        folder = export / student
-        folder.mkdir(parents=True)
-        (folder / f"{lab}.ipynb").write_text(json.dumps(_student(lab, answers)), encoding="utf-8")
-    assert sum(len(judged) for judged in students.values()) == len(cases)
-    from optilab.autograde import grade_lab
+def test_every_rule_of_the_catalogue_gets_the_kernels_verdict_on_every_cell(lab, rules, tmp_path):
+    """Rules with one known mistake each, and correct rules written in unusual ways, each put in
+    the lab's notebook in place of the solution's rule: on every test cell of that rule, the
+    grader's verdict is the result of the instructor's test cell in a Jupyter kernel (so a class of
+    honest work gets the grades in-kernel grading gave it), and the cells all pass exactly when the
+    rule is correct. The grader judges each case's notebook in a process of its own, as it judges
+    each submission; one kernel runs the solution, then each case's answer and its test cells."""
+    from nbgrader import utils
 
-    out = tmp_path / "ws"
-    grade_lab(lab, export, out=out, timeout=20)
-    disagreements = {s: tampering_notes(out / "autograded" / s / lab / f"{lab}.ipynb") for s in students}
-    assert {s: n for s, n in disagreements.items() if n} == {}
-    scores = _scores_from_csv(out / "reports" / lab / "grades.csv")
-    assert all(scores[s] < FULL_MARKS[lab] for s, judged in students.items()
-               if not all(correct for _, correct in judged.values()))
-    for student, judged in students.items():  # each rule's own cells: all pass, or not
-        nb = json.loads((out / "autograded" / student / lab / f"{lab}.ipynb").read_text(encoding="utf-8"))
-        for rule, (case, correct) in judged.items():
-            verdicts = [c["metadata"]["optilab"]["verdict"] for c in nb["cells"]
-                        if c["metadata"].get("nbgrader", {}).get("grade_id", "").startswith(f"test-{rule}-")]
-            assert len(verdicts) in (3, 4) and (set(verdicts) == {"pass"}) == correct, (case, verdicts)
+    from tests.support.notebooks import execute
+
+    cases = _catalogue_sources(rules)
+    assert len(cases) >= 5 and {rule for rule, _, _ in cases.values()} == set(rules)
+    solution = _autograded(lab, _student(lab))
+    answer = {c.metadata.nbgrader["grade_id"]: c for c in solution.cells if utils.is_solution(c)}
+    tests_of = {rule: [c for c in solution.cells if _is_test_cell(c)
+                       and c.metadata.nbgrader["grade_id"].startswith(f"test-{rule}-")] for rule in rules}
+    assert all(len(cells) in (3, 4) for cells in tests_of.values())
+    where_of = {rule: {c.id for c in cells} for rule, cells in tests_of.items()}
+
+    # The kernel's notebook: the solution's, then each case's answer and its rule's test cells, and a
+    # cell that removes the functions the case defined (no case may use another's); after a rule's last
+    # case, the solution's answer again, for the next rule's cases.
+    ran = nbformat.v4.new_notebook(metadata=solution.metadata)
+    ran.cells = [nbformat.from_dict(dict(c)) for c in solution.cells]
+    where: dict[str, range] = {}  # case -> the indices of its test cells in the kernel's notebook
+    for rule in rules:
+        for case in (case for case, (r, _, _) in cases.items() if r == rule):
+            ran.cells.append(nbformat.v4.new_code_cell(cases[case][1]))
+            where[case] = range(len(ran.cells), len(ran.cells) + len(tests_of[rule]))
+            ran.cells += [nbformat.v4.new_code_cell(c.source, metadata=copy.deepcopy(c.metadata))
+                          for c in tests_of[rule]]
+            defined = [node.name for node in ast.parse(cases[case][1]).body if isinstance(node, ast.FunctionDef)]
+            ran.cells.append(nbformat.v4.new_code_cell(f"for _name in {defined!r}:\n    del globals()[_name]"))
+        ran.cells.append(nbformat.v4.new_code_cell(answer[f"{rule}-answer"].source))
+    path = tmp_path / "kernel" / f"{lab}.ipynb"
+    path.parent.mkdir()
+    nbformat.write(ran, path)
+    executed = execute(path, allow_errors=True).notebook
+
+    def kernel_passed(cell) -> bool:  # as nbgrader scores the kernel's outputs
+        score, points = utils.determine_grade(cell, None)
+        return score is not None and score >= points
+
+    unscored = [c.metadata.nbgrader["grade_id"] for c in executed.cells[:len(solution.cells)]
+                if _is_test_cell(c) and not kernel_passed(c)]
+    assert not unscored, f"the solution fails {unscored} in the kernel"
+
+    # The grader: each case's notebook judged on its own: the solution's cells up to the rule's answer,
+    # the case's answer, and the rule's test cells (the cells after them cannot change the rule).
+    for case, (rule, source, correct) in cases.items():
+        (tmp_path / case).mkdir()
+        notebook = _student(lab, {f"{rule}-answer": source})
+        upto = [c["id"] for c in notebook["cells"]].index(f"{rule}-answer")
+        notebook["cells"] = [c for i, c in enumerate(notebook["cells"]) if c["id"] in where_of[rule]
+                             or (i <= upto and not c["metadata"].get("nbgrader", {}).get("grade", False))]
+        verdicts = _judge(notebook, tmp_path / case, lab)
+        grader = [verdicts[c.metadata.nbgrader["grade_id"]][0] for c in tests_of[rule]]
+        kernel = [kernel_passed(executed.cells[i]) for i in where[case]]
+        assert grader == kernel, (case, grader, kernel, verdicts)
+        assert all(grader) == correct, (case, verdicts)
 
 
 def test_the_preprocessor_replaces_each_test_cells_outputs_by_the_verdict(tmp_path):
