@@ -277,6 +277,22 @@ def test_render_reports_its_parts_and_an_opaque_figure_is_encoded_without_alpha(
     assert width <= plots.MAX_WIDTH_PX
 
 
+@pytest.mark.parametrize("opaque", [True, False])
+def test_the_png_encoder_gives_back_every_pixel_in_a_standard_png(opaque):
+    """Decoded by Pillow (zlib inflating the data), the image is the buffer, byte for byte."""
+    from optilab.widgets.png import png_bytes
+
+    rgba = np.random.default_rng(3).integers(0, 256, size=(37, 53, 4), dtype=np.uint8)
+    rgba[:20, :, :] = (255, 255, 255, 255)  # a plain area, as a figure's background
+    if opaque:
+        rgba[..., 3] = 255
+    image = Image.open(io.BytesIO(png_bytes(rgba, opaque=opaque)))
+    assert image.mode == ("RGB" if opaque else "RGBA") and image.size == (53, 37)
+    assert np.array_equal(np.asarray(image), rgba[..., :3] if opaque else rgba)
+    with pytest.raises(ValueError, match="height × width × 4 array of uint8"):
+        png_bytes(rgba[..., :3])
+
+
 def test_unchanged_texts_laid_over_from_the_cache_match_a_full_draw_even_where_they_overlap():
     figure, ax, line = _figure()
     ax.legend(loc="upper right", framealpha=0.6)
