@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from optilab import widgets
 from optilab.experiments import momentum as runs
@@ -28,6 +29,26 @@ def test_moving_lr_redraws_every_path_and_the_title():
         after = _line(explorer.figure, 0, label).get_xydata()
         assert after.shape == path.shape and not np.allclose(after, path), f"{label} did not move"
     assert "α = 0.01," in explorer.figure.get_suptitle()
+
+
+def test_moving_mu_keeps_gradient_descents_run_and_every_line_shows_a_fresh_run_of_the_last_values():
+    explorer = momentum.ravine_explorer(lr=0.02, momentum=0.8)
+    figure = explorer.draw.__self__
+    kept = figure.traces["gradient descent"]
+    explorer.set(momentum=0.5)
+    assert figure.traces["gradient descent"] is kept  # not run again: it has no μ
+    explorer.set(lr=0.05)
+    explorer.set(momentum=0.3)
+    fresh = runs.ravine_runs(0.05, 0.3, steps=figure.steps)
+    assert figure.traces["gradient descent"] is not kept
+    for label, trace in fresh.items():
+        np.testing.assert_array_equal(_line(explorer.figure, 0, label).get_xydata(), trace.params)
+        np.testing.assert_array_equal(figure.traces[label].losses, trace.losses)
+
+
+def test_ravine_runs_refuses_a_label_it_does_not_show():
+    with pytest.raises(ValueError, match=r"no rule is shown as \['adam'\]; the labels are"):
+        runs.ravine_runs(0.02, 0.8, labels=("adam",))
 
 
 def test_zero_momentum_makes_the_heavy_ball_retrace_gradient_descent():

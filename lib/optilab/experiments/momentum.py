@@ -33,17 +33,21 @@ def ravine(kappa: float = KAPPA) -> problems.Problem:
     return problems.quadratic((1.0, float(kappa)), angle=np.pi / 6)
 
 
-def ravine_runs(lr: float, momentum: float, *, steps: int = 100,
-                problem: problems.Problem | None = None) -> dict[str, training.Trace]:
+def ravine_runs(lr: float, momentum: float, *, steps: int = 100, problem: problems.Problem | None = None,
+                labels: tuple[str, ...] | None = None) -> dict[str, training.Trace]:
     r"""Each rule of :data:`RULES_COMPARED` for ``steps`` steps on ``problem`` (default :func:`ravine`), from its start.
 
     All use the step :math:`\alpha` = ``lr``; heavy ball and Nesterov the momentum :math:`\mu` =
-    ``momentum`` (gradient descent has none). Returns ``{display name: Trace}``.
+    ``momentum`` (gradient descent has none). Returns ``{display name: Trace}``, for the display names
+    ``labels`` only if given (an explorer whose :math:`\mu` moved need not run gradient descent again).
     """
     problem = ravine() if problem is None else problem
+    unknown = sorted(set(labels or ()) - set(RULES_COMPARED))
+    if unknown:
+        raise ValueError(f"ravine_runs: no rule is shown as {unknown}; the labels are {list(RULES_COMPARED)}")
     return {label: training.run(rule, problem, steps=int(steps), lr=float(lr),
                                 **({} if rule == "sgd" else {"momentum": float(momentum)}))
-            for label, rule in RULES_COMPARED.items()}
+            for label, rule in RULES_COMPARED.items() if labels is None or label in labels}
 
 
 def measured_rates(alpha_lambda: np.ndarray, mu: np.ndarray, steps: int = 200, window: int = 20) -> np.ndarray:
