@@ -1,7 +1,8 @@
 r"""Lesson 03's experiments: the ravine, and where heavy-ball momentum converges.
 
 * :func:`ravine` — the lesson's ill-conditioned, tilted quadratic.
-* :func:`ravine_runs` — gradient descent, heavy ball and Nesterov on it with one :math:`\alpha` and :math:`\mu`.
+* :func:`ravine_runs` — gradient descent, heavy ball and Nesterov on it with one :math:`\alpha` and :math:`\mu`
+  (:func:`ravine_settings`: which rule takes which).
 * :func:`measured_rates` — run the momentum rule itself on :math:`f = \tfrac12\lambda p^2` over a
   grid of :math:`(\alpha\lambda, \mu)` and measure its rate, to set beside the stability region
   :math:`0 < \alpha\lambda < 2 + 2\mu` (:func:`optilab.theory.momentum_rate`).
@@ -19,7 +20,7 @@ import numpy as np
 from optilab import problems, theory, training
 from optilab.kernels import RULES
 
-__all__ = ["KAPPA", "RULES_COMPARED", "ravine", "ravine_runs", "measured_rates", "eigen_split", "transient",
+__all__ = ["KAPPA", "RULES_COMPARED", "ravine", "ravine_settings", "ravine_runs", "measured_rates", "eigen_split", "transient",
            "nesterov_chain", "reach_bound", "lower_bound_runs", "noise_floor"]
 
 #: The condition number of the lesson's ravine.
@@ -33,21 +34,30 @@ def ravine(kappa: float = KAPPA) -> problems.Problem:
     return problems.quadratic((1.0, float(kappa)), angle=np.pi / 6)
 
 
+def ravine_settings(lr: float, momentum: float) -> dict[str, dict[str, float]]:
+    r"""The hyperparameters :func:`ravine_runs` gives each rule: ``{display name: {"lr": ..., ...}}``.
+
+    All use the step :math:`\alpha` = ``lr``; heavy ball and Nesterov the momentum :math:`\mu` =
+    ``momentum`` (gradient descent has none, so its run does not change with :math:`\mu`).
+    """
+    return {label: {"lr": float(lr), **({} if rule == "sgd" else {"momentum": float(momentum)})}
+            for label, rule in RULES_COMPARED.items()}
+
+
 def ravine_runs(lr: float, momentum: float, *, steps: int = 100, problem: problems.Problem | None = None,
                 labels: tuple[str, ...] | None = None) -> dict[str, training.Trace]:
     r"""Each rule of :data:`RULES_COMPARED` for ``steps`` steps on ``problem`` (default :func:`ravine`), from its start.
 
-    All use the step :math:`\alpha` = ``lr``; heavy ball and Nesterov the momentum :math:`\mu` =
-    ``momentum`` (gradient descent has none). Returns ``{display name: Trace}``, for the display names
-    ``labels`` only if given (an explorer whose :math:`\mu` moved need not run gradient descent again).
+    Each with its hyperparameters of :func:`ravine_settings`. Returns ``{display name: Trace}``, for the
+    display names ``labels`` only if given (an explorer whose :math:`\mu` moved need not run gradient
+    descent again).
     """
     problem = ravine() if problem is None else problem
     unknown = sorted(set(labels or ()) - set(RULES_COMPARED))
     if unknown:
         raise ValueError(f"ravine_runs: no rule is shown as {unknown}; the labels are {list(RULES_COMPARED)}")
-    return {label: training.run(rule, problem, steps=int(steps), lr=float(lr),
-                                **({} if rule == "sgd" else {"momentum": float(momentum)}))
-            for label, rule in RULES_COMPARED.items() if labels is None or label in labels}
+    return {label: training.run(RULES_COMPARED[label], problem, steps=int(steps), **settings)
+            for label, settings in ravine_settings(lr, momentum).items() if labels is None or label in labels}
 
 
 def measured_rates(alpha_lambda: np.ndarray, mu: np.ndarray, steps: int = 200, window: int = 20) -> np.ndarray:

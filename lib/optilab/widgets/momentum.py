@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from optilab import plots, problems, theory, training
-from optilab.experiments.momentum import RULES_COMPARED, measured_rates, ravine, ravine_runs
+from optilab.experiments.momentum import RULES_COMPARED, measured_rates, ravine, ravine_runs, ravine_settings
 from optilab.widgets.explorer import Explorer, register
 
 __all__ = [
@@ -92,7 +92,7 @@ class RavineFigure:
         self.problem = ravine() if problem is None else problem
         self.steps = int(steps)
         self.traces: dict[str, training.Trace] = {}
-        self._made: dict[str, tuple] = {}  # label -> the (lr,) or (lr, momentum) its trace was run with
+        self._made: dict[str, dict] = {}  # label -> the settings its trace was run with
         fig, (ax_path, ax_loss) = plots.new_figure(figsize=(10.5, 4.4), ncols=2)
         plots.contour(self.problem, ax=ax_path, title=f"paths on {self.problem.name}")
         self.paths: dict[str, Any] = {}
@@ -119,11 +119,11 @@ class RavineFigure:
     def draw(self, lr: float, momentum: float) -> Figure:
         r"""Run the three rules with step :math:`\alpha` = ``lr`` (and :math:`\mu` = ``momentum``) and show them."""
         lr, momentum = float(lr), float(momentum)
-        # A rule's trace is kept while what it depends on is unchanged: moving μ leaves gradient descent's.
-        depends = {label: (lr,) if rule == "sgd" else (lr, momentum) for label, rule in RULES_COMPARED.items()}
-        stale = tuple(label for label in RULES_COMPARED if self._made.get(label) != depends[label])
+        # A rule's trace is kept while its settings are unchanged: moving μ leaves gradient descent's.
+        settings = ravine_settings(lr, momentum)
+        stale = tuple(label for label, given in settings.items() if self._made.get(label) != given)
         self.traces = {**self.traces, **ravine_runs(lr, momentum, steps=self.steps, problem=self.problem, labels=stale)}
-        self._made = depends
+        self._made = settings
         for label, trace in self.traces.items():
             self.paths[label].set_data(trace.params[:, 0], trace.params[:, 1])
             gap = trace.losses - self.problem.min_loss
