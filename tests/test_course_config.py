@@ -11,7 +11,7 @@ import pytest
 from traitlets.config.loader import PyFileConfigLoader
 
 from optilab import release
-from optilab.autograde.course import private_folder
+from optilab.autograde.course import new_gradebook, private_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,4 +83,56 @@ def test_release_creates_the_grading_workspace_private(course_copy: Path) -> Non
     workspace = course_copy / "grading"
     assert (workspace / "gradebook.db").is_file()
     assert stat.S_IMODE(workspace.stat().st_mode) == 0o700
+    assert stat.S_IMODE((workspace / "gradebook.db").stat().st_mode) == 0o600
     assert not (workspace / "exchange").exists(), "release made an exchange in the course folder"
+
+
+def _schema(db: Path) -> dict:
+    """nbgrader's tables and indexes, and the schema version (alembic's own table is written by alembic's
+    API with a primary key, where nbgrader writes it without one: either way it holds one row, the version)."""
+    import sqlite3
+
+    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        tables = sorted(row for row in connection.execute("SELECT type, name, sql FROM sqlite_master")
+                        if "alembic_version" not in row[1])
+        return {"tables": tables, "version": connection.execute("SELECT * FROM alembic_version").fetchall()}
+    finally:
+        connection.close()
+
+
+@pytest.mark.slow
+def test_a_new_gradebook_is_the_one_nbgrader_makes_and_nbgrader_can_upgrade_it(tmp_path: Path) -> None:
+    """Ours gets its schema version in-process; nbgrader's own runs ``alembic heads`` in a new process."""
+    import os
+    import subprocess
+    import sys
+
+    from nbgrader.api import Gradebook
+
+    ours, theirs = tmp_path / "ours.db", tmp_path / "theirs.db"
+    assert new_gradebook(ours)
+    assert stat.S_IMODE(ours.stat().st_mode) == 0o600
+    for db in (ours, theirs):
+        Gradebook(f"sqlite:///{db}", "optilab").close()
+    assert _schema(ours) == _schema(theirs)
+    assert len(_schema(ours)["version"]) == 1 and len(_schema(ours)["tables"]) > 20
+    # `nbgrader db upgrade`, which an instructor runs after upgrading nbgrader, finds it current
+    tools = str(Path(sys.executable).parent)  # nbgrader and the alembic command it runs
+    done = subprocess.run([f"{tools}/nbgrader", "db", "upgrade", f"--db=sqlite:///{ours}"], cwd=tmp_path,
+                          capture_output=True, text=True, env={**os.environ, "PATH": f"{tools}:{os.environ['PATH']}"})
+    assert done.returncode == 0, done.stderr
+    assert _schema(ours) == _schema(theirs)
+
+
+def test_new_gradebook_never_touches_a_file_that_is_there(tmp_path: Path) -> None:
+    db = tmp_path / "gradebook.db"
+    db.write_bytes(b"an instructor's gradebook")
+    assert not new_gradebook(db)
+    assert db.read_bytes() == b"an instructor's gradebook"
+
+
+def test_without_nbgraders_scripts_the_gradebook_is_left_to_nbgrader(tmp_path: Path) -> None:
+    db = tmp_path / "gradebook.db"
+    assert not new_gradebook(db, scripts=tmp_path / "no-such-scripts")
+    assert not db.exists()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import html
 import json
 import os
 import re
@@ -26,7 +25,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from optilab.autograde.course import load_config, make_api, private_folder
+from optilab.autograde.course import load_config, make_api, new_gradebook, private_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB = "lab01_gradient_descent"
@@ -99,6 +98,7 @@ def course(tmp_path_factory):
     shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
     shutil.copytree(ROOT / "solutions" / LAB, course / "solutions" / LAB)
     private_folder(course / "grading")  # as `make setup` leaves it: loading the config creates nothing
+    new_gradebook(course / "grading" / "gradebook.db")  # as `make release` and `make grade` make it
     api = make_api(load_config(course))
     released = api.generate_assignment(LAB, force=True)
     assert released["success"], released["log"]

@@ -519,7 +519,7 @@ class Workspace:
     def __init__(self, folder: Path, kernel: str, bounded_output: bool = False):
         from nbgrader.converters import Autograde
 
-        from optilab.autograde.course import load_config, make_api
+        from optilab.autograde.course import load_config, make_api, new_gradebook
         from optilab.isolate.output import bounded
 
         preprocessors = Autograde.class_traits()["autograde_preprocessors"].default()
@@ -535,6 +535,7 @@ class Workspace:
             BoundedExecute={"kernel_name": kernel},  # autograding's Execute, set apart in nbgrader_config.py
             Autograde={"autograde_preprocessors": bounded(preprocessors) if bounded_output else preprocessors})
         self.api = make_api(config)
+        new_gradebook(folder / "gradebook.db")  # as `make grade` makes it
         result = self.api.generate_assignment(LAB, force=True)
         assert result["success"], result["log"]
 

@@ -25,8 +25,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from optilab.autograde.course import (course_root, gradebook_folder, lab_names, load_config, make_api,
-                                      private_folder, resolve_lab)
+from optilab.autograde.course import (course_root, gradebook_file, lab_names, load_config, make_api,
+                                      new_gradebook, private_folder, resolve_lab)
 
 __all__ = ["main", "generate", "compare_trees", "LEAKS"]
 
@@ -47,9 +47,10 @@ def generate(root: Path, labs: list[str], release_dir: Path | None = None,
     if db_url is not None:
         overrides["CourseDirectory"]["db_url"] = db_url
     config = load_config(root, **overrides)
-    folder = gradebook_folder(config)
-    if folder is not None:
-        private_folder(folder)  # the workspace (grading/): the instructor's alone
+    gradebook = gradebook_file(config.CourseDirectory.get("db_url", ""))
+    if gradebook is not None:
+        private_folder(gradebook.parent)  # the workspace (grading/): the instructor's alone
+        new_gradebook(gradebook)
     api = make_api(config)
     errors = []
     for lab in labs:

@@ -7,7 +7,8 @@ Steps, all nbgrader's own through its Python API and the course's ``nbgrader_con
    ``submitted/`` (after ``nbgrader collect``); any other overlap is refused before anything is
    written.
 2. Take the workspace's lock for this lab (a second run is refused) and back the gradebook up
-   (SQLite's backup API, ``backups/``).
+   (SQLite's backup API, ``backups/``); a new workspace's gradebook is made here
+   (:func:`~optilab.autograde.course.new_gradebook`).
 3. ``generate_assignment`` of the lab from ``solutions/`` into the workspace's ``release/``
    (never into ``labs/``), which records the lab's cells, points and hidden tests in the
    gradebook, on every run, so the gradebook always holds the lab as ``solutions/`` has it.
@@ -37,7 +38,7 @@ from typing import Callable
 
 from optilab import isolate
 from optilab.autograde import audit, collect, standing, worker
-from optilab.autograde.course import course_root, load_config, make_api, resolve_lab
+from optilab.autograde.course import course_root, load_config, make_api, new_gradebook, resolve_lab
 from optilab.autograde.reports import UNSANDBOXED, GradingRun, StudentResult, remember_notes, write_reports
 from optilab.autograde.workspace import IN_PLACE, PRIVATE_UMASK, Workspace, grading_mode
 
@@ -182,6 +183,8 @@ def grade_lab(lab: str, submissions: Path, *, out: Path | None = None, timeout: 
         workspace.create()
         with workspace.lock(lab):
             backup = workspace.backup(lab)
+            if workspace.gradebook is not None:
+                new_gradebook(workspace.gradebook)  # the first run's: made here, not by nbgrader (faster)
             run = _grade(lab, found, mode, submissions, api, config, workspace, jobs, progress)
     finally:
         os.umask(old_umask)

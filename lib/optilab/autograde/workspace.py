@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from optilab.autograde.course import private_folder
+from optilab.autograde.course import gradebook_file, private_folder
 
 __all__ = ["Workspace", "Busy", "grading_mode", "COPY", "IN_PLACE", "PRIVATE_UMASK"]
 
@@ -46,11 +46,6 @@ PRIVATE_UMASK = 0o077  # folders 700, files 600
 
 class Busy(RuntimeError):
     """Another grading run holds the workspace's lock for this lab."""
-
-
-def _sqlite_path(db_url: str) -> Path | None:
-    prefix = "sqlite:///"
-    return Path(db_url[len(prefix):]) if db_url.startswith(prefix) else None
 
 
 @dataclass(frozen=True)
@@ -68,7 +63,7 @@ class Workspace:
         """The workspace of an nbgrader :class:`~nbgrader.coursedir.CourseDirectory`."""
         def folder(name: str) -> Path:
             return Path(coursedir.format_path(name, ".", ".")).resolve()
-        db = _sqlite_path(coursedir.db_url)
+        db = gradebook_file(coursedir.db_url)
         return cls(Path(root).resolve(), folder(coursedir.submitted_directory),
                    folder(coursedir.autograded_directory), folder(coursedir.feedback_directory),
                    db.resolve() if db else None)
