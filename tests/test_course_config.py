@@ -88,7 +88,7 @@ def test_release_creates_the_grading_workspace_private(course_copy: Path) -> Non
 
 
 def _schema(db: Path) -> dict:
-    """nbgrader's tables and indexes, and the schema version (alembic's own table is written by alembic's
+    """nbgrader's tables and indexes, the courses, and the schema version (alembic's own table is written by alembic's
     API with a primary key, where nbgrader writes it without one: either way it holds one row, the version)."""
     import sqlite3
 
@@ -96,7 +96,8 @@ def _schema(db: Path) -> dict:
     try:
         tables = sorted(row for row in connection.execute("SELECT type, name, sql FROM sqlite_master")
                         if "alembic_version" not in row[1])
-        return {"tables": tables, "version": connection.execute("SELECT * FROM alembic_version").fetchall()}
+        return {"tables": tables, "version": connection.execute("SELECT * FROM alembic_version").fetchall(),
+                "courses": connection.execute("SELECT * FROM course").fetchall()}
     finally:
         connection.close()
 
@@ -111,7 +112,7 @@ def test_a_new_gradebook_is_the_one_nbgrader_makes_and_nbgrader_can_upgrade_it(t
     from nbgrader.api import Gradebook
 
     ours, theirs = tmp_path / "ours.db", tmp_path / "theirs.db"
-    assert new_gradebook(ours)
+    assert new_gradebook(ours, "optilab")
     assert stat.S_IMODE(ours.stat().st_mode) == 0o600
     for db in (ours, theirs):
         Gradebook(f"sqlite:///{db}", "optilab").close()
@@ -128,11 +129,44 @@ def test_a_new_gradebook_is_the_one_nbgrader_makes_and_nbgrader_can_upgrade_it(t
 def test_new_gradebook_never_touches_a_file_that_is_there(tmp_path: Path) -> None:
     db = tmp_path / "gradebook.db"
     db.write_bytes(b"an instructor's gradebook")
-    assert not new_gradebook(db)
+    assert not new_gradebook(db, "optilab")
     assert db.read_bytes() == b"an instructor's gradebook"
 
 
 def test_without_nbgraders_scripts_the_gradebook_is_left_to_nbgrader(tmp_path: Path) -> None:
     db = tmp_path / "gradebook.db"
-    assert not new_gradebook(db, scripts=tmp_path / "no-such-scripts")
-    assert not db.exists()
+    assert not new_gradebook(db, "optilab", scripts=tmp_path / "no-such-scripts")
+    assert list(tmp_path.iterdir()) == []  # nothing left behind
+
+
+def _make_gradebook_when_told(db: str, go, made) -> None:
+    """What each grading run does first: make the gradebook if it is not there, then let nbgrader open it."""
+    from nbgrader.api import Gradebook
+
+    go.wait()
+    made.put(new_gradebook(Path(db), "optilab"))
+    Gradebook(f"sqlite:///{db}", "optilab").close()
+
+
+@pytest.mark.slow
+def test_runs_that_start_together_make_one_whole_gradebook(tmp_path: Path) -> None:
+    """Two labs graded at once in a new workspace: one makes the gradebook, the others find it whole."""
+    import multiprocessing
+    import sqlite3
+
+    context = multiprocessing.get_context("fork")
+    db, go, made = tmp_path / "gradebook.db", context.Event(), context.Queue()
+    runs = [context.Process(target=_make_gradebook_when_told, args=(str(db), go, made)) for _ in range(4)]
+    for run in runs:
+        run.start()
+    go.set()
+    for run in runs:
+        run.join(60)
+    assert [run.exitcode for run in runs] == [0] * 4
+    assert sorted(made.get(timeout=5) for _ in runs) == [False, False, False, True]
+    assert [p.name for p in tmp_path.iterdir()] == ["gradebook.db"]  # no temporary file left
+    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        assert len(connection.execute("SELECT * FROM alembic_version").fetchall()) == 1
+    finally:
+        connection.close()

@@ -98,8 +98,8 @@ def course(tmp_path_factory):
     shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
     shutil.copytree(ROOT / "solutions" / LAB, course / "solutions" / LAB)
     private_folder(course / "grading")  # as `make setup` leaves it: loading the config creates nothing
-    new_gradebook(course / "grading" / "gradebook.db")  # as `make release` and `make grade` make it
     api = make_api(load_config(course))
+    new_gradebook(course / "grading" / "gradebook.db", api.coursedir.course_id)  # as `make grade` makes it
     released = api.generate_assignment(LAB, force=True)
     assert released["success"], released["log"]
     for student, nb in SUBMISSIONS.items():

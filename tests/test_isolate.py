@@ -535,7 +535,7 @@ class Workspace:
             BoundedExecute={"kernel_name": kernel},  # autograding's Execute, set apart in nbgrader_config.py
             Autograde={"autograde_preprocessors": bounded(preprocessors) if bounded_output else preprocessors})
         self.api = make_api(config)
-        new_gradebook(folder / "gradebook.db")  # as `make grade` makes it
+        new_gradebook(folder / "gradebook.db", self.api.coursedir.course_id)  # as `make grade` makes it
         result = self.api.generate_assignment(LAB, force=True)
         assert result["success"], result["log"]
 

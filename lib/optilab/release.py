@@ -47,11 +47,11 @@ def generate(root: Path, labs: list[str], release_dir: Path | None = None,
     if db_url is not None:
         overrides["CourseDirectory"]["db_url"] = db_url
     config = load_config(root, **overrides)
-    gradebook = gradebook_file(config.CourseDirectory.get("db_url", ""))
+    api = make_api(config)
+    gradebook = gradebook_file(api.coursedir.db_url)
     if gradebook is not None:
         private_folder(gradebook.parent)  # the workspace (grading/): the instructor's alone
-        new_gradebook(gradebook)
-    api = make_api(config)
+        new_gradebook(gradebook, api.coursedir.course_id)
     errors = []
     for lab in labs:
         result = api.generate_assignment(lab, force=True, create=True)

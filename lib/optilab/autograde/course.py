@@ -90,39 +90,54 @@ def gradebook_file(db_url: str) -> Path | None:
     return Path(db_url[len(prefix):]) if isinstance(db_url, str) and db_url.startswith(prefix) else None
 
 
-def new_gradebook(path: Path, scripts: Path | None = None) -> bool:
-    """Create the SQLite gradebook ``path``, private to this user, if no file is there; True if it did.
+def new_gradebook(path: Path, course_id: str, scripts: Path | None = None) -> bool:
+    """Create the SQLite gradebook ``path`` of ``course_id``, private to this user, if no file is there; True if it did.
 
-    It holds only the schema version: the head of nbgrader's migration scripts (``scripts``, by
-    default the ones nbgrader ships, which ``nbgrader db upgrade`` runs). nbgrader creates its
-    tables in it the first time it opens it, as in a gradebook it creates itself. nbgrader would
-    learn that version by running the ``alembic`` command in a new Python process (2.3 s for every
-    new workspace); alembic's Python API reads the same scripts here, in this process (0.1 s).
+    It is the gradebook nbgrader would create: nbgrader's tables (the metadata of
+    :mod:`nbgrader.api`), the course and the schema version, the head of nbgrader's migration scripts
+    (``scripts``, by default the ones nbgrader ships, which ``nbgrader db upgrade`` runs). nbgrader
+    would learn that version by running the ``alembic`` command in a new Python process (2.3 s for
+    every new workspace); alembic's Python API reads the same scripts here, in this process (0.1 s).
 
-    A file that exists is never opened, and the folder must exist (SQLite does not create it). If
-    the version cannot be written (a future nbgrader that keeps its scripts elsewhere), the empty
-    file made here is removed again and nbgrader creates the gradebook its own way.
+    The gradebook is written under a temporary name in the same folder and appears under its own
+    name whole (a hard link, which fails if a file is there): runs that start at the same moment
+    never open it half made, and never create its tables or its course twice (nbgrader alone,
+    opening a new gradebook from two processes, fails one with "table ... already exists" or
+    "UNIQUE constraint failed: course.id"). The temporary name is
+    then removed. A file that is there is
+    never opened, and the folder must exist. If the version cannot be written (a future nbgrader
+    that keeps its scripts elsewhere, or a file system without hard links), nothing is left behind
+    and nbgrader creates the gradebook its own way.
     """
+    import tempfile
     from importlib.resources import files
 
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
+    from nbgrader.api import Base, Course
     from sqlalchemy import create_engine
 
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
+    path = Path(path)
+    if path.exists():
         return False
-    engine = create_engine(f"sqlite:///{path}")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new")  # mode 600
+    os.close(fd)
+    made = Path(name)
     try:
-        with engine.begin() as connection:
-            scripts = ScriptDirectory(str(scripts or files("nbgrader") / "alembic"))
-            MigrationContext.configure(connection).stamp(scripts, "heads")
-    except Exception:  # noqa: BLE001  (nbgrader's own way is slower, never wrong)
-        engine.dispose()
-        path.unlink()
+        engine = create_engine(f"sqlite:///{made}")
+        try:
+            with engine.begin() as connection:
+                version = ScriptDirectory(str(scripts or files("nbgrader") / "alembic"))
+                MigrationContext.configure(connection).stamp(version, "heads")
+                Base.metadata.create_all(connection)
+                connection.execute(Course.__table__.insert().values(id=course_id))
+        finally:
+            engine.dispose()
+        os.link(made, path)
+    except Exception:  # noqa: BLE001  (a gradebook that is there, or nbgrader's own way: slower, never wrong)
         return False
-    engine.dispose()
+    finally:
+        made.unlink()
     return True
 
 

@@ -184,7 +184,7 @@ def grade_lab(lab: str, submissions: Path, *, out: Path | None = None, timeout: 
         with workspace.lock(lab):
             backup = workspace.backup(lab)
             if workspace.gradebook is not None:
-                new_gradebook(workspace.gradebook)  # the first run's: made here, not by nbgrader (faster)
+                new_gradebook(workspace.gradebook, coursedir.course_id)  # the first run's (faster than nbgrader)
             run = _grade(lab, found, mode, submissions, api, config, workspace, jobs, progress)
     finally:
         os.umask(old_umask)
