@@ -103,12 +103,15 @@ def new_gradebook(path: Path, course_id: str, scripts: Path | None = None) -> bo
     name whole (a hard link, which fails if a file is there): runs that start at the same moment
     never open it half made, and never create its tables or its course twice (nbgrader alone,
     opening a new gradebook from two processes, fails one with "table ... already exists" or
-    "UNIQUE constraint failed: course.id"). The temporary name is
-    then removed. A file that is there is
-    never opened, and the folder must exist. If the version cannot be written (a future nbgrader
-    that keeps its scripts elsewhere, or a file system without hard links), nothing is left behind
-    and nbgrader creates the gradebook its own way.
+    "UNIQUE constraint failed: course.id"). The temporary name is then removed.
+
+    A file that is there is never opened, and the folder must exist. If the version cannot be
+    written (a future nbgrader that keeps its scripts elsewhere, or a file system without hard
+    links), nothing is left behind and nbgrader creates the gradebook its own way.
     """
+    path = Path(path)
+    if path.exists():  # every run but a workspace's first: nothing to import or write
+        return False
     import tempfile
     from importlib.resources import files
 
@@ -117,9 +120,6 @@ def new_gradebook(path: Path, course_id: str, scripts: Path | None = None) -> bo
     from nbgrader.api import Base, Course
     from sqlalchemy import create_engine
 
-    path = Path(path)
-    if path.exists():
-        return False
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new")  # mode 600
     os.close(fd)
     made = Path(name)

@@ -20,8 +20,8 @@ import numpy as np
 from optilab import problems, theory, training
 from optilab.kernels import RULES
 
-__all__ = ["KAPPA", "RULES_COMPARED", "ravine", "ravine_settings", "ravine_runs", "measured_rates", "eigen_split", "transient",
-           "nesterov_chain", "reach_bound", "lower_bound_runs", "noise_floor"]
+__all__ = ["KAPPA", "RULES_COMPARED", "ravine", "ravine_settings", "ravine_runs", "measured_rates", "eigen_split",
+           "transient", "nesterov_chain", "reach_bound", "lower_bound_runs", "noise_floor"]
 
 #: The condition number of the lesson's ravine.
 KAPPA = 50.0
