@@ -196,3 +196,16 @@ def test_the_library_imports_without_the_test_extra() -> None:
     assert done.stdout.strip() == "", f"modules that need a test-only package:\n{done.stdout}"
     runtime = {canonicalize_name(Requirement(r).name) for r in _pyproject()["project"]["dependencies"]}
     assert not runtime & {"pytest", "pytest-timeout", "pytest-xdist"}, "test tools belong in the `test` extra"
+
+
+def test_reading_a_notebook_builds_no_iri_parsers() -> None:
+    """jsonschema stays below 4.25: its later format checkers import rfc3987-syntax, whose 35 Lark parsers take
+    0.8 s to build in each process that imports nbformat (python-jsonschema/jsonschema#1428)."""
+    probe = ("import sys, nbformat, jsonschema, nbgrader.apps\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in {'rfc3987_syntax', 'lark'}))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "MPLBACKEND": "Agg"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "[]", (
+        f"importing nbformat and nbgrader loaded {done.stdout.strip()}: keep jsonschema at the pin of "
+        "pyproject.toml (4.24.1), or move on only to a release that no longer imports rfc3987-syntax")
