@@ -306,7 +306,11 @@ const FULL_DRAWS = `def _optilab_full_draws():
         for t in figure.texts:
             add("figure text", t)
         display(Image(buffer.getvalue()))
-        records.append({"serial": e.serial, "texts": texts})
+        def shown(c):  # as the frame's stats name a control's value: a selection's label(s), else the value
+            label = getattr(c, "label", None)
+            return list(label) if isinstance(label, tuple) else label if isinstance(label, str) else c.value
+        records.append({"serial": e.serial, "texts": texts, "painted_ahead": e.painted_ahead,
+                        "controls": {name: shown(c) for name, c in e.controls.items()}})
     print("OPTILAB-FULL-DRAWS " + json.dumps(records))
     from matplotlib.figure import Figure
     from optilab import plots
@@ -329,6 +333,9 @@ async function checkFullDraws(page, panel, roots, names) {
   const text = await cell.locator('.jp-OutputArea-output').filter({ hasText: 'OPTILAB-FULL-DRAWS' }).textContent();
   const records = JSON.parse(text.slice(text.indexOf('OPTILAB-FULL-DRAWS') + 19).split('\n')[0]);
   const legends = JSON.parse(text.slice(text.indexOf('OPTILAB-LEGENDS') + 16).split('\n')[0]);
+  // Anything else the cell printed (an exception in a callback of the kernel, say) goes into a failure's message.
+  const printed = (await cell.locator('.jp-OutputArea-output').allTextContents())
+    .filter((t) => !t.includes('OPTILAB-FULL-DRAWS') && !t.includes('OPTILAB-LEGENDS') && t.trim()).join('\n').slice(0, 3000);
   const images = cell.locator('.jp-OutputArea-output img');
   for (let i = 0; i < roots.length; i++) {
     const stats = await roots[i].evaluate((node, fn) => new Function(`return (${fn})`)()(node).stats, currentFrame.toString());
@@ -346,8 +353,11 @@ async function checkFullDraws(page, panel, roots, names) {
       return compare(current(mine).img, images[k], texts.texts);
     }, [comparePictures.toString(), currentFrame.toString(), j, records[j]]);
     check(!result.sizes, `${names[i]}: the picture is ${result.sizes?.[0]}, a full draw ${result.sizes?.[1]}`);
-    check(result.regions.length === 0, `${names[i]}: the picture shown differs from a full draw: ${result.regions.join('; ')}`);
-    check(result.fraction < 0.002, `${names[i]}: ${(100 * result.fraction).toFixed(2)} % of the pixels differ from a full draw`);
+    const context = ` (picture shown: frame ${stats.frame}, for ${JSON.stringify(stats.shown)}; controls in the kernel `
+      + `at the full draw: ${JSON.stringify(records[j].controls)}; frames painted ahead: ${records[j].painted_ahead})`
+      + (printed ? `; the cell also printed:\n${printed}` : '');
+    check(result.regions.length === 0, `${names[i]}: the picture shown differs from a full draw: ${result.regions.join('; ')}${context}`);
+    check(result.fraction < 0.002, `${names[i]}: ${(100 * result.fraction).toFixed(2)} % of the pixels differ from a full draw${context}`);
   }
   step(`  every picture equals a full draw of its figure (${roots.length} explorers; texts and legends included)`);
   void images;
