@@ -284,7 +284,7 @@ async function drive(page, root, name, record, pace = 0) {
 const FULL_DRAWS = `def _optilab_full_draws():
     import gc, io, json
     from IPython.display import Image, display
-    from optilab.widgets.explorer import Explorer
+    from optilab.widgets.explorer import Explorer, _shown
     records = []
     for e in sorted((o for o in gc.get_objects() if isinstance(o, Explorer) and o.figure is not None), key=lambda o: o.serial):
         figure = e.figure
@@ -306,11 +306,9 @@ const FULL_DRAWS = `def _optilab_full_draws():
         for t in figure.texts:
             add("figure text", t)
         display(Image(buffer.getvalue()))
-        def shown(c):  # as the frame's stats name a control's value: a selection's label(s), else the value
-            label = getattr(c, "label", None)
-            return list(label) if isinstance(label, tuple) else label if isinstance(label, str) else c.value
+        # the controls' values named as a frame's stats name them (the explorer's own _shown), to compare
         records.append({"serial": e.serial, "texts": texts, "painted_ahead": e.painted_ahead,
-                        "controls": {name: shown(c) for name, c in e.controls.items()}})
+                        "controls": {name: _shown(c) for name, c in e.controls.items()}})
     print("OPTILAB-FULL-DRAWS " + json.dumps(records))
     from matplotlib.figure import Figure
     from optilab import plots
