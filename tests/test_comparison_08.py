@@ -1,5 +1,5 @@
 """Lesson 08's comparison: the committed results (optilab/datasets/lesson08_comparison.json, written by
-lessons/results/08_comparison.py) follow the lesson's own protocol, and every claim the lesson makes from them
+lessons/results/compute.py 08) follow the lesson's own protocol, and every claim the lesson makes from them
 holds, recomputed here from the per-seed numbers.
 
 The slow tests re-run a reduced experiment (each optimizer's chosen α and its two grid neighbours, then the
@@ -183,7 +183,7 @@ RERUN_SEEDS = (3,)
 @pytest.fixture(scope="module")
 def rerun(results):
     """Every optimizer at its chosen α and its two grid neighbours on validation, then at its chosen α on the test
-    set, from :data:`RERUN_SEEDS`: the experiment of lessons/results/08_comparison.py, reduced."""
+    set, from :data:`RERUN_SEEDS`: the experiment of lessons/results/compute.py 08, reduced."""
     grid = results["settings"]["grid"]
     out = {}
     for rule in results["tuning"]:

@@ -134,7 +134,7 @@ def test_saved_results_read_back_with_diverged_runs_as_inf(small, tmp_path):
                                                 accuracy=np.array([[np.nan, 0.5]]))})
     back = practice.load(practice.save(broken, tmp_path / "inf.json"))
     assert back["tuning"]["sgd"]["loss"][0, 0] == np.inf and np.isnan(back["tuning"]["sgd"]["accuracy"][0, 0])
-    with pytest.raises(FileNotFoundError, match="08_comparison.py"):
+    with pytest.raises(FileNotFoundError, match="results/compute.py 08"):
         practice.load(tmp_path / "missing.json")
 
 

@@ -11,7 +11,7 @@ from optilab.widgets import large_models as lw
 from tests.support.notebooks import ROOT, WIDGET_VIEW, execute
 
 LESSON = ROOT / "lessons" / "09_optimizers_of_large_models.ipynb"
-RESULTS = ROOT / "lessons" / "09_large_models_runs.json"
+RESULTS = ROOT / "lib" / "optilab" / "datasets" / "lesson09_large_models.json"
 
 
 @pytest.fixture(scope="module")

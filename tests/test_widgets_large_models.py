@@ -126,8 +126,8 @@ def test_factored_figure_shows_both_matrices_on_one_scale():
 
 @pytest.fixture(scope="module")
 def results():
-    """The comparison the lesson reads (made by lessons/09_large_models_runs.py)."""
-    return runs.load_comparison(ROOT / "lessons" / "09_large_models_runs.json")
+    """The comparison the lesson reads (made by lessons/results/compute.py 09)."""
+    return runs.load_comparison()
 
 
 def test_comparison_figures_draw_the_chosen_runs(results):

@@ -5,7 +5,7 @@ r"""Lesson 10's batch-size experiments, on the breast-cancer MLP of lab 7: compu
   (:func:`lesson02_noise`, :func:`noise_during_training`).
 * :func:`steps_to_targets` — steps to a training loss for a grid of rates and seeds at one batch size, all runs
   trained together; the whole sweep over batch sizes (:func:`compute_batch_sweep`) takes minutes, so
-  ``lessons/results/10_batch_size.py`` runs it and saves it with the library (:data:`BATCH_RESULTS`), and the
+  ``python lessons/results/compute.py 10`` runs it and saves it with the library (:data:`BATCH_RESULTS`), and the
   lesson reads it (:func:`load_batch_sweep`) and fits :math:`S = S_\min(1 + B_\text{noise}/B)` to it
   (:func:`fit_steps`, :func:`batch_size_summary`).
 
@@ -43,7 +43,7 @@ TARGETS: tuple[float, ...] = (0.1, 0.06, 0.04)
 #: A run is stopped once it has taken SLACK times the steps of the fastest rate's median (it cannot be the best),
 #: or MAX_STEPS steps, or its loss is not finite or above MAX_GROWTH times its start (it diverged).
 SLACK, MAX_STEPS, MAX_GROWTH = 4.0, 6000, 1e3
-#: The sweep's numbers, written by ``lessons/results/10_batch_size.py`` and shipped with the library.
+#: The sweep's numbers, written by ``python lessons/results/compute.py 10`` and shipped with the library.
 BATCH_RESULTS: Path = Path(str(resources.files("optilab") / "datasets" / "lesson10_batch_size.json"))
 
 
@@ -216,7 +216,7 @@ def load_batch_sweep(path: str | Path = BATCH_RESULTS) -> dict[str, Any]:
     """Read the sweep written by :func:`save_batch_sweep`: ``"steps"`` back as an array, null as inf."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"no batch-size sweep at {path}: run `python lessons/results/10_batch_size.py` in the "
+        raise FileNotFoundError(f"no batch-size sweep at {path}: run `python lessons/results/compute.py 10` in the "
                                 f"course's folder to compute it (a few minutes), or pass the path of the JSON file")
     raw = json.loads(path.read_text())
     steps = np.array([[[[np.inf if v is None else v for v in row] for row in table] for table in per_target]

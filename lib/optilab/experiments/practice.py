@@ -16,7 +16,7 @@ The comparison follows the lesson's own advice, the same method as lab 5:
   interval of their difference paired by seed, and calls a difference only when that interval excludes 0.
 
 The whole experiment (:func:`compute`) takes minutes, too long for a lesson: the script
-``lessons/results/08_comparison.py`` of the course's repository runs it and saves its numbers in the
+``python lessons/results/compute.py 08`` in the course's repository runs it and saves its numbers in the
 library's data folder (:data:`RESULTS`, ``optilab/datasets/lesson08_comparison.json``), which the
 lesson reads with :func:`load`.
 
@@ -58,7 +58,7 @@ EPOCHS, BATCH_SIZE = 30, 32
 SIZES: tuple[int, ...] = (64, 32, 10)
 #: What the learning rate is chosen by (lower is better).
 METRIC = "final validation loss"
-#: The experiment's numbers, written by ``lessons/results/08_comparison.py`` and shipped with the library.
+#: The experiment's numbers, written by ``python lessons/results/compute.py 08`` and shipped with the library.
 RESULTS: Path = Path(str(resources.files("optilab") / "datasets" / "lesson08_comparison.json"))
 
 #: The 97.5 % quantile of Student's t with ``df`` degrees of freedom, df = 1..30 (the 95 % two-sided interval).
@@ -269,8 +269,8 @@ def load(path: str | Path = RESULTS) -> dict[str, Any]:
     """Read the results written by :func:`save`: numbers back as arrays, null losses as inf, null accuracies as NaN."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"no results at {path}: run `python lessons/results/08_comparison.py` in the course's "
-                                f"folder to compute them (a few minutes), or pass the path of 08_comparison.json")
+        raise FileNotFoundError(f"no results at {path}: run `python lessons/results/compute.py 08` in the course's "
+                                f"folder to compute them (a few minutes), or pass the path of the JSON file")
     raw = json.loads(path.read_text())
 
     def convert(node: Any, key: str = "") -> Any:

@@ -1,7 +1,7 @@
 r"""Figures and the explorer of lesson 08 (Choosing an optimizer in practice).
 
 They draw the results of :func:`optilab.experiments.practice.compute` (computed by
-``lessons/results/08_comparison.py`` and read with :func:`~optilab.experiments.practice.load`);
+``python lessons/results/compute.py 08`` and read with :func:`~optilab.experiments.practice.load`);
 nothing here trains, so the explorer redraws in milliseconds.
 
 * :func:`sweep_figure` — each optimizer's tuning: mean final validation loss ± interval against α.

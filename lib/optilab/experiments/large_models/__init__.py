@@ -19,8 +19,8 @@ r"""Lesson 09's experiments: the optimizers of large models, one module per expe
   :func:`train_mlp`, :func:`comparison`: the MLP on the digits, trained with one rule per parameter
   (Muon on the hidden matrices, AdamW on the rest), several seeds, the learning rate chosen on a
   validation split, the result reported on a test split. :func:`comparison` takes minutes;
-  ``lessons/09_large_models_runs.py`` runs it and commits its results
-  (``lessons/09_large_models_runs.json``), which :func:`load_comparison` reads.
+  ``python lessons/results/compute.py 09`` runs it and saves its results with the library
+  (:data:`RESULTS`), which :func:`load_comparison` reads.
 * :mod:`~optilab.experiments.large_models.shared` — what they share: the rules, found in the rule
   table (:func:`rule_named`, :func:`schedule_free_rule`, :func:`matrix_rule`), and the digits.
 
@@ -34,8 +34,9 @@ from __future__ import annotations
 from optilab.experiments.large_models import matrices, mlp_comparison, preconditioning, shared, signs, state_memory
 from optilab.experiments.large_models.matrices import (NS_COEFFICIENTS, factored, factored_errors, layer_gradient,
                                                        newton_schulz, singular_value_map, squared_gradients)
-from optilab.experiments.large_models.mlp_comparison import (GRIDS, T95, comparison, curves, interval,
-                                                             load_comparison, paired_difference, summary, train_mlp)
+from optilab.experiments.large_models.mlp_comparison import (GRIDS, RESULTS, T95, comparison, curves, interval,
+                                                             load_comparison, paired_difference, save_comparison,
+                                                             summary, train_mlp)
 from optilab.experiments.large_models.preconditioning import (PRECONDITIONER_MEMORY, condition_numbers,
                                                              kronecker_problem, preconditioned_runs, preconditioners)
 from optilab.experiments.large_models.shared import SIZES, digits_splits, matrix_rule, rule_named, schedule_free_rule
@@ -75,6 +76,8 @@ __all__ = [
     "train_mlp",
     "GRIDS",
     "comparison",
+    "RESULTS",
+    "save_comparison",
     "load_comparison",
     "summary",
     "paired_difference",

@@ -2,14 +2,15 @@ r"""Lesson 09: the MLP on the digits, trained with one rule per parameter (Muon 
 matrices, AdamW on the rest), several seeds, the learning rate chosen on a validation split, the
 result reported on a test split.
 
-:func:`comparison` takes minutes; ``lessons/09_large_models_runs.py`` runs it and commits its
-results (``lessons/09_large_models_runs.json``), which :func:`load_comparison` reads.
+:func:`comparison` takes minutes; ``python lessons/results/compute.py 09`` runs it and saves its
+results with the library (:data:`RESULTS`, written by :func:`save_comparison`), which :func:`load_comparison` reads.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -20,8 +21,11 @@ from optilab import rules as _table
 from optilab.experiments.large_models.shared import SIZES, digits_splits, matrix_rule, rule_named, schedule_free_rule
 
 
-__all__ = ["T95", "interval", "train_mlp", "GRIDS", "comparison", "load_comparison", "summary",
-           "paired_difference", "curves"]
+__all__ = ["T95", "interval", "train_mlp", "GRIDS", "comparison", "RESULTS", "save_comparison", "load_comparison",
+           "summary", "paired_difference", "curves"]
+
+#: The comparison's numbers, written by ``python lessons/results/compute.py 09`` and shipped with the library.
+RESULTS: Path = Path(str(resources.files("optilab") / "datasets" / "lesson09_large_models.json"))
 
 
 # -- the MLP on the digits, several seeds -----------------------------------------------------------------
@@ -158,11 +162,30 @@ def _choose(by_lr: Mapping[str, list[dict]]) -> float:
     return min(scores, key=scores.get)
 
 
-def load_comparison(path: str | Path) -> dict[str, Any]:
-    """The results of :func:`comparison`, as ``lessons/09_large_models_runs.py`` saved them (JSON)."""
+def _rounded(value: Any, digits: int = 6) -> Any:
+    """Floats to ``digits`` significant digits, so that the saved file stays small and readable."""
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v, digits) for v in value]
+    return value
+
+
+def save_comparison(results: Mapping[str, Any], path: str | Path = RESULTS) -> Path:
+    """Write :func:`comparison`'s results as JSON, every float to 6 significant digits."""
+    path = Path(path)
+    path.write_text(json.dumps(_rounded(dict(results))) + "\n", encoding="utf-8")
+    return path
+
+
+def load_comparison(path: str | Path = RESULTS) -> dict[str, Any]:
+    """The results of :func:`comparison`, as :func:`save_comparison` wrote them."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist: run lessons/09_large_models_runs.py to make it")
+        raise FileNotFoundError(f"no results at {path}: run `python lessons/results/compute.py 09` in the course's "
+                                f"folder to compute them (a few minutes), or pass the path of the JSON file")
     with open(path, encoding="utf-8") as f:
         return json.load(f)
 
