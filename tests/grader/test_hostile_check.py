@@ -526,3 +526,18 @@ def test_a_rule_that_fills_the_disk_is_stopped_at_the_file_size_limit(tmp_path, 
         """))
     assert code == 1 and report["score"] == 0
     assert "File too large" in report["tests"][0]["message"]
+
+
+@pytest.mark.parametrize("args", [[], ["kernel"], ["file.py", "sgd"]])
+def test_the_students_script_starts_only_the_two_processes_it_knows(args):
+    """student_side.py is the script of both student processes; any other first argument is refused before any file
+    is loaded or any wire is read."""
+    import subprocess
+    import sys
+
+    from optilab.grading import process
+
+    done = subprocess.run([sys.executable, "-P", str(process.STUDENT_SCRIPT), *args], capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip() == "usage: student_side.py {file,notebook} ARGUMENTS..."

@@ -11,10 +11,10 @@ r"""The grader: the graded suites, and grading a file or a notebook without runn
   process (:mod:`.notebook`), for plain values only.
 
 Two sides. Where the grader needs a student's code run (a rule file's calls for ``check``, a
-notebook's cells for the verdicts), it starts a process of the student's from one of two scripts
-that import nothing of optilab: :mod:`.student_file` and :mod:`.student_notebook`, which share
-:mod:`.student_side` and load the wire (:mod:`.wire`) and the library the student sees
-(:mod:`.student_library`) by path. Every other module here is the grader's.
+notebook's cells for the verdicts), it starts a process of the student's from one script that
+imports nothing of optilab, :mod:`.student_side`, which loads by path the process's own module
+(:mod:`.student_file` or :mod:`.student_notebook`), the wire (:mod:`.wire`) and the library the
+student sees (:mod:`.student_library`). Every other module here is the grader's.
 """
 
 from __future__ import annotations

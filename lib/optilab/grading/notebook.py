@@ -57,7 +57,7 @@ def notebook_command(folder: Path, *, memory: int) -> list[str]:
     it in a sandbox.
     """
     del folder  # the working directory is set by whoever starts it; a sandbox needs to know it
-    return [sys.executable, "-P", str(processes._STUDENT_NOTEBOOK), str(int(memory))]
+    return [sys.executable, "-P", str(processes.STUDENT_SCRIPT), "notebook", str(int(memory))]
 
 
 def _sandboxed(folder: Path, *, memory: int, seconds: float, served: tuple[str, ...] = ()) -> list[str]:

@@ -1,7 +1,7 @@
 r"""The student's process, as the grader starts it and speaks to it.
 
 :func:`_student_command` is the one place that says how the student's process of a file is
-started (:mod:`optilab.grading.student_file`); :class:`_Process` reads and writes its
+started (:mod:`optilab.grading.student_file`, by :mod:`optilab.grading.student_side`); :class:`_Process` reads and writes its
 wire (:mod:`optilab.grading.wire`) with deadlines, answering the questions it asks on the
 way; :func:`library_view` is what a sandbox for graded code shows of the course library.
 Where bubblewrap works (:func:`optilab.isolate.available`), the process runs inside it
@@ -31,11 +31,9 @@ from optilab.grading import wire
 
 __all__ = ["StudentEnded", "library_view"]
 
-#: The script of the student's process of a rule file (that of a notebook is beside it).
-_STUDENT_FILE = Path(wire.__file__).resolve().with_name("student_file.py")
-#: The script of the student's process of a notebook.
-_STUDENT_NOTEBOOK = _STUDENT_FILE.with_name("student_notebook.py")
-#: The files of the student's processes (the two scripts and what they load by path).
+#: The script of the student's processes, of a rule file and of a notebook (its first argument says which).
+STUDENT_SCRIPT = Path(wire.__file__).resolve().with_name("student_side.py")
+#: The files of the student's processes (the script and what it loads by path).
 STUDENT_SIDE = ("student_file.py", "student_library.py", "student_notebook.py", "student_side.py", "wire.py")
 
 
@@ -59,7 +57,7 @@ def _student_command(rule: str, path: Path, *, memory: int) -> list[str]:
     no core dumps) before it loads the file. ``-P``: the student's folder is not put ahead
     of the installed libraries on ``sys.path``.
     """
-    return [sys.executable, "-P", str(_STUDENT_FILE), rule, str(path), str(int(memory))]
+    return [sys.executable, "-P", str(STUDENT_SCRIPT), "file", rule, str(path), str(int(memory))]
 
 
 def _environment() -> dict[str, str]:
@@ -214,7 +212,7 @@ def library_view(hidden_rules: Iterable[str]) -> dict[str, str | None]:
     root = Path(optilab.__file__).resolve().parent
     hide: dict[str, str | None] = {str(root / part): None for part in _NOT_SHOWN}
     for name in STUDENT_SIDE:  # the student's process itself
-        shown = _STUDENT_FILE.with_name(name)
+        shown = STUDENT_SCRIPT.with_name(name)
         hide[str(shown)] = str(shown)
     modules = _kernel_modules()
     for module in modules:

@@ -1,11 +1,12 @@
 r"""The student's process of a rule file: where a student's rule runs while it is graded.
 
-The grader (:mod:`optilab.grading.files`) never runs a student's code. It starts this file
-as a script in a separate process::
+The grader (:mod:`optilab.grading.files`) never runs a student's code. It starts a separate
+process, whose script (:mod:`~optilab.grading.student_side`) loads this file by its path and
+calls :func:`main`::
 
-    python -P .../optilab/grading/student_file.py RULE FILE MEMORY_BYTES
+    python -P .../optilab/grading/student_side.py file RULE FILE MEMORY_BYTES
 
-which loads ``FILE`` as a module named ``submission``, says whether it found the function
+:func:`main` loads ``FILE`` as a module named ``submission``, says whether it found the function
 ``RULE``, and then serves calls of that function, one request at a time, until its input
 closes (:func:`optilab.grading.student_side.serve_call`: each reply holds what the rule
 returned, what became of its inputs, which returned arrays share memory with an input, or the
@@ -13,8 +14,8 @@ exception it raised). The reference rules are hidden from the student's code
 (:func:`optilab.grading.student_library.hide_reference_rules`).
 
 This file imports nothing of optilab (so the grader's modules are not in the student's
-process), only the standard library, NumPy and :mod:`~optilab.grading.student_side`, which it
-loads from its own folder.
+process), only the standard library, NumPy and :mod:`~optilab.grading.student_side`, the script
+that loaded it.
 """
 
 from __future__ import annotations
@@ -26,19 +27,8 @@ from typing import Any
 import numpy as np
 
 
-def _load_side() -> Any:
-    """``student_side.py`` of this file's folder, loaded by its path: this script imports nothing
-    of optilab, whose package would bring the grader's modules into the student's process."""
-    import importlib.util
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "student_side.py")
-    spec = importlib.util.spec_from_file_location("optilab_student_student_side", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_side = _load_side()
+#: The student's side, the script that loaded this file (:func:`optilab.grading.student_side.sibling`).
+_side = sys.modules["optilab_student_student_side"]
 
 
 def _load(rule: str, path: str) -> tuple[Any, dict]:
@@ -61,7 +51,7 @@ def _load(rule: str, path: str) -> tuple[Any, dict]:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 3:
-        raise SystemExit("usage: student_file.py RULE FILE MEMORY_BYTES")
+        raise SystemExit("usage: student_side.py file RULE FILE MEMORY_BYTES")
     rule, file, memory = argv
     wire_in, wire_out = _side.wire_ends()
     path = os.path.abspath(file)
@@ -79,6 +69,3 @@ def main(argv: list[str]) -> int:
             return _side.serve_call(func, header, blobs, path)
     return _side.serve(wire_in, wire_out, answer)
 
-
-if __name__ == "__main__":
-    _side.finish(main(sys.argv[1:]))

@@ -1,11 +1,12 @@
 r"""The student's process of a notebook: where a notebook's cells run while it is graded.
 
-The grader (:mod:`optilab.grading.notebook`) never runs a student's code. It starts this file
-as a script in a separate process::
+The grader (:mod:`optilab.grading.notebook`) never runs a student's code. It starts a separate
+process, whose script (:mod:`~optilab.grading.student_side`) loads this file by its path and
+calls :func:`main`::
 
-    python -P .../optilab/grading/student_notebook.py MEMORY_BYTES
+    python -P .../optilab/grading/student_side.py notebook MEMORY_BYTES
 
-which runs the cells it is sent (:func:`run_cells`, as a kernel would), then answers
+:func:`main` runs the cells it is sent (:func:`run_cells`, as a kernel would), then answers
 plain-data questions about their namespace (:func:`serve_notebook`): call a function of the
 notebook, get a value, or serve a call of one of the student's rules as the rule-file process
 does (:func:`optilab.grading.student_side.serve_call`). There, the reference rules the lab
@@ -15,8 +16,8 @@ student's rules; and ``optilab.check`` asks the grader to check the function giv
 does by calling it here.
 
 This file imports nothing of optilab (so the grader's modules are not in the student's
-process), only the standard library and :mod:`~optilab.grading.student_side`, which it loads
-from its own folder.
+process), only the standard library and :mod:`~optilab.grading.student_side`, the script that
+loaded it.
 """
 
 from __future__ import annotations
@@ -27,19 +28,8 @@ import traceback
 from typing import Any
 
 
-def _load_side() -> Any:
-    """``student_side.py`` of this file's folder, loaded by its path: this script imports nothing
-    of optilab, whose package would bring the grader's modules into the student's process."""
-    import importlib.util
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "student_side.py")
-    spec = importlib.util.spec_from_file_location("optilab_student_student_side", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_side = _load_side()
+#: The student's side, the script that loaded this file (:func:`optilab.grading.student_side.sibling`).
+_side = sys.modules["optilab_student_student_side"]
 _library = _side.library
 # The wire and the shared serving, bound once, before any of the student's code runs.
 (WireError, pack, frame_length, read_frame_body, encode_plain, decode_plain, MAX_ITEMS, _type_name, _MAX_TEXT,
@@ -374,11 +364,8 @@ def serve_notebook(memory: int, wire_in: int, wire_out: int) -> int:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        raise SystemExit("usage: student_notebook.py MEMORY_BYTES")
+        raise SystemExit("usage: student_side.py notebook MEMORY_BYTES")
     wire_in, wire_out = _wire_ends()
     sys.path.insert(0, os.getcwd())  # the notebook's folder, as a kernel started there has it
     return serve_notebook(int(argv[0]), wire_in, wire_out)
 
-
-if __name__ == "__main__":
-    _side.finish(main(sys.argv[1:]))

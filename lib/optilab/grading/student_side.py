@@ -2,8 +2,14 @@ r"""The student's side of the wire, shared by the two student processes.
 
 The grader never runs a student's code: it starts a process of the student's, either
 :mod:`~optilab.grading.student_file` (a rule file, ``python -m optilab check``) or
-:mod:`~optilab.grading.student_notebook` (a notebook's cells, nbgrader's grading). Both are
-scripts that load this file by its path, and share from it:
+:mod:`~optilab.grading.student_notebook` (a notebook's cells, nbgrader's grading). This file is
+the script of both (:data:`PROCESSES`)::
+
+    python -P .../optilab/grading/student_side.py file RULE FILE MEMORY_BYTES
+    python -P .../optilab/grading/student_side.py notebook MEMORY_BYTES
+
+It loads the module the first argument names by its path (:func:`sibling`) and runs its ``main``
+with the other arguments. Both modules share from it:
 
 - the process's set-up: its resource limits (:func:`limit_resources`), the wire's two ends
   apart from what the student's code reads and prints (:func:`wire_ends`), its end
@@ -278,3 +284,14 @@ def finish(code: int) -> None:
         sys.stdout.flush()
     finally:
         os._exit(code)
+
+
+# --------------------------------------------------------------------------- the script
+#: The student's two processes: the first argument of this script, and the module of this folder that runs it.
+PROCESSES = {"file": "student_file", "notebook": "student_notebook"}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in PROCESSES:
+        raise SystemExit("usage: student_side.py {file,notebook} ARGUMENTS...")
+    sys.modules["optilab_student_student_side"] = sys.modules[__name__]  # the name sibling() gives this file
+    finish(sibling(PROCESSES[sys.argv[1]]).main(sys.argv[2:]))
