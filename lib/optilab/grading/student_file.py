@@ -20,6 +20,7 @@ that loaded it.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Any
@@ -27,8 +28,10 @@ from typing import Any
 import numpy as np
 
 
-#: The student's side, the script that loaded this file (:func:`optilab.grading.student_side.sibling`).
-_side = sys.modules["optilab_student_student_side"]
+#: The student's side. In the student's process, the script that loaded this file, under the name its
+#: :func:`~optilab.grading.student_side.sibling` gives it (nothing of the optilab package is imported there);
+#: imported as a module of the package (its documentation, the tests), the package's own.
+_side = sys.modules.get("optilab_student_student_side") or importlib.import_module("optilab.grading.student_side")
 
 
 def _load(rule: str, path: str) -> tuple[Any, dict]:

@@ -22,14 +22,17 @@ loaded it.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
 from typing import Any
 
 
-#: The student's side, the script that loaded this file (:func:`optilab.grading.student_side.sibling`).
-_side = sys.modules["optilab_student_student_side"]
+#: The student's side. In the student's process, the script that loaded this file, under the name its
+#: :func:`~optilab.grading.student_side.sibling` gives it (nothing of the optilab package is imported there);
+#: imported as a module of the package (its documentation, the tests), the package's own.
+_side = sys.modules.get("optilab_student_student_side") or importlib.import_module("optilab.grading.student_side")
 _library = _side.library
 # The wire and the shared serving, bound once, before any of the student's code runs.
 (WireError, pack, frame_length, read_frame_body, encode_plain, decode_plain, MAX_ITEMS, _type_name, _MAX_TEXT,
