@@ -3,9 +3,9 @@
 Every run agrees to 4 significant digits, except at the largest learning rate of each recipe's grid (AdamW at 0.1,
 Muon at 0.3), which sits at the edge of stability: there a difference in the last digit of a matrix product grows
 (measured on two machines other than the one that made the file, an Intel CPU with AVX-512 and an AMD CPU with
-AVX2: single losses of those runs moved up to 73 % and 54 %, and every other run agreed to 6 digits). Of those runs the test checks what
-the lesson reads: whether each run diverged, each recipe's chosen rate, and the mean over the seeds of the final
-validation loss (the tuning figure's point), to 5 %.
+AVX2: single losses of those runs moved up to 73 % and 54 %, and every other run agreed to 6 digits). Of those
+runs the test checks what the lesson reads: whether each run diverged, each recipe's chosen rate, and the mean
+over the seeds of the final validation loss (the tuning figure's point), to 5 %.
 """
 
 from __future__ import annotations

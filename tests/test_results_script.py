@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -22,9 +23,12 @@ DATASETS = ROOT / "lib" / "optilab" / "datasets"
 
 
 def _script():
+    """The script as a module; the BLAS settings it makes on loading stay out of this process's environment
+    (the processes later tests start would inherit them)."""
     spec = importlib.util.spec_from_file_location("optilab_results_compute", SCRIPT)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with mock.patch.dict(os.environ):
+        spec.loader.exec_module(module)
     return module
 
 

@@ -14,17 +14,16 @@ tests/test_comparison_08.py, tests/test_lesson09_runs.py, tests/test_experiments
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
+import time
+from pathlib import Path
 
-# One BLAS thread: these matrices are tiny, and threads only fight over the cores (and would make the
-# last digits depend on the machine's thread count).
+# One BLAS thread, set before NumPy loads (the experiment's module imports it): these matrices are tiny, and
+# threads only fight over the cores (and would make the last digits depend on the machine's thread count).
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
-
-
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 #: Each lesson's experiment: its module, the names of its compute and save functions, and the name of the
 #: path the lesson reads (where save writes by default).
@@ -41,7 +40,6 @@ def main(argv: list[str]) -> int:
         print(f"{USAGE}\nthe first argument is the lesson whose experiment to run: "
               f"{', '.join(EXPERIMENTS)}", file=sys.stderr)
         return 2
-    import importlib
     name, compute, save, results_path = EXPERIMENTS[argv[0]]
     module = importlib.import_module(name)
     out = Path(argv[1]) if len(argv) == 2 else getattr(module, results_path)
