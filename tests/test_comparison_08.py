@@ -8,6 +8,7 @@ test runs, from three of the seeds) and execute the lesson to check what it says
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -21,6 +22,7 @@ from tests.test_experiments_practice import t_cdf
 LESSON = ROOT / "lessons" / "08_choosing_an_optimizer.ipynb"
 
 
+@functools.lru_cache(maxsize=None)  # 60 integrations of 400,001 points each: about 1 s per size, asked for dozens of times
 def t_quantile(n: int) -> float:
     """The 97.5 % quantile of Student's t with n − 1 degrees of freedom, by bisection on its integrated density."""
     low, high = 0.0, 20.0
