@@ -112,6 +112,35 @@ def test_predict_and_accuracy():
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
 
 
+@pytest.mark.parametrize("sizes", [(4, 5, 3), (4, 5, 1)])
+def test_mlp_loss_and_accuracy_from_one_forward_pass_are_its_loss_and_accuracy(sizes):
+    """What a training loop records after each epoch: the loss of the backward pass's forward pass, and the
+    accuracy of its predictions, to the last bit (loss skips the backward pass; loss_and_accuracy shares one
+    forward pass)."""
+    model = MLP(sizes)
+    params = model.init(3)
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(50, 4)), rng.integers(0, max(2, sizes[-1]), size=50)
+    hits = int(np.sum(model.predict(params, X) == y))
+    assert 0 < hits < 50
+    loss, accuracy = model.loss_and_accuracy(params, X, y)
+    assert loss == model.loss(params, X, y) == model.loss_and_grads(params, X, y)[0]
+    assert accuracy == model.accuracy(params, X, y) == hits / 50
+    with pytest.raises(ValueError, match="accuracy is for classifiers"):
+        regression = MLP((4, 5, 1), task="regression")
+        regression.loss_and_accuracy(regression.init(0), X, y.astype(float))
+
+
+def test_integer_and_whole_float_labels_are_accepted_and_fractions_refused():
+    model = MLP((2, 3, 3))
+    params, X = model.init(0), np.zeros((3, 2))
+    assert model.loss(params, X, np.array([0, 1, 2])) == model.loss(params, X, np.array([0.0, 1.0, 2.0]))
+    with pytest.raises(ValueError, match="labels must be integers 0 .. 2"):
+        model.loss(params, X, np.array([0.0, 1.5, 2.0]))
+    with pytest.raises(ValueError, match="labels must be integers 0 .. 2"):
+        model.loss(params, X, np.array([0, -1, 2], dtype=np.int8))
+
+
 def test_mlp_init_is_seeded_and_scaled_for_its_activation():
     tanh, relu = MLP((400, 300, 2), "tanh"), MLP((400, 300, 2), "relu")
     a, b = tanh.init(5), tanh.init(5)

@@ -40,9 +40,10 @@ def _labels(y: np.ndarray, n: int, n_classes: int, model: str) -> np.ndarray:
     y = np.asarray(y)
     if y.shape != (n,):
         raise ValueError(f"{model}: y must have shape ({n},), one label per example; got shape {y.shape}")
-    if y.size and (not np.all(np.equal(np.mod(y, 1), 0)) or y.min() < 0 or y.max() >= n_classes):
+    whole = y.dtype.kind in "iu" or bool(np.equal(np.mod(y, 1), 0).all())  # (integer arrays need no test)
+    if y.size and (not whole or y.min() < 0 or y.max() >= n_classes):
         raise ValueError(f"{model}: labels must be integers 0 .. {n_classes - 1}; got values {np.unique(y)[:10]}")
-    return y.astype(int)
+    return y.astype(int, copy=False)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -295,22 +296,34 @@ class MLP:
         out = self.output(params, X)
         return _sigmoid(out[:, 0]) if self.sizes[-1] == 1 else np.exp(_log_softmax(out))
 
-    def predict(self, params: Params, X: np.ndarray) -> np.ndarray:
-        """Classes (int, shape (n,)) for a classifier; outputs (shape (n,) or (n, n_out)) for regression."""
-        out = self.output(params, X)
+    def _predicted(self, out: np.ndarray) -> np.ndarray:
+        """:meth:`predict` from the last layer's output."""
         if self.task == "regression":
             return out[:, 0] if self.sizes[-1] == 1 else out
         return (out[:, 0] > 0).astype(int) if self.sizes[-1] == 1 else np.argmax(out, axis=1)
 
-    def accuracy(self, params: Params, X: np.ndarray, y: np.ndarray) -> float:
-        """Fraction of examples classified correctly (classifiers only)."""
+    def predict(self, params: Params, X: np.ndarray) -> np.ndarray:
+        """Classes (int, shape (n,)) for a classifier; outputs (shape (n,) or (n, n_out)) for regression."""
+        return self._predicted(self.output(params, X))
+
+    def _accuracy(self, out: np.ndarray, y: np.ndarray) -> float:
         if self.task != "classification":
             raise ValueError("accuracy is for classifiers; this MLP does regression")
-        return float(np.mean(self.predict(params, X) == np.asarray(y)))
+        return float(np.mean(self._predicted(out) == np.asarray(y)))
+
+    def accuracy(self, params: Params, X: np.ndarray, y: np.ndarray) -> float:
+        """Fraction of examples classified correctly (classifiers only)."""
+        return self._accuracy(self.output(params, X), y)
 
     def loss(self, params: Params, X: np.ndarray, y: np.ndarray) -> float:
-        """The mean loss (cross-entropy or half squared error)."""
-        return self.loss_and_grads(params, X, y)[0]
+        """The mean loss (cross-entropy or half squared error): the forward pass only."""
+        return self._output_loss(self.output(params, X), y)[0]
+
+    def loss_and_accuracy(self, params: Params, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """:meth:`loss` and :meth:`accuracy` from one forward pass (classifiers only): what a
+        training loop records after each epoch (:func:`optilab.training.train`)."""
+        out = self.output(params, X)
+        return self._output_loss(out, y)[0], self._accuracy(out, y)
 
     def _output_loss(self, out: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         r"""The loss and :math:`\delta_L = \partial L/\partial a_L`."""

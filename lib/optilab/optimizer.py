@@ -245,11 +245,16 @@ def _flatten(params: Params, grads: Params):
 
 
 def _check_pair(key: Any, param: Any, grad: Any, t: int, allow_low_precision: bool = False) -> None:
+    # Every step of every run goes through here: the common case costs a few lookups, and the names
+    # for the messages are made only for a message.
+    grad_array = np.asarray(grad)
+    if (isinstance(param, np.ndarray) and param.dtype in _SUPPORTED and grad_array.dtype in _SUPPORTED
+            and grad_array.shape == param.shape and np.isfinite(grad_array).all()):
+        return
     name = _label(key)
     if not isinstance(param, (np.ndarray, np.generic)):
         raise TypeError(f"param {name} must be a NumPy array; got {type(param).__name__}. Use np.asarray(..., dtype=float).")
     check_dtype(f"param {name}", param.dtype, allow_low_precision=allow_low_precision)
-    grad_array = np.asarray(grad)
     if grad_array.shape != param.shape:
         raise ValueError(f"grad {name} has shape {grad_array.shape} but param {name} has shape {param.shape}.")
     check_dtype(f"grad {name}", grad_array.dtype, allow_low_precision=allow_low_precision)
@@ -263,13 +268,12 @@ def _check_pair(key: Any, param: Any, grad: Any, t: int, allow_low_precision: bo
 
 
 def _check_result(rule: str, key: Any, param: np.ndarray, result: Any) -> tuple[np.ndarray, dict]:
-    name = _label(key)
     if not (isinstance(result, tuple) and len(result) == 2):
-        raise TypeError(f"{rule} must return (new_param, new_state); for param {name} it returned {type(result).__name__}.")
+        raise TypeError(f"{rule} must return (new_param, new_state); for param {_label(key)} it returned {type(result).__name__}.")
     new_param, new_state = result
     new_param = np.asarray(new_param)
     if new_param.shape != param.shape:
-        raise ValueError(f"{rule} returned a param of shape {new_param.shape} for param {name} of shape {param.shape}.")
+        raise ValueError(f"{rule} returned a param of shape {new_param.shape} for param {_label(key)} of shape {param.shape}.")
     if not isinstance(new_state, dict):
-        raise TypeError(f"{rule} must return its state as a dict; for param {name} it returned {type(new_state).__name__}.")
+        raise TypeError(f"{rule} must return its state as a dict; for param {_label(key)} it returned {type(new_state).__name__}.")
     return new_param.astype(param.dtype, copy=False), new_state

@@ -336,6 +336,12 @@ def _evaluation(model: Any, X_train: np.ndarray, y_train: np.ndarray, X_test: np
     """What a training loop records after each epoch, as a function of the parameters: (train loss,
     test loss, train accuracy, test accuracy), NaN where there is no test set or no accuracy."""
     classifier = hasattr(model, "accuracy")
+    if classifier and hasattr(model, "loss_and_accuracy"):  # one forward pass per set, not two
+        def evaluate_once(p: Any) -> tuple[float, float, float, float]:
+            train_loss, train_acc = model.loss_and_accuracy(p, X_train, y_train)
+            test_loss, test_acc = model.loss_and_accuracy(p, X_test, y_test) if X_test is not None else (np.nan, np.nan)
+            return train_loss, test_loss, train_acc, test_acc
+        return evaluate_once
 
     def evaluate(p: Any) -> tuple[float, float, float, float]:
         train_loss = model.loss(p, X_train, y_train)
@@ -349,7 +355,7 @@ def _evaluation(model: Any, X_train: np.ndarray, y_train: np.ndarray, X_test: np
 
 
 def _all_finite(values: Mapping[str, np.ndarray]) -> bool:
-    return all(np.all(np.isfinite(v)) for v in values.values())
+    return all(np.isfinite(v).all() for v in values.values())
 
 
 def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batch_size: int | None = 32,
