@@ -726,3 +726,25 @@ def test_numpys_blas_settings_reach_the_sandbox(sandbox, tmp_path, monkeypatch):
                            workdir=tmp_path)
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "Haswell", done.stderr
+
+
+def test_matplotlib_finds_its_font_list_in_the_home_and_the_graders_copy_stays_as_it_was(sandbox, tmp_path):
+    """Every sandbox's home starts empty, so matplotlib searched the system's fonts again in every kernel and
+    every student's process (0.4 s each, on a machine with 40 fonts): the home now starts with a copy of the
+    grader's font list, which the student's code may change without changing the grader's."""
+    fonts = isolate._font_list()
+    assert fonts is not None
+    before = Path(fonts).read_bytes()
+    code = ("import glob, logging, os; logging.basicConfig(level=logging.INFO); import matplotlib.font_manager\n"
+            "for path in glob.glob(os.path.expanduser('~/.cache/matplotlib/*')): open(path, 'a').write('changed')\n")
+
+    def run(**env):
+        argv = isolate.command([sys.executable, "-c", code], workdir=tmp_path, env=env)
+        return subprocess.run(argv, capture_output=True, text=True, timeout=120)
+
+    seeded = run()
+    assert seeded.returncode == 0 and "generated new fontManager" not in seeded.stderr, seeded.stderr
+    # where matplotlib does not look in the home, it makes the list again, as every sandbox did before
+    elsewhere = run(XDG_CACHE_HOME="/tmp/cache")
+    assert elsewhere.returncode == 0 and "generated new fontManager" in elsewhere.stderr, elsewhere.stderr
+    assert Path(fonts).read_bytes() == before

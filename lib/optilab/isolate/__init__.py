@@ -66,6 +66,7 @@ KERNEL_NAME = "optilab-sandboxed"
 
 _ENTER = Path(__file__).with_name("_enter.py")
 _SEED = "/run/submission"  # the submission's folder, read-only, when the process works in a copy
+_HOME_SEED = "/run/home"  # what the home starts with, read-only: copied into it by _enter.py
 
 # The files of /etc that Python, NumPy and matplotlib need; not /etc itself (shadow, ssh keys,
 # the package manager's credentials, ...).
@@ -279,6 +280,31 @@ def _parents(dests: Iterable[str], made: set[str]) -> list[str]:
     return args
 
 
+@functools.lru_cache(maxsize=1)
+def _font_list() -> str | None:
+    """matplotlib's list of the fonts it found, as this Python environment keeps it (made and saved
+    by importing its font manager, if there was none), or None without matplotlib.
+
+    Every sandbox starts with an empty home, where matplotlib keeps that list: without a copy, each
+    sandboxed process that imports matplotlib (every kernel, every student's process) searches the
+    system's fonts again, 0.4 s on a machine with 40 fonts and more with more.
+    """
+    try:
+        from matplotlib import font_manager, get_cachedir
+    except ImportError:
+        return None
+    font_manager.fontManager  # noqa: B018 (loaded, or made and saved, on import)
+    path = os.path.join(get_cachedir(), f"fontlist-v{font_manager.FontManager.__version__}.json")
+    return path if os.path.isfile(path) else None
+
+
+def _home_seed() -> list[tuple[str, str]]:
+    """(source, path in the home) of each file every sandbox's home starts with: matplotlib's font
+    list, at the place matplotlib looks for it in a home of its own (``~/.cache/matplotlib``)."""
+    fonts = _font_list()
+    return [(fonts, f".cache/matplotlib/{os.path.basename(fonts)}")] if fonts else []
+
+
 #: The grader's settings that change how NumPy computes, passed into the sandbox so that student
 #: code computes exactly as the grader's own reference does (OpenBLAS picks other kernels, with
 #: other rounding, without the CPU type a machine sets; lab 5's sweeps then differed past 1e-8).
@@ -385,13 +411,20 @@ def command(argv: Sequence[str], *, workdir: str | os.PathLike, readonly: Iterab
     args += _parents(shared, made)
     for folder in shared:
         args += ["--bind", folder, folder]
+    seed = []
+    home = [(src, f"{_HOME_SEED}/{name}") for src, name in _home_seed()]
+    if home:  # copied into the home by _enter.py, where the process may change it
+        args += _parents([dest for _, dest in home], made)
+        for src, dest in home:
+            args += ["--ro-bind", src, dest]
+        seed += ["--home", _HOME_SEED]
     if limits.disk is None:
         args += ["--bind", str(workdir), WORKDIR]
-        seed = []
     else:  # a copy in memory, made by _enter.py: writes cannot fill the disk
-        args += ["--perms", "0755", "--dir", "/run", "--ro-bind", str(workdir), _SEED,
+        args += _parents([_SEED], made)
+        args += ["--ro-bind", str(workdir), _SEED,
                  "--perms", "1777", "--size", str(limits.disk), "--tmpfs", WORKDIR]
-        seed = ["--seed", _SEED]
+        seed += ["--seed", _SEED]
     args += ["--clearenv"]
     for key, value in {**_default_env(), **(env or {})}.items():
         args += ["--setenv", key, str(value)]

@@ -4,10 +4,12 @@ Not imported: :func:`optilab.isolate.command` runs this file with ``python -I -S
 step before the student's process, so it uses nothing but the standard library and starts in
 milliseconds::
 
-    python -I -S _enter.py [--seed FOLDER] MEMORY PROCESSES FILE_SIZE CPU_SECONDS -- COMMAND [ARGS...]
+    python -I -S _enter.py [--home FOLDER] [--seed FOLDER] MEMORY PROCESSES FILE_SIZE CPU_SECONDS -- COMMAND [ARGS...]
 
-With ``--seed``, it first copies FOLDER (the submission's folder, read-only) into the current
-folder (a size-limited tmpfs), so that the process works in a copy in memory.
+With ``--home``, it first copies FOLDER (read-only: matplotlib's font list) into the home folder,
+where the process may change it. With ``--seed``, it copies FOLDER (the submission's folder,
+read-only) into the current folder (a size-limited tmpfs), so that the process works in a copy
+in memory.
 
 The limits are set here, inside the sandbox's own user namespace, and not before it: Linux
 counts processes per user *and* user namespace, so a fork loop in one sandbox uses up its own
@@ -20,6 +22,18 @@ import sys
 
 
 def main(args: list[str]) -> None:
+    if args[0] == "--home":
+        import shutil
+
+        try:  # only a head start: matplotlib makes its font list again without it
+            for parent, _, files in os.walk(args[1]):
+                target = os.path.join(os.environ["HOME"], os.path.relpath(parent, args[1]))
+                os.makedirs(target, exist_ok=True)
+                for name in files:
+                    shutil.copyfile(os.path.join(parent, name), os.path.join(target, name))
+        except (OSError, KeyError):
+            pass
+        args = args[2:]
     if args[0] == "--seed":
         import shutil
 

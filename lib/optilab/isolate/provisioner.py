@@ -13,7 +13,10 @@ with three changes:
   with the sandbox, because the sandbox has no network: TCP on 127.0.0.1 would not reach it;
 - **the kernel's own output** (what it writes to its stdout and stderr, not the notebook's
   outputs) goes to a file in that folder, where the file-size limit bounds it, instead of the
-  grader's terminal or log; its end is written to the grader's log when the kernel stops.
+  grader's terminal or log; its end is written to the grader's log when the kernel stops;
+- **files the grader gives** (:attr:`~SandboxedProvisioner.given`: ``make grade`` gives the
+  reference runs it computed once for the class) are shown read-only, each named to the kernel
+  by an environment variable.
 
 Interrupts reach the kernel as messages (the kernelspec's ``interrupt_mode`` is ``message``):
 the sandbox's processes are in a process namespace of their own, and ipykernel answers an
@@ -28,7 +31,7 @@ import tempfile
 from typing import Any
 
 from jupyter_client.provisioning import LocalProvisioner
-from traitlets import Float, Integer
+from traitlets import Dict, Float, Integer, Unicode
 
 from optilab import isolate
 
@@ -58,6 +61,10 @@ class SandboxedProvisioner(LocalProvisioner):
     disk = Integer(256 * 2**20, allow_none=True, config=True,
                    help="The kernel works in a copy of its folder in memory, of at most this many bytes "
                         "(what it writes is not kept); None: the folder itself is writable.")
+
+    given = Dict(value_trait=Unicode(), key_trait=Unicode(), config=True, help=(
+        "Files the kernel may read, by the environment variable that names each to it: "
+        "{variable: path}. Each is shown read-only, at its own path; a path that is not a file is left out."))
 
     shutdown_wait = Float(1.0, config=True, help=(
         "Seconds a kernel has to stop when asked: half of it to exit by itself, then its sandbox is "
@@ -97,8 +104,10 @@ class SandboxedProvisioner(LocalProvisioner):
         spec_env = dict(self.kernel_spec.env or {}) if self.kernel_spec else {}
         launch_env = kwargs.get("env") or {}
         inner_env = {k: v for k, v in launch_env.items() if k in _PASS_ENV or k in spec_env}
+        given = {name: os.path.realpath(path) for name, path in self.given.items() if os.path.isfile(path)}
+        inner_env.update(given)
         kwargs["cmd"] = isolate.command(kwargs["cmd"], workdir=cwd, shared=[self._sockets],
-                                        env=inner_env, limits=self.limits)
+                                        readonly=sorted(given.values()), env=inner_env, limits=self.limits)
         # bwrap's own environment, outside the sandbox; the kernel gets inner_env only.
         kwargs["env"] = {"PATH": os.environ.get("PATH", os.defpath), "LANG": os.environ.get("LANG", "C.UTF-8")}
         if "stdout" not in kwargs and "stderr" not in kwargs:
