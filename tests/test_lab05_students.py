@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 
+import nbformat
 import pytest
 
 from optilab.grading.labs import lab05
@@ -188,3 +189,10 @@ def test_make_grade_gives_the_same_points_and_no_tampering_note_to_honest_mistak
     assert scores == {s: float(STUDENTS[s][1]) for s in chosen}
     for student in chosen:
         assert tampering_notes(out / "autograded" / student / LAB5 / f"{LAB5}.ipynb") == [], student
+    # the kernels' hidden tests read the reference runs make grade computed once for the class
+    # (tests/test_given_runs.py), and agree with the grader
+    graded = nbformat.read(out / "autograded" / "ada_solution" / LAB5 / f"{LAB5}.ipynb", as_version=4)
+    for cell_id in ("test-tuning", "test-final"):
+        [cell] = [c for c in graded.cells if c.get("id") == cell_id]
+        said = "".join(o.get("text", "") for o in cell.outputs)
+        assert "against the reference runs the grader computed for the class" in said, (cell_id, said)

@@ -13,6 +13,7 @@ import csv
 import json
 import re
 
+import nbformat
 import pytest
 
 from optilab.grading.verdicts import _is_test_cell, tampering_notes
@@ -200,3 +201,9 @@ def test_make_grade_gives_the_same_points_and_no_tampering_note(tmp_path):
     assert scores == {s: float(CASES[s][1]) for s in chosen}
     for student in chosen:
         assert tampering_notes(out / "autograded" / student / LAB / f"{LAB}.ipynb") == [], student
+    # the kernels' hidden tests read the reference runs make grade computed once for the class
+    # (tests/test_given_runs.py), and agree with the grader
+    graded = nbformat.read(out / "autograded" / "ada_solution" / LAB / f"{LAB}.ipynb", as_version=4)
+    [cell] = [c for c in graded.cells if c.get("id") == "test-experiment"]
+    said = "".join(o.get("text", "") for o in cell.outputs)
+    assert "against the reference runs the grader computed for the class" in said, said

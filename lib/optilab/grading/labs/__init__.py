@@ -94,11 +94,18 @@ class _Here:
 def run_here(checks: Checks, grade_id: str, namespace: dict) -> None:
     """Run the check of the test cell ``grade_id`` on the notebook's own namespace (what the hidden
     tests of a lab's test cells do, through their lab's ``run_here``): the kernel's verdict is the
-    grader's, by the same code. Raises AssertionError with the check's message when it fails."""
+    grader's, by the same code. Raises AssertionError with the check's message when it fails.
+    In a kernel that ``make grade`` started, the lab's reference runs are the grader's, computed
+    once for the class (:mod:`optilab.grading.labs.given`)."""
+    from optilab.grading.labs import given
+
+    given.load()
+    before = given.used
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         checks[grade_id](_Here(namespace))
-    print(f"✓ {grade_id}: the hidden tests hold")
+    source = " (against the reference runs the grader computed for the class)" if given.used > before else ""
+    print(f"✓ {grade_id}: the hidden tests hold{source}")
 
 
 def cell_digest(source: str) -> str:
@@ -124,12 +131,15 @@ def checks_for(assignment: str) -> Checks | None:
 
 
 def warm(assignment: str) -> bool:
-    """Compute what the checks of every notebook of ``assignment`` share (the reference runs of labs 5 and
-    6's experiment), so that grading processes forked afterwards inherit it; False if there is nothing."""
-    experiment = getattr(_module(assignment), "EXPERIMENT", None)
-    if experiment is None:
+    """Compute what the checks of every notebook of ``assignment`` share (the reference runs of the
+    experiments of labs 5, 6 and 7), so that grading processes forked afterwards inherit it and
+    :func:`optilab.grading.labs.given.save` can give it to the kernels; False if there is nothing."""
+    module = _module(assignment)
+    experiment = getattr(module, "EXPERIMENT", None)
+    compute = experiment.warm if experiment is not None else getattr(module, "warm", None)
+    if compute is None:
         return False
-    experiment.warm()
+    compute()
     return True
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from optilab import data, models, training
-from optilab.grading.labs import visible
+from optilab.grading.labs import given, visible
 
 #: How close the student's numbers must be to the reference runs'. A run of a reference rule by
 #: name gives the same numbers; a correct rule written in another order differs by round-off.
@@ -50,11 +50,16 @@ class ReferenceRuns:
 
     def _run(self, name: str, lr: float, seed: int, which: str = "tuning") -> tuple[np.ndarray, np.ndarray, bool]:
         """(train_loss, test_loss, diverged) of the reference rule ``name`` trained as the lab trains
-        it, on ``tuning`` or ``testing``."""
-        mlp, tuning, testing = self.setup()
-        h = training.train(name, mlp, tuning if which == "tuning" else testing, epochs=self.epochs, lr=lr,
-                           seed=seed)
-        return np.asarray(h.train_loss, dtype=float), np.asarray(h.test_loss, dtype=float), bool(h.diverged)
+        it, on ``tuning`` or ``testing`` (in a graded kernel: as the grader's file gives it, if it does)."""
+        key = f"experiment epochs={self.epochs} {name} lr={float(lr)!r} seed={int(seed)} {which}"
+        run = given.lookup(key)
+        if run is None:
+            mlp, tuning, testing = self.setup()
+            h = training.train(name, mlp, tuning if which == "tuning" else testing, epochs=self.epochs, lr=lr,
+                               seed=seed)
+            run = [[float(v) for v in h.train_loss], [float(v) for v in h.test_loss], bool(h.diverged)]
+            given.record(key, run)
+        return np.asarray(run[0], dtype=float), np.asarray(run[1], dtype=float), bool(run[2])
 
     def final(self, name: str, lr: float, seed: int, which: str, curve: int) -> float:
         """The last train (``curve=0``) or test (``curve=1``) loss of a run; inf if it diverged."""

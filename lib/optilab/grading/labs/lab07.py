@@ -23,6 +23,7 @@ from optilab.contract.clip_check import clip_grads_result, clip_result
 from optilab.contract.sam_check import SAM_SIZES, sam_result
 from optilab.contract.schedule_check import schedule_result
 from optilab.grading import labs
+from optilab.grading.labs import given
 from optilab.grading.notebook import Ref, Reference
 
 #: The experiment's settings (its setup cell).
@@ -189,6 +190,10 @@ def reference_runs(setup: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
     lab trains it (with the library's schedule, clipping and SAM)."""
     from optilab import model_rules, schedules, whole_model
 
+    key = f"lab07 {setup}"
+    run = given.lookup(key)
+    if run is not None:  # in a graded kernel: the grader's
+        return tuple(map(float, run[0])), tuple(map(float, run[1]))
     mlp, tuning, steps = _tuning()
     schedule = schedules.warmup_cosine(PEAK_LR, warmup_steps=steps // 10, total_steps=steps)
     rule, lr, hyper = {
@@ -202,7 +207,15 @@ def reference_runs(setup: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
         h = whole_model.train(rule, mlp, tuning, epochs=EPOCHS, batch_size=BATCH, lr=lr, seed=seed, **hyper)
         val.append(np.inf if h.diverged else float(h.test_loss[-1]))
         fit.append(np.inf if h.diverged else float(h.train_loss[-1]))
+    given.record(key, [val, fit])
     return tuple(val), tuple(fit)
+
+
+def warm() -> None:
+    """Compute the reference runs of every set-up, which every notebook's check of ``val_loss`` reads:
+    grading workers forked afterwards share them, and the sandboxed kernels are given them."""
+    for setup in SETUPS:
+        reference_runs(setup)
 
 
 def _shown(values: Any) -> list:
