@@ -29,7 +29,7 @@ from nbgrader.api import Gradebook
 from optilab import autograde
 from optilab.autograde.course import course_root, load_config, make_api
 from optilab.autograde.pipeline import workspace_overrides
-from tests.support.submissions import (FULL, LAB, MAX, SGD, WRITTEN_CELL, killer, student, tree_digest,
+from tests.support.submissions import (FULL, LAB, MAX, WRITTEN_CELL, killer, student, tree_digest,
                                        write, wrong_sgd)
 
 pytestmark = pytest.mark.slow

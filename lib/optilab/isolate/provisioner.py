@@ -4,7 +4,7 @@ jupyter_client starts a kernel through the provisioner its kernelspec names; the
 ``optilab-sandboxed`` (:mod:`optilab.isolate.kernelspec`) names this one, so nbgrader's
 ``Execute`` runs a submission's notebook sandboxed when ``BoundedExecute.kernel_name`` says
 ``optilab-sandboxed``. It is jupyter_client's :class:`~jupyter_client.provisioning.LocalProvisioner`
-with three changes:
+with four changes:
 
 - **the command** is wrapped by :func:`optilab.isolate.command`; the kernel works in a copy, in
   memory (at most :attr:`~SandboxedProvisioner.disk` bytes), of the folder it is started in

@@ -10,10 +10,10 @@ sandboxed kernels, read-only, named by the environment variable :data:`ENV`
 instead of training it again; a run that is not in it is trained as before.
 
 The grader's verdicts never come from this file: its checks run in its own process, on its own runs,
-and only :func:`run_here` (the kernel's hidden tests) loads the file. What a kernel concludes from it
-only decides whether a cell's verdict differs from the kernel's ("tampering suspected"), and the
-student's code, which can read the file too, gains nothing there: the grader's verdict comes from a
-process of its own that has no such file.
+and only :func:`run_here` (the kernel's hidden tests) loads the file. The kernel's verdict decides no
+points, only whether the grading report says it differs from the grader's ("tampering suspected"). The
+student's code can read the file too, and gains nothing by it: the values the grader judges come from
+another sandboxed process, which has no such file.
 """
 
 from __future__ import annotations
@@ -75,4 +75,3 @@ def save(path: str | os.PathLike) -> Path | None:
     path.write_text(text, encoding="utf-8")
     os.chmod(path, 0o644)
     return path
-
