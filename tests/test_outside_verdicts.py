@@ -402,10 +402,11 @@ HOSTILE = {  # lab -> student -> (answers, autograded points by hand, cells the 
     LAB5: {
         "ada_honest": ({}, 10, []),
         # The kernel's hidden tests are the grader's checks run on the notebook's own namespace, so a
-        # notebook that replaces training.train fools every cell they recompute from the reference
-        # runs (the best lr too: every fake run ties); the grader's process is not fooled.
-        "mo_made_up": (LAB5_MADE_UP, 1, ["test-reference-curves", "test-your-curves", "test-tuning", "test-best-lr",
-                                         "test-final"]),
+        # notebook that replaces training.train fools every cell whose reference runs they train there:
+        # test-final's, at the made-up best lr. The runs make grade computed for the class and gave the
+        # kernel (optilab.grading.labs.given) are not trained there, and the other cells fail in the kernel
+        # too. The grader's process is not fooled.
+        "mo_made_up": (LAB5_MADE_UP, 1, ["test-final"]),
     },
     LAB4: {
         "ada_honest": ({}, LAB4_RULES + LAB4_HELPERS, []),
