@@ -36,8 +36,10 @@ def test_a_kernel_reads_back_every_run_bit_for_bit_and_trains_none(fresh, tmp_pa
     runs = experiment.ReferenceRuns(3, (0, 1), grids)
     trained = {(lr, seed): runs.run("sgd", lr, seed) for lr in grids["sgd"] for seed in (0, 1)}
     assert any(diverged for _, _, diverged in trained.values()) and not all(d for _, _, d in trained.values())
-    path = given.save(tmp_path / "runs.json")
+    runs.run("sgd", 0.1, 2)  # trained by this process too, but not named: not given
+    path = given.save(tmp_path / "runs.json", [runs.key("sgd", lr, seed) for lr, seed in trained])
     assert stat.S_IMODE(path.stat().st_mode) == 0o644  # the sandbox's user reads it
+    assert len(json.loads(path.read_text())) == len(trained)
 
     monkeypatch.setattr(given, "_given", {})
     monkeypatch.setenv(given.ENV, str(path))
@@ -59,7 +61,8 @@ def test_without_a_readable_file_every_run_is_trained(fresh, tmp_path, monkeypat
     (tmp_path / "broken.json").write_text("{ not json")
     monkeypatch.setenv(given.ENV, str(tmp_path / "broken.json"))
     assert given.load() == 0 and given.lookup("lab07 constant lr") is None
-    assert given.save(tmp_path / "none.json") is None and not (tmp_path / "none.json").exists()
+    assert given.save(tmp_path / "none.json", ["lab07 constant lr"]) is None  # named, but never trained here
+    assert not (tmp_path / "none.json").exists()
 
 
 def test_the_graders_check_never_takes_the_files_numbers(fresh, tmp_path, monkeypatch):

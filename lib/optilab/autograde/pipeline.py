@@ -254,8 +254,9 @@ def _grade(lab: str, found: list[collect.Submission], mode: str, submissions: Pa
         # kernels, whose hidden tests would otherwise train them again for every notebook.
         from optilab.grading.labs import given, warm
 
-        if warm(lab) and _kernel(config) == isolate.KERNEL_NAME:
-            runs = given.save(workspace.state / f"reference-runs-{lab}.json")
+        keys = warm(lab)
+        if keys and _kernel(config) == isolate.KERNEL_NAME:
+            runs = given.save(workspace.state / f"reference-runs-{lab}.json", keys)
             if runs is not None:
                 config = copy.deepcopy(config)  # (Config.copy() would share, and change, its sections)
                 config.SandboxedProvisioner.given = {given.ENV: str(runs)}

@@ -130,17 +130,15 @@ def checks_for(assignment: str) -> Checks | None:
     return None if module is None else module.CHECKS
 
 
-def warm(assignment: str) -> bool:
+def warm(assignment: str) -> list[str]:
     """Compute what the checks of every notebook of ``assignment`` share (the reference runs of the
-    experiments of labs 5, 6 and 7), so that grading processes forked afterwards inherit it and
-    :func:`optilab.grading.labs.given.save` can give it to the kernels; False if there is nothing."""
+    experiments of labs 5, 6 and 7), so that grading processes forked afterwards inherit it; the keys
+    of those runs, which :func:`optilab.grading.labs.given.save` gives to the kernels (none for a lab
+    without an experiment)."""
     module = _module(assignment)
     experiment = getattr(module, "EXPERIMENT", None)
     compute = experiment.warm if experiment is not None else getattr(module, "warm", None)
-    if compute is None:
-        return False
-    compute()
-    return True
+    return [] if compute is None else list(compute())
 
 
 def derived_from(assignment: str) -> dict[str, str]:

@@ -46,12 +46,21 @@ class ReferenceRuns:
     def __init__(self, epochs: int, seeds: tuple[int, ...], grids: dict[str, list[float]]):
         self.epochs, self.seeds, self.grids = int(epochs), tuple(seeds), grids
         self.setup = setup  # the MLP and the data the runs use
-        self.run = lru_cache(maxsize=None)(self._run)
+        self._cached = lru_cache(maxsize=None)(self._run)
 
-    def _run(self, name: str, lr: float, seed: int, which: str = "tuning") -> tuple[np.ndarray, np.ndarray, bool]:
+    def run(self, name: str, lr: float, seed: int, which: str = "tuning") -> tuple[np.ndarray, np.ndarray, bool]:
         """(train_loss, test_loss, diverged) of the reference rule ``name`` trained as the lab trains
-        it, on ``tuning`` or ``testing`` (in a graded kernel: as the grader's file gives it, if it does)."""
-        key = f"experiment epochs={self.epochs} {name} lr={float(lr)!r} seed={int(seed)} {which}"
+        it, on ``tuning`` or ``testing``: trained once per process (in a graded kernel: as the grader's
+        file gives it, if it does)."""
+        return self._cached(name, float(lr), int(seed), which)
+
+    @property
+    def trained(self) -> int:
+        """How many runs this process has trained or read from the grader's file."""
+        return self._cached.cache_info().misses
+
+    def _run(self, name: str, lr: float, seed: int, which: str) -> tuple[np.ndarray, np.ndarray, bool]:
+        key = self.key(name, lr, seed, which)
         run = given.lookup(key)
         if run is None:
             mlp, tuning, testing = self.setup()
@@ -60,6 +69,10 @@ class ReferenceRuns:
             run = [[float(v) for v in h.train_loss], [float(v) for v in h.test_loss], bool(h.diverged)]
             given.record(key, run)
         return np.asarray(run[0], dtype=float), np.asarray(run[1], dtype=float), bool(run[2])
+
+    def key(self, name: str, lr: float, seed: int, which: str = "tuning") -> str:
+        """The name of a run in the file of runs given to the kernels (:mod:`optilab.grading.labs.given`)."""
+        return f"experiment epochs={self.epochs} {name} lr={float(lr)!r} seed={int(seed)} {which}"
 
     def final(self, name: str, lr: float, seed: int, which: str, curve: int) -> float:
         """The last train (``curve=0``) or test (``curve=1``) loss of a run; inf if it diverged."""
@@ -157,15 +170,21 @@ class Experiment:
                     (f"final[{name!r}][{part!r}] is {_shown(yours)}, expected {_shown(expected)}: train on testing "
                      f"(fit + validation) at best_lr[{name!r}] and read {attribute}[-1], one run per seed")
 
-    def warm(self) -> None:
+    def warm(self) -> list[str]:
         """Compute the reference runs the checks of a notebook read when its best_lr is the reference's:
-        grading workers forked afterwards share them (one computation per class, not one per worker)."""
+        grading workers forked afterwards share them (one computation per class, not one per worker).
+        Their keys (:meth:`ReferenceRuns.key`): what the kernels are given."""
+        runs, keys = self.runs, []
         for name, lr in self.lrs.items():
-            self.runs.run(name, lr, 0)
+            runs.run(name, lr, 0)
+            keys.append(runs.key(name, lr, 0))
         for name in self.grids:
-            for lr in self.runs.best_lrs(name):  # runs every learning rate of the grid on every seed
+            keys += [runs.key(name, lr, seed) for lr in self.grids[name] for seed in self.seeds]
+            for lr in runs.best_lrs(name):  # runs every learning rate of the grid on every seed
                 for seed in self.seeds:
-                    self.runs.run(name, lr, seed, "testing")
+                    runs.run(name, lr, seed, "testing")
+                    keys.append(runs.key(name, lr, seed, "testing"))
+        return list(dict.fromkeys(keys))  # (a curve's run can be a run of the grid too)
 
     def checks(self) -> dict[str, Any]:
         """grade_id -> check, for the experiment's test cells."""

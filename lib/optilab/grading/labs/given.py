@@ -64,14 +64,15 @@ def load() -> int:
     return len(_given)
 
 
-def save(path: str | os.PathLike) -> Path | None:
-    """Write every reference run this process trained to ``path`` (readable by the sandbox's user),
-    or nothing if it trained none; the path written, or None."""
-    if not _computed:
+def save(path: str | os.PathLike, keys: list[str]) -> Path | None:
+    """Write the reference runs ``keys``, which this process trained, to ``path`` (readable by the
+    sandbox's user), and no other run it trained; nothing if there are none. The path written, or None."""
+    runs = {key: _computed[key] for key in keys if key in _computed}
+    if not runs:
         return None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(_computed, allow_nan=True)  # floats as repr: read back bit for bit
+    text = json.dumps(runs, allow_nan=True)  # floats as repr: read back bit for bit
     path.write_text(text, encoding="utf-8")
     os.chmod(path, 0o644)
     return path
