@@ -31,6 +31,9 @@ ENV = "OPTILAB_REFERENCE_RUNS"
 _computed: dict[str, Any] = {}  # the runs this process trained: key -> plain data
 _given: dict[str, Any] = {}  # the runs read from the grader's file (in a kernel)
 
+#: How many runs :func:`lookup` has given (what the kernel's hidden tests say they used).
+used = 0
+
 
 def record(key: str, value: Any) -> None:
     """Keep a reference run this process trained (``value``: numbers, lists of numbers, booleans)."""
@@ -43,10 +46,6 @@ def lookup(key: str) -> Any:
     run = _given.get(key)
     used += run is not None
     return run
-
-
-#: How many runs :func:`lookup` has given (what the kernel's hidden tests say they used).
-used = 0
 
 
 def load() -> int:
