@@ -335,21 +335,18 @@ def _evaluation(model: Any, X_train: np.ndarray, y_train: np.ndarray, X_test: np
                 y_test: np.ndarray | None) -> Callable[[Any], tuple[float, float, float, float]]:
     """What a training loop records after each epoch, as a function of the parameters: (train loss,
     test loss, train accuracy, test accuracy), NaN where there is no test set or no accuracy."""
-    classifier = hasattr(model, "accuracy")
-    if classifier and hasattr(model, "loss_and_accuracy"):  # one forward pass per set, not two
-        def evaluate_once(p: Any) -> tuple[float, float, float, float]:
-            train_loss, train_acc = model.loss_and_accuracy(p, X_train, y_train)
-            test_loss, test_acc = model.loss_and_accuracy(p, X_test, y_test) if X_test is not None else (np.nan, np.nan)
-            return train_loss, test_loss, train_acc, test_acc
-        return evaluate_once
+    if not hasattr(model, "accuracy"):
+        def measure(p: Any, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+            return model.loss(p, X, y), np.nan
+    elif hasattr(model, "loss_and_accuracy"):  # one forward pass per set, not two
+        measure = model.loss_and_accuracy
+    else:
+        def measure(p: Any, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+            return model.loss(p, X, y), model.accuracy(p, X, y)
 
     def evaluate(p: Any) -> tuple[float, float, float, float]:
-        train_loss = model.loss(p, X_train, y_train)
-        test_loss = model.loss(p, X_test, y_test) if X_test is not None else np.nan
-        if not classifier:
-            return train_loss, test_loss, np.nan, np.nan
-        train_acc = model.accuracy(p, X_train, y_train)
-        test_acc = model.accuracy(p, X_test, y_test) if X_test is not None else np.nan
+        train_loss, train_acc = measure(p, X_train, y_train)
+        test_loss, test_acc = measure(p, X_test, y_test) if X_test is not None else (np.nan, np.nan)
         return train_loss, test_loss, train_acc, test_acc
     return evaluate
 
