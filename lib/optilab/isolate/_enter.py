@@ -21,27 +21,26 @@ import resource
 import sys
 
 
+def _copy_into(source: str, target: str) -> None:
+    """Copy every entry of the folder ``source`` into the folder ``target``, whose own owner and mode stay."""
+    import shutil
+
+    for entry in os.scandir(source):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.copytree(entry.path, os.path.join(target, entry.name), symlinks=True, dirs_exist_ok=True)
+        else:
+            shutil.copy2(entry.path, os.path.join(target, entry.name), follow_symlinks=False)
+
+
 def main(args: list[str]) -> None:
     if args[0] == "--home":
-        import shutil
-
         try:  # only a head start: matplotlib makes its font list again without it
-            for parent, _, files in os.walk(args[1]):
-                target = os.path.join(os.environ["HOME"], os.path.relpath(parent, args[1]))
-                os.makedirs(target, exist_ok=True)
-                for name in files:
-                    shutil.copyfile(os.path.join(parent, name), os.path.join(target, name))
+            _copy_into(args[1], os.environ["HOME"])
         except (OSError, KeyError):
             pass
         args = args[2:]
     if args[0] == "--seed":
-        import shutil
-
-        for entry in os.scandir(args[1]):  # "." itself is the tmpfs: its owner and mode stay
-            if entry.is_dir(follow_symlinks=False):
-                shutil.copytree(entry.path, entry.name, symlinks=True)
-            else:
-                shutil.copy2(entry.path, entry.name, follow_symlinks=False)
+        _copy_into(args[1], ".")  # "." itself is the tmpfs
         args = args[2:]
     split = args.index("--")
     memory, processes, file_size, cpu_seconds = (int(a) for a in args[:split])
