@@ -262,6 +262,21 @@ def test_a_request_out_of_time_stops_the_process_and_later_requests_fail(tmp_pat
             nb.get("x")
 
 
+
+def test_a_request_that_keeps_the_grader_busy_answering_still_ends_on_time(tmp_path):
+    """The grader answers each question of the process (here: optilab's sgd, which it computes)
+    before it reads on; a process that asks without end, so that the wire always has something to
+    read, is still stopped when the request's time is up."""
+    source = ("import numpy as np\nimport optilab\n"
+              "def ask_for_ever():\n    while True:\n"
+              "        optilab.RULES['sgd'](np.ones(2), np.ones(2), {}, lr=0.1)\nx = 1")
+    with StudentNotebook([(0, source)], tmp_path, cell_seconds=30, served=("sgd",)) as nb:
+        assert nb.get("x") == 1
+        with nb.limit(1, "This test cell"), pytest.raises(ProcessGone, match="did not finish within 1 s"):
+            nb.call("ask_for_ever")
+        with pytest.raises(ProcessGone, match="did not finish within 1 s"):
+            nb.get("x")
+
 def test_a_process_that_exits_fails_the_request_and_the_later_ones(tmp_path):
     with _notebook(tmp_path, "import os\ndef bye():\n    os._exit(3)\nx = 1") as nb:
         with pytest.raises(ProcessGone, match="exit status 3"):

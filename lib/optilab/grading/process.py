@@ -90,12 +90,18 @@ class _Closed(Exception):
     pass
 
 
-def _ready(sel: selectors.BaseSelector, deadline: float) -> bool:
-    """Wait until ``sel``'s end of the wire is ready (True) or a spurious wake-up (False); _Expired at ``deadline``."""
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
+def _in_time(deadline: float) -> None:
+    """_Expired once ``deadline`` has passed, even while the other side keeps the wire busy."""
+    if time.monotonic() >= deadline:
         raise _Expired()
-    return bool(sel.select(remaining))
+
+
+def _wait(fd: int, event: int, deadline: float) -> None:
+    """Wait until ``fd`` is ready for ``event`` or ``deadline`` passes (then the caller's
+    :func:`_in_time` says so)."""
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, event)
+        sel.select(max(0.0, deadline - time.monotonic()))
 
 
 class _Process:
@@ -117,31 +123,26 @@ class _Process:
 
     def send(self, data: bytes, deadline: float) -> None:
         view = memoryview(data)
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.to_child, selectors.EVENT_WRITE)
-            while view:
-                if not _ready(sel, deadline):
-                    continue
-                try:
-                    view = view[os.write(self.to_child, view):]
-                except BlockingIOError:
-                    continue
-                except (BrokenPipeError, ConnectionResetError):
-                    raise _Closed() from None
+        while view:
+            _in_time(deadline)
+            try:  # the pipe has room almost always: wait only when it has none
+                view = view[os.write(self.to_child, view):]
+            except BlockingIOError:
+                _wait(self.to_child, selectors.EVENT_WRITE, deadline)
+            except (BrokenPipeError, ConnectionResetError):
+                raise _Closed() from None
 
     def _fill(self, n: int, deadline: float) -> None:
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.from_child, selectors.EVENT_READ)
-            while len(self._buffer) < n:
-                if not _ready(sel, deadline):
-                    continue
-                try:
-                    chunk = os.read(self.from_child, max(n - len(self._buffer), 65536))
-                except BlockingIOError:
-                    continue
-                if not chunk:
-                    raise _Closed()
-                self._buffer += chunk
+        while len(self._buffer) < n:
+            _in_time(deadline)
+            try:  # read what is there; wait only when nothing is
+                chunk = os.read(self.from_child, max(n - len(self._buffer), 65536))
+            except BlockingIOError:
+                _wait(self.from_child, selectors.EVENT_READ, deadline)
+                continue
+            if not chunk:
+                raise _Closed()
+            self._buffer += chunk
 
     def _take(self, n: int, deadline: float) -> bytes:
         self._fill(n, deadline)

@@ -39,7 +39,6 @@ _MAX_TEXT = 400
 _ndarray, _generic = np.ndarray, np.generic
 _asarray, _copy, _contiguous, _shares_memory = np.asarray, np.array, np.ascontiguousarray, np.shares_memory
 _write_array = np.lib.format.write_array
-_read_magic = np.lib.format.read_magic
 #: The .npy versions read, with the reader of their header and the size of its length field.
 _HEADER_READERS = {(1, 0): (np.lib.format.read_array_header_1_0, 2),
                    (2, 0): (np.lib.format.read_array_header_2_0, 4),
@@ -107,39 +106,38 @@ def read_frame_body(body: bytes) -> tuple[dict, list[bytes]]:
 
 # --------------------------------------------------------------------------- arrays
 def array_bytes(a: np.ndarray) -> bytes:
-    """``a`` (a plain ndarray of a numeric dtype) in ``.npy`` format."""
-    out = io.BytesIO()
-    _write_array(out, _asarray(a), allow_pickle=False)
-    return out.getvalue()
+    """``a`` (a plain ndarray of a numeric dtype) in ``.npy`` format, in C order."""
+    a = _asarray(a)
+    if not a.flags.c_contiguous:
+        a = _copy(a, order="C")
+    key = (a.dtype.str, a.shape)
+    header = _written_headers.get(key)
+    if header is None:  # NumPy writes the header once per dtype and shape; the data follow it
+        out = io.BytesIO()
+        _write_array(out, a, allow_pickle=False)
+        whole = out.getvalue()
+        if len(_written_headers) < 256:
+            _written_headers[key] = whole[:len(whole) - a.nbytes]
+        return whole
+    return header + a.tobytes()
+
+
+#: (dtype, shape) -> the .npy header NumPy writes for a C-ordered array of them: a rule's steps
+#: send arrays of the same few shapes thousands of times per notebook.
+_written_headers: dict[tuple[str, tuple[int, ...]], bytes] = {}
+
+_MAGIC = b"\x93NUMPY"
 
 
 @functools.lru_cache(maxsize=256)
 def _header(version: tuple[int, int], header: bytes) -> tuple[tuple, bool, np.dtype]:
     """(shape, fortran_order, dtype) of a .npy header (its length field and text), read by NumPy's own
-    reader. Cached by its bytes: a rule's steps send arrays of the same shape and dtype thousands of
-    times per notebook, and reading the text (Python's ``ast``) costs more than the rest of a read.
-    A header that does not parse raises, and is not kept."""
-    return _HEADER_READERS[version][0](io.BytesIO(header))
-
-
-def array_from_bytes(blob: bytes) -> np.ndarray:
-    """The array of a ``.npy`` blob, strictly: a numeric dtype, and exactly the bytes announced.
-
-    The header is read first and checked (dtype, shape, size) before any memory is set aside
-    for the data, so a header that announces a terabyte costs nothing. Never unpickles.
-    """
-    fp = io.BytesIO(blob)
+    reader and checked: a numeric dtype and a valid shape. Cached by its bytes: a rule's steps
+    send arrays of the same shape and dtype thousands of times per notebook, and reading the text
+    (Python's ``ast``) costs more than the rest of a read. A header that does not parse or is
+    refused raises, and is not kept."""
     try:
-        version = _read_magic(fp)
-        if version not in _HEADER_READERS:
-            raise WireError(f"unknown .npy version {version}")
-        start, size = fp.tell(), _HEADER_READERS[version][1]
-        length = int.from_bytes(blob[start:start + size], "little")
-        header = bytes(blob[start:start + size + length])
-        shape, fortran, dtype = _header(version, header)
-        fp.seek(start + len(header))
-    except WireError:
-        raise
+        shape, fortran, dtype = _HEADER_READERS[version][0](io.BytesIO(header))
     except Exception as exc:  # a malformed header: ValueError, SyntaxError, ...
         raise WireError(f"an array is not in .npy format ({type(exc).__name__})") from None
     dtype = np.dtype(dtype)
@@ -149,8 +147,28 @@ def array_from_bytes(blob: bytes) -> np.ndarray:
     if not isinstance(shape, tuple) or len(shape) > 32 or \
             not all(type(n) is int and n >= 0 for n in shape):
         raise WireError(f"an array has an invalid shape {shape!r}")
+    return shape, bool(fortran), dtype
+
+
+def array_from_bytes(blob: bytes) -> np.ndarray:
+    """The array of a ``.npy`` blob, strictly: a numeric dtype, and exactly the bytes announced.
+
+    The header is read first and checked (dtype, shape, size) before any memory is set aside
+    for the data, so a header that announces a terabyte costs nothing. Never unpickles.
+    """
+    if len(blob) < 8 or blob[:6] != _MAGIC:
+        raise WireError("an array is not in .npy format (no .npy magic string)")
+    version = (blob[6], blob[7])
+    if version not in _HEADER_READERS:
+        raise WireError(f"unknown .npy version {version}")
+    size = _HEADER_READERS[version][1]
+    length = int.from_bytes(blob[8:8 + size], "little")
+    end = 8 + size + length
+    if len(blob) < end:
+        raise WireError("an array is not in .npy format (its header is cut short)")
+    shape, fortran, dtype = _header(version, bytes(blob[8:end]))
     count = math.prod(shape)
-    data = blob[fp.tell():]
+    data = blob[end:]
     if count * dtype.itemsize != len(data):
         raise WireError(f"an array announces {count} entries of {dtype} but carries {len(data)} bytes")
     flat = np.frombuffer(data, dtype=dtype, count=count)
