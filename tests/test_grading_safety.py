@@ -294,6 +294,35 @@ def test_without_bubblewrap_grading_is_refused_unless_asked_and_then_says_so_on_
     assert _scores(ws) == {"ann": FULL, "ben": FULL - 1}
 
 
+
+def test_a_run_leaves_nothing_in_the_temporary_folder(tmp_path):
+    """Found when tried: every ``make grade`` left in /tmp, for each of its workers, a folder with the
+    library as graded code sees it and an empty file the sandbox hides files with (the workers of a
+    pool end without running the code that removes them): hundreds over a term. Now a run of two
+    workers on two students leaves nothing there."""
+    import shutil
+    import tempfile
+
+    from optilab import isolate
+
+    if not isolate.available()[0]:
+        pytest.skip(f"no sandbox here: {isolate.available()[1]}")
+    temp = Path(tempfile.mkdtemp(prefix="optilab-test-temp-"))
+    temp.chmod(0o755)  # as /tmp: the sandbox's user reads what the grader puts there
+    try:
+        export, ws = tmp_path / "export", tmp_path / "ws"
+        write(export / "ann" / f"{LAB}.ipynb", student())
+        write(export / "ben" / f"{LAB}.ipynb", student(wrong_sgd))
+        done = subprocess.run([sys.executable, "-m", "optilab", "grade", "lab01", str(export), "--out", str(ws),
+                               "--jobs", "2", "--timeout", str(TIMEOUT)], env={**os.environ, "TMPDIR": str(temp)},
+                              capture_output=True, text=True, cwd=course_root())
+        assert done.returncode == 0, done.stderr
+        assert _scores(ws) == {"ann": FULL, "ben": FULL - 1}
+        assert sorted(os.listdir(temp)) == []
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
 HOSTILE = '''
 import pathlib
 _here = pathlib.Path.cwd()

@@ -260,6 +260,14 @@ def _grade(lab: str, found: list[collect.Submission], mode: str, submissions: Pa
             if runs is not None:
                 config = copy.deepcopy(config)  # (Config.copy() would share, and change, its sections)
                 config.SandboxedProvisioner.given = {given.ENV: str(runs)}
+    if method == "fork":
+        # The files the workers' sandboxes share, made here: forked workers end without running
+        # atexit, and would leave their own copies in the temporary folder.
+        from optilab.grading import process as processes
+        from optilab.grading.labs import served_for
+
+        isolate.prepare()
+        processes.library_view(served_for(lab))
     pool = multiprocessing.get_context(method).Pool(jobs, initializer=worker.init,
                                                     initargs=(config, str(log_path)))
     finished: queue.Queue = queue.Queue()

@@ -254,6 +254,15 @@ def _hidden(hide: Mapping[str, str | None], views: list[tuple[str, str]]) -> lis
     return args
 
 
+def prepare() -> None:
+    """Make the files every sandbox of this process shares (the empty file hidden files are shown as,
+    the grader's font list), here and now. A process that forks workers calls it first: the
+    workers then use its copies, which it removes when it exits. (A pool's forked workers end
+    without running :mod:`atexit`: what each made for itself would stay in the temporary folder.)"""
+    _empty_file()
+    _font_list()
+
+
 @functools.lru_cache(maxsize=None)
 def _empty_file() -> str:
     """An empty file everyone may read (removed when this process exits)."""
