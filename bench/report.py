@@ -219,6 +219,11 @@ def _sandbox(group: dict[str, Any]) -> list[str]:
     rows += [[r["lab"], fmt_seconds(r["seconds"][plain]), fmt_seconds(r["seconds"][boxed]), fmt_seconds(r["cost_s"]),
               _ratio(r["ratio"]), f"{'/'.join(f'{x:g}' for x in r['score'][boxed])} of {r['max_score']:g}",
               _yes(r["same_score"])] for r in group["records"]]
+    served = group.get("served_rule") or {}
+    if "served_s" in served:
+        rows.append(["optilab's Lion, one call: in the grader; from a graded notebook, served over the wire",
+                     fmt_seconds(served["here_s"]), fmt_seconds(served["served_s"]),
+                     fmt_seconds(served["served_s"] - served["here_s"]), _ratio(served["ratio"]), "–", "–"])
     return [*_table(header, rows), "", group.get("note", "")]
 
 

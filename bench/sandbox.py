@@ -6,6 +6,10 @@ sandboxed one, ``BoundedExecute.kernel_name`` in ``nbgrader_config.py``), interl
 that a busy patch of the machine slows both alike, and the median of the rounds taken:
 
 - ``kernel_start``: start a kernel, run ``1``, stop it, with nbclient;
+- ``served_rule``: one call of optilab's Lion on a 16-entry parameter from a graded notebook's
+  process, where the grader computes it and the call crosses the wire both ways (a notebook that
+  trains with optilab's rules pays this on every step while it is graded), against the same call
+  made here, in the grader's process;
 - ``submission``: nbgrader's ``autograde`` of the lab's fully answered submission (the
   instructor's answers in the student notebook), through its Python API, in a course folder of
   its own; the two kernels are set with ``BoundedExecute.kernel_name``, nothing else differs. The
@@ -24,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KERNELS", "PLAIN", "SANDBOXED", "REPEATS", "labs", "kernel_start", "Course", "run", "main"]
+__all__ = ["KERNELS", "PLAIN", "SANDBOXED", "REPEATS", "labs", "kernel_start", "served_rule", "Course", "run", "main"]
 
 PLAIN, SANDBOXED = "python3", "optilab-sandboxed"
 KERNELS = (PLAIN, SANDBOXED)
@@ -47,6 +51,40 @@ def kernel_start(kernel: str, folder: Path) -> float:
     start = time.perf_counter()
     NotebookClient(nb, kernel_name=kernel, timeout=60, resources={"metadata": {"path": str(folder)}}).execute()
     return time.perf_counter() - start
+
+
+#: A graded notebook's code that times ``n`` steps of optilab's Lion (its code is not in that process:
+#: each call asks the grader).
+_SERVED_STEPS = ("import time\nimport numpy as np\nimport optilab\n\n"
+                 "def steps(n):\n    param, grad, state = np.ones(16), np.full(16, 0.1), {}\n"
+                 "    start = time.perf_counter()\n    for _ in range(n):\n"
+                 "        param, state = optilab.RULES['lion'](param, grad, state, lr=1e-3)\n"
+                 "    return time.perf_counter() - start\n")
+
+
+def served_rule(folder: Path, calls: int = 2000, repeats: int = 3) -> dict[str, Any]:
+    """Seconds per call of optilab's Lion from a graded notebook's sandboxed process (computed by the
+    grader, over the wire) and in this process; the medians of ``repeats`` rounds of ``calls``."""
+    import numpy as np
+
+    from optilab import kernels
+    from optilab.grading.notebook import StudentNotebook
+
+    folder.mkdir(parents=True, exist_ok=True)
+    served, here = [], []
+    with StudentNotebook([(0, _SERVED_STEPS)], folder, cell_seconds=600, served=("lion",)) as notebook:
+        if notebook.gone:
+            return {"status": "error", "reason": notebook.gone}
+        notebook.call("steps", 100)  # untimed: the first calls warm both sides
+        for _ in range(repeats):
+            served.append(notebook.call("steps", calls) / calls)
+            param, grad, state = np.ones(16), np.full(16, 0.1), {}
+            start = time.perf_counter()
+            for _ in range(calls):
+                param, state = kernels.RULES["lion"](param, grad, state, lr=1e-3)
+            here.append((time.perf_counter() - start) / calls)
+    return {"calls": calls, "served_s": statistics.median(served), "here_s": statistics.median(here),
+            "ratio": statistics.median(served) / statistics.median(here)}
 
 
 class Course:
@@ -134,6 +172,7 @@ def run(root: Path, *, lab_names: list[str] | None = None, repeats: int = REPEAT
             for kernel in order:
                 starts[kernel].append(kernel_start(kernel, tmp_path))
         out["kernel_start"] = _compare(starts)
+        out["served_rule"] = served_rule(tmp_path / "served", calls=200 if start_repeats == 1 else 2000)
         for lab in chosen:
             course = Course(root, lab, tmp_path / lab)
             if lab == chosen[0]:  # untimed: the first autograde in this process pays nbgrader's imports

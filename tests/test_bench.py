@@ -281,6 +281,7 @@ def test_report_shows_grading_of_lab_4_and_the_sandbox_cost_of_every_lab(tmp_pat
     sandbox_group = {
         "status": "ok", "kernels": ["python3", "optilab-sandboxed"], "repeats": 3, "note": "",
         "kernel_start": {"seconds": {"python3": 0.5, "optilab-sandboxed": 0.75}, "cost_s": 0.25, "ratio": 1.5},
+        "served_rule": {"calls": 2000, "served_s": 4e-4, "here_s": 2e-5, "ratio": 20.0},
         "records": [_sandbox_record("lab01_gd", 2.0, 2.5), _sandbox_record("lab02_mom", 2.0, 3.0),
                     _sandbox_record("lab03_ada", 4.0, 4.2, scores=(6.0, 5.0))]}
     result = {"started_utc": "2026-01-01 00:00 UTC", "seconds": 1.0, "machine": report.machine(),
@@ -297,6 +298,8 @@ def test_report_shows_grading_of_lab_4_and_the_sandbox_cost_of_every_lab(tmp_pat
     assert "| lab01_gd | 2 s | 2.5 s | 500 ms | 1.25× | 6 of 6 | yes |" in text
     assert "| lab03_ada | 4 s | 4.2 s | 200 ms | 1.05× | 5 of 6 | **no** |" in text
     assert "| kernel start, one cell, stop | 500 ms | 750 ms | 250 ms | 1.50× |" in text
+    assert ("| optilab's Lion, one call: in the grader; from a graded notebook, served over the wire | 20 µs | 400 µs "
+            "| 380 µs | 20.00× |") in text
 
 
 def _browser_row(name, display, median, p90):
@@ -346,6 +349,10 @@ def test_sandbox_group_grades_the_first_lab_alike_in_both_kernels():
         plain, boxed = measure["seconds"]["python3"], measure["seconds"]["optilab-sandboxed"]
         assert 0 < plain and 0 < boxed
         assert measure["ratio"] == pytest.approx(boxed / plain) and measure["cost_s"] == pytest.approx(boxed - plain)
+    # optilab's rule from the graded notebook's process: computed by the grader, so dearer than here
+    served = group["served_rule"]
+    assert served["calls"] == 200 and 0 < served["here_s"] < served["served_s"]
+    assert served["ratio"] == pytest.approx(served["served_s"] / served["here_s"])
 
 
 @pytest.mark.slow
