@@ -2,7 +2,8 @@
 
 For every rule in :data:`optilab.RULES` and every size, in float32:
 
-- ``optilab``: one call of the rule, from the state after a first step (the steady state);
+- ``optilab``: one step of the rule as a training loop takes it: from the parameter and state
+  the step before returned (the steady state after a first step), which it then drops;
 - ``torch``: one ``optimizer.step()`` of the matching ``torch.optim`` optimizer, in each
   implementation PyTorch has for it: ``single`` (``foreach=False``), ``foreach`` and ``fused``;
 - ``bound``: the memory-traffic bound of the step. A step must read ``p``, ``g`` and every
@@ -14,10 +15,13 @@ For every rule in :data:`optilab.RULES` and every size, in float32:
 All contenders of one (rule, size) are timed round-robin (see :mod:`bench.timing`), and
 PyTorch runs on one thread, as NumPy's element-wise operations do.
 
-At 10^6 parameters a step's temporaries are megabytes each, and whether the C allocator keeps
-them for the next step or hands them back to the OS (and then takes page faults to map them
-again) depends on everything the process allocated before. Each record therefore counts the
-page faults of an optilab step: when it is in the thousands, that is where the time went.
+At 10^6 parameters a step's arrays are megabytes each. Timed as calls from one state kept aside,
+each call's new arrays were freed at once, and whether the C allocator kept that memory or handed
+it back to the OS (and took page faults to map it again on the next call) depended on what the
+process had allocated before: thousands of faults per step of some rules, none of others. A
+training loop keeps each step's results until the next step has made its own, and so does the
+timed step. Each record still counts the page faults of an optilab step: when they are in the
+thousands, that is where the time went.
 """
 
 from __future__ import annotations
@@ -193,7 +197,14 @@ def measure(name: str, n: int, *, repeats: int, block_seconds: float, warmup: in
     p, g1, g2 = _inputs(shape)
     p1, state = rule(p, g1, {})  # the first step fills the state; time the steady state after it
     after_two, _ = rule(p1, g2, state)
-    contenders: dict[str, Callable[[], object]] = {"optilab": lambda: rule(p, g2, state)}
+    carried = [p1, state]
+
+    def optilab_step() -> None:
+        # As a training loop steps: from the parameter and state the step before returned, which
+        # are then dropped (torch's step updates its own in place).
+        carried[0], carried[1] = rule(carried[0], g2, carried[1])
+
+    contenders: dict[str, Callable[[], object]] = {"optilab": optilab_step}
     agrees: dict[str, bool] = {}
     unavailable: dict[str, str] = {}
     if torch is not None and name in TORCH_EQUIVALENTS:
