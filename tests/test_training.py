@@ -163,6 +163,21 @@ def test_full_batch_train_is_gradient_descent_by_hand():
     assert history.test_accuracy is None and history.train_accuracy is None and len(history.test_loss) == 0
 
 
+def test_train_fits_a_regression_mlp_and_records_no_accuracy():
+    """An MLP with task="regression" has the classifier's methods but no accuracy: train records
+    its losses (half the mean squared error) and leaves the accuracies out, as for LinearRegression."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3))
+    y = np.sin(X[:, 0]) + 0.5 * X[:, 1]
+    model = MLP((3, 8, 1), task="regression")
+    history = train("adam", model, (X[:30], y[:30], X[30:], y[30:]), epochs=30, batch_size=10, lr=0.02)
+    assert history.train_accuracy is None and history.test_accuracy is None
+    assert len(history.train_loss) == len(history.test_loss) == 31
+    fitted = model.output(history.params, X[:30])[:, 0]
+    assert history.train_loss[-1] == pytest.approx(0.5 * np.mean((fitted - y[:30]) ** 2), rel=1e-12)
+    assert history.train_loss[-1] < 0.5 * history.train_loss[0]
+
+
 def test_train_accepts_a_split_by_name():
     X, y = data.two_moons(120, seed=1)
     split = data.train_test_split(X, y, seed=0)

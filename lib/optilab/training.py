@@ -331,11 +331,17 @@ def _unpack(data: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.nd
     )
 
 
+def _classifies(model: Any) -> bool:
+    """Whether ``model`` has an accuracy: a classifier (an MLP made with ``task="regression"`` has the
+    method, which refuses)."""
+    return hasattr(model, "accuracy") and getattr(model, "task", "classification") == "classification"
+
+
 def _evaluation(model: Any, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray | None,
                 y_test: np.ndarray | None) -> Callable[[Any], tuple[float, float, float, float]]:
     """What a training loop records after each epoch, as a function of the parameters: (train loss,
     test loss, train accuracy, test accuracy), NaN where there is no test set or no accuracy."""
-    if not hasattr(model, "accuracy"):
+    if not _classifies(model):
         def measure(p: Any, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
             return model.loss(p, X, y), np.nan
     elif hasattr(model, "loss_and_accuracy"):  # one forward pass per set, not two
@@ -416,7 +422,7 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
     params = model.init(seed)
     if np.asarray(X_train).dtype.itemsize < 4:  # low precision, opted in: train the parameters in it too
         params = {key: value.astype(np.asarray(X_train).dtype) for key, value in params.items()}
-    classifier = hasattr(model, "accuracy")
+    classifier = _classifies(model)
     n = len(X_train)
     size = n if batch_size is None else int(batch_size)
     if size < 1:
