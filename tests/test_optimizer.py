@@ -66,7 +66,16 @@ def test_float32_stays_float32_even_with_a_numpy_lr():
 @pytest.mark.parametrize(
     "make, error, words",
     [
-        (lambda: Optimizer("adam", beta_1=0.9), TypeError, ["beta_1", "Did you mean 'beta1'"]),
+        (lambda: Optimizer("adam", beta_1=0.9), TypeError, ["beta_1 is Keras's name", "calls it beta1"]),
+        (lambda: Optimizer("adam", beta=0.9), TypeError, ["'beta'", "Did you mean 'beta2'"]),
+        # a framework's spelling of a hyperparameter, or of another rule, gets optilab's
+        (lambda: Optimizer("adam", betas=(0.9, 0.99)), TypeError, ["betas=(a, b) is PyTorch's pair", "beta1=a, beta2=b"]),
+        (lambda: Optimizer("adafactor", eps=(1e-30, 1e-3)), TypeError, ["PyTorch's pair", "eps1=a, eps2=b"]),
+        (lambda: Optimizer("rmsprop", alpha=0.9), TypeError, ["alpha is PyTorch's name", "calls it rho"]),
+        (lambda: Optimizer("adam", epsilon=1e-7), TypeError, ["epsilon is Keras's name", "calls it eps"]),
+        (lambda: Optimizer("lion", b1=0.9), TypeError, ["b1 is optax's name", "calls it beta1"]),
+        (lambda: Optimizer("sgd", momentum=0.9), TypeError, ["PyTorch's SGD with momentum", "rule 'momentum'"]),
+        (lambda: Optimizer("sgd", nesterov=True), TypeError, ["PyTorch's SGD with nesterov", "rule 'nesterov'"]),
         (lambda: Optimizer("adma"), ValueError, ["unknown rule 'adma'", "Did you mean 'adam'"]),
         (lambda: Optimizer("sgd", lr=0.0), ValueError, ["lr must be positive", "0.0"]),
         (lambda: Optimizer("sgd", lr=-1e-3), ValueError, ["lr must be positive"]),

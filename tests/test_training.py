@@ -178,6 +178,21 @@ def test_train_fits_a_regression_mlp_and_records_no_accuracy():
     assert history.train_loss[-1] < 0.5 * history.train_loss[0]
 
 
+@pytest.mark.parametrize("model", [LinearRegression(2), LogisticRegression(2), MLP((2, 3, 2))], ids=repr)
+def test_train_refuses_examples_and_labels_of_different_lengths_and_says_which(model):
+    X, y = data.two_moons(40, seed=0)
+    with pytest.raises(ValueError, match="X_train has 40 examples but y_train has 20 labels"):
+        train("sgd", model, (X, y[:20]), epochs=1, lr=0.1)
+    with pytest.raises(ValueError, match="X_test has 10 examples but y_test has 9 labels"):
+        train("sgd", model, (X[:30], y[:30], X[30:], y[31:]), epochs=1, lr=0.1)
+
+
+def test_linear_regression_loss_refuses_targets_of_another_shape():
+    model = LinearRegression(2)
+    with pytest.raises(ValueError, match=r"y must have shape \(4,\), one target per example; got shape \(3,\)"):
+        model.loss(model.init(), np.ones((4, 2)), np.ones(3))
+
+
 def test_train_accepts_a_split_by_name():
     X, y = data.two_moons(120, seed=1)
     split = data.train_test_split(X, y, seed=0)

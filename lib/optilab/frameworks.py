@@ -31,7 +31,7 @@ from typing import Any
 from optilab import rules as _table
 from optilab.rules import Spelling
 
-__all__ = ["Spelling", "Row", "TABLE", "our_defaults", "to_torch", "to_keras", "to_optax", "torch_module",
+__all__ = ["Spelling", "Row", "TABLE", "our_defaults", "spelled_by", "to_torch", "to_keras", "to_optax", "torch_module",
            "markdown"]
 
 
@@ -85,6 +85,43 @@ def _hyperparameters(rule: str, given: dict[str, Any]) -> dict[str, Any]:
                         f"{sorted(values)}")
     values.update(given)
     return values
+
+
+def spelled_by(rule: str, name: str) -> str:
+    """What ``rule`` calls the hyperparameter a framework calls ``name``, as a sentence for an error
+    message ('' when no framework of the table spells one of its hyperparameters so).
+
+    >>> spelled_by("adam", "betas")
+    "betas=(a, b) is PyTorch's pair; optilab's adam takes it as two arguments: beta1=a, beta2=b."
+    >>> spelled_by("rmsprop", "alpha")
+    "alpha is PyTorch's name; optilab's rmsprop calls it rho."
+    """
+    if rule not in _table.BY_NAME:
+        return ""
+    ours = our_defaults(rule)
+    record = _table.BY_NAME[rule]
+    for framework, label in (("torch", "PyTorch"), ("keras", "Keras"), ("optax", "optax")):
+        spelling = getattr(record, framework)
+        if spelling is None:
+            continue
+        pairs = dict(spelling.pairs)
+        if framework == "torch" and {"beta1", "beta2"} <= set(ours):
+            pairs.setdefault("betas", ("beta1", "beta2"))
+        if name in pairs:
+            first, second = pairs[name]
+            return (f"{name}=(a, b) is {label}'s pair; optilab's {rule} takes it as two arguments: "
+                    f"{first}=a, {second}=b.")
+        renamed = {**(_KERAS_NAMES if framework == "keras" else {}), **spelling.names}
+        for mine, theirs in renamed.items():
+            if theirs == name and mine in ours:
+                return f"{name} is {label}'s name; optilab's {rule} calls it {mine}."
+        for other in _table.TABLE:  # torch.optim.SGD(momentum=...) is another rule of optilab's
+            theirs = getattr(other, framework)
+            if other.name != rule and theirs is not None and theirs.cls == spelling.cls and theirs.module == \
+                    spelling.module and (name in theirs.fixed or name in theirs.always):
+                return (f"{label}'s {spelling.cls} with {name} is optilab's rule {other.name!r}: "
+                        f"use that rule instead of {rule!r}.")
+    return ""
 
 
 def to_torch(rule: str, **hyperparameters: Any) -> tuple[str, dict[str, Any]]:

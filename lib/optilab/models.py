@@ -93,7 +93,12 @@ class LinearRegression:
 
     def loss(self, params: Params, X: np.ndarray, y: np.ndarray) -> float:
         """Half the mean squared error."""
-        r = self.predict(params, X) - np.asarray(y)
+        prediction = self.predict(params, X)
+        y = np.asarray(y)
+        if y.shape != prediction.shape:
+            raise ValueError(f"LinearRegression: y must have shape {prediction.shape}, one target per example; "
+                             f"got shape {y.shape}")
+        r = prediction - y
         return float(0.5 * np.mean(r * r))
 
     def loss_and_grads(self, params: Params, X: np.ndarray, y: np.ndarray) -> tuple[float, Params]:

@@ -137,9 +137,12 @@ class Optimizer:
         if not takes_any:
             for key in hyperparameters:
                 if key not in keywords:
+                    from optilab.frameworks import spelled_by
+
                     known = [k for k in keywords if k != "lr"]
                     close = difflib.get_close_matches(key, known, n=1)
-                    hint = f" Did you mean {close[0]!r}?" if close else ""
+                    hint = spelled_by(self.name, key) or (f"Did you mean {close[0]!r}?" if close else "")
+                    hint = f" {hint}" if hint else ""
                     raise TypeError(
                         f"{self.name} has no hyperparameter {key!r}.{hint} "
                         f"Its hyperparameters are: {', '.join(known) or 'none besides lr'}."

@@ -411,9 +411,13 @@ def train(rule: Callable | str, model: Any, data: Any, *, epochs: int = 10, batc
     if not max_growth > 1:
         raise ValueError(f"max_growth must be a number above 1 (how many times the starting loss counts as "
                          f"diverged), got {max_growth}")
-    for what, X in (("X_train", X_train), ("X_test", X_test)):
+    for what, X, y in (("train", X_train, y_train), ("test", X_test, y_test)):
         if X is not None:
-            check_dtype(what, np.asarray(X).dtype, allow_low_precision=allow_low_precision)
+            check_dtype(f"X_{what}", np.asarray(X).dtype, allow_low_precision=allow_low_precision)
+            if y is None or len(X) != len(y):
+                got = "no labels" if y is None else f"{len(y)} labels or targets"
+                raise ValueError(f"X_{what} has {len(X)} examples but y_{what} has {got}: give one label (or "
+                                 f"target) per example, in the same order")
     if scope not in (None, "model", "parameter"):
         raise ValueError(f'scope must be "model" or "parameter"; got {scope!r}')
     whole = scope == "model" or (scope is None and is_whole_model(rule))
