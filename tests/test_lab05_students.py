@@ -132,31 +132,35 @@ def test_the_points_add_up_to_the_cases_arithmetic():
         assert points == 10 - sum(POINTS[c] for c in failing), student
 
 
+#: What the failed cells' messages say, in the students' terms: cell -> words its message holds.
+MESSAGES = {
+    "dee_chose_on_test": {"test-tuning": ("expected the final validation losses", "train on tuning"),
+                          "test-best-lr": ("best_lr['momentum']", "lowest mean final validation loss")},
+    "eve_one_seed": {"test-tuning": ("one final loss per seed in SEEDS",),
+                     "test-final": ("one value per seed in SEEDS",)},
+    "gus_ddof0": {"test-interval": ("sample standard deviation (ddof=1)",)},
+    "kim_final_at_lrs": {"test-final": ("at best_lr['sgd']",)},
+    "mia_other_keys": {"test-reference-curves": ("histories has no key 'reference sgd'",),
+                       "test-your-curves": ("'your sgd'",)},
+}
+
+
 @pytest.mark.parametrize("student", list(STUDENTS))
-def test_each_lab05_student_gets_exactly_their_points(student, tmp_path):
+def test_each_lab05_student_gets_exactly_their_points_and_messages_in_their_terms(student, tmp_path):
     answers, points, failing = STUDENTS[student]
     verdicts = _judge(_student(LAB5, answers), tmp_path, LAB5)
-    assert sorted(g for g, v in verdicts.items() if not v[0]) == sorted(failing), \
-        {g: v[2] for g, v in verdicts.items() if not v[0]}
+    messages = {g: v[2] for g, v in verdicts.items() if not v[0]}
+    assert sorted(messages) == sorted(failing), messages
     assert sum(POINTS[g] for g, v in verdicts.items() if v[0]) == points
+    for cell, words in MESSAGES.get(student, {}).items():
+        for word in words:
+            assert word in messages[cell], (cell, word, messages[cell])
 
 
-def test_the_messages_say_what_is_wrong_in_the_students_terms(tmp_path):
-    messages = {}
-    for student in ("dee_chose_on_test", "eve_one_seed", "gus_ddof0", "kim_final_at_lrs", "mia_other_keys"):
-        (tmp_path / student).mkdir()
-        verdicts = _judge(_student(LAB5, STUDENTS[student][0]), tmp_path / student, LAB5)
-        messages[student] = {g: v[2] for g, v in verdicts.items() if not v[0]}
-    assert "expected the final validation losses" in messages["dee_chose_on_test"]["test-tuning"]
-    assert "train on tuning" in messages["dee_chose_on_test"]["test-tuning"]
-    assert "best_lr['momentum']" in messages["dee_chose_on_test"]["test-best-lr"]
-    assert "lowest mean final validation loss" in messages["dee_chose_on_test"]["test-best-lr"]
-    assert "one final loss per seed in SEEDS" in messages["eve_one_seed"]["test-tuning"]
-    assert "one value per seed in SEEDS" in messages["eve_one_seed"]["test-final"]
-    assert "sample standard deviation (ddof=1)" in messages["gus_ddof0"]["test-interval"]
-    assert "at best_lr['sgd']" in messages["kim_final_at_lrs"]["test-final"]
-    assert "histories has no key 'reference sgd'" in messages["mia_other_keys"]["test-reference-curves"]
-    assert "'your sgd'" in messages["mia_other_keys"]["test-your-curves"]
+def test_the_messages_are_checked_on_failed_cells_and_on_every_graded_cell():
+    assert set(MESSAGES) <= set(STUDENTS)
+    assert all(set(cells) <= set(STUDENTS[student][2]) for student, cells in MESSAGES.items())
+    assert {cell for cells in MESSAGES.values() for cell in cells} == set(POINTS)  # every graded cell's message
 
 
 def test_the_grids_bracket_the_chosen_learning_rate():
