@@ -104,15 +104,12 @@ def spelled_by(rule: str, name: str) -> str:
         spelling = getattr(record, framework)
         if spelling is None:
             continue
-        pairs = dict(spelling.pairs)
-        if framework == "torch" and {"beta1", "beta2"} <= set(ours):
-            pairs.setdefault("betas", ("beta1", "beta2"))
-        if name in pairs:
+        pairs, names = _arguments(spelling, framework)
+        if name in pairs and set(pairs[name]) <= set(ours):
             first, second = pairs[name]
             return (f"{name}=(a, b) is {label}'s pair; optilab's {rule} takes it as two arguments: "
                     f"{first}=a, {second}=b.")
-        renamed = {**(_KERAS_NAMES if framework == "keras" else {}), **spelling.names}
-        for mine, theirs in renamed.items():
+        for mine, theirs in names.items():
             if theirs == name and mine in ours:
                 return f"{name} is {label}'s name; optilab's {rule} calls it {mine}."
         for other in _table.TABLE:  # torch.optim.SGD(momentum=...) is another rule of optilab's
@@ -144,7 +141,7 @@ def to_torch(rule: str, **hyperparameters: Any) -> tuple[str, dict[str, Any]]:
         The class name in ``torch.optim`` and its keyword arguments.
     """
     spelling = _spelling(rule, "torch")
-    return spelling.cls, _translate(rule, spelling, hyperparameters, pair_betas=True)
+    return spelling.cls, _translate(rule, spelling, hyperparameters, framework="torch")
 
 
 def torch_module(rule: str) -> str:
@@ -159,7 +156,7 @@ def torch_module(rule: str) -> str:
 def to_optax(rule: str, **hyperparameters: Any) -> tuple[str, dict[str, Any]]:
     """The ``optax`` function and keyword arguments that compute ``rule`` (as :func:`to_torch`)."""
     spelling = _spelling(rule, "optax")
-    return spelling.cls, _translate(rule, spelling, hyperparameters, pair_betas=False)
+    return spelling.cls, _translate(rule, spelling, hyperparameters, framework="optax")
 
 
 def _spelling(rule: str, framework: str) -> Spelling:
@@ -170,12 +167,21 @@ def _spelling(rule: str, framework: str) -> Spelling:
     return spelling
 
 
-def _translate(rule: str, spelling: Spelling, given: dict[str, Any], *, pair_betas: bool) -> dict[str, Any]:
+def _arguments(spelling: Spelling, framework: str) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """How ``framework`` takes optilab's hyperparameters: its arguments that take a pair (argument ->
+    the two hyperparameters; torch's ``betas`` always) and its other names (hyperparameter -> argument,
+    where they differ; Keras's usual names first)."""
+    pairs = dict(spelling.pairs)
+    if framework == "torch":
+        pairs.setdefault("betas", ("beta1", "beta2"))
+    names = {**_KERAS_NAMES, **spelling.names} if framework == "keras" else dict(spelling.names)
+    return pairs, names
+
+
+def _translate(rule: str, spelling: Spelling, given: dict[str, Any], *, framework: str) -> dict[str, Any]:
     """optilab's hyperparameters ``given`` (and the spelling's ``always``) in the framework's names."""
     values = _hyperparameters(rule, given)
-    pairs = dict(spelling.pairs)
-    if pair_betas:
-        pairs.setdefault("betas", ("beta1", "beta2"))
+    pairs, names = _arguments(spelling, framework)
     in_pair = {name: (arg, pair) for arg, pair in pairs.items() for name in pair}
     kwargs: dict[str, Any] = {}
     for name in (*given, *spelling.always):
@@ -183,7 +189,7 @@ def _translate(rule: str, spelling: Spelling, given: dict[str, Any], *, pair_bet
             arg, pair = in_pair[name]
             kwargs[arg] = tuple(values[n] for n in pair)
         else:
-            kwargs[spelling.names.get(name, name)] = values[name]
+            kwargs[names.get(name, name)] = values[name]
     kwargs.update(spelling.fixed)
     return kwargs
 
@@ -196,7 +202,7 @@ def to_keras(rule: str, **hyperparameters: Any) -> tuple[str, dict[str, Any]]:
     """
     keras = _spelling(rule, "keras")
     values = _hyperparameters(rule, hyperparameters)
-    names = {**_KERAS_NAMES, **keras.names}
+    _, names = _arguments(keras, "keras")
     kwargs = {names.get(name, name): values[name] for name in (*hyperparameters, *keras.always)}
     kwargs.update(keras.fixed)
     return keras.cls, kwargs

@@ -46,6 +46,13 @@ def _labels(y: np.ndarray, n: int, n_classes: int, model: str) -> np.ndarray:
     return y.astype(int, copy=False)
 
 
+def _targets(y: np.ndarray, n: int, model: str) -> np.ndarray:
+    y = np.asarray(y)
+    if y.shape != (n,):
+        raise ValueError(f"{model}: y must have shape ({n},), one target per example; got shape {y.shape}")
+    return y
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     r""":math:`\sigma(z) = 1/(1 + e^{-z})`, without overflow for large :math:`|z|`."""
     e = np.exp(-np.abs(z))
@@ -94,21 +101,14 @@ class LinearRegression:
     def loss(self, params: Params, X: np.ndarray, y: np.ndarray) -> float:
         """Half the mean squared error."""
         prediction = self.predict(params, X)
-        y = np.asarray(y)
-        if y.shape != prediction.shape:
-            raise ValueError(f"LinearRegression: y must have shape {prediction.shape}, one target per example; "
-                             f"got shape {y.shape}")
-        r = prediction - y
+        r = prediction - _targets(y, len(prediction), "LinearRegression")
         return float(0.5 * np.mean(r * r))
 
     def loss_and_grads(self, params: Params, X: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
         """The loss and its gradient with respect to every parameter."""
         X = _features(X, self.n_features, "LinearRegression")
-        y = np.asarray(y)
-        if y.shape != (len(X),):
-            raise ValueError(f"LinearRegression: y must have shape ({len(X)},); got shape {y.shape}")
         n = len(X)
-        r = self.predict(params, X) - y
+        r = self.predict(params, X) - _targets(y, n, "LinearRegression")
         grads = {"w": X.T @ r / n}
         if self.bias:
             grads["b"] = np.asarray(r.mean())
