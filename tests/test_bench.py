@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -78,18 +77,31 @@ def test_kernel_bench_at_tiny_size_gives_finite_ratios_and_a_well_formed_json_re
 def test_a_step_is_timed_as_a_training_loop_takes_it_without_mapping_its_memory_again():
     """A training loop gives each step the parameter and state the step before returned, and
     drops the older ones (torch's step updates them in place). Timed instead as calls from one
-    state kept aside, each call's new arrays were freed at once, the allocator handed the
+    state kept aside, each call's new arrays were freed at once, the allocator could hand the
     megabytes back to the OS, and every step mapped them again: in a fresh process, thousands of
-    page faults per step of amsgrad at 10^6 parameters, and 6x torch's time."""
-    script = ("from bench import kernels\n"
-              "record = kernels.measure('amsgrad', 10**6, repeats=5, block_seconds=0.03, warmup=3)\n"
-              "print(record['page_faults_per_step'])\n")
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "lib")])})
-    assert done.returncode == 0, done.stderr[-2000:]
-    faults = float(done.stdout.split()[-1])
-    # one float32 array of 10^6 entries is 977 pages of 4 KiB: a step that maps even one again takes ~1,000
-    assert faults < 100, f"{faults:g} page faults per step"
+    page faults per step of amsgrad at 10^6 parameters, and 6x torch's time. (How many faults a
+    machine's allocator takes is for `make bench` to report, not for a test to bound.)"""
+    calls: list[tuple[int, int]] = []  # ids of each call's parameter and state array
+    returned: list[tuple[int, int]] = []
+    older: list[weakref.ref] = []
+
+    def rule(param, grad, state):
+        calls.append((id(param), id(state["v"])))
+        new_param, new_v = param - grad, state["v"] + grad * grad
+        returned.append((id(new_param), id(new_v)))
+        older.append(weakref.ref(new_param))
+        return new_param, {"v": new_v}
+
+    p, g = np.ones(8, np.float32), np.full(8, 0.5, np.float32)
+    first = {"v": np.zeros(8, np.float32)}
+    step = kernels.stepping(rule, p, g, first)
+    first_ids = (id(p), id(first["v"]))
+    del first
+    for _ in range(4):
+        step()
+    assert calls[0] == first_ids
+    assert calls[1:] == returned[:-1], "each step must start from what the step before returned"
+    assert [ref() is None for ref in older] == [True, True, True, False], "only the last step's result is kept"
 
 
 @pytest.mark.torch
