@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import os
 
-import pytest
+# One BLAS thread in each test process, set before NumPy loads: the workers already keep every core
+# busy, and a second OpenBLAS thread per process only spins on a core another worker needs (lesson
+# 09's re-run took 16 s of CPU for 8 s of work). The sandboxes, the grader's student processes and
+# lessons/results/compute.py set the same.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import pytest  # noqa: E402
 
 
 @pytest.fixture

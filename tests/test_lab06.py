@@ -312,11 +312,12 @@ FROM_THE_LIBRARY = {
 
 def test_rules_taken_from_the_library_earn_none_of_the_rules_points(tmp_path):
     """optilab's Lion and Adafactor live in optilab.kernels_modern: while the student's rules are
-    judged they are not there either, so none of the rules' 12 points; the experiment runs with
-    optilab's rules (computed by the grader) and keeps its 10."""
-    verdicts = _judge(_student(LAB, FROM_THE_LIBRARY), tmp_path, LAB, seconds=120)
+    judged they are not there either, so none of the rules' 12 points. (That the experiment then
+    runs with optilab's rules, computed by the grader, and keeps its 10 is graded whole in
+    test_make_grade_scores_a_class: ivy_imported.)"""
+    verdicts = _judge(_rules_part(_student(LAB, FROM_THE_LIBRARY)), tmp_path, LAB, seconds=120)
     failed = {g for g, v in verdicts.items() if not v[0]}
-    assert failed == {c for cells in RULE_CELLS.values() for c in cells}
+    assert set(verdicts) == failed == {c for cells in RULE_CELLS.values() for c in cells}
     assert "not available" in verdicts["test-lion-first-step"][2]
 
 
@@ -376,7 +377,9 @@ def test_validate_fails_a_wrong_rule_with_its_checks_message(lion, adafactor, wo
     assert any(w in errors for w in words), errors[-1500:]
 
 
-#: Through ``make grade``: the solution, two pairs of mistakes, and rules that call optilab's own.
+#: Through ``make grade``: the solution, a pair of mistakes (each mistake's own cells are judged in
+#: test_each_wrong_rule_loses_its_own_cells_...; a notebook whose rules fail their checks runs the
+#: experiment with optilab's rules, here whole), and rules that call optilab's own.
 IMPORTED = {
     "lion-answer": ("def lion(param, grad, state, **hyperparameters):\n"
                     "    return optilab.RULES['lion'](param, grad, state, **hyperparameters)\n"),
@@ -387,7 +390,6 @@ IMPORTED = {
 CLASS = {
     "ada_solution": ({}, FULL),
     "bo_pair": (_answers("no_one_minus", "rho_is_lr"), _score(_expected("no_one_minus", "rho_is_lr"))),
-    "cy_pair": (_answers("default_lr", "sums"), _score(_expected("default_lr", "sums"))),
     # optilab's rules are not there while the student's are judged: none of the rules' 12 points;
     # the experiment runs with optilab's (served) and keeps its 10.
     "ivy_imported": (IMPORTED, FULL - 12),
@@ -407,5 +409,5 @@ def test_make_grade_scores_a_class(tmp_path):
     with open(out / "reports" / LAB / "grades.csv", newline="") as f:
         scores = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(f)}
     assert scores == {s: float(points) for s, (_, points) in CLASS.items()}
-    for student in ("ada_solution", "bo_pair", "cy_pair"):
+    for student in ("ada_solution", "bo_pair"):
         assert tampering_notes(out / "autograded" / student / LAB / f"{LAB}.ipynb") == [], student

@@ -1,26 +1,28 @@
-"""Lesson 09's slow comparison: running its script again reproduces the results shipped with the library.
+"""Lesson 09's slow comparison: running its runs again reproduces the results shipped with the library.
+
+The runs are deterministic, so the slow test re-runs one seed of every recipe and learning rate (a reduced
+``python lessons/results/compute.py 09``, as tests/test_comparison_08.py reduces lesson 08's) and checks them run
+by run against the committed ones; the committed choices are checked to follow from the committed runs.
 
 Every run agrees to 4 significant digits, except at the largest learning rate of each recipe's grid (AdamW at 0.1,
 Muon at 0.3), which sits at the edge of stability: there a difference in the last digit of a matrix product grows
 (measured on two machines other than the one that made the file, an Intel CPU with AVX-512 and an AMD CPU with
 AVX2: single losses of those runs moved up to 73 % and 54 %, and every other run agreed to 6 digits). Of those
-runs the test checks what the lesson reads: whether each run diverged, each recipe's chosen rate, and the mean
-over the seeds of the final validation loss (the tuning figure's point), to 5 %.
+runs the comparison checks what the lesson reads: whether each run diverged, each recipe's chosen rate, and, over
+all the seeds, the mean of the final validation loss (the tuning figure's point), to 5 %; a re-run of some seeds
+is checked for divergence only there.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 
 import pytest
 
+from optilab.experiments.large_models import mlp_comparison
 from tests.support.notebooks import ROOT
 
-SCRIPT = ROOT / "lessons" / "results" / "compute.py"
 COMMITTED = ROOT / "lib" / "optilab" / "datasets" / "lesson09_large_models.json"
 
 
@@ -44,8 +46,9 @@ def _mean_final_val_loss(runs: list[dict]) -> float:
     return sum(run["val loss"][-1] for run in runs) / len(runs)
 
 
-def _compare(new: dict, committed: dict) -> None:
-    """``new`` reproduces ``committed``: see the module's docstring for what "reproduces" means at the edge."""
+def _compare(new: dict, committed: dict, *, edge_mean: bool = True) -> None:
+    """``new`` reproduces ``committed``: see the module's docstring for what "reproduces" means at the edge
+    (``edge_mean=False``: a re-run of some of the seeds, whose mean is not the figure's)."""
     assert set(new) == set(committed) and set(new["runs"]) == set(committed["runs"])
     _close({k: v for k, v in new.items() if k != "runs"}, {k: v for k, v in committed.items() if k != "runs"})
     for recipe, by_lr in committed["runs"].items():
@@ -57,18 +60,45 @@ def _compare(new: dict, committed: dict) -> None:
                 _close(new["runs"][recipe][lr], runs, where)
                 continue
             assert [r["diverged"] for r in new["runs"][recipe][lr]] == [r["diverged"] for r in runs], where
+            if not edge_mean:
+                continue
             ours, theirs = _mean_final_val_loss(new["runs"][recipe][lr]), _mean_final_val_loss(runs)
             assert math.isclose(ours, theirs, rel_tol=0.05), f"{where}: mean final validation loss {ours} against {theirs}"
 
 
+#: The seed the slow test re-runs (not seed 0, so a seed that is not passed on shows).
+RERUN_SEEDS = (3,)
+
+
+def _seeds_of(results: dict, seeds: tuple[int, ...]) -> dict:
+    """``results`` with only the runs of ``seeds`` (and those seeds)."""
+    columns = [results["seeds"].index(s) for s in seeds]
+    runs = {recipe: {lr: [by_lr[lr][c] for c in columns] for lr in by_lr} for recipe, by_lr in results["runs"].items()}
+    return {**results, "runs": runs, "seeds": list(seeds)}
+
+
 @pytest.mark.slow
-def test_the_script_reproduces_the_committed_results(tmp_path):
-    out = tmp_path / "runs.json"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "lib")}
-    done = subprocess.run([sys.executable, str(SCRIPT), "09", str(out)], capture_output=True, text=True, env=env,
-                          timeout=3600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    _compare(json.loads(out.read_text()), json.loads(COMMITTED.read_text()))
+def test_rerunning_a_seed_reproduces_the_committed_runs():
+    """Every recipe at every rate of its grid, as ``comparison`` runs it (Muon's other parameters and
+    schedule-free's at AdamW's committed choice), from :data:`RERUN_SEEDS`."""
+    committed = json.loads(COMMITTED.read_text())
+    runs = {recipe: {lr: [mlp_comparison.train_mlp(recipe, float(lr), seed=s, epochs=committed["epochs"],
+                                                   other_lr=None if recipe == "adamw" else committed["chosen"]["adamw"])
+                          for s in RERUN_SEEDS] for lr in by_lr}
+            for recipe, by_lr in committed["runs"].items()}
+    _compare({**committed, "runs": runs, "seeds": list(RERUN_SEEDS)}, _seeds_of(committed, RERUN_SEEDS),
+             edge_mean=False)
+
+
+def test_the_committed_choices_follow_from_the_committed_runs():
+    """Each recipe's chosen rate is the one with the lowest mean final validation loss over all the seeds."""
+    committed = json.loads(COMMITTED.read_text())
+    assert committed["seeds"] == list(range(8)) and committed["grids"] == {k: list(v) for k, v in
+                                                                            mlp_comparison.GRIDS.items()}
+    for recipe, by_lr in committed["runs"].items():
+        means = {float(lr): math.inf if any(r["diverged"] for r in runs) else _mean_final_val_loss(runs)
+                 for lr, runs in by_lr.items()}
+        assert committed["chosen"][recipe] == min(means, key=means.get), (recipe, means)
 
 
 def _perturbed(results: dict, recipe: str, lr: str, key: str, factor: float) -> dict:
