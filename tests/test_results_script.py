@@ -1,5 +1,5 @@
 """lessons/results/compute.py: the one script that computes the lessons' slow experiments and saves them with the
-library. Its full runs are the slow tests of each lesson (test_comparison_08, test_lesson09_runs,
+library. Its runs, in full or reduced, are the slow tests of each lesson (test_comparison_08, test_lesson09_runs,
 test_experiments_training_in_practice); here, what it does with bad arguments, and that every lesson it names has
 its experiment and its saved results where the lesson reads them."""
 
