@@ -338,19 +338,31 @@ class StudentNotebook(proxy._TimeLimited):
                 f"optilab.kernels.{name} is a reference rule, and reference rules are not available "
                 f"while your {self._judging} is graded: compute the update yourself, from the formula in "
                 "the lesson or CONTRACT.md.")
-        from optilab import kernels
-        args = [wire.decode_plain(a, blobs) for a in header.get("args", [])]
-        kwargs = {str(k): wire.decode_plain(v, blobs) for k, v in dict(header.get("kwargs", {})).items()}
-        if any(wire.is_other(v) for v in [*args, *kwargs.values()]):
-            raise TypeError(f"optilab's {name} takes arrays, numbers and a state dict of those")
         import warnings
 
         import numpy as np
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            value = kernels.RULES[name](*args, **kwargs)
+
+        from optilab import kernels
+        kwargs = {str(k): wire.decode_plain(v, blobs) for k, v in dict(header.get("kwargs", {})).items()}
+        steps = header.get("steps")
+        if steps is None:  # one call
+            calls = [header.get("args", [])]
+        elif isinstance(steps, list) and len(steps) <= wire.MAX_ITEMS:  # the steps of several parameters
+            calls = steps
+        else:
+            raise wire.WireError("a question's steps are not a list")
+        values = []
+        for call in calls:
+            if not isinstance(call, list):
+                raise wire.WireError("a step's inputs are not a list")
+            args = [wire.decode_plain(a, blobs) for a in call]
+            if any(wire.is_other(v) for v in [*args, *kwargs.values()]):
+                raise TypeError(f"optilab's {name} takes arrays, numbers and a state dict of those")
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                values.append(kernels.RULES[name](*args, **kwargs))
         answer_blobs: list[bytes] = []
-        return {"value": wire.encode_plain(value, answer_blobs)}, answer_blobs
+        return {"value": wire.encode_plain(values if steps is not None else values[0], answer_blobs)}, answer_blobs
 
     def _served_check(self, header: dict) -> tuple[dict, list[bytes]]:
         import contextlib

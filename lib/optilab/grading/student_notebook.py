@@ -57,11 +57,9 @@ _ANSWER_ERRORS = {"ImportError": ImportError, "TypeError": TypeError, "ValueErro
 
 def ask_grader(header: dict, blobs: list[bytes] = ()) -> tuple[dict, list[bytes]]:
     """Ask the grader a question (in a notebook's process): ``header["ask"]`` names its kind
-    (``"rule"``, ``"check"``); the answer ``(header, blobs)``.
-
-    While the grader works on it, it may ask this process questions of its own (it judges a
-    function given to ``optilab.check`` by calling it): they are answered here, in turn.
-    """
+    (``"rule"``, ``"check"``); the answer ``(header, blobs)``. While the grader works on it, it may
+    ask this process questions of its own (it judges a function given to ``optilab.check`` by
+    calling it): they are answered here, in turn."""
     if not _GRADER:
         raise ImportError("this process has no grader to ask")
     _write_all(_GRADER["out"], pack(header, list(blobs)))
@@ -81,20 +79,48 @@ def ask_grader(header: dict, blobs: list[bytes] = ()) -> tuple[dict, list[bytes]
         return answer, answer_blobs
 
 
+STEPS_BYTES = 2**20  # the bytes of arrays one question of a served rule's ``steps`` sends at most (a frame: 16 MB)
+
+
 def served_rule(name: str) -> Any:
-    """The reference rule ``name`` as graded code gets it in a notebook's process: each call
-    sends its plain inputs to the grader, which computes the update and sends it back, except
-    while it is judging one of the notebook's rules (then the call raises ImportError)."""
-    def rule(*args: Any, **kwargs: Any) -> Any:
-        blobs: list[bytes] = []
-        header = {"ask": "rule", "name": name, "args": [encode_plain(a, blobs) for a in args],
-                  "kwargs": {str(k): encode_plain(v, blobs) for k, v in kwargs.items()}}
+    """The reference rule ``name`` as graded code gets it in a notebook's process: each call sends
+    its plain inputs to the grader, which computes the update and sends it back, except while it
+    judges one of the notebook's rules (then ImportError). ``steps([(param, grad, state), ...], **hyper)``
+    asks for several parameters' steps at once, each computed as a call: :class:`optilab.Optimizer`'s way."""
+    def ask(header: dict, blobs: list[bytes]) -> Any:
         answer, answer_blobs = ask_grader(header, blobs)
         return decode_plain(answer.get("value"), answer_blobs)
+
+    def rule(*args: Any, **kwargs: Any) -> Any:
+        blobs: list[bytes] = []  # filled by encode_plain
+        return ask({"ask": "rule", "name": name, "args": [encode_plain(a, blobs) for a in args],
+                    "kwargs": {str(k): encode_plain(v, blobs) for k, v in kwargs.items()}}, blobs)
+
+    def steps(calls: Any, **kwargs: Any) -> list:
+        calls, results = list(calls), []
+        while calls:
+            blobs: list[bytes] = []
+            header, sent = {"ask": "rule", "name": name, "steps": [],
+                            "kwargs": {str(k): encode_plain(v, blobs) for k, v in kwargs.items()}}, 0
+            while calls and (not header["steps"] or sent + _nbytes(calls[0]) <= STEPS_BYTES):
+                sent += _nbytes(calls[0])
+                header["steps"].append([encode_plain(a, blobs) for a in calls.pop(0)])
+            value = ask(header, blobs)
+            if not isinstance(value, list) or len(value) != len(header["steps"]):
+                raise WireError("the grader's answer to the steps is not one result per step")
+            results += value
+        return results
+
     rule.__name__ = rule.__qualname__ = name
     rule.__doc__ = (f"optilab's {name}, computed by the grader: its code is not in this process, "
                     "and it is not available while one of your rules is graded.")
+    rule.steps = steps  # several parameters' steps in one question
     return rule
+
+
+def _nbytes(call: Any) -> int:  # the bytes of a step's arrays: param, grad and its state's
+    parts = [*call, *(v for part in call if isinstance(part, dict) for v in part.values())]
+    return sum(int(part.nbytes) for part in parts if isinstance(part, (_ndarray, _generic)))
 
 
 class ServedCheck:
