@@ -224,6 +224,11 @@ def _sandbox(group: dict[str, Any]) -> list[str]:
         rows.append(["optilab's Lion, one call: in the grader; from a graded notebook, served over the wire",
                      fmt_seconds(served["here_s"]), fmt_seconds(served["served_s"]),
                      fmt_seconds(served["served_s"] - served["here_s"]), _ratio(served["ratio"]), "–", "–"])
+    if "step_served_s" in served:
+        rows.append(["an Optimizer step of lab 6's MLP (4 parameters) with that Lion: one question for the four",
+                     fmt_seconds(served["step_here_s"]), fmt_seconds(served["step_served_s"]),
+                     fmt_seconds(served["step_served_s"] - served["step_here_s"]), _ratio(served["step_ratio"]),
+                     "–", "–"])
     return [*_table(header, rows), "", group.get("note", "")]
 
 

@@ -9,7 +9,8 @@ that a busy patch of the machine slows both alike, and the median of the rounds 
 - ``served_rule``: one call of optilab's Lion on a 16-entry parameter from a graded notebook's
   process, where the grader computes it and the call crosses the wire both ways (a notebook that
   trains with optilab's rules pays this on every step while it is graded), against the same call
-  made here, in the grader's process;
+  made here, in the grader's process; and one ``Optimizer`` step of the four parameters of lab 6's
+  MLP with it, which asks the grader once for the four (the served rule's ``steps``);
 - ``submission``: nbgrader's ``autograde`` of the lab's fully answered submission (the
   instructor's answers in the student notebook), through its Python API, in a course folder of
   its own; the two kernels are set with ``BoundedExecute.kernel_name``, nothing else differs. The
@@ -59,23 +60,35 @@ _SERVED_STEPS = ("import time\nimport numpy as np\nimport optilab\n\n"
                  "def steps(n):\n    param, grad, state = np.ones(16), np.full(16, 0.1), {}\n"
                  "    start = time.perf_counter()\n    for _ in range(n):\n"
                  "        param, state = optilab.RULES['lion'](param, grad, state, lr=1e-3)\n"
+                 "    return time.perf_counter() - start\n\n"
+                 "def model_steps(n):\n    return _model_steps(optilab.Optimizer('lion', lr=1e-3), n)\n\n"
+                 "def _model_steps(optimizer, n):\n"
+                 "    params = {'W1': np.ones((30, 16)), 'b1': np.ones(16), 'W2': np.ones((16, 2)), 'b2': np.ones(2)}\n"
+                 "    grads = {k: np.full_like(v, 0.1) for k, v in params.items()}\n"
+                 "    start = time.perf_counter()\n    for _ in range(n):\n"
+                 "        params = optimizer.step(params, grads)\n"
                  "    return time.perf_counter() - start\n")
 
 
 def served_rule(folder: Path, calls: int = 2000, repeats: int = 3) -> dict[str, Any]:
     """Seconds per call of optilab's Lion from a graded notebook's sandboxed process (computed by the
-    grader, over the wire) and in this process; the medians of ``repeats`` rounds of ``calls``."""
+    grader, over the wire) and in this process, and per Optimizer step of a four-parameter model
+    (``step_*``, a quarter as many); the medians of ``repeats`` rounds of ``calls``."""
     import numpy as np
 
-    from optilab import kernels
+    from optilab import Optimizer, kernels
     from optilab.grading.notebook import StudentNotebook
 
     folder.mkdir(parents=True, exist_ok=True)
-    served, here = [], []
+    served, here, step_served, step_here = [], [], [], []
+    steps = max(1, calls // 4)
+    here_namespace: dict[str, Any] = {}
+    exec(_SERVED_STEPS, here_namespace)  # the same code, here
     with StudentNotebook([(0, _SERVED_STEPS)], folder, cell_seconds=600, served=("lion",)) as notebook:
         if notebook.gone:
             return {"status": "error", "reason": notebook.gone}
         notebook.call("steps", 100)  # untimed: the first calls warm both sides
+        notebook.call("model_steps", 25)
         for _ in range(repeats):
             served.append(notebook.call("steps", calls) / calls)
             param, grad, state = np.ones(16), np.full(16, 0.1), {}
@@ -83,8 +96,12 @@ def served_rule(folder: Path, calls: int = 2000, repeats: int = 3) -> dict[str, 
             for _ in range(calls):
                 param, state = kernels.RULES["lion"](param, grad, state, lr=1e-3)
             here.append((time.perf_counter() - start) / calls)
-    return {"calls": calls, "served_s": statistics.median(served), "here_s": statistics.median(here),
-            "ratio": statistics.median(served) / statistics.median(here)}
+            step_served.append(notebook.call("model_steps", steps) / steps)
+            step_here.append(here_namespace["_model_steps"](Optimizer(kernels.RULES["lion"], lr=1e-3), steps) / steps)
+    median = statistics.median
+    return {"calls": calls, "served_s": median(served), "here_s": median(here), "ratio": median(served) / median(here),
+            "steps": steps, "step_served_s": median(step_served), "step_here_s": median(step_here),
+            "step_ratio": median(step_served) / median(step_here)}
 
 
 class Course:

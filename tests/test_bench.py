@@ -312,7 +312,8 @@ def test_report_shows_grading_of_lab_4_and_the_sandbox_cost_of_every_lab(tmp_pat
     sandbox_group = {
         "status": "ok", "kernels": ["python3", "optilab-sandboxed"], "repeats": 3, "note": "",
         "kernel_start": {"seconds": {"python3": 0.5, "optilab-sandboxed": 0.75}, "cost_s": 0.25, "ratio": 1.5},
-        "served_rule": {"calls": 2000, "served_s": 4e-4, "here_s": 2e-5, "ratio": 20.0},
+        "served_rule": {"calls": 2000, "served_s": 4e-4, "here_s": 2e-5, "ratio": 20.0,
+                        "steps": 500, "step_served_s": 2e-3, "step_here_s": 4e-4, "step_ratio": 5.0},
         "records": [_sandbox_record("lab01_gd", 2.0, 2.5), _sandbox_record("lab02_mom", 2.0, 3.0),
                     _sandbox_record("lab03_ada", 4.0, 4.2, scores=(6.0, 5.0))]}
     result = {"started_utc": "2026-01-01 00:00 UTC", "seconds": 1.0, "machine": report.machine(),
@@ -331,6 +332,8 @@ def test_report_shows_grading_of_lab_4_and_the_sandbox_cost_of_every_lab(tmp_pat
     assert "| kernel start, one cell, stop | 500 ms | 750 ms | 250 ms | 1.50× |" in text
     assert ("| optilab's Lion, one call: in the grader; from a graded notebook, served over the wire | 20 µs | 400 µs "
             "| 380 µs | 20.00× |") in text
+    assert ("| an Optimizer step of lab 6's MLP (4 parameters) with that Lion: one question for the four | 400 µs "
+            "| 2 ms | 1.6 ms | 5.00× |") in text
 
 
 def _browser_row(name, display, median, p90):
@@ -384,6 +387,8 @@ def test_sandbox_group_grades_the_first_lab_alike_in_both_kernels():
     served = group["served_rule"]
     assert served["calls"] == 200 and 0 < served["here_s"] < served["served_s"]
     assert served["ratio"] == pytest.approx(served["served_s"] / served["here_s"])
+    assert served["steps"] == 50 and 0 < served["step_here_s"] < served["step_served_s"]
+    assert served["step_ratio"] == pytest.approx(served["step_served_s"] / served["step_here_s"])
 
 
 @pytest.mark.slow
