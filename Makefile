@@ -49,11 +49,11 @@ start: setup
 
 # In parallel worker processes (pytest-xdist). tests/conftest.py refines --dist loadscope: modules whose
 # tests share what the module computed once go to one worker whole, every other test on its own.
-# PYTEST_ARGS adds options, e.g. make test PYTEST_ARGS="-n 0" for one process. One BLAS thread per
-# worker (tests/conftest.py says why).
+# PYTEST_ARGS adds options, e.g. make test PYTEST_ARGS="-n 0" for one process. (tests/conftest.py also
+# gives every test process one BLAS thread, and says why.)
 PYTEST_WORKERS ?= auto
 test: setup
-	MPLBACKEND=Agg OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
+	MPLBACKEND=Agg $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 test-browser: setup
 	bash tests/browser/run.sh
