@@ -72,6 +72,16 @@ BY_PARAMETER = {
     "tests/test_labs_execute.py",   # each lab's solution executed once for its tests
 }
 
+#: Lessons whose run another module reads (tests/support/lesson_runs.py): their tests in
+#: test_lessons.py join that module's unit, so one worker executes the lesson once for both.
+LESSON_UNITS = {
+    "01": "tests/test_lesson_claims_01_03.py",
+    "02": "tests/test_lesson_claims_01_03.py",
+    "03": "tests/test_lesson_claims_01_03.py",
+    "08": "tests/test_comparison_08.py",
+    "09": "tests/test_lesson09.py",
+}
+
 #: The longest units of work, started first (longest first): xdist hands out work in collection
 #: order, so a long unit collected late is a tail that one worker runs while the other waits.
 #: Each entry is a module (moved as a whole) or a test's id without its parameters (every
@@ -97,10 +107,13 @@ START_FIRST = (
 
 
 def scope_of(nodeid: str) -> str:
-    """The unit of work a test is scheduled in: its module, its module and parameter, or itself."""
+    """The unit of work a test is scheduled in: its module, its module and parameter, the module
+    that reads the same lesson run (:data:`LESSON_UNITS`), or itself."""
     module, _, name = nodeid.partition("::")
     if module in WHOLE_MODULES:
         return module
+    if module == "tests/test_lessons.py" and name.endswith("]") and name.split("[", 1)[1][:2] in LESSON_UNITS:
+        return LESSON_UNITS[name.split("[", 1)[1][:2]]
     if module in BY_PARAMETER and name.endswith("]"):
         return f"{module}::[{name.split('[', 1)[1]}"
     return nodeid

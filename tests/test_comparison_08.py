@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from optilab.experiments import practice
-from tests.support.notebooks import ROOT, execute
+from tests.support import lesson_runs
+from tests.support.notebooks import ROOT
 from tests.test_experiments_practice import t_cdf
 
 LESSON = ROOT / "lessons" / "08_choosing_an_optimizer.ipynb"
@@ -230,7 +231,7 @@ def test_rerun_numbers_match_the_committed_ones_run_by_run(results, rerun):
 
 @pytest.mark.slow
 def test_the_lesson_says_what_the_committed_results_support(results):
-    run = execute(LESSON, timeout=120)
+    run = lesson_runs.run(LESSON.name).run  # the run test_lessons.py checks, made once
     assert not run.errors, run.errors
     text = "\n".join(o.get("data", {}).get("text/markdown", "") for _, o in run.outputs("display_data"))
     verdict = practice.verdicts(results)

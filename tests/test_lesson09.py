@@ -8,7 +8,8 @@ import pytest
 
 from optilab.experiments import large_models as lm
 from optilab.widgets import large_models as lw
-from tests.support.notebooks import ROOT, WIDGET_VIEW, execute
+from tests.support import lesson_runs
+from tests.support.notebooks import ROOT, WIDGET_VIEW
 
 LESSON = ROOT / "lessons" / "09_optimizers_of_large_models.ipynb"
 RESULTS = ROOT / "lib" / "optilab" / "datasets" / "lesson09_large_models.json"
@@ -16,7 +17,7 @@ RESULTS = ROOT / "lib" / "optilab" / "datasets" / "lesson09_large_models.json"
 
 @pytest.fixture(scope="module")
 def run():
-    executed = execute(LESSON, timeout=120)
+    executed = lesson_runs.run(LESSON.name).run  # the run test_lessons.py checks, made once
     assert not executed.errors, executed.errors
     return executed
 

@@ -1,7 +1,7 @@
 """Lessons 01–03 show what they claim: each claim asserted from the value the lesson computed.
 
-Each lesson runs once (tests/support/figures.py keeps every figure it shows and evaluates expressions
-in its namespace afterwards). Expected values are derived here, independently of the library.
+Each lesson runs once, for these tests and test_lessons.py's (tests/support/lesson_runs.py keeps every
+figure it shows and evaluates expressions in its namespace afterwards). Expected values are derived here, independently of the library.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from tests.support.figures import execute_keeping_figures
-from tests.support.notebooks import ROOT
+from tests.support import lesson_runs
 
 pytestmark = pytest.mark.slow  # each lesson is executed (once)
 
@@ -43,17 +42,16 @@ LESSONS = {
 }
 
 
-_reports: dict[str, object] = {}
+for _name, _exprs in LESSONS.values():
+    lesson_runs.read(_name, _exprs)
 
 
 def _report(number: str):
-    """The lesson run once per test process (make test sends this whole module to one worker)."""
-    if number not in _reports:
-        name, exprs = LESSONS[number]
-        report = execute_keeping_figures(ROOT / "lessons" / name, exprs)
-        assert not report.errors, f"{name} raised: {report.errors}"
-        _reports[number] = report
-    return _reports[number]
+    """The lesson's run (tests/support/lesson_runs.py: once per test process, shared with test_lessons.py)."""
+    name, _ = LESSONS[number]
+    report = lesson_runs.run(name)
+    assert not report.errors, f"{name} raised: {report.errors}"
+    return report
 
 
 @pytest.mark.parametrize("number", sorted(LESSONS))

@@ -10,19 +10,16 @@ import re
 import nbformat
 import pytest
 
-from tests.support.notebooks import ROOT, execute
+from tests.support import lesson_runs
+from tests.support.notebooks import ROOT
 
 LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
-#: Seconds a cell may run before it counts as hung (a safety net, not a speed target).
-CELL_TIMEOUT = 60
-_executed: dict[str, object] = {}
 
 
 def _run(path):
-    """The lesson executed once per test process (make test sends a whole module to one worker)."""
-    if path.name not in _executed:
-        _executed[path.name] = execute(path, timeout=CELL_TIMEOUT)
-    return _executed[path.name]
+    """The lesson executed once per test process, the same run the modules of its claims read
+    (tests/support/lesson_runs.py)."""
+    return lesson_runs.run(path.name).run
 
 
 def _markdown(path) -> str:

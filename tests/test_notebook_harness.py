@@ -56,3 +56,28 @@ def test_the_notebook_runs_of_the_tests_get_the_sliced_client_through_jupyter_cl
 
     manager = AsyncKernelManager(kernel_name="python3", config=CONFIG)
     assert isinstance(manager.client(), SlicedKernelClient)
+
+
+def test_a_run_keeping_figures_shows_the_notebooks_own_cells_as_a_plain_run_would(tmp_path):
+    """test_lessons.py checks a lesson from the run that keeps its figures (tests/support/lesson_runs.py):
+    that run's notebook is the lesson's cells, with what they printed, showed and raised, and not the
+    cells the harness adds before and after them. (A figure is made as the library makes them, with
+    matplotlib's Figure.)"""
+    import nbformat
+
+    from tests.support.figures import execute_keeping_figures
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in (
+        "import sys\nfrom matplotlib.figure import Figure\nprint('a warning', file=sys.stderr)",
+        "fig = Figure()\nax = fig.subplots()\nax.plot([0, 1], [1, 0], label='line')\nax.set_title('t')\nfig",
+        "x = 2", "1 / 0")]
+    path = tmp_path / "lesson.ipynb"
+    nbformat.write(nb, path)
+    report = execute_keeping_figures(path, {"x": "x"})
+    own = report.run.notebook.cells
+    assert [c.id for c in own] == [c.id for c in nb.cells]
+    assert report.run.stderr() == ["a warning\n"]
+    assert [c.id for c in own if any("image/png" in o.get("data", {}) for o in c.outputs)] == [nb.cells[1].id]
+    assert report.run.errors == ["ZeroDivisionError: division by zero"]
+    assert report.values == {"x": 2} and len(report.figures) == 1

@@ -63,3 +63,14 @@ def test_units_started_first_come_in_the_listed_order():
     ids = ["tests/test_data.py::test_x", f"{second}[a]" if "::" in second else f"{second}::test_y",
            f"{first}::test_z" if "::" not in first else first]
     assert sorted(ids, key=conftest.start_rank) == [ids[2], ids[1], ids[0]]
+
+
+@pytest.mark.parametrize("number,module", sorted(conftest.LESSON_UNITS.items()))
+def test_a_lessons_tests_join_the_module_that_reads_the_same_run(number, module):
+    [lesson] = sorted((ROOT / "lessons").glob(f"{number}_*.ipynb"))
+    text = (ROOT / module).read_text(encoding="utf-8")
+    assert "lesson_runs.run(" in text, f"{module} does not read the lessons' shared runs"
+    assert lesson.name in text or lesson.stem in text, f"{module} does not read lesson {number}"
+    ids = [f"tests/test_lessons.py::{test}[{lesson.stem}]" for test in
+           ("test_lesson_executes_without_errors_or_warnings", "test_every_figure_cell_of_a_lesson_shows_its_figure")]
+    assert {conftest.scope_of(nodeid) for nodeid in ids} == {conftest.scope_of(f"{module}::test_any")} == {module}

@@ -214,6 +214,8 @@ class Report:
     values: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     stderr: list[str] = field(default_factory=list)
+    #: The notebook's own cells as executed, without the two cells that keep and report the figures.
+    run: Any = None
 
 
 def execute_keeping_figures(path: Path, exprs: dict[str, str], timeout: int = 60) -> Report:
@@ -243,7 +245,9 @@ def execute_keeping_figures(path: Path, exprs: dict[str, str], timeout: int = 60
         else:
             os.environ["MPLBACKEND"] = previous
     run.errors = [f"{o.get('ename')}: {o.get('evalue')}" for _, o in run.outputs("error")]
-    report = Report(errors=run.errors, stderr=run.stderr())
+    own = nbformat.from_dict(dict(notebook, cells=notebook.cells[1:-1]))
+    report = Report(errors=run.errors, stderr=run.stderr(), run=Executed(path, own, run.seconds))
+    report.run.errors = [f"{o.get('ename')}: {o.get('evalue')}" for _, o in report.run.outputs("error")]
     for _, output in run.outputs("stream"):
         for line in output.get("text", "").splitlines():
             if line.startswith("@@REPORT@@"):
