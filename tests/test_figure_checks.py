@@ -49,3 +49,21 @@ def test_a_title_wider_than_the_canvas_is_cut():
     fig = Figure(figsize=(3, 2))
     fig.subplots().set_title("short")
     assert text_outside(fig) == []
+
+
+def test_an_axis_shared_by_panels_is_labelled_once_for_all_of_them():
+    from tests.support.figures import describe
+
+    fig = Figure()
+    axs = fig.subplots(2, 2, sharex=True, sharey=True)
+    for ax in axs.flat:
+        ax.plot([0, 1], [1, 0])
+    for ax in axs[1]:
+        ax.set_xlabel("step")
+    axs[0, 0].set_ylabel("loss")
+    assert describe(fig)["labels"] == [("step", "loss")] * 4
+    fig = Figure()
+    left, right = fig.subplots(1, 2)  # not shared: each panel needs its own labels
+    left.plot([0, 1], [1, 0]), right.plot([0, 1], [1, 0])
+    left.set_xlabel("step"), left.set_ylabel("loss")
+    assert describe(fig)["labels"] == [("step", "loss"), ("", "")]

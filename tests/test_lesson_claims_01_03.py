@@ -54,18 +54,7 @@ def _report(number: str):
     return report
 
 
-@pytest.mark.parametrize("number", sorted(LESSONS))
-def test_every_figure_is_titled_labelled_and_its_legends_cover_no_data(number):
-    report = _report(number)
-    assert report.figures, f"lesson {number} showed no figure"
-    problems = []
-    for i, figure in enumerate(report.figures):
-        if not any(figure["titles"]):
-            problems.append(f"figure {i + 1} has no title")
-        problems += [f"figure {i + 1} ({figure['titles'][0]!r}) has an unlabelled axis" for x, y in figure["labels"]
-                     if not (x and y)]
-        problems += [f"figure {i + 1}: {what}" for what in figure["overlaps"]]
-    assert not problems, "\n".join(problems)
+# Their figures (titles, labels, legends) are checked with every lesson's, in test_lessons.py.
 
 
 # -- lesson 01 -------------------------------------------------------------------------------------------

@@ -69,6 +69,23 @@ def test_every_figure_cell_of_a_lesson_shows_its_figure(path):
     assert blank == [], f"{path.name}: these figure cells show no figure: {blank}"
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [p for p in LESSONS if not p.name.startswith("00")], ids=lambda p: p.stem)
+def test_every_figure_a_lesson_shows_is_titled_labelled_and_its_legends_cover_no_data(path):
+    """Each figure the lesson displayed, as drawn (tests/support/figures.py describes it): a title,
+    both axes of every panel with data labelled, and no legend over data."""
+    figures = lesson_runs.run(path.name).figures
+    assert figures, f"{path.name} showed no figure"
+    problems = []
+    for i, figure in enumerate(figures, 1):
+        name = f"figure {i} ({next((t for t in figure['titles'] if t), '')!r})"
+        if not any(figure["titles"]):
+            problems.append(f"figure {i} has no title")
+        problems += [f"{name} has an unlabelled axis" for x, y in figure["labels"] if not (x and y)]
+        problems += [f"{name}: {what}" for what in figure["overlaps"]]
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+
+
 @pytest.mark.parametrize("path", [p for p in LESSONS if not p.name.startswith("00")], ids=lambda p: p.stem)
 def test_lesson_has_objectives_self_checks_and_whats_next(path):
     text = _markdown(path)

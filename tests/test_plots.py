@@ -220,3 +220,12 @@ def test_the_minimum_star_takes_no_colour_a_path_can_have():
     fig = plots.contour(bowl)
     star = next(line for line in fig.axes[0].get_lines() if line.get_marker() == "*")
     assert to_hex(star.get_markerfacecolor()) not in {to_hex(c) for c in plots.COLORS}
+
+
+def test_intervals_are_titled_and_both_axes_say_what_they_show():
+    fig = plots.intervals({"sgd": (0.3, 0.05), "adam": (0.2, 0.04)}, title="final loss", xlabel="loss")
+    assert_labelled(fig, legend=False)  # the rows' names are the y axis's tick labels
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["sgd", "adam"] and ax.get_ylabel() == "optimizer"
+    pairs = plots.intervals({"sgd − adam": (0.1, 0.05)}, xlabel="difference in loss", ylabel="pair", zero_line=True)
+    assert pairs.axes[0].get_ylabel() == "pair"

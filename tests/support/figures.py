@@ -198,11 +198,19 @@ print("@@REPORT@@" + __json.dumps({{"figures": [__describe(f) for f in __shown_f
 """
 
 
+def _labels(ax) -> tuple[str, str]:
+    """The panel's x and y labels; an axis shared with other panels (``sharex``, ``sharey``) is
+    labelled once for all of them, on any of them."""
+    def label(shared, own) -> str:
+        return own(ax) or next((own(other) for other in shared.get_siblings(ax) if own(other)), "")
+    return (label(ax.get_shared_x_axes(), lambda a: a.get_xlabel()),
+            label(ax.get_shared_y_axes(), lambda a: a.get_ylabel()))
+
+
 def describe(fig: Figure) -> dict[str, Any]:
     """A figure's titles, axis labels, legend overlaps and cut texts, as plain data."""
     return {"titles": [ax.get_title() for ax in fig.axes] + [fig.get_suptitle()],
-            "labels": [(ax.get_xlabel(), ax.get_ylabel()) for ax in fig.axes
-                       if ax.has_data() and ax.get_label() != "<colorbar>"],
+            "labels": [_labels(ax) for ax in fig.axes if ax.has_data() and ax.get_label() != "<colorbar>"],
             "overlaps": legend_overlaps(fig), "cut": text_outside(fig)}
 
 

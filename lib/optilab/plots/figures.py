@@ -344,8 +344,8 @@ def sweep_intervals(results: Mapping[str, Mapping[float, tuple[float, float]]],
 
 
 def intervals(rows: Mapping[str, tuple[float, float]], title: str = "Means and intervals",
-              ax: Axes | None = None, *, xlabel: str = "value", zero_line: bool = False,
-              colors: Mapping[str, str] | None = None) -> Figure:
+              ax: Axes | None = None, *, xlabel: str = "value", ylabel: str = "optimizer",
+              zero_line: bool = False, colors: Mapping[str, str] | None = None) -> Figure:
     """One horizontal error bar per row: a mean and the half-width of its interval.
 
     Parameters
@@ -356,6 +356,8 @@ def intervals(rows: Mapping[str, tuple[float, float]], title: str = "Means and i
         The title and the x label.
     ax : Axes, optional
         Draw here instead of in a new figure.
+    ylabel : str
+        What the rows are (their labels are the y axis's tick labels).
     zero_line : bool
         Draw a dotted line at 0 (for differences: an interval that crosses it does not tell
         the sign of the difference).
@@ -378,5 +380,6 @@ def intervals(rows: Mapping[str, tuple[float, float]], title: str = "Means and i
     ax.set_yticks(range(len(labels)), labels)
     ax.set_ylim(len(labels) - 0.5, -0.5)
     ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     return fig

@@ -201,9 +201,10 @@ def wilson_figure(data: problems.WilsonData, traces: dict[str, training.Trace]) 
                              Patch(facecolor="white", edgecolor="black", hatch="//", label="test error"),
                              ax_error.get_lines()[-1]], labels=["training error", "test error", "always predicting +1"],
                     fontsize="small", loc="upper left")
-    ax_error.set_xticks(x, list(traces))
+    ax_error.set_xticks(x, list(traces), rotation=25, ha="right", rotation_mode="anchor")
+    ax_error.set_xlabel("optimizer")
     ax_error.set_ylim(0, 1)
     ax_error.set_ylabel("fraction misclassified")
     ax_error.set_title(f"error after {len(next(iter(traces.values())).losses) - 1} steps")
-    legend_below(fig, [ax_loss], ncol=len(traces), bottom=0.22)
+    legend_below(fig, [ax_loss], ncol=len(traces), bottom=0.3)
     return fig

@@ -327,13 +327,13 @@ def differences_figure(results: Mapping[str, Any], metric: str = "test loss") ->
     colors = {RECIPE_LABELS.get(r, r): _recipe_color(r) for r in summary}
     plots.intervals({RECIPE_LABELS.get(r, r): summary[r][metric] for r in summary}, ax=ax_value,
                     title=f"final {metric}", xlabel=metric + (" (cross-entropy)" if "loss" in metric else ""),
-                    colors=colors)
+                    ylabel="recipe", colors=colors)
     others = [r for r in summary if r != "adamw"]
     short = {"muon": "Muon", "schedule-free": "schedule-free"}
     differences = {f"{short.get(r, r)} − AdamW": runs.paired_difference(results, r, metric=metric) for r in others}
     plots.intervals(differences, ax=ax_diff, title="difference from AdamW, same seeds", xlabel=f"difference in {metric}",
-                    zero_line=True, colors={k: GREY for k in differences})
+                    ylabel="pair", zero_line=True, colors={k: GREY for k in differences})
     for ax in (ax_value, ax_diff):
         ax.title.set_fontsize("medium")
-    fig.subplots_adjust(left=0.24, right=0.98, top=0.88, bottom=0.18, wspace=0.7)
+    fig.tight_layout()
     return fig

@@ -114,7 +114,7 @@ def test_figure(results: Mapping[str, Any], metric: str = "loss") -> Figure:
     plots.intervals(rows, ax=left, xlabel=label, title=f"Test {metric}, each at its chosen α")
     differences = {f"{rule} − {verdict['best']}": paired(results, rule, verdict["best"], metric)
                    for rule in results["test"] if rule != verdict["best"]}
-    plots.intervals(differences, ax=right, xlabel=f"difference in {label.split(' (')[0]}", zero_line=True,
+    plots.intervals(differences, ax=right, xlabel=f"difference in {label.split(' (')[0]}", ylabel="pair", zero_line=True,
                     colors={f"{rule} − {verdict['best']}": plots.color_of(rule) for rule in results["test"]},
                     title=f"Paired difference from {verdict['best']}")
     fig.tight_layout()
