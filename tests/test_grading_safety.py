@@ -273,6 +273,21 @@ def test_a_kernel_that_lost_its_port_to_another_is_graded_again_not_scored_0():
     assert not grader_side_failure(student_exit)  # os._exit in an answer: the submission's own doing
 
 
+def test_a_verdict_process_that_could_not_start_is_graded_again_not_scored_0(tmp_path):
+    """The process that runs the notebook for the grader's verdicts ended before any of its code ran,
+    twice (judge tries once more itself): nbgrader's autograde of that submission fails with this
+    error, and the worker grades it again, as after any failure of the grading machine."""
+    import sys
+
+    from optilab.autograde.worker import grader_side_failure
+    from optilab.grading.notebook import NotStarted, StudentNotebook
+
+    with pytest.raises(NotStarted) as raised:
+        StudentNotebook([(0, "x = 1")], tmp_path, command=[sys.executable, "-c", "raise SystemExit(1)"]).start()
+    log = f"Traceback (most recent call last):\n  ...\noptilab.grading.notebook.NotStarted: {raised.value}\n"
+    assert grader_side_failure({"success": False, "error": "", "log": log})
+
+
 def test_without_bubblewrap_grading_is_refused_unless_asked_and_then_says_so_on_every_line(tmp_path):
     """Issue 11: no sandbox, no grade, unless the instructor says --no-sandbox (and the report says it too)."""
     export, ws = tmp_path / "export", tmp_path / "ws"
@@ -281,7 +296,7 @@ def test_without_bubblewrap_grading_is_refused_unless_asked_and_then_says_so_on_
     no_bwrap = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # the venv's tools, no bwrap
     command = [sys.executable, "-m", "optilab", "grade", "lab01", str(export), "--out", str(ws), "--timeout", "10"]
     refused = subprocess.run(command, env=no_bwrap, capture_output=True, text=True, cwd=course_root())
-    assert refused.returncode == 2
+    assert refused.returncode == 2, (refused.stdout[-2000:], refused.stderr[-2000:])
     assert "apt-get install bubblewrap" in refused.stderr and "--no-sandbox" in refused.stderr
     assert not ws.exists()  # refused before anything was written
     done = subprocess.run([*command, "--no-sandbox"], env=no_bwrap, capture_output=True, text=True,
@@ -291,7 +306,7 @@ def test_without_bubblewrap_grading_is_refused_unless_asked_and_then_says_so_on_
     assert "sandbox: none" in report
     lines = [line for line in report.splitlines() if line.startswith(("ann ", "ben "))]
     assert len(lines) == 2 and all("NOT SANDBOXED" in line for line in lines)
-    assert _scores(ws) == {"ann": FULL, "ben": FULL - 1}
+    assert _scores(ws) == {"ann": FULL, "ben": FULL - 1}, (report, done.stdout[-2000:], done.stderr[-2000:])
 
 
 

@@ -133,6 +133,40 @@ def _notebook(tmp_path: Path, *sources: str, seconds: float = 10) -> StudentNote
     return StudentNotebook(list(enumerate(["import numpy as np", *sources])), tmp_path, cell_seconds=seconds)
 
 
+def test_a_process_that_ends_before_it_starts_is_the_graders_failure_not_the_students(tmp_path):
+    """The process ended before it said it had started, so before any of the notebook's code ran
+    (a sandbox that could not be set up, a machine out of processes): no verdict may blame the
+    student's code; the grader says it could not start the process, with its exit status."""
+    import sys
+
+    from optilab.grading.notebook import NotStarted
+
+    fails = [sys.executable, "-c", "import sys; sys.exit(3)"]
+    with pytest.raises(NotStarted, match="could not start the process that runs the notebook.*exit status 3"):
+        StudentNotebook([(0, "x = 1")], tmp_path, command=fails).start()
+
+
+def test_judging_starts_the_students_process_again_once_if_it_could_not_start(tmp_path):
+    """One failed start (here: the first attempt of a command that fails once) is tried again; the
+    notebook is judged as if it had started the first time. Two failed starts raise NotStarted, so
+    that nbgrader's autograde of that submission fails and make grade grades it again."""
+    import sys
+
+    from optilab.grading.notebook import NotStarted, notebook_command
+
+    first = tmp_path / "first-start-failed"
+    real = notebook_command(tmp_path, memory=3 * 2**30)
+    once = [sys.executable, "-c", f"import os, sys\nif not os.path.exists({str(first)!r}):\n"
+                                  f"    open({str(first)!r}, 'w').close()\n    sys.exit(1)\n"
+                                  f"os.execv({real[0]!r}, {real!r})"]
+    checks = {"test-x": lambda nb: None if nb.get("x") == 2 else (_ for _ in ()).throw(AssertionError("x"))}
+    verdicts = judge([(0, "x = 2")], [(1, "test-x")], checks, str(tmp_path), command=once)
+    assert first.exists() and verdicts == {1: (True, "", "")}
+    with pytest.raises(NotStarted):
+        judge([(0, "x = 2")], [(1, "test-x")], checks, str(tmp_path),
+              command=[sys.executable, "-c", "import sys; sys.exit(1)"])
+
+
 def test_plain_values_travel_and_other_objects_only_name_their_type(tmp_path):
     with _notebook(tmp_path, "x = {'a': [1, 2.5, None, 'text', (np.arange(3), np.float32(2))], 3.5: True}\n"
                              "f = lambda: 1\ndef gen(n):\n    yield from range(n)\nclass Box: pass\nbox = Box()") as nb:

@@ -73,6 +73,12 @@ def _sandboxed(folder: Path, *, memory: int, seconds: float, served: tuple[str, 
                            hide=processes.library_view(served))
 
 
+class NotStarted(Exception):
+    """The student's process ended, or sent nothing, before it said it had started: before any of
+    the notebook's code ran. A failure of the grading machine (a sandbox that could not be set up,
+    no processes left), never a verdict on the submission."""
+
+
 class ProcessGone(BaseException):
     """The student's process is gone (out of time, ended, or sent something unreadable): the
     request and every later one fail; ``cause`` says why in the student's terms."""
@@ -265,10 +271,16 @@ class StudentNotebook(proxy._TimeLimited):
                                          sandboxed=self.sandboxed)
         self._process.answer_asks = self._answer
         load_deadline = time.monotonic() + self.cell_seconds * (len(self.cells) + 1) + 10
-        try:
+        try:  # nothing of the student's has run before "started"
             started, _ = self._process.receive(load_deadline)
-            if started.get("status") != "started":
-                raise wire.WireError("no start")
+        except (processes._Expired, processes._Closed, wire.WireError):
+            started = {}
+        if started.get("status") != "started":
+            code = self._process.stop()
+            self.close()
+            raise NotStarted("the grader could not start the process that runs the notebook "
+                             f"(exit status {code}) before any of its code ran: grade it again")
+        try:
             self._process.send(load, load_deadline)
             hello, _ = self._process.receive(load_deadline)
         except processes._Expired:

@@ -37,7 +37,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from optilab.grading.labs import cell_digest, checks_for, derived_from, guarded_for, served_for
-from optilab.grading.notebook import ProcessGone, StudentNotebook
+from optilab.grading.notebook import NotStarted, ProcessGone, StudentNotebook
 
 __all__ = ["OutsideVerdicts", "judge", "tampering_notes", "NOTE", "STALE"]
 
@@ -66,14 +66,17 @@ def _message(exc: BaseException) -> tuple[str, str]:
 
 def judge(cells: list[tuple[int, str]], tests: list[tuple[int, str]], checks: dict, folder: str, *,
           cell_seconds: float = 30.0, memory: int = 3 * 2**30,
-          served: tuple[str, ...] = (), guarded: dict | None = None) -> dict[int, tuple[bool, str, str]]:
+          served: tuple[str, ...] = (), guarded: dict | None = None,
+          command: list[str] | None = None) -> dict[int, tuple[bool, str, str]]:
     """Run the notebook's ``cells`` (index, source) in the student's process, then the checks of
     the test cells ``tests`` (index, grade_id) here; index -> (passed, ename, evalue). The
     reference rules ``served`` are computed by this process, not in the student's; the library's
-    versions of the lab's answers (``guarded``) refuse while the answers are judged."""
+    versions of the lab's answers (``guarded``) refuse while the answers are judged. ``command``
+    starts the student's process instead of the sandboxed one (:class:`StudentNotebook`)."""
     verdicts: dict[int, tuple[bool, str, str]] = {}
-    with StudentNotebook(cells, folder, cell_seconds=cell_seconds, memory=memory, served=served,
-                         guarded=guarded) as notebook:
+    notebook = _started(lambda: StudentNotebook(cells, folder, cell_seconds=cell_seconds, memory=memory,
+                                                served=served, guarded=guarded, command=command))
+    try:
         for index, grade_id in tests:
             check = checks.get(grade_id)
             if check is None:
@@ -87,7 +90,18 @@ def judge(cells: list[tuple[int, str]], tests: list[tuple[int, str]], checks: di
                 verdicts[index] = (False, *_message(exc))
             else:
                 verdicts[index] = (True, "", "")
+    finally:
+        notebook.close()
     return verdicts
+
+
+def _started(make) -> StudentNotebook:
+    """The student's process, started; a start that failed before any of the notebook's code ran
+    (:class:`~optilab.grading.notebook.NotStarted`) is tried once more, then raised."""
+    try:
+        return make().start()
+    except NotStarted:
+        return make().start()
 
 
 @contextlib.contextmanager
