@@ -279,7 +279,8 @@ class StudentNotebook(proxy._TimeLimited):
             code = self._process.stop()
             self.close()
             raise NotStarted("the grader could not start the process that runs the notebook "
-                             f"(exit status {code}) before any of its code ran: grade it again")
+                             f"(exit status {code}) before any of its code ran, a failure of the grading machine, "
+                             "not of the notebook: run the grading again")
         try:
             self._process.send(load, load_deadline)
             hello, _ = self._process.receive(load_deadline)

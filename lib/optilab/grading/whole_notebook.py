@@ -95,9 +95,11 @@ def report(results: list[CellResult], name: str) -> str:
 
 def main(argv: list[str], *, want_json: bool = False) -> int:
     path = Path(argv[0])
+    from optilab.grading.notebook import NotStarted
+
     try:
         results = grade_notebook(path)
-    except NotALab as exc:
+    except (NotALab, NotStarted) as exc:
         print(f"optilab check: {exc}", file=__import__("sys").stderr)
         return 2
     if want_json:
