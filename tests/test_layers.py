@@ -117,6 +117,8 @@ LONG = {
                            "predicate per property, one table of answers",
     "grading/notebook.py": "the grader's side of a notebook's process: StudentNotebook and the plain "
                            "values and references its requests carry",
+    "grading/student_notebook.py": "the student's side of a notebook's process: its cells run under their "
+                                   "time limits, the questions it asks the grader and its answers to the grader's",
     "grading/suites.py": "the graded suites: the shared parameterised tests and one data entry per rule",
     "isolate/__init__.py": "the bubblewrap command that sandboxes a student's process, and whether it can run",
     "mixed_precision.py": "training in float16 and bfloat16 as a GPU does it: the formats, the loss scale, fp32 "

@@ -133,6 +133,22 @@ def _notebook(tmp_path: Path, *sources: str, seconds: float = 10) -> StudentNote
     return StudentNotebook(list(enumerate(["import numpy as np", *sources])), tmp_path, cell_seconds=seconds)
 
 
+def test_the_time_a_cell_waits_for_the_graders_answers_is_not_the_cells_and_keeps_the_wire_in_order(tmp_path):
+    """Found in CI on a loaded machine: a cell's time limit rang while its process waited for the
+    grader's answer (optilab.check of a wrong rule, diagnosed by the grader), so the answer was left
+    on the wire and every later question read the wrong answer: "answered out of turn", and a
+    submission correct but for one point scored 0. Here a cell asks the grader for optilab's sgd 300
+    times, far longer in all than its 0.3 s limit, nearly all of it spent waiting for the grader."""
+    source = "import optilab\nx = np.ones(2**16)\nfor _ in range(300):\n    x, _ = optilab.kernels.sgd(x, x, {}, lr=0.1)\n"
+    with StudentNotebook(list(enumerate(["import numpy as np", source, "y = 7"])), tmp_path, cell_seconds=0.3,
+                         served=("sgd",)) as nb:
+        assert nb.outcomes[1]["ok"], nb.outcomes[1]
+        assert nb.get("y") == 7 and nb.get("x")[0] == pytest.approx(0.9 ** 300)
+    endless = "while True:\n    pass\n"  # the cell's own time still counts
+    with StudentNotebook(list(enumerate(["import numpy as np", endless, "y = 7"])), tmp_path, cell_seconds=0.3) as nb:
+        assert not nb.outcomes[1]["ok"] and nb.get("y") == 7
+
+
 def test_a_process_that_ends_before_it_starts_is_the_graders_failure_not_the_students(tmp_path):
     """The process ended before it said it had started, so before any of the notebook's code ran
     (a sandbox that could not be set up, a machine out of processes): no verdict may blame the
