@@ -112,10 +112,11 @@ def scope_of(nodeid: str) -> str:
     module, _, name = nodeid.partition("::")
     if module in WHOLE_MODULES:
         return module
-    if module == "tests/test_lessons.py" and name.endswith("]") and name.split("[", 1)[1][:2] in LESSON_UNITS:
-        return LESSON_UNITS[name.split("[", 1)[1][:2]]
-    if module in BY_PARAMETER and name.endswith("]"):
-        return f"{module}::[{name.split('[', 1)[1]}"
+    parameter = name.split("[", 1)[1] if name.endswith("]") else None
+    if module == "tests/test_lessons.py" and parameter and parameter[:2] in LESSON_UNITS:
+        return LESSON_UNITS[parameter[:2]]
+    if module in BY_PARAMETER and parameter:
+        return f"{module}::[{parameter}"
     return nodeid
 
 

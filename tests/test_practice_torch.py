@@ -83,7 +83,7 @@ def test_hvp_matches_committed_torch_double_backward(key):
 
 def test_clipping_changes_the_run_so_the_comparison_can_fail():
     """Some steps of every clip case are clipped and some are not: per-array clipping or none differ."""
-    from optilab import model_rules, whole_model
+    from optilab import whole_model
 
     for key in (k for k in CASES if k.startswith("clip-")):
         case = CASES[key]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,39 @@ def test_a_file_that_is_not_a_lab_is_refused_with_a_reason(tmp_path):
     assert done.returncode == 2 and "notes.ipynb is not a lab of the course" in done.stderr
     done = _run(str(tmp_path / f"{LAB4}.ipynb"), cwd=tmp_path)
     assert done.returncode == 2 and "there is no notebook" in done.stderr
+
+
+def test_a_machine_that_cannot_start_the_notebooks_process_is_reported_as_the_graders_failure(tmp_path):
+    """A sandbox that cannot start the notebook's process (here a bwrap first on PATH that fails
+    for it, and only for it, each time) is the machine's failure: one line that says so and to
+    grade again, exit 2, no traceback and no score blamed on the notebook."""
+    import shutil
+
+    from optilab import isolate
+
+    ok, reason = isolate.available()
+    if not ok:
+        if os.environ.get("OPTILAB_REQUIRE_SANDBOX"):
+            pytest.fail(f"OPTILAB_REQUIRE_SANDBOX is set but {reason}")
+        print(f"skipped: student code cannot be sandboxed here: {reason}")
+        pytest.skip(f"student code cannot be sandboxed here: {reason}")
+    real = shutil.which("bwrap")
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text(  # the real bwrap for everything else (as root, the sandbox starts bwrap in it again)
+        f"#!{sys.executable}\nimport os, sys\nreal = {real!r}\n"
+        "args = [real if a == sys.argv[0] else a for a in sys.argv[1:]]\n"
+        "if any(a.endswith('student_side.py') for a in args) and 'notebook' in args:\n    sys.exit(3)\n"
+        "os.execv(real, [real, *args])\n")
+    fake.chmod(0o755)
+    notebook = tmp_path / f"{LAB4}.ipynb"
+    notebook.write_text(json.dumps(_student(LAB4)), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "optilab", "check", str(notebook)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}"})
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout == "" and "Traceback" not in done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("optilab check: the grader could not start the process that runs the notebook "
+                           "(exit status 3) before any of its code ran"), line
+    assert line.endswith("not of the notebook: run the grading again"), line

@@ -12,7 +12,6 @@ from matplotlib.colors import to_hex
 from optilab import plots, widgets
 from optilab.experiments import large_models as runs
 from optilab.widgets import large_models as lw
-from tests.support.notebooks import ROOT
 
 
 def _points_under_legends(fig) -> list[str]:

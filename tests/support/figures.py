@@ -29,7 +29,6 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.quiver import Quiver
-from matplotlib.text import Text
 
 #: A legend may touch data by this many pixels (anti-aliasing, a frame's line width).
 SLACK = 1.0
@@ -252,10 +251,8 @@ def execute_keeping_figures(path: Path, exprs: dict[str, str], timeout: int = 60
             os.environ.pop("MPLBACKEND", None)
         else:
             os.environ["MPLBACKEND"] = previous
-    run.errors = [f"{o.get('ename')}: {o.get('evalue')}" for _, o in run.outputs("error")]
     own = nbformat.from_dict(dict(notebook, cells=notebook.cells[1:-1]))
     report = Report(errors=run.errors, stderr=run.stderr(), run=Executed(path, own, run.seconds))
-    report.run.errors = [f"{o.get('ename')}: {o.get('evalue')}" for _, o in report.run.outputs("error")]
     for _, output in run.outputs("stream"):
         for line in output.get("text", "").splitlines():
             if line.startswith("@@REPORT@@"):

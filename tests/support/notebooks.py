@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -67,7 +67,11 @@ class Executed:
     path: Path
     notebook: nbformat.NotebookNode
     seconds: float
-    errors: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        """Each error output, as ``"Name: message"``."""
+        return [f"{o.get('ename')}: {o.get('evalue')}" for _, o in self.outputs("error")]
 
     def outputs(self, output_type: str | None = None):
         for cell in self.notebook.cells:
@@ -101,6 +105,4 @@ def execute(path: Path, timeout: int = 60, allow_errors: bool = False) -> Execut
             os.environ.pop("MPLBACKEND", None)
         else:
             os.environ["MPLBACKEND"] = env_backend
-    executed = Executed(path, notebook, seconds)
-    executed.errors = [f"{o.get('ename')}: {o.get('evalue')}" for _, o in executed.outputs("error")]
-    return executed
+    return Executed(path, notebook, seconds)

@@ -277,6 +277,7 @@ class StudentNotebook(proxy._TimeLimited):
             started = {}
         if started.get("status") != "started":
             code = self._process.stop()
+            self._process = None
             self.close()
             raise NotStarted("the grader could not start the process that runs the notebook "
                              f"(exit status {code}) before any of its code ran, a failure of the grading machine, "

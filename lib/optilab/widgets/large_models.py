@@ -22,7 +22,6 @@ In a notebook::
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any, Mapping
 
 import ipywidgets as widgets
