@@ -28,6 +28,9 @@ $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
+	@# Every process that imports the course library loads it compiled, the sandboxed ones too (which
+	@# cannot write bytecode): pip compiles what it installs, but not an editable install's source.
+	$(PY) -m compileall -q lib/optilab >/dev/null
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
 	$(PY) -m optilab.isolate install >/dev/null
 	@# Explorers' figures reach the browser at once (optilab/websocket.py says why).

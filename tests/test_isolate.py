@@ -706,6 +706,40 @@ def test_make_grade_of_a_hostile_class_fails_only_the_hostile_work(sandbox, tmp_
         assert {sub.student.id for sub in gb.find_assignment(LAB).submissions} == set(class_work)
 
 
+def test_graded_code_finds_no_compiled_copy_of_the_reference_rules(sandbox, tmp_path):
+    """``make setup`` compiles the course library, so that every process loads it compiled, the
+    sandboxed ones too. The compiled copies of the modules that hold reference rules are shown
+    empty to graded code, as their source is shown without the rules: neither can be loaded."""
+    import compileall
+    import importlib.util
+
+    import optilab
+    from optilab import kernels
+    from optilab.grading.notebook import StudentNotebook
+
+    root = Path(optilab.__file__).resolve().parent
+    modules = sorted({"kernels", *(f.__module__.rsplit(".", 1)[-1] for f in kernels.RULES.values())})
+    assert {"kernels", "kernels_adaptive", "kernels_modern"} <= set(modules)
+    for module in modules:  # as make setup leaves them
+        assert compileall.compile_file(str(root / f"{module}.py"), quiet=1)
+    compiled = {m: importlib.util.cache_from_source(str(root / f"{m}.py")) for m in modules}
+    assert all(Path(path).stat().st_size > 16 for path in compiled.values())
+    cell = ("import marshal\nsizes, rules = {}, {}\n"
+            f"for name, path in {compiled!r}.items():\n"
+            "    data = open(path, 'rb').read()\n"
+            "    sizes[name] = len(data)\n"
+            "    try:\n"
+            "        namespace = {}\n"
+            "        exec(marshal.loads(data[16:]), namespace)\n"
+            "        rules[name] = sorted(k for k in namespace if not k.startswith('_'))\n"
+            "    except Exception as exc:\n"
+            "        rules[name] = type(exc).__name__\n")
+    with StudentNotebook([(0, cell)], tmp_path, served=tuple(kernels.RULES)) as notebook:
+        assert notebook.sandboxed and notebook.outcomes[0].get("error") is None, notebook.outcomes
+        assert notebook.get("sizes") == {m: 0 for m in modules}
+        assert notebook.get("rules") == {m: "EOFError" for m in modules}
+
+
 def test_the_kernelspec_is_readable_by_every_user_of_a_shared_environment(tmp_path):
     """Found on a hub: installed from a 700 temporary folder, the kernelspec was 700 too, and the
     instructor's grading found "No such kernel named optilab-sandboxed" in the shared environment."""
