@@ -22,8 +22,10 @@ loaded it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import signal
 import sys
 import traceback
 from typing import Any
@@ -62,13 +64,7 @@ def ask_grader(header: dict, blobs: list[bytes] = ()) -> tuple[dict, list[bytes]
     calling it): they are answered here, in turn."""
     if not _GRADER:
         raise ImportError("this process has no grader to ask")
-    # The cell's time limit (_Alarm) waits while the grader works: its time is not the cell's, and
-    # the limit must not ring between a question and its answer, which would stay on the wire and
-    # answer the grader's next request. The grader's own deadlines bound this wait and the calls
-    # it makes meanwhile.
-    import signal
-    paused = signal.setitimer(signal.ITIMER_REAL, 0)[0] if hasattr(signal, "setitimer") else 0.0
-    try:
+    with _Alarm.paused():
         _write_all(_GRADER["out"], pack(header, list(blobs)))
         while True:
             prefix = _read_exact(_GRADER["in"], 4)
@@ -84,9 +80,6 @@ def ask_grader(header: dict, blobs: list[bytes] = ()) -> tuple[dict, list[bytes]
                 kind = _ANSWER_ERRORS.get(str(error.get("type")), RuntimeError)
                 raise kind(str(error.get("message", ""))[:_MAX_TEXT])
             return answer, answer_blobs
-    finally:
-        if paused:
-            signal.setitimer(signal.ITIMER_REAL, paused)
 
 
 STEPS_BYTES = 2**20  # the bytes of arrays one question of a served rule's ``steps`` sends at most (a frame: 16 MB)
@@ -229,7 +222,6 @@ class _Alarm:
         raise KeyboardInterrupt(f"the cell ran longer than {self.seconds:g} s and was interrupted")
 
     def __enter__(self) -> "_Alarm":
-        import signal
         self.previous = None
         if self.seconds and hasattr(signal, "setitimer"):
             self.previous = signal.signal(signal.SIGALRM, self._ring)
@@ -237,13 +229,27 @@ class _Alarm:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        import signal
         if self.seconds and hasattr(signal, "setitimer"):
             signal.setitimer(signal.ITIMER_REAL, 0)
             try:
                 signal.signal(signal.SIGALRM, self.previous or signal.SIG_DFL)
             except (TypeError, ValueError):
                 signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+
+    @staticmethod
+    @contextlib.contextmanager
+    def paused():
+        """The running cell's limit waits while this process waits for the grader (:func:`ask_grader`),
+        then goes on with what was left. The grader's time is not the cell's, and the limit must not
+        ring between a question and its answer, which would stay on the wire and answer the grader's
+        next request; the grader's own deadlines bound the wait and the calls it makes meanwhile."""
+        left = signal.setitimer(signal.ITIMER_REAL, 0)[0] if hasattr(signal, "setitimer") else 0.0
+        try:
+            yield
+        finally:
+            if left:
+                signal.setitimer(signal.ITIMER_REAL, left)
 
 
 def run_cells(cells: list[dict], namespace: dict, seconds: float) -> list[dict]:
