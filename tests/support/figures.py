@@ -227,30 +227,14 @@ class Report:
 
 def execute_keeping_figures(path: Path, exprs: dict[str, str], timeout: int = 60) -> Report:
     """Run the notebook at ``path``; describe every figure it displayed and evaluate ``exprs`` in its namespace."""
-    import os
-    import time
-
     import nbformat
-    from nbclient import NotebookClient
 
-    from tests.support.notebooks import CONFIG, ROOT, Executed
+    from tests.support.notebooks import ROOT, Executed, run_notebook
 
     notebook = nbformat.read(path, as_version=4)
     notebook.cells.insert(0, nbformat.v4.new_code_cell(_KEEP))
     notebook.cells.append(nbformat.v4.new_code_cell(_REPORT.format(root=str(ROOT), exprs=dict(exprs))))
-    previous = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    try:
-        client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
-                                resources={"metadata": {"path": str(path.parent)}}, config=CONFIG)
-        start = time.perf_counter()
-        client.execute()
-        run = Executed(path, notebook, time.perf_counter() - start)
-    finally:
-        if previous is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = previous
+    run = run_notebook(notebook, path, timeout=timeout, allow_errors=True)
     own = nbformat.from_dict(dict(notebook, cells=notebook.cells[1:-1]))
     report = Report(errors=run.errors, stderr=run.stderr(), run=Executed(path, own, run.seconds))
     for _, output in run.outputs("stream"):

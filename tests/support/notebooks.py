@@ -91,7 +91,13 @@ class Executed:
 
 def execute(path: Path, timeout: int = 60, allow_errors: bool = False) -> Executed:
     """Run every cell of ``path`` in a fresh python3 kernel, with the notebook's folder as cwd."""
-    notebook = nbformat.read(path, as_version=4)
+    return run_notebook(nbformat.read(path, as_version=4), path, timeout=timeout, allow_errors=allow_errors)
+
+
+def run_notebook(notebook: nbformat.NotebookNode, path: Path, timeout: int = 60,
+                 allow_errors: bool = False) -> Executed:
+    """Run every cell of ``notebook`` (read from ``path``, perhaps changed) in a fresh python3 kernel,
+    with the folder of ``path`` as cwd, showing figures as JupyterLab's inline backend does."""
     env_backend = os.environ.get("MPLBACKEND")
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     try:
