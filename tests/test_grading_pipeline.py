@@ -79,8 +79,12 @@ def test_every_submission_gets_its_exact_score(graded):
     scores = {r.student: r.score for r in run.results}
     expected = {student: score for student, (score, _) in EXPECTED.items()}
     logs = run.workspace / "reports" / LAB / "logs"
-    why = {r.student: (r.notes, (logs / f"{r.student}.log").read_text()[-2000:] if (logs / f"{r.student}.log").is_file()
-                       else "") for r in run.results if scores[r.student] != expected.get(r.student)}
+
+    def log_tail(student: str) -> str:
+        log = logs / f"{student}.log"
+        return log.read_text()[-2000:] if log.is_file() else ""
+
+    why = {r.student: (r.notes, log_tail(r.student)) for r in run.results if scores[r.student] != expected.get(r.student)}
     assert scores == expected, why
     assert all(r.max_score == MAX for r in run.results)
 
