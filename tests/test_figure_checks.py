@@ -67,3 +67,35 @@ def test_an_axis_shared_by_panels_is_labelled_once_for_all_of_them():
     left.plot([0, 1], [1, 0]), right.plot([0, 1], [1, 0])
     left.set_xlabel("step"), left.set_ylabel("loss")
     assert describe(fig)["labels"] == [("step", "loss"), ("", "")]
+
+
+def test_a_right_hand_title_and_a_figure_legends_entry_that_are_cut_are_found():
+    fig = Figure(figsize=(3, 2))
+    fig.subplots().set_title("a right-hand title far too long for this figure", loc="right")
+    assert any("right-hand title" in found for found in text_outside(fig))
+    fig = Figure(figsize=(3, 2))
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], label="an entry of a figure legend far too long to fit beside the panel")
+    fig.legend(loc="center left", bbox_to_anchor=(0.9, 0.5))
+    assert any("figure legend" in found for found in text_outside(fig))
+
+
+def test_a_line_drawn_across_the_view_shows_and_a_lone_point_without_a_marker_does_not():
+    fig = Figure()
+    ax = fig.subplots()
+    ax.plot([-1.0, 2.0], [0.5, 0.5], label="across")  # both ends outside the view, the segment inside
+    ax.plot([0.5], [0.5], label="lone point")  # a line style but one point: nothing is drawn
+    ax.plot([0.2], [0.2], "o", label="marker")
+    ax.set_xlim(0, 1), ax.set_ylim(0, 1)
+    found = unseen_lines(fig)
+    assert len(found) == 1 and "lone point" in found[0], found
+
+
+def test_a_panel_with_a_legend_and_no_line_shown_is_found():
+    fig = Figure()
+    ax = fig.subplots()
+    ax.plot([5.0, 6.0], [5.0, 6.0], label="outside the limits")
+    ax.set_xlim(0, 1), ax.set_ylim(0, 1)
+    ax.legend()
+    found = unseen_lines(fig)
+    assert any("shows no line" in f for f in found) and any("outside the limits" in f for f in found), found

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from optilab import data, kernels, rules
-from tests.support.figures import legend_overlaps
+from tests.support.figures import legend_overlaps, text_outside, unseen_lines
 from tests.support.lesson_shell import run_lesson
 from tests.support.notebooks import ROOT
 
@@ -171,50 +171,10 @@ def test_no_legend_covers_data(name):
     assert not problems, "\n".join(problems)
 
 
-def _explorer_glitches(figure) -> list[str]:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    canvas = FigureCanvasAgg(figure) if not isinstance(figure.canvas, FigureCanvasAgg) else figure.canvas
-    canvas.draw()
-    renderer = canvas.get_renderer()
-    width, height = canvas.get_width_height()
-    found = []
-    texts = list(figure.texts) + [t for legend in figure.legends for t in legend.get_texts()]
-    for ax in figure.axes:
-        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
-        legend = ax.get_legend()
-        if legend is not None:
-            texts += legend.get_texts()
-    for text in texts:
-        if text.get_visible() and text.get_text().strip():
-            box = text.get_window_extent(renderer)
-            if box.x0 < -1 or box.y0 < -1 or box.x1 > width + 1 or box.y1 > height + 1:
-                found.append(f"text {text.get_text()[:40]!r} is cut by the figure's edge")
-    for ax in figure.axes:
-        (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
-        visible = 0
-        for line in ax.get_lines():
-            xy = np.asarray(line.get_xydata(), dtype=float)
-            if not line.get_visible() or not len(xy):
-                continue
-            ok = np.all(np.isfinite(xy), axis=1)
-            if line.get_transform() == ax.transData:
-                ok &= (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
-            if line.get_marker() in (None, "None", "none", "", " "):  # no marker: only segments show
-                ok = ok[:-1] & ok[1:]
-            if ok.any():
-                visible += 1
-            elif not str(line.get_label()).startswith("_"):
-                found.append(f"line {line.get_label()!r} has no point inside its axes titled {ax.get_title()!r}")
-        if ax.get_legend() is not None and visible == 0:
-            found.append(f"the axes titled {ax.get_title()!r} has a legend but shows no line")
-    return found
-
-
 @pytest.mark.parametrize("name", LESSONS)
 def test_explorers_show_no_cut_text_empty_panels_or_invisible_lines(name):
     problems = [f"{where}: {g}" for where, figure, explorer in _figures(name) if explorer
-                for g in _explorer_glitches(figure)]
+                for g in text_outside(figure) + unseen_lines(figure)]
     assert not problems, "\n".join(problems)
 
 

@@ -6,46 +6,21 @@ import math
 
 import numpy as np
 import pytest
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_hex
 
 from optilab import plots, widgets
 from optilab.experiments import large_models as runs
 from optilab.widgets import large_models as lw
-
-
-def _points_under_legends(fig) -> list[str]:
-    """Labels of lines with a drawn point (or a point halfway along a segment) inside a legend's box."""
-    canvas = fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)
-    canvas.draw()
-    renderer = canvas.get_renderer()
-    boxes = [legend.get_window_extent(renderer) for legend in fig.legends]
-    boxes += [ax.get_legend().get_window_extent(renderer) for ax in fig.axes if ax.get_legend()]
-    hidden = []
-    for ax in fig.axes:
-        for line in ax.get_lines():
-            xy = np.asarray(line.get_xydata(), dtype=float)
-            xy = xy[np.all(np.isfinite(xy), axis=1)]
-            if len(xy) == 0 or not line.get_visible():
-                continue
-            dense = np.concatenate([xy, (xy[1:] + xy[:-1]) / 2]) if len(xy) > 1 else xy
-            shown = ax.transData.transform(dense)
-            inside_axes = ax.get_window_extent(renderer)
-            for box in boxes:
-                for x, y in shown:
-                    if inside_axes.contains(x, y) and box.contains(x, y):
-                        hidden.append(str(line.get_label()))
-                        break
-    return hidden
+from tests.support.figures import legend_overlaps
 
 
 def _assert_readable(fig):
     for ax in fig.axes:
         if ax.get_label() == "<colorbar>":
             continue
-        assert ax.get_title() or fig._suptitle is not None, "an axes without a title"
+        assert ax.get_title() or fig.get_suptitle(), "an axes without a title"
         assert ax.get_xlabel() and (ax.get_ylabel() or ax.get_yticklabels()), "an unlabelled axis"
-    assert not _points_under_legends(fig), f"a legend covers {_points_under_legends(fig)}"
+    assert legend_overlaps(fig) == []
     width, height = fig.get_size_inches() * fig.dpi
     assert width <= 920, f"the figure is {width:.0f} px wide: it would be shrunk in JupyterLab's default layout"
 
@@ -155,7 +130,7 @@ def test_no_control_value_puts_data_under_a_legend(factory):
         values = list(getattr(control, "options", None) or range(control.min, control.max + 1))
         for value in values:
             explorer.set(**{name: value})
-            assert not _points_under_legends(explorer.figure), f"{name} = {value}: {_points_under_legends(explorer.figure)}"
+            assert legend_overlaps(explorer.figure) == [], f"{name} = {value}"
 
 
 def test_the_legend_check_finds_a_line_under_a_legend():
@@ -164,4 +139,5 @@ def test_the_legend_check_finds_a_line_under_a_legend():
     ax.plot([0, 1], [0, 0], label="clear")
     ax.set_ylim(-0.1, 1.1)
     ax.legend(loc="upper right")
-    assert _points_under_legends(fig) == ["under the legend"]
+    found = legend_overlaps(fig)
+    assert len(found) == 1 and "'under the legend'" in found[0], found

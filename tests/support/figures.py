@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.quiver import Quiver
+from matplotlib.text import Text
 
 #: A legend may touch data by this many pixels (anti-aliasing, a frame's line width).
 SLACK = 1.0
@@ -77,6 +78,10 @@ def _points_hit(points: np.ndarray, box, radius: float) -> bool:
                        & (points[:, 1] >= box[1] - radius) & (points[:, 1] <= box[3] + radius)))
 
 
+def _no_style(style) -> bool:
+    return style in (None, "None", "none", "", " ")
+
+
 def _covered(artist: Any, box, renderer) -> bool:
     """Whether ``artist``, as drawn, has data inside ``box`` (display coordinates)."""
     if isinstance(artist, Line2D):
@@ -88,10 +93,9 @@ def _covered(artist: Any, box, renderer) -> bool:
         dpi = artist.figure.dpi
         pad = artist.get_linewidth() * dpi / 72 / 2
         grown = (box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad)
-        if artist.get_linestyle() not in ("None", "none", "", " ") and _segments_hit(points, grown):
+        if not _no_style(artist.get_linestyle()) and _segments_hit(points, grown):
             return True
-        marker = artist.get_marker()
-        if marker not in (None, "None", "none", "", " "):
+        if not _no_style(artist.get_marker()):
             return _points_hit(points, box, artist.get_markersize() * dpi / 72 / 2)
         return False
     if isinstance(artist, (PathCollection, Quiver)):
@@ -106,11 +110,12 @@ def _covered(artist: Any, box, renderer) -> bool:
     return False
 
 
-def legend_overlaps(fig: Figure) -> list[str]:
+def legend_overlaps(fig: Figure, renderer=None) -> list[str]:
     """What each legend of ``fig`` covers: one line per (legend, data artist), empty when nothing is covered.
 
-    An axes' legend is checked against its axes' data; a figure legend against every axes'."""
-    renderer = _renderer(fig)
+    An axes' legend is checked against its axes' data; a figure legend against every axes'.
+    ``renderer``: the figure's, when it is already drawn as shown (else it is drawn here)."""
+    renderer = renderer or _renderer(fig)
     legends = [(ax.get_legend(), [ax]) for ax in fig.axes] + [(legend, list(fig.axes)) for legend in fig.legends]
     found = []
     for legend, axes in legends:
@@ -131,19 +136,25 @@ def legend_overlaps(fig: Figure) -> list[str]:
     return found
 
 
-def text_outside(fig: Figure) -> list[str]:
-    """Titles, axis labels and notes of ``fig`` that are cut: partly outside the figure's canvas.
+def _legend_texts(legend) -> list[Text]:
+    return [legend.get_title(), *legend.get_texts()] if legend is not None and legend.get_visible() else []
+
+
+def text_outside(fig: Figure, renderer=None) -> list[str]:
+    """Titles (centre, left and right), axis labels, notes and legend entries of ``fig`` that are cut:
+    partly outside the figure's canvas.
 
     (Tick labels are left out: matplotlib keeps labels of ticks outside the view, undrawn.)
     """
-    renderer = _renderer(fig)
+    renderer = renderer or _renderer(fig)
     width, height = fig.canvas.get_width_height()
     texts = list(fig.texts)  # the suptitle is one of them
+    for legend in fig.legends:
+        texts += _legend_texts(legend)
     for ax in fig.axes:
-        texts += [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
-        legend = ax.get_legend()
-        if legend is not None and legend.get_visible():
-            texts += list(legend.get_texts())
+        # an Axes' own texts: its notes and its three titles
+        texts += [child for child in ax.get_children() if isinstance(child, Text)]
+        texts += [ax.xaxis.label, ax.yaxis.label, *_legend_texts(ax.get_legend())]
     cut = []
     for text in texts:
         if text is None or not text.get_visible() or not str(text.get_text()).strip():
@@ -207,10 +218,11 @@ def _labels(ax) -> tuple[str, str]:
 
 
 def describe(fig: Figure) -> dict[str, Any]:
-    """A figure's titles, axis labels, legend overlaps and cut texts, as plain data."""
+    """A figure's titles, axis labels, legend overlaps and cut texts, as plain data (drawn once)."""
+    renderer = _renderer(fig)
     return {"titles": [ax.get_title() for ax in fig.axes] + [fig.get_suptitle()],
             "labels": [_labels(ax) for ax in fig.axes if ax.has_data() and ax.get_label() != "<colorbar>"],
-            "overlaps": legend_overlaps(fig), "cut": text_outside(fig)}
+            "overlaps": legend_overlaps(fig, renderer), "cut": text_outside(fig, renderer)}
 
 
 @dataclass
@@ -245,28 +257,32 @@ def execute_keeping_figures(path: Path, exprs: dict[str, str], timeout: int = 60
     return report
 
 
-def unseen_lines(fig: Figure) -> list[str]:
-    """Labelled lines that show nothing: data, but not one finite point inside their axes' view.
+def unseen_lines(fig: Figure, renderer=None) -> list[str]:
+    """Labelled lines that show nothing, and panels with a legend but no line shown.
 
-    This catches a curve that a log axis hides (its values are all ≤ 0 or NaN) and a curve that runs
-    entirely outside the axis limits, and so an empty panel with a legend.
+    A line shows when a drawn segment between two finite points crosses its axes' view, or a marker
+    sits in it. This catches a curve that a log axis hides (its values are all ≤ 0 or NaN), a curve
+    that runs entirely outside the axis limits, a lone point without a marker, and so an empty panel
+    with a legend.
     """
-    _renderer(fig)
+    renderer = renderer or _renderer(fig)
     found = []
     for ax in fig.axes:
-        box = ax.get_window_extent()
+        extent = ax.get_window_extent(renderer)
+        box = (extent.x0 - 1, extent.y0 - 1, extent.x1 + 1, extent.y1 + 1)
+        shown = 0
         for line in ax.lines:
-            label = str(line.get_label())
-            if not line.get_visible() or label.startswith("_"):
-                continue
             xy = np.asarray(line.get_xydata(), dtype=float)
-            if not len(xy):
+            if not line.get_visible() or not len(xy):
                 continue  # nothing to show is not a hidden line
             with np.errstate(all="ignore"):
                 points = line.get_transform().transform(xy)
-            ok = np.all(np.isfinite(points), axis=1)
-            inside = ok & (points[:, 0] >= box.x0 - 1) & (points[:, 0] <= box.x1 + 1) \
-                & (points[:, 1] >= box.y0 - 1) & (points[:, 1] <= box.y1 + 1)
-            if not inside.any():
-                found.append(f"axes {ax.get_title()!r}: {label!r} has {len(xy)} points, none shown")
+            if (not _no_style(line.get_linestyle()) and _segments_hit(points, box)) \
+                    or (not _no_style(line.get_marker()) and _points_hit(points, box, 0.0)):
+                shown += 1
+            elif not str(line.get_label()).startswith("_"):
+                found.append(f"axes {ax.get_title()!r}: {line.get_label()!r} has {len(xy)} points, none shown")
+        others = [a for a in (*ax.collections, *ax.images) if a.get_visible()]  # scatter points, meshes
+        if ax.get_legend() is not None and ax.get_legend().get_visible() and shown == 0 and not others:
+            found.append(f"axes {ax.get_title()!r} has a legend but shows no line")
     return found
