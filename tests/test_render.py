@@ -10,6 +10,7 @@ import ipywidgets as widgets
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from PIL import Image
 
 from optilab.widgets import registry
@@ -47,10 +48,9 @@ def _texts(figure: Figure) -> list[tuple[str, str, tuple[float, ...]]]:
     for i, ax in enumerate(figure.axes):
         if not ax.get_visible():
             continue
-        for part in ("title", "_left_title", "_right_title"):
-            add(f"axes {i} {part.strip('_')}", getattr(ax, part))
-        for text in ax.texts:
-            add(f"axes {i} text", text)
+        for text in ax.get_children():  # its three titles and its notes (axis labels are the axes')
+            if isinstance(text, Text):
+                add(f"axes {i} title or text", text)
         legend = ax.get_legend()
         if legend is not None and legend.get_visible():
             add(f"axes {i} legend title", legend.get_title())

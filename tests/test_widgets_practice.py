@@ -60,7 +60,7 @@ def test_sweep_figure_has_a_panel_per_optimizer_with_the_chosen_lr_starred(small
         top = max(s[1, 1] for s in segments if s[0, 0] == chosen)
         assert top == pytest.approx(mean + half)
         assert ax.get_legend() is None and ax.get_xscale() == "log" and ax.get_yscale() == "log"
-    assert panels[0].get_ylabel() and panels[-1].get_xlabel() and fig._suptitle.get_text()
+    assert panels[0].get_ylabel() and panels[-1].get_xlabel() and fig.get_suptitle()
 
 
 def test_test_figure_shows_the_test_intervals_and_the_paired_differences(small):
