@@ -97,6 +97,8 @@ if _OPTILAB is not None and _NBGRADER is not None:
         "optilab.autograde.feedback.StudentTracebacks",
         "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",  # as in nbgrader's own list
     ]
+    # nbconvert's HTMLExporter, compiling its templates once per process, not once per page
+    c.GenerateFeedback.exporter_class = "optilab.autograde.feedback.exporter.FeedbackExporter"
     c.GenerateFeedback.HTMLExporter.template_name = "optilab_feedback"
     _FORMGRADER = os.path.join(os.path.dirname(_NBGRADER.origin), "server_extensions", "formgrader")
     c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [

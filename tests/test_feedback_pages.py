@@ -449,3 +449,45 @@ def test_a_test_cells_title_is_its_opening_comment_without_the_points():
     assert cell_title("### BEGIN HIDDEN TESTS\nassert x\n") == ""
     assert cell_title("assert x == 1  # not a title\n") == ""
 
+
+
+# --- templates compiled once per process ---------------------------------------------------------
+
+def test_the_pages_are_the_same_from_nbconverts_own_exporter(course):
+    """The course's exporter keeps each compiled template for the next page
+    (optilab.autograde.feedback.exporter); nbconvert's HTMLExporter, which compiles them for
+    every page, writes the same bytes."""
+    from nbgrader.converters import GenerateFeedback
+
+    from optilab.autograde.feedback.exporter import FeedbackExporter
+
+    api = course["api"]
+    assert GenerateFeedback(coursedir=api.coursedir, parent=api).exporter_class is FeedbackExporter
+    pages = {student: _page(course, student) for student in SUBMISSIONS}
+    config = copy.deepcopy(load_config(course["root"]))
+    config.GenerateFeedback.exporter_class = "nbconvert.exporters.HTMLExporter"
+    plain = make_api(config)
+    for student in SUBMISSIONS:
+        written = plain.generate_feedback(LAB, student, force=True)
+        assert written["success"], written["log"]
+        assert _page(course, student) == pages[student], student
+
+
+def test_a_page_after_the_first_compiles_no_template_and_the_head_start_compiles_them_all(course):
+    from nbgrader.converters import GenerateFeedback
+
+    from optilab.autograde.feedback.exporter import COMPILED, compile_templates
+
+    api = course["api"]
+    COMPILED.clear()
+    assert api.generate_feedback(LAB, "ada_right", force=True)["success"]
+    first = COMPILED.compiled
+    assert first >= 5  # ours, nbgrader's feedback, nbconvert's classic index and base, ...
+    assert api.generate_feedback(LAB, "ben_in_place", force=True)["success"]
+    assert COMPILED.compiled == first
+    # What `make grade` compiles before it starts its workers is every template a page needs.
+    COMPILED.clear()
+    app = GenerateFeedback(coursedir=api.coursedir, parent=api)
+    assert compile_templates(app.exporter_class(parent=app, config=app.config)) == first
+    assert api.generate_feedback(LAB, "ada_right", force=True)["success"]
+    assert COMPILED.compiled == first

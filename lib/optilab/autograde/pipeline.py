@@ -268,6 +268,7 @@ def _grade(lab: str, found: list[collect.Submission], mode: str, submissions: Pa
 
         isolate.prepare()
         processes.library_view(served_for(lab))
+        _compile_feedback_templates(api)  # once here, for every worker, not once in each
     pool = multiprocessing.get_context(method).Pool(jobs, initializer=worker.init,
                                                     initargs=(config, str(log_path)))
     finished: queue.Queue = queue.Queue()
@@ -316,6 +317,24 @@ def _grade(lab: str, found: list[collect.Submission], mode: str, submissions: Pa
     remember_notes(reports / "notes.json", ordered)
     write_reports(run, coursedir, str(submissions))
     return run
+
+
+def _compile_feedback_templates(api) -> None:
+    """Compile the feedback page's templates in this process (:mod:`optilab.autograde.feedback.exporter`),
+    with the exporter nbgrader's ``generate_feedback`` makes, when the course's configuration names
+    :class:`~optilab.autograde.feedback.exporter.FeedbackExporter`. Only a head start: a worker
+    compiles what is missing, and a template that cannot be compiled fails each page, which says so
+    (so whatever stops the head start is left to the pages)."""
+    from nbgrader.converters import GenerateFeedback
+
+    from optilab.autograde.feedback.exporter import FeedbackExporter, compile_templates
+
+    app = GenerateFeedback(coursedir=api.coursedir, parent=api)
+    if issubclass(app.exporter_class, FeedbackExporter):
+        try:
+            compile_templates(app.exporter_class(parent=app, config=app.config))
+        except Exception:  # noqa: BLE001 (a head start only: see above)
+            pass
 
 
 def report_lab(lab: str, *, out: Path | None = None, root: Path | None = None) -> GradingRun:

@@ -17,6 +17,8 @@ The pieces, each at nbgrader's or nbconvert's own plugin point:
 - ``GenerateFeedback.preprocessors``: :class:`FeedbackGrades` (nbgrader's ``GetGrades`` plus pending
   points and cell names) and :class:`StudentTracebacks`; they change the copy of the notebook
   nbgrader renders, never the autograded notebook;
+- ``GenerateFeedback.exporter_class``: :class:`~.exporter.FeedbackExporter`, nbconvert's
+  HTMLExporter compiling its templates once per process, not once per page;
 - ``GenerateFeedback.HTMLExporter.template_name``: :data:`TEMPLATE_NAME`, a template in
   :data:`TEMPLATES` that extends nbgrader's ``feedback`` template;
 - ``GenerateFeedback.HTMLExporter.filters``: :func:`embedded_mathjax`, which the template's
