@@ -14,8 +14,9 @@ lab's ``solutions/``), so both grade in the kernel that configuration names
   another, in the course copy whose ``submitted/`` holds the same notebooks, timed from start
   to exit. Its ``generate_assignment`` is done beforehand and not timed; it writes no feedback.
 - ``make grade --jobs 1``: the same command with one worker process, to show how much of the
-  speed-up comes from grading submissions in parallel (the only speed-up there is: optilab
-  changes nothing inside nbgrader, jupyter_client or nbconvert).
+  speed-up comes from grading submissions in parallel (optilab changes nothing inside nbgrader,
+  jupyter_client or nbconvert; through nbgrader's ``GenerateFeedback.exporter_class`` setting its
+  feedback pages keep their templates compiled, work plain ``nbgrader autograde`` does not do).
 
 The order is ``make grade``, plain nbgrader, ``make grade --jobs 1``, ``make grade`` again; the
 speed-up uses the mean of the two ``make grade`` runs, which bracket the others, so a machine

@@ -204,7 +204,9 @@ def _grading(group: dict[str, Any]) -> list[str]:
         lines += ["", f"With one worker (`make grade --jobs 1`), `make grade` is {_ratio(one.get('speedup'))} as fast "
                       f"as plain nbgrader; its parallel workers make it {_ratio(one.get('workers_speedup'))} faster "
                       f"than that (same grades: {_yes(one.get('same_grades'))}). optilab changes nothing inside "
-                      "nbgrader, jupyter_client or nbconvert: the workers are the whole speed-up."]
+                      "nbgrader, jupyter_client or nbconvert: the workers are the speed-up, beside one setting of "
+                      "nbgrader's (its feedback exporter keeps the page templates compiled; `make grade` writes the "
+                      "feedback pages, which plain `nbgrader autograde` does not)."]
     for line in group.get("disagreements", [])[:10]:
         lines.append(f"- {line}")
     return lines
