@@ -48,9 +48,6 @@ class InMemoryBytecode(jinja2.BytecodeCache):
         self._code.clear()
         self.compiled = 0
 
-    def __len__(self) -> int:
-        return len(self._code)
-
 
 #: The templates compiled in this process, for every feedback exporter it makes.
 COMPILED = InMemoryBytecode()
