@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import jinja2
 import jinja2.bccache
-import jinja2.meta
 import nbformat
 from nbconvert.exporters import HTMLExporter
 
@@ -69,21 +68,10 @@ _NO_GRADES = {"notebook": "", "score": 0.0, "max_score": 0.0, "late_penalty": 0.
 
 
 def compile_templates(exporter: HTMLExporter) -> int:
-    """Compile, in this process, the templates of ``exporter``'s pages: render the page of a notebook
-    with no cells, then compile every template that the ones it loaded extend, include or import by
-    a fixed name. Return how many templates this process compiled since :data:`COMPILED` was cleared.
+    """Compile, in this process, the templates of ``exporter``'s pages, by rendering the page of a
+    notebook with no cells. Return how many templates this process compiled since :data:`COMPILED`
+    was cleared.
 
     Raises jinja2.TemplateError or OSError for a template that cannot be found or compiled."""
     exporter.from_notebook_node(nbformat.v4.new_notebook(), resources={"nbgrader": dict(_NO_GRADES)})
-    environment = exporter.environment
-    seen: set[str] = set()
-    todo = [exporter.template.name]
-    while todo:
-        name = todo.pop()
-        if name is None or name in seen:
-            continue
-        seen.add(name)
-        source, _, _ = environment.loader.get_source(environment, name)
-        environment.get_template(name)
-        todo += jinja2.meta.find_referenced_templates(environment.parse(source))
     return COMPILED.compiled
