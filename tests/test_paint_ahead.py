@@ -181,3 +181,33 @@ def test_once_code_asks_for_the_figure_nothing_is_painted_over_it_until_a_contro
     assert len(calls) == held_at, f"painted ahead over a figure code holds: {calls[held_at:]}"
     assert calls[-1] == (0.25, 1.0)  # drawn again for the values shown when the cell asked
     assert_same_as_full_draw(figure, explorer.image.value, "the figure a cell holds, against the frame shown")
+
+
+def test_a_frame_ahead_that_fails_to_paint_leaves_the_figure_drawn_for_the_values_shown(in_kernel):
+    """Painting ahead draws the figure for other values, then paints it. If the paint fails, the round
+    stops quietly and a cell that asks for the figure gets it drawn for the values shown, not for the
+    values of the frame that failed. (Seen in the browser test: CPython raised SystemError in
+    ``tuple(generator)`` in the subshell's thread while a cell walked ``gc.get_objects()`` in the main
+    one, python/cpython#107137.)"""
+    calls, reported = [], []
+
+    def failing_paint(figure):
+        raise SystemError("bad argument to internal function")
+
+    async def session():
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: reported.append(context))
+        explorer = _logged(calls)
+        explorer.set(a=0.25)  # drawn, painted and shown; the round ahead starts at the loop's next turn
+        paint, explorer.renderer.paint = explorer.renderer.paint, failing_paint
+        for _ in range(20):
+            await asyncio.sleep(0)
+        explorer.renderer.paint = paint
+        return explorer
+
+    explorer = asyncio.run(session())
+    assert reported == [], f"the event loop was handed the failure: {reported}"
+    assert calls[-1] != (0.25, 1.0) and explorer.painted_ahead == 0  # it drew other values, then failed
+    assert isinstance(explorer.ahead_error, SystemError)
+    figure = explorer.figure
+    assert calls[-1] == (0.25, 1.0), "the figure a cell asks for was not drawn again for the values shown"
+    assert_same_as_full_draw(figure, explorer.image.value, "the figure after a frame ahead failed to paint")

@@ -280,7 +280,9 @@ async function drive(page, root, name, record, pace = 0) {
 }
 
 // Python run in the kernel after the inputs: a full draw (savefig) of every explorer's figure, as PNG,
-// with the boxes of its texts, in explorer order.
+// with the boxes of its texts, in explorer order. Its gc.get_objects() can hand it a tuple that the
+// subshell's thread is still building, which then fails there (python/cpython#107137): a frame painted
+// ahead that fails stops its round, and the figure is drawn again (tests/test_paint_ahead.py).
 const FULL_DRAWS = `def _optilab_full_draws():
     import gc, io, json
     from IPython.display import Image, display

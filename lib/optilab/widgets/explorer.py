@@ -339,6 +339,7 @@ class Explorer:
         self._moved: tuple[str, int] | None = None  # the control that moved last, and which way
         self._ahead_handle: asyncio.Handle | None = None  # the next frame of the round painting ahead, pending
         self.painted_ahead = 0  # frames painted ahead while the kernel waited
+        self.ahead_error: Exception | None = None  # why the last round ahead stopped, if a frame failed
         self.warm_values = [dict(values) for values in (warm or [])]
         unknown = sorted({name for values in self.warm_values for name in values} - set(controls))
         if unknown:
@@ -446,8 +447,10 @@ class Explorer:
         with self._lock:
             if self._held:  # code holds the figure: leave it as it is
                 return
+            # Said before drawing: from here the figure is drawn for ``values``, so a failure part-way
+            # leaves it to be drawn again for the values shown when it is asked for.
+            self._stale = self.values()
             self._keep(values, self._painted(values))
-            self._stale = self.values()  # the figure is drawn for ``values`` now
             self.painted_ahead += 1
 
     def _schedule_ahead(self) -> None:
@@ -455,7 +458,8 @@ class Explorer:
         paint up to :attr:`AHEAD` frames one input away, one per turn of the kernel's event loop, so that a
         message that arrives meanwhile waits for one frame at most. A student who presses an arrow key
         again, or goes back, then gets the frame from memory. Any new update stops what is left of the
-        round, or the round before it starts."""
+        round, or the round before it starts; so does a frame that fails (kept in :attr:`ahead_error`),
+        and the figure is then drawn again for the values shown when it is asked for."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no event loop running (a script, a test): nothing is painted ahead
@@ -466,7 +470,11 @@ class Explorer:
             self._ahead_handle = None
             if self._held:
                 return
-            self.paint_ahead(todo.pop(0))
+            try:
+                self.paint_ahead(todo.pop(0))
+            except Exception as error:  # noqa: BLE001 - a frame ahead is a head start: the round stops, the shown one stays
+                self.ahead_error = error
+                return
             if todo:
                 self._ahead_handle = loop.call_soon(next_frame)
 
