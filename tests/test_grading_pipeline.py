@@ -22,7 +22,9 @@ from tests.support.submissions import (FULL, LAB, MAX, MINIBATCHES, SGD, STABLE,
                                        tampered as _tampered, tree_digest as _tree_digest, without as _without,
                                        wrong_sgd as _wrong_sgd, write as _write)
 
-TIMEOUT = 5  # seconds per cell, and so dee_endless's wait, twice: lab 1's slowest cell takes about 0.3 s, 1 s on a busy machine
+# Seconds per cell, and so dee_endless's wait, twice (kernel and grader): lab 1's slowest cell takes
+# about 0.3 s, 1 s on a busy machine.
+TIMEOUT = 5
 
 pytestmark = pytest.mark.slow
 

@@ -339,7 +339,7 @@ class Explorer:
         self._moved: tuple[str, int] | None = None  # the control that moved last, and which way
         self._ahead_handle: asyncio.Handle | None = None  # the next frame of the round painting ahead, pending
         self.painted_ahead = 0  # frames painted ahead while the kernel waited
-        self.ahead_error: Exception | None = None  # why the last round ahead stopped, if a frame failed
+        self.ahead_error: Exception | None = None  # the last frame ahead that failed (its round stopped there)
         self.warm_values = [dict(values) for values in (warm or [])]
         unknown = sorted({name for values in self.warm_values for name in values} - set(controls))
         if unknown:
@@ -472,7 +472,7 @@ class Explorer:
                 return
             try:
                 self.paint_ahead(todo.pop(0))
-            except Exception as error:  # noqa: BLE001 - a frame ahead is a head start: the round stops, the shown one stays
+            except Exception as error:  # noqa: BLE001 - a frame ahead is only a head start: the round stops
                 self.ahead_error = error
                 return
             if todo:
