@@ -261,14 +261,25 @@ def test_the_workspace_is_private_to_the_grader(tmp_path):
 
 def test_a_kernel_that_lost_its_port_to_another_is_graded_again_not_scored_0():
     """Found here: 1 in 30 kernels started by three workers died on "Address already in use" before any
-    student code ran, and a correct submission scored 0. Such failures are the grader's: retried."""
+    student code ran, and a correct submission scored 0; once in CI such a kernel lived on without
+    answering. Such failures are the grader's: retried."""
     from optilab.autograde.worker import grader_side_failure
 
     lost_port = {"success": False, "error": "", "log": (
         "[ERROR] Kernel died before replying to kernel_info\n"
         "RuntimeError: Kernel died before replying to kernel_info\n")}
+    # the same loss seen in CI (a plain kernel's iopub port, "Address already in use" in nbgrader.log):
+    # the kernel did not die but never answered, and its manager gave up after the start-up timeout
+    never_ready = {"success": False, "error": "", "log": (
+        "[ERROR] Error occurred while starting new kernel client for kernel 22cdf29f-509e-4e5e-b671-63f1e1892d6c: "
+        "Kernel didn't respond in 60 seconds\n"
+        "[ERROR] There was an error processing assignment: submitted/ann/lab01_gradient_descent\n"
+        "RuntimeError: Kernel didn't respond in 60 seconds\n")}
     student_exit = {"success": False, "error": "", "log": "nbclient.exceptions.DeadKernelError: Kernel died\n"}
-    assert grader_side_failure(lost_port)
+    no_heartbeat = {"success": False, "error": "", "log": (  # a kernel that stopped once student code ran
+        "RuntimeError: Kernel didn't respond to heartbeats in 60 seconds and timed out\n")}
+    assert grader_side_failure(lost_port) and grader_side_failure(never_ready)
+    assert not grader_side_failure(no_heartbeat)
     assert grader_side_failure({"success": False, "log": "sqlite3.OperationalError: database is locked"})
     assert not grader_side_failure(student_exit)  # os._exit in an answer: the submission's own doing
 

@@ -50,9 +50,11 @@ def failure_reason(result: dict) -> str:
 #:   it: the kernel dies before replying to kernel_info ("Address already in use", in the kernel's
 #:   output, which goes to the run's nbgrader.log) and a correct submission scored 0
 #:   (jupyter/jupyter_client#487, open). Reproduced here: 1 in 30 kernels started by three workers.
+#:   A kernel that lost its port may also live on without answering: its manager then gives up after
+#:   the start-up timeout ("Kernel didn't respond in 60 seconds"), before any student code ran.
 #: - the grader's own process for the notebook's verdicts that ended before any of the notebook's
 #:   code ran, twice (optilab.grading.notebook.NotStarted).
-_RETRY_ON = ("database is locked", "Kernel died before replying to kernel_info",
+_RETRY_ON = ("database is locked", "Kernel died before replying to kernel_info", "Kernel didn't respond in ",
              "could not start the process that runs the notebook")
 
 
