@@ -506,6 +506,33 @@ def test_endless_output_is_cut_as_it_arrives_and_the_next_cell_runs(sandbox, tmp
     assert nb.cells[1].outputs[0]["text"] == "next\n"
 
 
+def test_a_plain_grading_kernel_talks_over_unix_sockets_in_a_folder_removed_after_the_notebook(tmp_path, monkeypatch):
+    """``make grade --no-sandbox`` grades in a plain kernel. It talks to the grader over Unix sockets
+    in a private folder, as the sandboxed kernel does, not over TCP ports: the manager chooses free
+    ports and lets them go before the kernel binds them, and a kernel whose port another process
+    took never answers (jupyter/jupyter_client#487; seen in a test run, where a correct submission
+    graded --no-sandbox scored 0). Nothing of the connection is left afterwards."""
+    import tempfile
+
+    import nbformat
+
+    from optilab.isolate.output import BoundedExecute
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # the stdlib's setting for where temporary files go
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "from ipykernel import get_connection_info\n"
+        "info = get_connection_info(unpack=True)\n"
+        "print(info['transport'], info['ip'])")]
+    BoundedExecute(kernel_name="python3", timeout=30).preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    transport, ip = nb.cells[0].outputs[0]["text"].split()
+    assert transport == "ipc"
+    assert Path(ip).parent.parent == scratch  # its own folder, in the temporary folder
+    assert list(scratch.iterdir()) == []
+
+
 # --- nbgrader autograde of lab 1 with the sandboxed kernel -----------------------------------
 
 # Lab 1's points (see tests/test_grading_pipeline.py): sgd's three hidden groups, minibatches
@@ -784,3 +811,15 @@ def test_matplotlib_finds_its_font_list_in_the_home_and_the_graders_copy_stays_a
     elsewhere = run(XDG_CACHE_HOME="/tmp/cache")
     assert elsewhere.returncode == 0 and "generated new fontManager" in elsewhere.stderr, elsewhere.stderr
     assert Path(fonts).read_bytes() == before
+
+
+def test_a_socket_folder_too_long_for_a_unix_socket_is_refused_with_what_to_do(tmp_path):
+    from jupyter_client import KernelManager
+
+    from optilab.isolate.provisioner import use_unix_sockets
+
+    folder = tmp_path / ("x" * 120)
+    manager = KernelManager(kernel_name="python3")
+    with pytest.raises(RuntimeError, match="too long for a Unix socket.*set TMPDIR to a shorter folder"):
+        use_unix_sockets(manager, str(folder))
+    assert manager.transport == "tcp"  # left as it was

@@ -81,3 +81,17 @@ def test_a_run_keeping_figures_shows_the_notebooks_own_cells_as_a_plain_run_woul
     assert [c.id for c in own if any("image/png" in o.get("data", {}) for o in c.outputs)] == [nb.cells[1].id]
     assert report.run.errors == ["ZeroDivisionError: division by zero"]
     assert report.values == {"x": 2} and len(report.figures) == 1
+
+
+def test_the_notebook_runs_of_the_tests_talk_to_their_kernels_over_unix_sockets(tmp_path):
+    """Two test workers start kernels at once: a TCP port that one manager chose and let go could be
+    taken by the other's kernel before its own kernel bound it (jupyter/jupyter_client#487)."""
+    import nbformat
+
+    from tests.support.notebooks import run_notebook
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "from ipykernel import get_connection_info\nprint(get_connection_info(unpack=True)['transport'])")]
+    run = run_notebook(nb, tmp_path / "transport.ipynb")
+    assert run.notebook.cells[0].outputs[0]["text"] == "ipc\n"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,11 +12,14 @@ from queue import Empty
 from typing import Any
 
 import nbformat
+from jupyter_client import AsyncKernelManager
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.channels import AsyncZMQSocketChannel
 from nbclient import NotebookClient
 from traitlets import Type
 from traitlets.config import Config
+
+from optilab.isolate.provisioner import use_unix_sockets
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -100,13 +105,20 @@ def run_notebook(notebook: nbformat.NotebookNode, path: Path, timeout: int = 60,
     with the folder of ``path`` as cwd, showing figures as JupyterLab's inline backend does."""
     env_backend = os.environ.get("MPLBACKEND")
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    # Unix sockets, as the grader's kernels use: two test workers start kernels at once, and a TCP
+    # port one manager chose could be taken by the other before its kernel bound it.
+    sockets = tempfile.mkdtemp(prefix="optilab-kernel-")
     try:
-        client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
-                                resources={"metadata": {"path": str(path.parent)}}, config=CONFIG)
+        manager = AsyncKernelManager(kernel_name="python3", config=CONFIG)
+        use_unix_sockets(manager, sockets)
+        client = NotebookClient(notebook, km=manager, timeout=timeout, kernel_name="python3",
+                                allow_errors=allow_errors, resources={"metadata": {"path": str(path.parent)}},
+                                config=CONFIG)
         start = time.perf_counter()
         client.execute()
         seconds = time.perf_counter() - start
     finally:
+        shutil.rmtree(sockets, ignore_errors=True)
         if env_backend is None:
             os.environ.pop("MPLBACKEND", None)
         else:

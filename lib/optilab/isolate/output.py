@@ -11,16 +11,25 @@ can use up the machine's memory and stop everyone's grading.
 each cell's outputs, then one line saying the rest was cut, and drops the rest as it arrives.
 Errors are always kept. Use it in place of nbgrader's ``Execute`` in
 ``Autograde.autograde_preprocessors`` (:func:`bounded` makes that list).
+
+A kernel it starts talks to it over Unix sockets in a private folder, not over TCP ports
+(:func:`optilab.isolate.provisioner.use_unix_sockets` says why): the sandboxed kernel's
+provisioner does this itself; for a plain kernel (``make grade --no-sandbox``) it is done here.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from typing import Any
 
 import nbformat
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
+
+from optilab import isolate
+from optilab.isolate.provisioner import use_unix_sockets
 
 __all__ = ["BoundedExecute", "bounded"]
 
@@ -32,9 +41,25 @@ class BoundedExecute(Execute):
         1_000_000, help="Characters of output kept per cell; the rest is dropped as it arrives."
     ).tag(config=True)
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._socket_folders: list[str] = []
+
     def preprocess(self, nb, resources=None, km=None):
         self._kept: dict[int, int] = {}
-        return super().preprocess(nb, resources, km)
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            while self._socket_folders:
+                shutil.rmtree(self._socket_folders.pop(), ignore_errors=True)
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if self.kernel_name != isolate.KERNEL_NAME:  # the sandboxed kernel's provisioner does it itself
+            folder = tempfile.mkdtemp(prefix="optilab-kernel-")
+            self._socket_folders.append(folder)
+            use_unix_sockets(km, folder)
+        return km
 
     def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> Any:
         if msg.get("msg_type") == "error":

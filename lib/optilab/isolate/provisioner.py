@@ -35,13 +35,36 @@ from traitlets import Dict, Float, Integer, Unicode
 
 from optilab import isolate
 
-__all__ = ["SandboxedProvisioner"]
+__all__ = ["SandboxedProvisioner", "use_unix_sockets"]
 
 # What a kernel may take from the grader's environment (the kernelspec's own ``env`` goes in too).
 _PASS_ENV = ("NBGRADER_EXECUTION", "MPLBACKEND", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "JPY_SESSION_NAME",
              "PYDEVD_DISABLE_FILE_VALIDATION", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
              "MKL_NUM_THREADS")
 _LOG_TAIL = 2000  # characters of the kernel's own output copied into the grader's log
+_SOCKET_PATH_MAX = 107  # bytes of a Unix socket's path on Linux (sun_path, less its final NUL)
+
+
+def use_unix_sockets(km: Any, folder: str) -> None:
+    """Make the kernel manager ``km`` connect to its kernel over Unix sockets in ``folder``.
+
+    With jupyter_client's default, TCP on 127.0.0.1, the manager picks free ports, lets them go,
+    and the kernel binds them a moment later; another process may take one in between, and the
+    kernel then never answers (jupyter/jupyter_client#487, open; seen here in a test run, when a
+    plain grading kernel lost its port to another kernel's start). Socket files in a folder of
+    the manager's own cannot be taken. These are the manager's public, configurable connection
+    settings; ``folder`` should be private and short: a Unix socket's path has at most 107 bytes.
+    """
+    ip = os.path.join(folder, "kernel")
+    if len(os.fsencode(ip)) + len("-99999") > _SOCKET_PATH_MAX:
+        raise RuntimeError(
+            f"the kernel's socket files would be in {folder!r}, a path too long for a Unix socket "
+            f"(at most {_SOCKET_PATH_MAX} bytes with the file's name): set TMPDIR to a shorter folder, "
+            "such as /tmp, and start again")
+    km.transport = "ipc"
+    km.ip = ip
+    km.cache_ports = False
+    km.connection_file = os.path.join(folder, "connection.json")
 
 
 class SandboxedProvisioner(LocalProvisioner):
@@ -94,11 +117,8 @@ class SandboxedProvisioner(LocalProvisioner):
         if self._sockets is None or not os.path.isdir(self._sockets):
             self._sockets = tempfile.mkdtemp(prefix="optilab-kernel-")
         # The sandbox has no network: the kernel and the grader talk over Unix sockets in a folder
-        # both see. These are the manager's public, configurable connection settings.
-        km.transport = "ipc"
-        km.ip = os.path.join(self._sockets, "kernel")
-        km.cache_ports = False
-        km.connection_file = os.path.join(self._sockets, "connection.json")
+        # both see.
+        use_unix_sockets(km, self._sockets)
         kwargs = await super().pre_launch(**kwargs)
 
         spec_env = dict(self.kernel_spec.env or {}) if self.kernel_spec else {}
