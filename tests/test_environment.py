@@ -209,3 +209,40 @@ def test_reading_a_notebook_builds_no_iri_parsers() -> None:
     assert done.stdout.strip() == "[]", (
         f"importing nbformat and nbgrader loaded {done.stdout.strip()}: keep jsonschema at the pin of "
         "pyproject.toml (4.24.1), or move on only to a release that no longer imports rfc3987-syntax")
+
+
+def _imported_packages(folder: Path) -> dict[str, set[str]]:
+    """Top-level modules that the code under ``folder`` imports, other than the standard library's and
+    optilab's own: module -> the files that import it."""
+    import ast
+
+    found: dict[str, set[str]] = {}
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top not in {"optilab", "__future__"}:
+                    found.setdefault(top, set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_package_the_library_imports_is_a_pinned_runtime_dependency() -> None:
+    """The library subclasses jupyter_client's provisioner and nbgrader's preprocessors, and reads
+    traitlets' config: a package it imports only through another's dependencies would float to
+    whatever release comes next, untested."""
+    from importlib.metadata import packages_distributions
+
+    runtime = {canonicalize_name(Requirement(r).name) for r in _pyproject()["project"]["dependencies"]}
+    distributions = packages_distributions()
+    missing = {}
+    for module, files in _imported_packages(ROOT / "lib" / "optilab").items():
+        names = {canonicalize_name(d) for d in distributions.get(module, [module])}
+        if not names & runtime:
+            missing[module] = sorted(files)
+    assert not missing, f"imported by the library but not pinned in pyproject.toml's dependencies: {missing}"
