@@ -506,21 +506,25 @@ def test_endless_output_is_cut_as_it_arrives_and_the_next_cell_runs(sandbox, tmp
     assert nb.cells[1].outputs[0]["text"] == "next\n"
 
 
-def test_a_plain_grading_kernel_talks_over_unix_sockets_in_a_folder_removed_after_the_notebook(tmp_path, monkeypatch):
+def test_a_plain_grading_kernel_talks_over_unix_sockets_in_a_folder_removed_after_the_notebook(tmp_path, monkeypatch,
+                                                                                             request):
     """``make grade --no-sandbox`` grades in a plain kernel. It talks to the grader over Unix sockets
     in a private folder, as the sandboxed kernel does, not over TCP ports: the manager chooses free
     ports and lets them go before the kernel binds them, and a kernel whose port another process
     took never answers (jupyter/jupyter_client#487; seen in a test run, where a correct submission
     graded --no-sandbox scored 0). Nothing of the connection is left afterwards."""
+    import shutil
     import tempfile
 
     import nbformat
 
     from optilab.isolate.output import BoundedExecute
 
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # the stdlib's setting for where temporary files go
+    # A short folder of the test's own (pytest's tmp_path can be too long for a socket's path), set
+    # as the stdlib's folder for temporary files.
+    scratch = Path(tempfile.mkdtemp(prefix="optilab-test-"))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    request.addfinalizer(lambda: shutil.rmtree(scratch, ignore_errors=True))
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(
         "from ipykernel import get_connection_info\n"
