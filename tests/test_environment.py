@@ -246,3 +246,25 @@ def test_every_package_the_library_imports_is_a_pinned_runtime_dependency() -> N
         if not names & runtime:
             missing[module] = sorted(files)
     assert not missing, f"imported by the library but not pinned in pyproject.toml's dependencies: {missing}"
+
+
+def test_every_package_the_tests_import_is_pinned_for_them() -> None:
+    """The tests' own imports (of ``tests/`` and ``bench/``) are pinned too: in the runtime dependencies,
+    the ``test`` extra, or tests/reference-requirements.txt (the implementations the rules are compared with)."""
+    from importlib.metadata import packages_distributions
+
+    reference = [line.split("#")[0].strip() for line in
+                 (ROOT / "tests" / "reference-requirements.txt").read_text(encoding="utf-8").splitlines()]
+    pinned = set(_pins(_pyproject_requirements()) | _pins([line for line in reference if line]))
+    local = {path.stem for folder in ("tests", "bench") for path in (ROOT / folder).rglob("*.py")}
+    local.add("fenced")  # a module tests/test_show.py writes and imports
+    distributions = packages_distributions()
+    missing = {}
+    for folder in ("tests", "bench"):
+        for module, files in _imported_packages(ROOT / folder).items():
+            if module in local or module in {"tests", "bench"}:
+                continue
+            names = {canonicalize_name(d) for d in distributions.get(module, [module])}
+            if not names & pinned:
+                missing[module] = sorted(files)
+    assert not missing, f"imported by the tests but pinned nowhere: {missing}"
