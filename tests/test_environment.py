@@ -211,9 +211,9 @@ def test_reading_a_notebook_builds_no_iri_parsers() -> None:
         "pyproject.toml (4.24.1), or move on only to a release that no longer imports rfc3987-syntax")
 
 
-def _imported_packages(folder: Path) -> dict[str, set[str]]:
+def _imported_packages(folder: Path, own: set[str]) -> dict[str, set[str]]:
     """Top-level modules that the code under ``folder`` imports, other than the standard library's and
-    optilab's own: module -> the files that import it."""
+    the project's ``own``: module -> the files that import it."""
     import ast
 
     found: dict[str, set[str]] = {}
@@ -227,44 +227,42 @@ def _imported_packages(folder: Path) -> dict[str, set[str]]:
                 continue
             for name in names:
                 top = name.split(".")[0]
-                if top not in sys.stdlib_module_names and top not in {"optilab", "__future__"}:
+                if top not in sys.stdlib_module_names and top not in own | {"__future__"}:
                     found.setdefault(top, set()).add(str(path.relative_to(ROOT)))
     return found
+
+
+def _unpinned(folders: list[Path], own: set[str], pinned: set[str]) -> dict[str, list[str]]:
+    """The packages the code under ``folders`` imports whose distributions are not among ``pinned``
+    (canonical names): module -> the files that import it."""
+    from importlib.metadata import packages_distributions
+
+    distributions = packages_distributions()
+    missing: dict[str, set[str]] = {}
+    for folder in folders:
+        for module, files in _imported_packages(folder, own).items():
+            if not {canonicalize_name(d) for d in distributions.get(module, [module])} & pinned:
+                missing.setdefault(module, set()).update(files)
+    return {module: sorted(files) for module, files in missing.items()}
 
 
 def test_every_package_the_library_imports_is_a_pinned_runtime_dependency() -> None:
     """The library subclasses jupyter_client's provisioner and nbgrader's preprocessors, and reads
     traitlets' config: a package it imports only through another's dependencies would float to
     whatever release comes next, untested."""
-    from importlib.metadata import packages_distributions
-
     runtime = {canonicalize_name(Requirement(r).name) for r in _pyproject()["project"]["dependencies"]}
-    distributions = packages_distributions()
-    missing = {}
-    for module, files in _imported_packages(ROOT / "lib" / "optilab").items():
-        names = {canonicalize_name(d) for d in distributions.get(module, [module])}
-        if not names & runtime:
-            missing[module] = sorted(files)
+    missing = _unpinned([ROOT / "lib" / "optilab"], {"optilab"}, runtime)
     assert not missing, f"imported by the library but not pinned in pyproject.toml's dependencies: {missing}"
 
 
 def test_every_package_the_tests_import_is_pinned_for_them() -> None:
     """The tests' own imports (of ``tests/`` and ``bench/``) are pinned too: in the runtime dependencies,
     the ``test`` extra, or tests/reference-requirements.txt (the implementations the rules are compared with)."""
-    from importlib.metadata import packages_distributions
-
     reference = [line.split("#")[0].strip() for line in
                  (ROOT / "tests" / "reference-requirements.txt").read_text(encoding="utf-8").splitlines()]
     pinned = set(_pins(_pyproject_requirements()) | _pins([line for line in reference if line]))
-    local = {path.stem for folder in ("tests", "bench") for path in (ROOT / folder).rglob("*.py")}
-    local.add("fenced")  # a module tests/test_show.py writes and imports
-    distributions = packages_distributions()
-    missing = {}
-    for folder in ("tests", "bench"):
-        for module, files in _imported_packages(ROOT / folder).items():
-            if module in local or module in {"tests", "bench"}:
-                continue
-            names = {canonicalize_name(d) for d in distributions.get(module, [module])}
-            if not names & pinned:
-                missing[module] = sorted(files)
+    folders = [ROOT / "tests", ROOT / "bench"]
+    own = {"optilab", "tests", "bench"} | {path.stem for folder in folders for path in folder.rglob("*.py")}
+    own.add("fenced")  # a module tests/test_show.py writes and imports
+    missing = _unpinned(folders, own, pinned)
     assert not missing, f"imported by the tests but pinned nowhere: {missing}"
